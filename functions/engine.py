@@ -1,0 +1,349 @@
+"""What a person pays, which subsidy they get, who funds it, and from when
+benefits start: the plan's rules applied to one person.
+
+Pure functions over a :class:`~yibao.functions.plan.Plan`; nothing here
+touches a workbook. The steps, in the order a township officer reasons:
+
+1. the ID number must be valid; its birth date gives the age (on the plan's
+   ``[age] reference`` date) and, for newborns, the day benefits start;
+2. people already in employee insurance are out (every plan's scope clause);
+3. identity names are resolved to the plan's categories; age-derived ones
+   are added (000 二(二)(2), 004 百岁老人); conditional ones are dropped when
+   their condition fails (001 四(二)2 低保边缘, 004 建档立卡中非低保);
+4. the first ``[[rule]]`` whose window and conditions fit gives the fee
+   (individual or the full standard), whether subsidies apply, and the
+   benefit start;
+5. one category is chosen: highest subsidy with ties by the plan's order
+   (就高不重复), or the first in a strict order (002);
+6. proxy payment (001 四(三) 代缴) covers what is left of the fee after any
+   subsidy: nothing after a full subsidy, the remainder after a fixed one,
+   the whole fee with none.
+
+Results are memoized on the parts that repeat across a ledger (identity
+sets, age, rule) so that a 100,000-row batch runs in about a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+from fractions import Fraction
+from typing import Iterable
+
+from . import idno
+from .identity import split_names
+from .plan import ENROLL_TYPES, Category, Plan, Rule
+from .values import BadValue, first_of_next_month, to_date, yuan, yuan_text
+
+__all__ = ["Person", "Result", "compute", "compute_many", "person_from_dict"]
+
+_DAY = datetime.timedelta(days=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Person:
+    id_no: object
+    identities: tuple = ()
+    pay_date: datetime.date | None = None
+    enroll_type: str = "普通"
+    event_date: datetime.date | None = None
+    employee_insured: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    ok: bool
+    payable: int | None = None      # fen the person pays
+    subsidy: int | None = None      # fen paid for them: subsidies and proxy payment
+    subsidy_tier: str | None = None
+    funding: tuple = ()             # ((source, fen), ...)
+    benefit_start: datetime.date | None = None
+    message: str = ""
+    rule: str = ""                  # the rule (window) applied, for reports
+
+    def to_json(self) -> dict:
+        """The ``yibao calc`` output object (money in yuan, dates ISO)."""
+        def num(v):
+            return None if v is None else _json_number(yuan(v))
+        return {
+            "ok": self.ok,
+            "payable": num(self.payable),
+            "subsidy": num(self.subsidy),
+            "subsidy_tier": self.subsidy_tier,
+            "funding": {source: _json_number(yuan(f)) for source, f in self.funding},
+            "benefit_start": self.benefit_start.isoformat() if self.benefit_start else None,
+            "message": self.message,
+        }
+
+    @property
+    def funding_text(self) -> str:
+        """'医疗救助125元；财政125元' for a cell."""
+        return "；".join(f"{source}{yuan_text(f)}元" for source, f in self.funding)
+
+
+def _json_number(value):
+    return value if isinstance(value, int) else float(value)
+
+
+def _fail(message: str) -> Result:
+    return Result(ok=False, message=message)
+
+
+# ---------------------------------------------------------------- identities
+
+@functools.lru_cache(maxsize=8192)
+def _resolve(plan: Plan, names: tuple[str, ...]):
+    """Names → (categories, error message)."""
+    found = []
+    for name in names:
+        cat = plan.lookup(name)
+        if cat is None:
+            listed = "、".join(plan.category_names())
+            return (), f"未知身份类别“{name}”。本方案的身份类别有：{listed}"
+        if cat not in found:
+            found.append(cat)
+    return tuple(found), ""
+
+
+def _condition_holds(cat: Category, age: int, held: set[str]) -> bool:
+    if cat.age_min is not None and age < cat.age_min:
+        return False
+    if cat.age_max is not None and age > cat.age_max:
+        return False
+    if any(other in held for other in cat.excluded_by):
+        return False
+    if cat.requires_any:
+        for cond in cat.requires_any:
+            if "age_min" in cond and age < cond["age_min"]:
+                continue
+            if "age_max" in cond and age > cond["age_max"]:
+                continue
+            if "holds" in cond and cond["holds"] not in held:
+                continue
+            return True
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=65536)
+def _eligible(plan: Plan, listed: tuple[Category, ...], age: int):
+    """Categories a person of ``age`` holding ``listed`` really has, and a
+    note on any listed identity whose condition fails."""
+    held = {c.name for c in listed}
+    cats = [c for c in plan.categories if c.from_age and c.name not in held
+            and _condition_holds(c, age, held)]
+    held.update(c.name for c in cats)
+    notes = []
+    for cat in listed:
+        if _condition_holds(cat, age, held):
+            cats.append(cat)
+        else:
+            notes.append(f"“{cat.name}”不符合条件（{_condition_text(cat)}，年龄{age}周岁），不予资助")
+    cats.sort(key=lambda c: plan.rank[c.name])
+    return tuple(cats), "；".join(notes)
+
+
+def _condition_text(cat: Category) -> str:
+    parts = []
+    if cat.age_min is not None or cat.age_max is not None:
+        if cat.age_max is None:
+            parts.append(f"须年满{cat.age_min}周岁")
+        elif cat.age_min is None:
+            parts.append(f"须不满{cat.age_max + 1}周岁")
+        else:
+            parts.append(f"须{cat.age_min}至{cat.age_max}周岁")
+    if cat.excluded_by:
+        parts.append(f"同时是{'、'.join(cat.excluded_by)}的按后者")
+    if cat.requires_any:
+        alts = []
+        for cond in cat.requires_any:
+            if "age_min" in cond:
+                alts.append(f"年满{cond['age_min']}周岁")
+            if "age_max" in cond:
+                alts.append(f"未满{cond['age_max'] + 1}周岁")
+            if "holds" in cond:
+                alts.append(f"同时为{cond['holds']}")
+        parts.append("须" + "或".join(alts))
+    return "；".join(parts)
+
+
+# ---------------------------------------------------------------- money
+
+@functools.lru_cache(maxsize=65536)
+def _money(plan: Plan, rule: Rule, cats: tuple[Category, ...]):
+    """(payable, subsidy, tier, funding) in fen for a rule and categories."""
+    fee = plan.individual if rule.amount == "individual" else plan.full_standard
+    if not rule.subsidy:
+        return fee, 0, None, ()
+    chosen = _choose(plan, cats, fee)
+    subsidy = chosen.subsidy_fen(fee) if chosen else 0
+    funding = _split(chosen, subsidy) if chosen else []
+    tier = chosen.name if chosen else None
+    proxy_cat = next((c for c in cats if c.proxy), None) if plan.proxy_source else None
+    if proxy_cat is not None and subsidy < fee:
+        # 001 四(三): the veterans' bureau pays whatever the subsidy leaves
+        funding.append((plan.proxy_source, fee - subsidy))
+        subsidy = fee
+        tier = tier or proxy_cat.name
+    return fee - subsidy, subsidy, tier, tuple(funding)
+
+
+def _choose(plan: Plan, cats: tuple[Category, ...], fee: int) -> Category | None:
+    subsidized = [c for c in cats if c.subsidized]   # already in plan order
+    if not subsidized:
+        return None
+    if plan.selection == "order":
+        return subsidized[0]
+    # 就高不重复: highest amount; max() keeps the first (earliest in order) on ties
+    return max(subsidized, key=lambda c: c.subsidy_fen(fee))
+
+
+def _split(cat: Category, subsidy: int) -> list:
+    """Split a subsidy over its funding sources, exact to the fen: shares of
+    the subsidy, or fixed amounts scaled to it, by largest remainder."""
+    weights = [(source, Fraction(value)) for source, _kind, value in cat.funding]
+    total = sum(w for _s, w in weights)
+    if not weights or total == 0:
+        return []
+    exact = [w * subsidy / total for _s, w in weights]
+    amounts = [int(x) for x in exact]
+    by_remainder = sorted(range(len(exact)), key=lambda i: exact[i] - amounts[i], reverse=True)
+    for i in by_remainder[:subsidy - sum(amounts)]:
+        amounts[i] += 1
+    return [(weights[i][0], amounts[i]) for i in range(len(weights)) if amounts[i]]
+
+
+# ---------------------------------------------------------------- windows
+
+def _match(plan: Plan, person_type: str, cats, pay: datetime.date, born: datetime.date,
+           event: datetime.date | None):
+    """First rule that fits, or (None, reason)."""
+    hint = ""
+    names = None
+    for rule in plan.rules:
+        if not rule.start <= pay <= rule.end:
+            continue
+        if rule.types is not None and person_type not in rule.types:
+            continue
+        if rule.subsidized_only and not any(c.subsidized for c in cats):
+            continue
+        if rule.holds_any:
+            if names is None:
+                names = {c.name for c in cats}
+            if not rule.holds_any & names:
+                continue
+        if rule.born_between and not rule.born_between[0] <= born <= rule.born_between[1]:
+            continue
+        if rule.event is not None:
+            day = born if rule.event == "birth" else event
+            if day is None:
+                hint = f"“{rule.name}”需要填写事件日期（如职工医保待遇结束日、退役日）"
+                continue
+            if rule.event_between and not rule.event_between[0] <= day <= rule.event_between[1]:
+                hint = hint or f"事件日期{day}不在“{rule.name}”规定的范围内"
+                continue
+            if rule.within_days is not None:
+                elapsed = (pay - day).days
+                if not 0 <= elapsed <= rule.within_days:
+                    hint = hint or (f"缴费日距{'出生' if rule.event == 'birth' else '事件日期'}"
+                                    f"{elapsed}天，超过“{rule.name}”的{rule.within_days}天")
+                    continue
+        return rule, hint
+    return None, hint
+
+
+def _benefit_start(plan: Plan, rule: Rule, pay: datetime.date, born: datetime.date):
+    if rule.benefit_from == "year_start":
+        day = plan.year_start
+    elif rule.benefit_from == "birth_date":
+        day = born
+    elif rule.benefit_from == "next_month":
+        day = first_of_next_month(pay)
+    else:
+        day = pay
+    if rule.wait_days:
+        day = day + rule.wait_days * _DAY
+    return max(day, born)
+
+
+# ---------------------------------------------------------------- the person
+
+def compute(plan: Plan, person: Person, today: datetime.date | None = None) -> Result:
+    """Apply ``plan`` to one person."""
+    try:
+        number = idno.validate(person.id_no, today=today)
+    except idno.InvalidID as exc:
+        return _fail(str(exc))
+    born = idno.birth_of_valid(number)
+    if person.employee_insured:
+        return _fail(plan.employee_message)
+    kind = person.enroll_type or "普通"
+    if kind not in ENROLL_TYPES:
+        return _fail(f"未知参保类型“{kind}”，可选：{'、'.join(ENROLL_TYPES)}")
+    listed, error = _resolve(plan, person.identities)
+    if error:
+        return _fail(error)
+    age = idno.age_from_birth(born, plan.age_reference)
+    cats, note = _eligible(plan, listed, age)
+    pay = person.pay_date or plan.default_pay_date
+    rule, hint = _match(plan, kind, cats, pay, born, person.event_date)
+    if rule is None:
+        return _fail("；".join(x for x in (plan.no_window_message, hint, note) if x))
+    payable, subsidy, tier, funding = _money(plan, rule, cats)
+    messages = [note] if note else []
+    if kind != "普通" and (rule.types is None or kind not in rule.types):
+        if kind not in plan.enroll_types:
+            messages.append(f"本方案对“{kind}”无专门规定，按“{rule.name}”办理")
+        else:
+            messages.append(f"不符合“{kind}”的条件，按“{rule.name}”办理" + (f"（{hint}）" if hint else ""))
+    if rule.amount == "full_standard":
+        messages.append(f"{rule.name}：按筹资标准{yuan_text(plan.full_standard)}元全额缴费，不享受资助")
+    if rule.wait_days:
+        messages.append(f"待遇等待期{rule.wait_days}天")
+    return Result(
+        ok=True, payable=payable, subsidy=subsidy, subsidy_tier=tier, funding=funding,
+        benefit_start=_benefit_start(plan, rule, pay, born), message="；".join(messages),
+        rule=rule.name,
+    )
+
+
+def compute_many(plan: Plan, people: Iterable[Person], today: datetime.date | None = None) -> list[Result]:
+    """:func:`compute` over many people (the caches make repeats cheap)."""
+    today = today or datetime.date.today()
+    return [compute(plan, p, today) for p in people]
+
+
+# ---------------------------------------------------------------- input
+
+_BOOL_TEXT = {"true": True, "false": False, "是": True, "否": False, "1": True, "0": False, "": False}
+
+
+def person_from_dict(row: dict) -> Person:
+    """A :class:`Person` from a ``yibao calc`` input object; raises
+    :class:`BadValue` with a Chinese message for a bad field."""
+    if not isinstance(row, dict):
+        raise BadValue("每行应为一个JSON对象")
+    if "id_no" not in row or row["id_no"] in (None, ""):
+        raise BadValue("缺少身份证号 id_no")
+    ids = row.get("identities") or ()
+    if isinstance(ids, str):
+        ids = split_names(ids)
+    elif isinstance(ids, list) and all(isinstance(x, str) for x in ids):
+        ids = split_names(ids)
+    else:
+        raise BadValue("identities 应为文字列表")
+    employee = row.get("employee_insured", False)
+    if isinstance(employee, str):
+        if employee.strip().lower() not in _BOOL_TEXT:
+            raise BadValue(f"employee_insured 应为 true 或 false，见到“{employee}”")
+        employee = _BOOL_TEXT[employee.strip().lower()]
+    kind = row.get("enroll_type") or "普通"
+    return Person(
+        id_no=row["id_no"],
+        identities=tuple(ids),
+        pay_date=to_date(row["pay_date"]) if row.get("pay_date") not in (None, "") else None,
+        enroll_type=str(kind).strip(),
+        event_date=to_date(row["event_date"]) if row.get("event_date") not in (None, "") else None,
+        employee_insured=bool(employee),
+    )

@@ -1,0 +1,252 @@
+"""身份证号: the 18-digit resident identity number of GB 11643-1999.
+
+The number has four parts::
+
+    430423 19800101 123 X
+    |      |        |   `- check digit, ISO 7064 MOD 11-2 (0-9 or X)
+    |      |        `----- sequence; odd for men, even for women
+    |      `-------------- birth date YYYYMMDD
+    `--------------------- region code of the place of first registration
+
+Region codes are renamed and merged over the years, so a code that no longer
+exists (or did not yet exist when an elderly person was born) says nothing
+about the number's validity: we never reject a number for its region. That is
+why this module uses python-stdnum's pieces (``calc_check_digit``) but not its
+``validate``, which looks the region up in a dated table and rejects most
+elderly residents of renamed counties.
+
+Input is normalized: spaces, full-width digits, a lowercase x, an apostrophe
+that Excel users type to force text:
+
+>>> compact(' 11010519491231002x ')
+'11010519491231002X'
+>>> compact('１１０１０５１９４９１２３１００２Ｘ')
+'11010519491231002X'
+>>> validate('11010519491231002X')
+'11010519491231002X'
+>>> birth_date('11010519491231002X')
+datetime.date(1949, 12, 31)
+>>> gender('11010519491231002X')
+'女'
+>>> age_on('11010519491231002X', datetime.date(2021, 12, 31))
+72
+>>> mask('11010519491231002X')
+'110105********002X'
+
+A number that Excel stored as a float (shown as 1.10105E+17, only 15
+significant digits kept) is recognized and reported as such:
+
+>>> validate(110105194912310000)
+Traceback (most recent call last):
+  ...
+yibao.functions.idno.DamagedByExcel: 身份证号被Excel当作数字保存，末尾几位已变成0，无法恢复：请把单元格设为“文本”后按证件重新录入
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+
+from stdnum import exceptions as _stdnum_exc
+from stdnum.cn.ric import calc_check_digit
+
+__all__ = [
+    "InvalidID", "InvalidLength", "InvalidFormat", "InvalidChecksum",
+    "InvalidBirthDate", "DamagedByExcel",
+    "compact", "validate", "is_valid", "check_message",
+    "birth_date", "gender", "age_on", "mask",
+]
+
+#: earliest birth year we accept (the oldest living residents)
+MIN_BIRTH_YEAR = 1890
+
+
+class InvalidID(ValueError):
+    """Base of every ID problem; ``str(exc)`` is a Chinese message for staff."""
+
+    message = "身份证号无效"
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or self.message)
+
+
+class InvalidLength(InvalidID, _stdnum_exc.InvalidLength):
+    message = "身份证号应为18位"
+
+
+class InvalidFormat(InvalidID, _stdnum_exc.InvalidFormat):
+    message = "身份证号只能是17位数字加1位数字或X"
+
+
+class InvalidChecksum(InvalidID, _stdnum_exc.InvalidChecksum):
+    message = "身份证号校验位不对，请逐位核对"
+
+
+class InvalidBirthDate(InvalidID, _stdnum_exc.InvalidComponent):
+    message = "身份证号中的出生日期不存在"
+
+
+class DamagedByExcel(InvalidID, _stdnum_exc.InvalidFormat):
+    message = ("身份证号被Excel当作数字保存，末尾几位已变成0，无法恢复：" 
+               "请把单元格设为“文本”后按证件重新录入")
+
+
+# Full-width digits and X, and the separators people paste in.
+_FULLWIDTH = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")
+_SEPARATORS = re.compile(r"[\s\u3000\-'‘’`]")
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
+
+
+def compact(number) -> str:
+    """Return the number as an upper-case string without separators.
+
+    Numbers (int or float, as Excel hands over a cell it stored as a number)
+    become their digit string; the caller's ``validate`` then spots damage.
+    """
+    if isinstance(number, bool):
+        raise InvalidFormat()
+    if isinstance(number, float):
+        if number != number or number in (float("inf"), float("-inf")):
+            raise InvalidFormat()
+        number = int(number)
+    if isinstance(number, int):
+        return str(number)
+    text = str(number).translate(_FULLWIDTH)
+    return _SEPARATORS.sub("", text).upper()
+
+
+def _looks_damaged(raw, digits: str) -> bool:
+    """True for the forms an 18-digit number takes after Excel stored it as
+    a float: a number type, scientific notation, or 18 digits ending in 000
+    whose check digit fails."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return len(digits) >= 16
+    text = str(raw).strip()
+    if _SCIENTIFIC.match(text.replace(" ", "")):
+        return True
+    return len(digits) == 18 and digits.endswith("000")
+
+
+@functools.lru_cache(maxsize=65536)
+def _birth(yyyymmdd: str) -> datetime.date:
+    try:
+        born = datetime.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        raise InvalidBirthDate() from None
+    if born.year < MIN_BIRTH_YEAR:
+        raise InvalidBirthDate(f"身份证号中的出生年份{born.year}不合理")
+    return born
+
+
+def validate(number, today: datetime.date | None = None) -> str:
+    """Return the compact number, or raise an :class:`InvalidID` subclass.
+
+    Checks length, characters, the birth date (exists, not before 1890, not
+    after ``today``) and the check digit. The region code is not checked.
+
+    >>> validate('110105194912310021')
+    Traceback (most recent call last):
+      ...
+    yibao.functions.idno.InvalidChecksum: 身份证号校验位不对，请逐位核对
+    >>> validate('4.30423E+17')
+    Traceback (most recent call last):
+      ...
+    yibao.functions.idno.DamagedByExcel: 身份证号被Excel当作数字保存，末尾几位已变成0，无法恢复：请把单元格设为“文本”后按证件重新录入
+    """
+    digits = compact(number)
+    if not isinstance(number, str) and _looks_damaged(number, digits):
+        raise DamagedByExcel()
+    if isinstance(number, str) and _SCIENTIFIC.match(digits):
+        raise DamagedByExcel()
+    if not digits:
+        raise InvalidLength("身份证号为空")
+    if len(digits) == 15 and digits.isdigit():
+        raise InvalidLength("这是15位旧身份证号，请换用18位号码")
+    if len(digits) != 18:
+        raise InvalidLength(f"身份证号应为18位，现为{len(digits)}位")
+    if not (digits[:17].isdigit() and (digits[17].isdigit() or digits[17] == "X")):
+        raise InvalidFormat()
+    born = _birth(digits[6:14])
+    if born > (today or datetime.date.today()):
+        raise InvalidBirthDate(f"身份证号中的出生日期{born.isoformat()}晚于今天")
+    if digits[17] != calc_check_digit(digits):
+        if _looks_damaged(number, digits):
+            raise DamagedByExcel()
+        raise InvalidChecksum()
+    return digits
+
+
+def is_valid(number, today: datetime.date | None = None) -> bool:
+    """Check whether the number is valid.
+
+    >>> is_valid('11010519491231002X'), is_valid('110105194912310020')
+    (True, False)
+    """
+    try:
+        return bool(validate(number, today))
+    except InvalidID:
+        return False
+
+
+def check_message(number, today: datetime.date | None = None) -> str:
+    """The Chinese message for a bad number, or '' when it is valid.
+
+    >>> check_message('11010519491231002X')
+    ''
+    >>> check_message('1101051949123100')
+    '身份证号应为18位，现为16位'
+    """
+    try:
+        validate(number, today)
+    except InvalidID as exc:
+        return str(exc)
+    return ""
+
+
+def birth_date(number) -> datetime.date:
+    """The birth date encoded in a valid number."""
+    return _birth(validate(number)[6:14])
+
+
+def birth_of_valid(number: str) -> datetime.date:
+    """Birth date of a number already returned by :func:`validate` (no re-check)."""
+    return _birth(number[6:14])
+
+
+def gender(number) -> str:
+    """'男' when the sequence is odd, '女' when even."""
+    return "男" if int(validate(number)[16]) % 2 else "女"
+
+
+def age_on(number, on: datetime.date) -> int:
+    """Full years of age on the given date (周岁); 0 before the first birthday
+    and for a person not yet born on that date.
+
+    >>> age_on('11010519491231002X', datetime.date(2019, 12, 30))
+    69
+    >>> age_on('11010519491231002X', datetime.date(2019, 12, 31))
+    70
+    """
+    return age_from_birth(birth_date(number), on)
+
+
+def age_from_birth(born: datetime.date, on: datetime.date) -> int:
+    """Full years between ``born`` and ``on``; a person born on 29 February
+    turns a year older on 1 March in common years."""
+    years = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return max(years, 0)
+
+
+def mask(number) -> str:
+    """Mask a number for public notices: region and last four kept.
+
+    Invalid input is masked the same way as far as it goes, never shown whole.
+
+    >>> mask('4.30423E+17')
+    '******'
+    """
+    digits = compact(number)
+    if len(digits) != 18 or not digits[:17].isdigit():
+        return "*" * 6
+    return digits[:6] + "*" * 8 + digits[14:]
