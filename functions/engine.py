@@ -326,10 +326,12 @@ def person_from_dict(row: dict) -> Person:
         raise BadValue("每行应为一个JSON对象")
     if "id_no" not in row or row["id_no"] in (None, ""):
         raise BadValue("缺少身份证号 id_no")
-    ids = row.get("identities") or ()
-    if isinstance(ids, str):
+    ids = row.get("identities")
+    if ids is None:
+        ids = ()
+    elif isinstance(ids, str):
         ids = split_names(ids)
-    elif isinstance(ids, list) and all(isinstance(x, str) for x in ids):
+    elif isinstance(ids, (list, tuple)) and all(isinstance(x, str) for x in ids):
         ids = split_names(ids)
     else:
         raise BadValue("identities 应为文字列表")

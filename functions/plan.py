@@ -57,7 +57,7 @@ class PlanError(Exception):
         self.problems = problems or []
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Category:
     """One identity (身份类别) with its subsidy and where the money comes from."""
 
@@ -91,7 +91,7 @@ class Category:
         return 0
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Rule:
     """A payment window for some people: who, when, how much, benefits from."""
 

@@ -1,0 +1,54 @@
+"""Golden cases written as data (tests/cases/<plan>.toml), each naming the
+clause of the plan it checks, run through the real `yibao calc` command."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import calc_lines
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CASES = Path(__file__).parent / "cases"
+PLANS = ["zaozhuang-2022", "shuangshui-2025", "xinqiao-2021", "xxzhen-2020"]
+
+
+def load_cases(plan_id):
+    with open(CASES / f"{plan_id}.toml", "rb") as handle:
+        return tomllib.load(handle)["case"]
+
+
+@pytest.mark.parametrize("plan_id", PLANS)
+def test_each_plan_has_at_least_15_cases_with_clauses(plan_id):
+    cases = load_cases(plan_id)
+    assert len(cases) >= 15
+    seed = {"zaozhuang-2022": "000", "shuangshui-2025": "001", "xinqiao-2021": "002",
+            "xxzhen-2020": "004"}[plan_id]
+    for case in cases:
+        assert case["clause"].startswith(seed), case["title"]
+
+
+def _expand(case):
+    row = dict(case["input"])
+    return row
+
+
+@pytest.mark.parametrize("plan_id", PLANS)
+def test_golden_cases(plan_id):
+    cases = load_cases(plan_id)
+    results = calc_lines(plan_id, [_expand(c) for c in cases])
+    assert len(results) == len(cases)
+    failures = []
+    for case, got in zip(cases, results):
+        for key, want in case["expect"].items():
+            if key == "message_contains":
+                if want not in got["message"]:
+                    failures.append(f"[{case['clause']}] {case['title']}: message {got['message']!r} lacks {want!r}")
+            elif got.get(key) != want:
+                failures.append(f"[{case['clause']}] {case['title']}: {key} = {got.get(key)!r}, want {want!r}")
+    assert not failures, "\n".join(failures)

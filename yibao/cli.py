@@ -1,0 +1,280 @@
+"""The ``yibao`` command: every ribbon action, headless, plus plan tools.
+
+Thin shell: parse arguments, read files, call the functional core, print.
+Errors a user can cause end as one Chinese line on stderr and a non-zero
+exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from yibao import __version__
+from yibao.functions import engine, plan as plans
+from yibao.functions.values import BadValue, yuan_text
+
+
+class UserError(Exception):
+    """A problem to report in one line and exit 2."""
+
+
+def _utf8_streams():
+    # Windows consoles default to a legacy code page; our output is Chinese.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8")
+        except (AttributeError, ValueError):
+            pass
+
+
+# ---------------------------------------------------------------- calc
+
+def cmd_calc(args) -> int:
+    try:
+        plan = plans.load(args.policy)
+    except plans.PlanError as exc:
+        raise UserError(_plan_error_text(exc)) from None
+    out = sys.stdout
+    write = out.write
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    source = open(args.input, "rb") if args.input else sys.stdin.buffer
+    import datetime
+    today = datetime.date.today()
+    with source:
+        for number, raw in enumerate(source, 1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+            except UnicodeDecodeError:
+                raise UserError(f"第{number}行不是UTF-8编码") from None
+            if not line:
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"第{number}行不是有效的JSON（{exc.msg}，第{exc.colno}列）") from None
+            if not isinstance(row, dict):
+                raise UserError(f"第{number}行应为一个JSON对象，如 {{\"id_no\": \"...\"}}")
+            try:
+                person = engine.person_from_dict(row)
+            except BadValue as exc:
+                result = engine.Result(ok=False, message=str(exc))
+            else:
+                result = engine.compute(plan, person, today)
+            write(dumps(result.to_json()))
+            write("\n")
+    out.flush()
+    return 0
+
+
+# ---------------------------------------------------------------- policy
+
+def _plan_error_text(exc: plans.PlanError) -> str:
+    if exc.problems:
+        return f"{exc}：" + "；".join(exc.problems[:5]) + ("……" if len(exc.problems) > 5 else "")
+    return str(exc)
+
+
+def cmd_policy_list(args) -> int:
+    rows = plans.list_plans()
+    for pid, path, origin in rows:
+        try:
+            p = plans.load(path)
+            title = p.name
+        except plans.PlanError as exc:
+            title = f"（有错误：{exc}）"
+        print(f"{pid}\t{origin}\t{title}")
+    print(f"共{len(rows)}个方案；用户方案目录：{plans.user_plan_dir()}")
+    return 0
+
+
+def cmd_policy_show(args) -> int:
+    try:
+        p = plans.load(args.id)
+    except plans.PlanError as exc:
+        raise UserError(_plan_error_text(exc)) from None
+    print(describe(p))
+    return 0
+
+
+def describe(p: plans.Plan) -> str:
+    """A plan in words, clause by clause, for `yibao policy show`."""
+    lines = [
+        f"{p.name}（{p.id}）",
+        f"文件：{p.path}",
+        f"个人缴费 {yuan_text(p.individual)} 元，财政补助 {yuan_text(p.fiscal)} 元，"
+        f"筹资标准 {yuan_text(p.full_standard)} 元  [{p.data['fee'].get('clause', '')}]",
+        f"待遇年度 {p.year_start} 至 {p.year_end}；年龄按 {p.age_reference} 计算",
+        f"参保类型：{'、'.join(p.enroll_types)}",
+        "",
+        "缴费期（按顺序匹配）：",
+    ]
+    benefit = {"year_start": "待遇年度首日", "pay_date": "缴费之日", "birth_date": "出生之日",
+               "next_month": "缴费次月1日"}
+    for r in p.rules:
+        who = []
+        if r.types is not None:
+            who.append("、".join(sorted(r.types)))
+        if r.holds_any:
+            who.append("持有" + "、".join(sorted(r.holds_any)) + "之一")
+        if r.subsidized_only:
+            who.append("政府资助人员")
+        if r.within_days is not None:
+            who.append(f"{'出生' if r.event == 'birth' else '事件'}后{r.within_days}天内")
+        fee = "个人缴费" if r.amount == "individual" else "筹资标准全额"
+        start = benefit[r.benefit_from] + (f"后{r.wait_days}天" if r.wait_days else "")
+        lines.append(f"  {r.index}. {r.name}：{r.start} 至 {r.end}，{('、'.join(who) or '所有人')}，"
+                     f"按{fee}{'，可享受资助' if r.subsidy else ''}，待遇自{start}起  [{r.clause}]")
+        if r.interpretation:
+            lines.append(f"     ※ 解释：{r.interpretation}")
+    rule = "就高不重复（同额按顺序）" if p.selection == "highest" else "严格按顺序"
+    lines += ["", f"多重身份：{rule}：{' > '.join(p.order)}", "", "身份类别："]
+    for c in p.categories:
+        if c.kind == "full":
+            amount = "全额资助"
+        elif c.kind == "amount":
+            amount = f"资助{yuan_text(c.amount)}元"
+        elif c.kind == "share":
+            amount = f"资助个人缴费的{c.share * 100:g}%"
+        else:
+            amount = "代缴对象" if c.proxy else "不资助（仅作条件）"
+        funding = "、".join(f"{s}{v * 100:g}%" if k == "share" else f"{s}{yuan_text(v)}元"
+                           for s, k, v in c.funding)
+        extra = []
+        if c.from_age:
+            extra.append("按身份证年龄自动认定")
+        if c.aliases:
+            extra.append("也写作：" + "、".join(c.aliases))
+        lines.append(f"  {c.name}：{amount}{'（' + funding + '）' if funding else ''}"
+                     f"{'；' + '；'.join(extra) if extra else ''}  [{c.clause}]")
+        if c.interpretation:
+            lines.append(f"     ※ 解释：{c.interpretation}")
+    if p.proxy_source:
+        lines.append(f"代缴：{p.proxy_payer}代缴资助后余额，资金来源“{p.proxy_source}”  "
+                     f"[{p.data['proxy'].get('clause', '')}]")
+    return "\n".join(lines)
+
+
+_ID_LINE = re.compile(r'^id\s*=\s*"[^"]*"', re.MULTILINE)
+
+
+def cmd_policy_new(args) -> int:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", args.id):
+        raise UserError(f"方案编号“{args.id}”只能用字母、数字、-、_（如 shuangshui-2026）")
+    try:
+        source = plans.find_plan_file(args.source)
+    except plans.PlanError as exc:
+        raise UserError(str(exc)) from None
+    target = Path(args.output) if args.output else plans.user_plan_dir() / f"{args.id}.toml"
+    if target.exists() and not args.force:
+        raise UserError(f"{target} 已存在；要覆盖请加 --force（原文件会备份为 .bak）")
+    text = source.read_text(encoding="utf-8")
+    text, count = _ID_LINE.subn(f'id = "{args.id}"', text, count=1)
+    if not count:
+        text = f'id = "{args.id}"\n' + text
+    header = f"# 由 {source.stem} 复制而来：请逐项核对新年度方案并更新 clause\n"
+    write_atomic(target, header + text, backup=True)
+    print(f"已写入 {target}；请按新方案逐项修改，然后运行：yibao policy check \"{target}\"")
+    return 0
+
+
+def cmd_policy_check(args) -> int:
+    problems = plans.check_file(args.file)
+    if problems:
+        for line in problems:
+            print(line)
+        print(f"共{len(problems)}处错误")
+        return 1
+    p = plans.load_file(args.file)
+    print(f"方案“{p.name}”（{p.id}）检查通过：{len(p.categories)}个身份类别，{len(p.rules)}条缴费期规则")
+    return 0
+
+
+def write_atomic(path: Path, text: str, backup: bool = True):
+    """Write via a temporary file and rename; keep the old file as ``.bak``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        if backup and path.exists():
+            os.replace(path, path.with_name(path.name + ".bak"))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# ---------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="yibao",
+        description="城乡居民医保参保征缴工具 / Enrollment tools for resident medical insurance",
+    )
+    parser.add_argument("--version", action="version", version=f"yibao {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="命令")
+
+    calc = sub.add_parser(
+        "calc", help="按方案计算每人应缴、资助与待遇起始（JSON Lines） / compute per person",
+        description="从标准输入逐行读入JSON对象，逐行输出计算结果。"
+                    " Reads JSON Lines on stdin, writes one result object per line.",
+    )
+    calc.add_argument("--policy", required=True, help="方案编号或方案文件路径 / plan id or .toml path")
+    calc.add_argument("--input", help="从文件读入而不是标准输入 / read this file instead of stdin")
+    calc.set_defaults(func=cmd_calc)
+
+    policy = sub.add_parser("policy", help="查看、复制、检查方案文件 / plan files")
+    psub = policy.add_subparsers(dest="policy_command", metavar="子命令")
+    p = psub.add_parser("list", help="列出全部方案 / list plans")
+    p.set_defaults(func=cmd_policy_list)
+    p = psub.add_parser("show", help="逐条显示一个方案 / show a plan")
+    p.add_argument("id", help="方案编号或文件 / plan id or file")
+    p.set_defaults(func=cmd_policy_show)
+    p = psub.add_parser("new", help="复制一个方案作为新年度方案 / copy a plan to edit")
+    p.add_argument("id", help="新方案编号，如 shuangshui-2026 / new plan id")
+    p.add_argument("--from", dest="source", required=True, help="复制哪个方案 / plan to copy")
+    p.add_argument("-o", "--output", help="写到这个文件（默认用户方案目录） / output file")
+    p.add_argument("--force", action="store_true", help="覆盖已有文件（先备份） / overwrite, keeping a backup")
+    p.set_defaults(func=cmd_policy_new)
+    p = psub.add_parser("check", help="检查方案文件 / check a plan file")
+    p.add_argument("file", help="方案文件 / plan file (.toml)")
+    p.set_defaults(func=cmd_policy_check)
+    policy.set_defaults(func=lambda a: (policy.print_help(), 0)[1])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _utf8_streams()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        print("已中断", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"错误：无法读写文件：{exc.filename or ''}（{exc.strerror}）", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug of ours: still one readable line, no traceback
+        print(f"错误：程序内部错误，请把这一行报告给开发人员：{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
