@@ -183,6 +183,17 @@ def cmd_policy_new(args) -> int:
     return 0
 
 
+def cmd_policy_use(args) -> int:
+    try:
+        p = plans.load(args.id)
+    except plans.PlanError as exc:
+        raise UserError(_plan_error_text(exc)) from None
+    target = plans.user_plan_dir().parent / "default-policy.txt"
+    write_atomic(target, args.id + "\n", backup=False)
+    print(f"默认方案已设为“{p.name}”（{args.id}）：公式不写方案编号时按此方案计算")
+    return 0
+
+
 def cmd_policy_check(args) -> int:
     problems = plans.check_file(args.file)
     if problems:
@@ -244,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="写到这个文件（默认用户方案目录） / output file")
     p.add_argument("--force", action="store_true", help="覆盖已有文件（先备份） / overwrite, keeping a backup")
     p.set_defaults(func=cmd_policy_new)
+    p = psub.add_parser("use", help="设为默认方案（公式未写方案时使用） / set the default plan")
+    p.add_argument("id", help="方案编号或文件 / plan id or file")
+    p.set_defaults(func=cmd_policy_use)
     p = psub.add_parser("check", help="检查方案文件 / check a plan file")
     p.add_argument("file", help="方案文件 / plan file (.toml)")
     p.set_defaults(func=cmd_policy_check)

@@ -1,0 +1,311 @@
+"""The Excel functions: =PAYABLE(), =SUBSIDY_TIER(), =BENEFIT_START(), ...
+
+Every function takes one cell or whole columns and returns the same shape,
+so one array formula serves a 5,000-row ledger. A problem comes back as
+Chinese text in the cell (e.g. ``身份证号校验位不对，请逐位核对``), never a
+traceback or a bare #VALUE!. Blank ID cells give blank results, so a formula
+over a half-filled column stays clean.
+
+Our own registry (:data:`REGISTRY`) keeps each function's name, arguments and
+Chinese help: the add-in build generates its VBA wrappers from it, and the
+functions import and test on Linux, where xlwings' decorators have no Excel
+to talk to.
+
+Which plan: the last argument ``policy`` (a plan id such as
+``shuangshui-2025`` or a path to a plan file). Our templates keep it in one
+named cell (方案编号) that every formula refers to. Left empty, it falls back
+to the ``YIBAO_POLICY`` environment variable, then to the default set with
+``yibao policy use ID``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import os
+from typing import Callable
+
+from . import engine, idno
+from . import plan as plans
+from .identity import split_names
+from .values import BadValue, to_date, yuan
+
+__all__ = ["REGISTRY", "UdfSpec", "ArgSpec", "default_policy_id"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ArgSpec:
+    name: str
+    help: str
+    optional: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class UdfSpec:
+    name: str
+    func: Callable
+    help: str
+    args: tuple[ArgSpec, ...]
+
+
+REGISTRY: dict[str, UdfSpec] = {}
+
+
+def _register(name: str, help: str, args: list[tuple[str, str, bool]]):
+    """Record a function in the registry and, where xlwings imports, mark it
+    as a UDF with 2-D arguments (so a column arrives as a list of rows)."""
+    specs = tuple(ArgSpec(*a) for a in args)
+
+    def wrap(func):
+        REGISTRY[name] = UdfSpec(name=name, func=func, help=help, args=specs)
+        try:
+            import xlwings as xw
+        except Exception:  # pragma: no cover - xlwings is a dependency
+            return func
+        decorated = func
+        for spec in reversed(specs):
+            decorated = xw.arg(spec.name, ndim=2, doc=spec.help)(decorated)
+        return xw.func(category="医保征缴", help=help)(decorated)
+    return wrap
+
+
+# ---------------------------------------------------------------- shapes
+
+def _is_grid(value) -> bool:
+    return isinstance(value, (list, tuple))
+
+
+def _as_grid(value):
+    """Scalar → None; 1-D list → column; 2-D list → itself."""
+    if not _is_grid(value):
+        return None
+    if value and not _is_grid(value[0]):
+        return [[v] for v in value]
+    return [list(row) for row in value]
+
+
+def _broadcast(func, *args):
+    """Apply ``func`` cell by cell over scalars and equal-shaped ranges."""
+    grids = [_as_grid(a) for a in args]
+    shapes = {(len(g), len(g[0]) if g else 0) for g in grids if g is not None and (len(g), len(g[0]) if g else 0) != (1, 1)}
+    if not shapes:
+        if all(g is None for g in grids):
+            return func(*args)
+        cells = [g[0][0] if g is not None else a for g, a in zip(grids, args)]
+        return [[func(*cells)]]
+    if len(shapes) > 1:
+        text = "参数区域大小不一致：" + "、".join(f"{r}行{c}列" for r, c in sorted(shapes))
+        rows, cols = max(shapes)
+        return [[text] * cols for _ in range(rows)]
+    rows, cols = shapes.pop()
+    out = []
+    for r in range(rows):
+        line = []
+        for c in range(cols):
+            cells = [a if g is None else (g[0][0] if len(g) == 1 and len(g[0]) == 1 else g[r][c])
+                     for g, a in zip(grids, args)]
+            line.append(func(*cells))
+        out.append(line)
+    return out
+
+
+# ---------------------------------------------------------------- policy
+
+def default_policy_id() -> str | None:
+    env = os.environ.get("YIBAO_POLICY")
+    if env:
+        return env
+    config = plans.user_plan_dir().parent / "default-policy.txt"
+    if config.is_file():
+        return config.read_text(encoding="utf-8").strip() or None
+    return None
+
+
+@functools.lru_cache(maxsize=32)
+def _plan_or_error(policy: str):
+    try:
+        return plans.load(policy), ""
+    except plans.PlanError as exc:
+        return None, str(exc)
+
+
+def _plan(policy):
+    if policy in (None, ""):
+        policy = default_policy_id()
+        if not policy:
+            return None, "未指定方案：请在公式最后一个参数填方案编号（如 shuangshui-2025），或运行 yibao policy use 方案编号"
+    plan, error = _plan_or_error(str(policy).strip())
+    if plan is not None:
+        # reload when the file changed since it was cached
+        fresh = plans.load(plan.path)
+        return fresh, ""
+    return None, error
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# ---------------------------------------------------------------- person functions
+
+def _person(id_no, identities, pay_date, enroll_type, event_date, employee_insured):
+    def flag(v):
+        if _blank(v):
+            return False
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, (int, float)):
+            return bool(v)
+        text = str(v).strip()
+        if text in ("是", "Y", "y", "TRUE", "true", "True", "1", "已参加"):
+            return True
+        if text in ("否", "N", "n", "FALSE", "false", "False", "0", "未参加"):
+            return False
+        raise BadValue(f"是否已参加职工医保应填“是”或“否”，见到“{text}”")
+    return engine.Person(
+        id_no=id_no if not isinstance(id_no, str) else id_no.strip(),
+        identities=split_names(identities) if not _blank(identities) else (),
+        pay_date=None if _blank(pay_date) else to_date(pay_date),
+        enroll_type="普通" if _blank(enroll_type) else str(enroll_type).strip(),
+        event_date=None if _blank(event_date) else to_date(event_date),
+        employee_insured=flag(employee_insured),
+    )
+
+
+def _result(plans_seen: dict, id_no, identities, pay_date, enroll_type, event_date,
+            employee_insured, policy):
+    """(Result, None) or (None, message); (None, '') for a blank row.
+
+    ``plans_seen`` memoizes the policy lookup for the cells of one call."""
+    if _blank(id_no):
+        return None, ""
+    key = None if _blank(policy) else str(policy).strip()
+    if key not in plans_seen:
+        plans_seen[key] = _plan(key)
+    plan, error = plans_seen[key]
+    if plan is None:
+        return None, error
+    try:
+        person = _person(id_no, identities, pay_date, enroll_type, event_date, employee_insured)
+    except BadValue as exc:
+        return None, str(exc)
+    result = engine.compute(plan, person)
+    if not result.ok:
+        return None, result.message
+    return result, None
+
+
+_PERSON_ARGS = [
+    ("id_no", "身份证号（18位，单元格应为文本格式）", False),
+    ("identities", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", True),
+    ("pay_date", "缴费日期；空着按集中征缴期计算", True),
+    ("enroll_type", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", True),
+    ("event_date", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", True),
+    ("employee_insured", "是否已参加职工医保：是/否；空着为否", True),
+    ("policy", "方案编号，如 shuangshui-2025；空着用默认方案", True),
+]
+
+
+def _person_udf(name: str, help: str, pick: Callable):
+    def udf(id_no, identities=None, pay_date=None, enroll_type=None, event_date=None,
+            employee_insured=None, policy=None):
+        plans_seen: dict = {}
+
+        def cell(*args):
+            result, message = _result(plans_seen, *args)
+            return message if result is None else pick(result)
+
+        return _broadcast(cell, id_no, identities, pay_date, enroll_type, event_date,
+                          employee_insured, policy)
+
+    udf.__name__ = udf.__qualname__ = name
+    udf.__doc__ = help
+    return _register(name, help, _PERSON_ARGS)(udf)
+
+
+def _money(fen_value):
+    value = yuan(fen_value)
+    return value if isinstance(value, int) else float(value)
+
+
+PAYABLE = _person_udf("PAYABLE", "个人应缴金额（元）：按方案扣除资助和代缴后本人要交的钱",
+                      lambda r: _money(r.payable))
+SUBSIDY_AMOUNT = _person_udf("SUBSIDY_AMOUNT", "资助金额（元）：政府资助与代缴合计",
+                             lambda r: _money(r.subsidy))
+SUBSIDY_TIER = _person_udf("SUBSIDY_TIER", "资助类别：多重身份时按方案规则选定的一个身份；无资助为空",
+                           lambda r: r.subsidy_tier or "")
+FUNDING = _person_udf("FUNDING", "资金来源：如“医疗救助125元；财政125元”",
+                      lambda r: r.funding_text)
+BENEFIT_START = _person_udf("BENEFIT_START", "待遇起始日期", lambda r: r.benefit_start)
+
+
+# ---------------------------------------------------------------- ID functions
+
+def _id_cell(pick: Callable):
+    def cell(id_no, *extra):
+        if _blank(id_no):
+            return ""
+        try:
+            number = idno.validate(id_no)
+            return pick(number, *extra)
+        except (idno.InvalidID, BadValue) as exc:
+            return str(exc)
+    return cell
+
+
+def _id_udf(name: str, help: str, pick: Callable):
+    cell = _id_cell(pick)
+
+    def udf(id_no):
+        return _broadcast(cell, id_no)
+
+    udf.__name__ = udf.__qualname__ = name
+    udf.__doc__ = help
+    return _register(name, help, [("id_no", "身份证号", False)])(udf)
+
+
+def _check_cell(id_no):
+    if _blank(id_no):
+        return ""
+    return idno.check_message(id_no)
+
+
+def _id_check(id_no):
+    return _broadcast(_check_cell, id_no)
+
+
+_id_check.__name__ = "ID_CHECK"
+ID_CHECK = _register("ID_CHECK", "身份证号校验：有问题时返回中文说明，正确时为空", [("id_no", "身份证号", False)])(_id_check)
+
+ID_BIRTH = _id_udf("ID_BIRTH", "身份证号中的出生日期", lambda n: idno.birth_of_valid(n))
+ID_GENDER = _id_udf("ID_GENDER", "身份证号对应的性别：男/女", lambda n: idno.gender(n))
+
+
+def _age(number, on=None):
+    day = datetime.date.today() if _blank(on) else to_date(on)
+    return idno.age_from_birth(idno.birth_of_valid(number), day)
+
+
+_age_cell = _id_cell(_age)
+
+
+def ID_AGE(id_no, on_date=None):
+    """周岁年龄（到指定日期，空着为今天）"""
+    return _broadcast(_age_cell, id_no, on_date)
+
+
+ID_AGE = _register("ID_AGE", "周岁年龄（到指定日期，空着为今天）",
+                   [("id_no", "身份证号", False), ("on_date", "计算年龄的日期；空着为今天", True)])(ID_AGE)
+
+
+def _mask_cell(id_no):
+    return "" if _blank(id_no) else idno.mask(id_no)
+
+
+def _mask(id_no):
+    return _broadcast(_mask_cell, id_no)
+
+
+_mask.__name__ = "MASK_ID"
+MASK_ID = _register("MASK_ID", "公示用身份证号：只显示前6位和后4位", [("id_no", "身份证号", False)])(_mask)
