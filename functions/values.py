@@ -132,7 +132,9 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
 
 
 def first_of_next_month(day: datetime.date) -> datetime.date:
-    """>>> first_of_next_month(datetime.date(2021, 12, 5))
+    """The first day of the month after ``day`` (002's "从缴费的下个月起").
+
+    >>> first_of_next_month(datetime.date(2021, 12, 5))
     datetime.date(2022, 1, 1)
     """
     return add_months(day.replace(day=1), 1)
