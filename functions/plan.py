@@ -351,6 +351,15 @@ class _Entry:
         return value
 
 
+def percent(share: Decimal) -> str:
+    """Decimal('1.3') → '130%'.
+
+    >>> percent(Decimal('0.5')), percent(Decimal('1.3'))
+    ('50%', '130%')
+    """
+    return f"{(share * 100).normalize():f}%"
+
+
 def parse_share(value) -> Decimal:
     """'50%' → Decimal('0.5'); raises BadValue.
 
@@ -420,7 +429,7 @@ def _funding_of(entry: _Entry, kind: str, amount: int, share: Decimal, individua
             total += part
             parts.append((source, "share", part))
         if parts and total != 1:
-            entry.fail(f"funding 各来源比例合计应为100%，现为{total * 100:g}%")
+            entry.fail(f"funding 各来源比例合计应为100%，现为{percent(total)}")
         return tuple(parts)
     total = 0
     for source, value in raw.items():
