@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import gc
 from fractions import Fraction
 from typing import Iterable
 
@@ -51,7 +52,7 @@ class Person:
     employee_insured: bool = False
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class Result:
     ok: bool
     payable: int | None = None      # fen the person pays
@@ -126,8 +127,25 @@ def _condition_holds(cat: Category, age: int, held: set[str]) -> bool:
     return True
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class Held:
+    """The categories a person really holds (one shared object per set)."""
+
+    cats: tuple            # categories, in the plan's order
+    names: frozenset
+    subsidized: bool
+    window_key: tuple      # only what the plan's windows look at
+
+
 @functools.lru_cache(maxsize=65536)
-def _eligible(plan: Plan, listed: tuple[Category, ...], age: int):
+def _held(plan: Plan, cats: tuple) -> Held:
+    names = frozenset(c.name for c in cats)
+    subsidized = any(c.subsidized for c in cats)
+    return Held(cats, names, subsidized, (subsidized, names & plan.window_names))
+
+
+@functools.lru_cache(maxsize=65536)
+def _eligible(plan: Plan, listed: tuple[Category, ...], age: int) -> tuple[Held, str]:
     """Categories a person of ``age`` holding ``listed`` really has, and a
     note on any listed identity whose condition fails."""
     held = {c.name for c in listed}
@@ -141,7 +159,7 @@ def _eligible(plan: Plan, listed: tuple[Category, ...], age: int):
         else:
             notes.append(f"“{cat.name}”不符合条件（{_condition_text(cat)}，年龄{age}周岁），不予资助")
     cats.sort(key=lambda c: plan.rank[c.name])
-    return tuple(cats), "；".join(notes)
+    return _held(plan, tuple(cats)), "；".join(notes)
 
 
 def _condition_text(cat: Category) -> str:
@@ -170,7 +188,6 @@ def _condition_text(cat: Category) -> str:
 
 # ---------------------------------------------------------------- money
 
-@functools.lru_cache(maxsize=65536)
 def _money(plan: Plan, rule: Rule, cats: tuple[Category, ...]):
     """(payable, subsidy, tier, funding) in fen for a rule and categories."""
     fee = plan.individual if rule.amount == "individual" else plan.full_standard
@@ -216,23 +233,25 @@ def _split(cat: Category, subsidy: int) -> list:
 
 # ---------------------------------------------------------------- windows
 
-def _match(plan: Plan, person_type: str, cats, pay: datetime.date, born: datetime.date,
+@functools.lru_cache(maxsize=65536)
+def _candidates(plan: Plan, pay: datetime.date, person_type: str, window_key: tuple) -> tuple[Rule, ...]:
+    """Rules whose window, type and identity conditions fit (memoized: these
+    repeat across a ledger; birth and event checks follow per person)."""
+    subsidized, names = window_key
+    return tuple(
+        rule for rule in plan.rules
+        if rule.start <= pay <= rule.end
+        and (rule.types is None or person_type in rule.types)
+        and (not rule.subsidized_only or subsidized)
+        and (not rule.holds_any or rule.holds_any & names)
+    )
+
+
+def _match(plan: Plan, person_type: str, held: Held, pay: datetime.date, born: datetime.date,
            event: datetime.date | None):
     """First rule that fits, or (None, reason)."""
     hint = ""
-    names = None
-    for rule in plan.rules:
-        if not rule.start <= pay <= rule.end:
-            continue
-        if rule.types is not None and person_type not in rule.types:
-            continue
-        if rule.subsidized_only and not any(c.subsidized for c in cats):
-            continue
-        if rule.holds_any:
-            if names is None:
-                names = {c.name for c in cats}
-            if not rule.holds_any & names:
-                continue
+    for rule in _candidates(plan, pay, person_type, held.window_key):
         if rule.born_between and not rule.born_between[0] <= born <= rule.born_between[1]:
             continue
         if rule.event is not None:
@@ -253,6 +272,21 @@ def _match(plan: Plan, person_type: str, cats, pay: datetime.date, born: datetim
     return None, hint
 
 
+def _rule_message(plan: Plan, rule: Rule, kind: str, hint: str, note: str) -> str:
+    """What to tell staff about how this person was handled."""
+    messages = [note] if note else []
+    if kind != "普通" and (rule.types is None or kind not in rule.types):
+        if kind not in plan.enroll_types:
+            messages.append(f"本方案对“{kind}”无专门规定，按“{rule.name}”办理")
+        else:
+            messages.append(f"不符合“{kind}”的条件，按“{rule.name}”办理" + (f"（{hint}）" if hint else ""))
+    if rule.amount == "full_standard":
+        messages.append(f"{rule.name}：按筹资标准{yuan_text(plan.full_standard)}元全额缴费，不享受资助")
+    if rule.wait_days:
+        messages.append(f"待遇等待期{rule.wait_days}天")
+    return "；".join(messages)
+
+
 def _benefit_start(plan: Plan, rule: Rule, pay: datetime.date, born: datetime.date):
     if rule.benefit_from == "year_start":
         day = plan.year_start
@@ -269,49 +303,59 @@ def _benefit_start(plan: Plan, rule: Rule, pay: datetime.date, born: datetime.da
 
 # ---------------------------------------------------------------- the person
 
+_ENROLL_TYPES = frozenset(ENROLL_TYPES)
+
+
 def compute(plan: Plan, person: Person, today: datetime.date | None = None) -> Result:
     """Apply ``plan`` to one person."""
     try:
-        number = idno.validate(person.id_no, today=today)
+        _number, born = idno.parse(person.id_no, today)
     except idno.InvalidID as exc:
         return _fail(str(exc))
-    born = idno.birth_of_valid(number)
     if person.employee_insured:
         return _fail(plan.employee_message)
     kind = person.enroll_type or "普通"
-    if kind not in ENROLL_TYPES:
+    if kind not in _ENROLL_TYPES:
         return _fail(f"未知参保类型“{kind}”，可选：{'、'.join(ENROLL_TYPES)}")
     listed, error = _resolve(plan, person.identities)
     if error:
         return _fail(error)
-    age = idno.age_from_birth(born, plan.age_reference)
-    cats, note = _eligible(plan, listed, age)
+    held, note = _eligible(plan, listed, idno.age_from_birth(born, plan.age_reference))
     pay = person.pay_date or plan.default_pay_date
-    rule, hint = _match(plan, kind, cats, pay, born, person.event_date)
+    rule, hint = _match(plan, kind, held, pay, born, person.event_date)
     if rule is None:
         return _fail("；".join(x for x in (plan.no_window_message, hint, note) if x))
-    payable, subsidy, tier, funding = _money(plan, rule, cats)
-    messages = [note] if note else []
-    if kind != "普通" and (rule.types is None or kind not in rule.types):
-        if kind not in plan.enroll_types:
-            messages.append(f"本方案对“{kind}”无专门规定，按“{rule.name}”办理")
-        else:
-            messages.append(f"不符合“{kind}”的条件，按“{rule.name}”办理" + (f"（{hint}）" if hint else ""))
-    if rule.amount == "full_standard":
-        messages.append(f"{rule.name}：按筹资标准{yuan_text(plan.full_standard)}元全额缴费，不享受资助")
-    if rule.wait_days:
-        messages.append(f"待遇等待期{rule.wait_days}天")
-    return Result(
-        ok=True, payable=payable, subsidy=subsidy, subsidy_tier=tier, funding=funding,
-        benefit_start=_benefit_start(plan, rule, pay, born), message="；".join(messages),
-        rule=rule.name,
-    )
+    payable, subsidy, tier, funding, message = _outcome(plan, rule, held, kind, hint, note)
+    return Result(True, payable, subsidy, tier, funding, _benefit_start(plan, rule, pay, born),
+                  message, rule.name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _outcome(plan: Plan, rule: Rule, held: Held, kind: str, hint: str, note: str):
+    """Money and message for a rule and what the person holds (memoized)."""
+    return (*_money(plan, rule, held.cats), _rule_message(plan, rule, kind, hint, note))
 
 
 def compute_many(plan: Plan, people: Iterable[Person], today: datetime.date | None = None) -> list[Result]:
-    """:func:`compute` over many people (the caches make repeats cheap)."""
+    """:func:`compute` over many people (the caches make repeats cheap).
+
+    The cyclic garbage collector is paused meanwhile: results hold no
+    cycles, and its passes over the growing caches cost half the run time.
+    """
     today = today or datetime.date.today()
-    return [compute(plan, p, today) for p in people]
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return [compute(plan, p, today) for p in people]
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def clear_caches():
+    """Forget memoized decisions (for cold-start benchmarks and tests)."""
+    for cached in (_resolve, _eligible, _held, _candidates, _outcome):
+        cached.cache_clear()
 
 
 # ---------------------------------------------------------------- input

@@ -48,4 +48,9 @@ def split_names(text) -> tuple[str, ...]:
         for item in text:
             parts.extend(split_names(item))
         return tuple(parts)
-    return tuple(p.strip() for p in _SPLIT.split(str(text)) if p.strip())
+    return _split_text(str(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _split_text(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in _SPLIT.split(text) if p.strip())

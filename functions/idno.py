@@ -95,6 +95,7 @@ class DamagedByExcel(InvalidID, _stdnum_exc.InvalidFormat):
 # Full-width digits and X, and the separators people paste in.
 _FULLWIDTH = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")
 _SEPARATORS = re.compile(r"[\s\u3000\-'‘’`]")
+_CHECK_CHARS = frozenset("0123456789X")
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 
 
@@ -154,6 +155,28 @@ def validate(number, today: datetime.date | None = None) -> str:
       ...
     yibao.functions.idno.DamagedByExcel: 身份证号被Excel当作数字保存，末尾几位已变成0，无法恢复：请把单元格设为“文本”后按证件重新录入
     """
+    return parse(number, today)[0]
+
+
+def parse(number, today: datetime.date | None = None) -> tuple[str, datetime.date]:
+    """(compact number, birth date) of a valid number; raises like :func:`validate`."""
+    if (type(number) is str and len(number) == 18 and number.isascii()
+            and number[:17].isdigit() and number[17] in _CHECK_CHARS):
+        digits = number          # fast path: already clean, as in most ledgers
+    else:
+        digits = _clean_for_validate(number)
+    born = _birth(digits[6:14])
+    if born > (today or datetime.date.today()):
+        raise InvalidBirthDate(f"身份证号中的出生日期{born.isoformat()}晚于今天")
+    if digits[17] != calc_check_digit(digits):
+        if _looks_damaged(number, digits):
+            raise DamagedByExcel()
+        raise InvalidChecksum()
+    return digits, born
+
+
+def _clean_for_validate(number) -> str:
+    """Compact the number and reject everything but 17 digits + digit/X."""
     digits = compact(number)
     if not isinstance(number, str) and _looks_damaged(number, digits):
         raise DamagedByExcel()
@@ -167,13 +190,6 @@ def validate(number, today: datetime.date | None = None) -> str:
         raise InvalidLength(f"身份证号应为18位，现为{len(digits)}位")
     if not (digits[:17].isdigit() and (digits[17].isdigit() or digits[17] == "X")):
         raise InvalidFormat()
-    born = _birth(digits[6:14])
-    if born > (today or datetime.date.today()):
-        raise InvalidBirthDate(f"身份证号中的出生日期{born.isoformat()}晚于今天")
-    if digits[17] != calc_check_digit(digits):
-        if _looks_damaged(number, digits):
-            raise DamagedByExcel()
-        raise InvalidChecksum()
     return digits
 
 

@@ -166,6 +166,11 @@ class Plan:
             ranks.setdefault(cat.name, len(self.order) + i)
         return ranks
 
+    @functools.cached_property
+    def window_names(self) -> frozenset:
+        """Identities any payment window asks about (``holds_any``)."""
+        return frozenset().union(*(r.holds_any for r in self.rules))
+
     def category_names(self) -> list[str]:
         return [c.name for c in self.categories]
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import itertools
 import os
 from typing import Callable
 
@@ -85,10 +86,14 @@ def _as_grid(value):
     return [list(row) for row in value]
 
 
+def _shape(grid):
+    return (len(grid), len(grid[0]) if grid else 0)
+
+
 def _broadcast(func, *args):
     """Apply ``func`` cell by cell over scalars and equal-shaped ranges."""
     grids = [_as_grid(a) for a in args]
-    shapes = {(len(g), len(g[0]) if g else 0) for g in grids if g is not None and (len(g), len(g[0]) if g else 0) != (1, 1)}
+    shapes = {_shape(g) for g in grids if g is not None and _shape(g) != (1, 1)}
     if not shapes:
         if all(g is None for g in grids):
             return func(*args)
@@ -99,15 +104,17 @@ def _broadcast(func, *args):
         rows, cols = max(shapes)
         return [[text] * cols for _ in range(rows)]
     rows, cols = shapes.pop()
-    out = []
-    for r in range(rows):
-        line = []
-        for c in range(cols):
-            cells = [a if g is None else (g[0][0] if len(g) == 1 and len(g[0]) == 1 else g[r][c])
-                     for g, a in zip(grids, args)]
-            line.append(func(*cells))
-        out.append(line)
-    return out
+    count = rows * cols
+    columns = []
+    for grid, arg in zip(grids, args):
+        if grid is None:
+            columns.append(itertools.repeat(arg, count))
+        elif _shape(grid) == (1, 1):
+            columns.append(itertools.repeat(grid[0][0], count))
+        else:
+            columns.append(itertools.chain.from_iterable(grid))
+    flat = list(itertools.starmap(func, zip(*columns)))
+    return [flat[r * cols:(r + 1) * cols] for r in range(rows)]
 
 
 # ---------------------------------------------------------------- policy
@@ -173,7 +180,7 @@ def _person(id_no, identities, pay_date, enroll_type, event_date, employee_insur
     )
 
 
-def _result(plans_seen: dict, id_no, identities, pay_date, enroll_type, event_date,
+def _result(plans_seen: dict, today, id_no, identities, pay_date, enroll_type, event_date,
             employee_insured, policy):
     """(Result, None) or (None, message); (None, '') for a blank row.
 
@@ -190,7 +197,7 @@ def _result(plans_seen: dict, id_no, identities, pay_date, enroll_type, event_da
         person = _person(id_no, identities, pay_date, enroll_type, event_date, employee_insured)
     except BadValue as exc:
         return None, str(exc)
-    result = engine.compute(plan, person)
+    result = engine.compute(plan, person, today)
     if not result.ok:
         return None, result.message
     return result, None
@@ -211,9 +218,10 @@ def _person_udf(name: str, help: str, pick: Callable):
     def udf(id_no, identities=None, pay_date=None, enroll_type=None, event_date=None,
             employee_insured=None, policy=None):
         plans_seen: dict = {}
+        today = datetime.date.today()
 
         def cell(*args):
-            result, message = _result(plans_seen, *args)
+            result, message = _result(plans_seen, today, *args)
             return message if result is None else pick(result)
 
         return _broadcast(cell, id_no, identities, pay_date, enroll_type, event_date,

@@ -75,7 +75,6 @@ _DATE_TEXT = re.compile(
 )
 
 
-@functools.lru_cache(maxsize=4096)
 def _parse_text_date(text: str) -> datetime.date:
     match = _DATE_TEXT.match(text)
     if not match:
@@ -108,7 +107,12 @@ def to_date(value) -> datetime.date:
         return _EXCEL_EPOCH + datetime.timedelta(days=int(value))
     if value is None:
         raise BadValue("日期为空")
-    text = str(value).strip()
+    return _parse_text(str(value))
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_text(text: str) -> datetime.date:
+    text = text.strip()
     if re.fullmatch(r"\d{5}(\.0+)?", text):
         return to_date(int(float(text)))
     return _parse_text_date(text)

@@ -8,6 +8,7 @@ exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -44,30 +45,36 @@ def cmd_calc(args) -> int:
     write = out.write
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     source = open(args.input, "rb") if args.input else sys.stdin.buffer
-    import datetime
     today = datetime.date.today()
+    pending: list[str] = []
     with source:
-        for number, raw in enumerate(source, 1):
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
-            except UnicodeDecodeError:
-                raise UserError(f"第{number}行不是UTF-8编码") from None
-            if not line:
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"第{number}行不是有效的JSON（{exc.msg}，第{exc.colno}列）") from None
-            if not isinstance(row, dict):
-                raise UserError(f"第{number}行应为一个JSON对象，如 {{\"id_no\": \"...\"}}")
-            try:
-                person = engine.person_from_dict(row)
-            except BadValue as exc:
-                result = engine.Result(ok=False, message=str(exc))
-            else:
-                result = engine.compute(plan, person, today)
-            write(dumps(result.to_json()))
-            write("\n")
+        try:
+            for number, raw in enumerate(source, 1):
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+                except UnicodeDecodeError:
+                    raise UserError(f"第{number}行不是UTF-8编码") from None
+                if not line:
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise UserError(f"第{number}行不是有效的JSON（{exc.msg}，第{exc.colno}列）") from None
+                if not isinstance(row, dict):
+                    raise UserError(f"第{number}行应为一个JSON对象，如 {{\"id_no\": \"...\"}}")
+                try:
+                    person = engine.person_from_dict(row)
+                except BadValue as exc:
+                    result = engine.Result(ok=False, message=str(exc))
+                else:
+                    result = engine.compute(plan, person, today)
+                pending.append(dumps(result.to_json()))
+                if len(pending) >= 2000:
+                    write("\n".join(pending) + "\n")
+                    pending.clear()
+        finally:
+            if pending:  # what was computed before a bad line still goes out
+                write("\n".join(pending) + "\n")
     out.flush()
     return 0
 
