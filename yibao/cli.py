@@ -269,7 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="方案文件 / plan file (.toml)")
     p.set_defaults(func=cmd_policy_check)
     policy.set_defaults(func=lambda a: (policy.print_help(), 0)[1])
+
+    from yibao.macros.commands import add_all
+    add_all(sub)
     return parser
+
+
+def _user_errors():
+    """Exception types whose message is for the user as it stands."""
+    from yibao.functions.plan import PlanError
+    from yibao.macros.book import BookError
+    from yibao.macros.table import TableError
+    return (PlanError, BookError, TableError, BadValue)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -282,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UserError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except _user_errors() as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -1,0 +1,382 @@
+"""The workbook interface every ribbon action works against.
+
+One small API, two backends (the shape of xlwings' own ``main.py`` over its
+per-platform engines):
+
+- :class:`FileBook` (this module): a workbook on disk, read with
+  python-calamine (fast, reads .xlsx/.xlsm/.xls/.ods) or the csv module, and
+  written with openpyxl, for the command line, WPS users and tests;
+- ``ExcelBook`` (:mod:`yibao.macros._excel`): the live workbook in Excel via
+  xlwings, for the ribbon. It cannot run here and is kept thin.
+
+The rules every action keeps (the product's promise never to lose data):
+
+- Actions never change the value of a cell the user typed. Results go to
+  their own sheets (:meth:`replace_sheet`, replaced on a rerun) or new files;
+  the only marks on user cells are a fill and a note (:meth:`mark`).
+  Computed columns (:meth:`fill_computed`) are written only where a cell is
+  empty, holds a formula, or holds a value we wrote before (our named style).
+- Text that starts with ``=``, ``+``, ``-`` or ``@`` is written as text.
+- Files are written atomically (temporary file, then rename); a workbook
+  written in place is first copied to a backup beside it.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime
+import io
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+__all__ = ["BookError", "OutSheet", "FileBook", "open_book", "read_grid_any",
+           "write_new_workbook", "COMPUTED_STYLE"]
+
+#: openpyxl named style on cells our actions computed (so reruns may replace them)
+COMPUTED_STYLE = "yibao计算"
+SEVERITY_FILL = {"错误": "FFFFC7CE", "警告": "FFFFEB9C", "提示": "FFDDEBF7"}
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+class BookError(Exception):
+    """A workbook problem to show the user (Chinese, one line)."""
+
+
+@dataclasses.dataclass
+class OutSheet:
+    """A result sheet: rows of plain values, with optional presentation."""
+
+    name: str
+    rows: list[list[Any]]
+    header_rows: int = 1
+    widths: dict[int, float] = dataclasses.field(default_factory=dict)   # 1-based column → width
+    links: dict[tuple[int, int], str] = dataclasses.field(default_factory=dict)  # (r, c) → "'Sheet'!F5"
+    number_formats: dict[int, str] = dataclasses.field(default_factory=dict)     # column → format
+    fills: dict[tuple[int, int], str] = dataclasses.field(default_factory=dict)  # (r, c) → ARGB
+    merges: list[str] = dataclasses.field(default_factory=list)                  # "A1:F1"
+    title_rows: int = 0        # rows above the header (titles, 填报单位 lines)
+    footer_rows: int = 0       # signature and stamp lines at the end
+    landscape: bool = True
+    chart: dict | None = None  # {"type": "bar", "categories": (col, r1, r2), "values": (col, r1, r2), "title": str}
+
+
+def _put(cell, value):
+    """Set a cell's value; strings starting like a formula stay strings."""
+    cell.value = value
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        cell.data_type = "s"
+
+
+# ---------------------------------------------------------------- reading
+
+def _calamine_grid(path: Path) -> dict[str, list[list[Any]]]:
+    from python_calamine import CalamineWorkbook
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types
+        raise BookError(f"无法读取“{path.name}”：文件已损坏或不是Excel文件（{type(exc).__name__}）") from None
+    grids = {}
+    for name in book.sheet_names:
+        try:
+            sheet = book.get_sheet_by_name(name)
+            grids[name] = sheet.to_python(skip_empty_area=False)
+        except Exception:
+            grids[name] = []   # chart sheets and the like
+    return grids
+
+
+def _csv_grid(path: Path) -> dict[str, list[list[Any]]]:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise BookError(f"“{path.name}”的编码无法识别，请用Excel另存为.xlsx")
+    rows = list(csv.reader(io.StringIO(text)))
+    return {path.stem: rows}
+
+
+def read_grid_any(path) -> dict[str, list[list[Any]]]:
+    """Every sheet of a .xlsx/.xlsm/.xls/.ods/.csv file as rows of values.
+
+    Merged ranges come back with the value in the top-left cell only; the
+    table reader fills them down where it matters.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise BookError(f"找不到文件：{path}")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _csv_grid(path)
+    if suffix in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
+        return _calamine_grid(path)
+    raise BookError(f"不支持“{path.suffix}”文件：请用Excel或WPS另存为.xlsx后再试")
+
+
+# ---------------------------------------------------------------- writing
+
+def _lock_file(path: Path) -> Path:
+    return path.with_name("~$" + path.name)
+
+
+def check_writable(path: Path):
+    """Refuse to write a workbook that Excel or WPS has open."""
+    if _lock_file(path).exists():
+        raise BookError(f"“{path.name}”正被Excel或WPS打开，请先关闭再运行")
+    if path.exists():
+        try:
+            with open(path, "r+b"):
+                pass
+        except PermissionError:
+            raise BookError(f"“{path.name}”正被其他程序占用或没有写权限，请关闭后再试") from None
+
+
+def atomic_save(workbook, path: Path, backup: bool):
+    """Save an openpyxl workbook via a temporary file; back up the original."""
+    path = Path(path)
+    check_writable(path)
+    fd, tmp = tempfile.mkstemp(prefix=".~yibao-", suffix=path.suffix or ".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        workbook.save(tmp)
+        with zipfile.ZipFile(tmp) as check:   # never replace a good file with a broken one
+            if check.testzip() is not None:
+                raise BookError("保存时文件损坏，原文件未改动")
+        if backup and path.exists():
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            shutil.copy2(path, path.with_name(f"{path.stem}.备份-{stamp}{path.suffix}"))
+        os.replace(tmp, path)
+    except PermissionError:
+        raise BookError(f"无法写入“{path.name}”：文件正被其他程序打开，请关闭后再试") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _style_sheet(ws, sheet: OutSheet):
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+    thin = Side(style="thin", color="FF999999")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    header_fill = PatternFill("solid", fgColor="FFDDEBF7")
+    first_header = sheet.title_rows + 1
+    last_header = sheet.title_rows + sheet.header_rows
+    last_body = len(sheet.rows) - sheet.footer_rows
+    for r, row in enumerate(sheet.rows, 1):
+        for c, _value in enumerate(row, 1):
+            cell = ws.cell(r, c)
+            if r <= sheet.title_rows:
+                cell.font = Font(bold=True, size=14 if r == 1 else 11)
+            elif r <= last_header:
+                cell.font = Font(bold=True)
+                cell.fill = header_fill
+                cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+                cell.border = border
+            elif r <= last_body:
+                cell.border = border
+    for (r, c), color in sheet.fills.items():
+        ws.cell(r, c).fill = PatternFill("solid", fgColor=color)
+    for c, width in sheet.widths.items():
+        ws.column_dimensions[get_column_letter(c)].width = width
+    for c, fmt in sheet.number_formats.items():
+        for r in range(last_header + 1, last_body + 1):
+            ws.cell(r, c).number_format = fmt
+    for (r, c), target in sheet.links.items():
+        cell = ws.cell(r, c)
+        cell.hyperlink = f"#{target}"
+        cell.font = Font(color="FF0563C1", underline="single")
+    for ref in sheet.merges:
+        ws.merge_cells(ref)
+    if sheet.header_rows:
+        ws.freeze_panes = ws.cell(last_header + 1, 1)
+        ws.print_title_rows = f"{first_header}:{last_header}"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if sheet.landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.oddFooter.center.text = "第 &P 页 共 &N 页"
+    if sheet.chart:
+        _add_chart(ws, sheet.chart)
+
+
+def _add_chart(ws, spec: dict):
+    from openpyxl.chart import BarChart, Reference
+    chart = BarChart()
+    chart.type = spec.get("direction", "bar")
+    chart.title = spec.get("title")
+    chart.y_axis.title = spec.get("y_title")
+    col, r1, r2 = spec["values"]
+    data = Reference(ws, min_col=col, min_row=r1, max_row=r2)
+    chart.add_data(data, titles_from_data=spec.get("titles_from_data", True))
+    ccol, c1, c2 = spec["categories"]
+    chart.set_categories(Reference(ws, min_col=ccol, min_row=c1, max_row=c2))
+    chart.height = spec.get("height", 10)
+    chart.width = spec.get("width", 18)
+    ws.add_chart(chart, spec.get("anchor", "H2"))
+
+
+def _fill_sheet(ws, sheet: OutSheet):
+    for r, row in enumerate(sheet.rows, 1):
+        for c, value in enumerate(row, 1):
+            if value is not None:
+                _put(ws.cell(r, c), value)
+    _style_sheet(ws, sheet)
+
+
+def write_new_workbook(path, sheets: Sequence[OutSheet], overwrite: bool = True):
+    """Write result sheets to a new workbook, atomically."""
+    from openpyxl import Workbook
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise BookError(f"结果文件应为.xlsx：{path.name}")
+    if path.exists() and not overwrite:
+        raise BookError(f"{path} 已存在")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook()
+    wb.remove(wb.active)
+    for sheet in sheets:
+        _fill_sheet(wb.create_sheet(_sheet_title(sheet.name)), sheet)
+    wb.properties.creator = "yibao"
+    atomic_save(wb, path, backup=path.exists())
+    return path
+
+
+def _sheet_title(name: str) -> str:
+    bad = '[]:*?/\\'
+    clean = "".join("_" if ch in bad else ch for ch in name)
+    return clean[:31]
+
+
+# ---------------------------------------------------------------- the file backend
+
+class FileBook:
+    """A workbook file: read fast, write carefully (see module docstring)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._grids: dict[str, list[list[Any]]] | None = None
+        self._wb = None            # openpyxl workbook, loaded only to write
+        self._dirty = False
+
+    # reading
+    def sheet_names(self) -> list[str]:
+        return list(self.grids())
+
+    def grids(self) -> dict[str, list[list[Any]]]:
+        if self._grids is None:
+            self._grids = read_grid_any(self.path)
+        return self._grids
+
+    def grid(self, sheet: str) -> list[list[Any]]:
+        return self.grids()[sheet]
+
+    # writing
+    def _writable(self):
+        if self._wb is None:
+            if self.path.suffix.lower() not in (".xlsx", ".xlsm"):
+                raise BookError(f"“{self.path.name}”是{self.path.suffix}文件，无法在原文件上标注："
+                                "请用Excel或WPS另存为.xlsx，或用 --output 把结果写到新文件")
+            check_writable(self.path)
+            from openpyxl import load_workbook
+            try:
+                self._wb = load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm",
+                                         rich_text=True)
+            except Exception as exc:
+                raise BookError(f"无法打开“{self.path.name}”写入结果（{type(exc).__name__}）") from None
+            self._ensure_computed_style()
+        return self._wb
+
+    def _ensure_computed_style(self):
+        from openpyxl.styles import NamedStyle, PatternFill
+        if COMPUTED_STYLE not in self._wb.named_styles:
+            style = NamedStyle(name=COMPUTED_STYLE)
+            style.fill = PatternFill("solid", fgColor="FFF2F2F2")
+            self._wb.add_named_style(style)
+
+    def replace_sheet(self, sheet: OutSheet):
+        """Create or replace one of our result sheets (never a user's sheet)."""
+        wb = self._writable()
+        title = _sheet_title(sheet.name)
+        index = None
+        if title in wb.sheetnames:
+            old = wb[title]
+            if old.sheet_properties.tabColor is None or old.sheet_properties.tabColor.rgb != _OUR_TAB:
+                raise BookError(f"工作表“{title}”不是本工具生成的，为免覆盖请改名后重试")
+            index = wb.sheetnames.index(title)
+            wb.remove(old)
+        ws = wb.create_sheet(title, index)
+        ws.sheet_properties.tabColor = _OUR_TAB
+        _fill_sheet(ws, sheet)
+        self._dirty = True
+
+    def mark(self, sheet: str, row: int, col: int, severity: str, note: str):
+        """Fill a user cell by severity and attach a note; the value stays."""
+        from openpyxl.comments import Comment
+        from openpyxl.styles import PatternFill
+        ws = self._writable()[sheet]
+        cell = ws.cell(row, col)
+        if type(cell).__name__ == "MergedCell":
+            return
+        cell.fill = PatternFill("solid", fgColor=SEVERITY_FILL.get(severity, "FFFFC7CE"))
+        comment = Comment(note, "yibao")
+        comment.width, comment.height = 240, 90
+        cell.comment = comment
+        self._dirty = True
+
+    def clear_marks(self, sheet: str):
+        """Remove the notes and fills of our previous run on this sheet."""
+        from openpyxl.styles import PatternFill
+        ws = self._writable()[sheet]
+        ours = set(SEVERITY_FILL.values())
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.comment is not None and cell.comment.author == "yibao":
+                    cell.comment = None
+                    if cell.fill is not None and cell.fill.fgColor is not None and cell.fill.fgColor.rgb in ours:
+                        cell.fill = PatternFill()
+                    self._dirty = True
+
+    def fill_computed(self, sheet: str, values: dict[tuple[int, int], Any], number_formats=None) -> int:
+        """Write computed values; skip any cell holding a value the user typed.
+
+        Returns how many cells were skipped to protect user input."""
+        ws = self._writable()[sheet]
+        skipped = 0
+        for (row, col), value in values.items():
+            cell = ws.cell(row, col)
+            current = cell.value
+            ours = cell.style == COMPUTED_STYLE
+            is_formula = cell.data_type == "f" or (isinstance(current, str) and current.startswith("="))
+            if current not in (None, "") and not ours and not is_formula:
+                skipped += 1
+                continue
+            _put(cell, value)
+            cell.style = COMPUTED_STYLE
+            if number_formats and col in number_formats:
+                cell.number_format = number_formats[col]
+        self._dirty = True
+        return skipped
+
+    def save(self, backup: bool = True) -> Path | None:
+        if self._wb is not None and self._dirty:
+            atomic_save(self._wb, self.path, backup=backup)
+            self._dirty = False
+            self._grids = None
+            return self.path
+        return None
+
+
+_OUR_TAB = "FF2F75B5"
+
+
+def open_book(path) -> FileBook:
+    return FileBook(path)

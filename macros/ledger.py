@@ -1,0 +1,148 @@
+"""Reading enrollment ledgers (参保缴费台账) into person records, and
+computing each person with the engine.
+
+Pure over grids (lists of rows of cell values): the file or Excel backend
+supplies the grids. Every sheet with an ID-number column is a ledger sheet;
+the rest (notes, our own result sheets) are ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import re
+from typing import Any, Iterable
+
+from yibao.functions import engine, idno
+from yibao.functions import plan as plans
+from yibao.functions.identity import split_names
+from yibao.functions.values import BadValue, fen, to_date
+
+from .table import Row, Table, TableError, cell_date, cell_text, find_table
+
+__all__ = ["Record", "read_ledger_tables", "records_of", "compute_records", "plan_id_in", "RESULT_SHEETS"]
+
+#: sheets our actions write; never read back as ledgers
+RESULT_SHEETS = ("校验报告", "资助名单汇总", "异常名单", "部门反馈", "分类统计", "任务分配",
+                 "奖励测算", "进度通报", "汇总上报", "公示名单")
+
+
+@dataclasses.dataclass
+class Record:
+    """One person row of a ledger, with what could be read from it."""
+
+    sheet: str
+    row: int
+    columns: dict[str, int]
+    raw: dict[str, Any]
+    village: str = ""
+    family: str = ""
+    name: str = ""
+    id_no: str = ""                  # compact when valid, else as typed
+    id_error: str = ""
+    person: engine.Person | None = None
+    input_error: str = ""            # a field we could not read (date, flag...)
+    paid: int | None = None          # fen actually paid (个人缴费/实交额)
+    paid_error: str = ""
+    result: engine.Result | None = None
+
+    @property
+    def enrolled(self) -> bool:
+        """Paid something, or owes nothing and the engine accepts them."""
+        if self.result is None or not self.result.ok:
+            return False
+        if self.result.payable == 0:      # fully subsidized: the state pays
+            return True
+        return self.paid is not None and self.paid >= self.result.payable
+
+
+_PLAN_LABEL = re.compile(r"^\s*方案编号\s*[:：]?\s*$")
+
+
+def plan_id_in(grids: dict[str, list[list[Any]]]) -> str | None:
+    """The plan id a template carries next to its 方案编号 label, if any."""
+    for grid in grids.values():
+        for row in grid[:40]:
+            for c, value in enumerate(row[:-1]):
+                if isinstance(value, str) and _PLAN_LABEL.match(value):
+                    found = cell_text(row[c + 1])
+                    if found:
+                        return found
+    return None
+
+
+def read_ledger_tables(grids: dict[str, list[list[Any]]]) -> tuple[list[Table], list[str]]:
+    """Every ledger table, and a note for each sheet skipped."""
+    tables, skipped = [], []
+    for name, grid in grids.items():
+        if name in RESULT_SHEETS or name.startswith("_"):
+            continue
+        try:
+            tables.append(find_table(name, grid))
+        except TableError as exc:
+            skipped.append(str(exc))
+    return tables, skipped
+
+
+_TRUE = {"是", "已参加", "y", "yes", "true", "1", "√"}
+_FALSE = {"", "否", "未参加", "n", "no", "false", "0", "×"}
+
+
+def _flag(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = cell_text(value).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise BadValue(f"“是否参加职工医保”应填是或否，见到“{cell_text(value)}”")
+
+
+def _record(table: Table, row: Row) -> Record:
+    v = row.values
+    rec = Record(table.sheet, row.number, table.columns, v,
+                 village=cell_text(v.get("village")), family=cell_text(v.get("family")),
+                 name=cell_text(v.get("name")))
+    raw_id = v.get("id_no")
+    try:
+        rec.id_no = idno.validate(raw_id if not isinstance(raw_id, str) else raw_id.strip())
+    except idno.InvalidID as exc:
+        rec.id_no = cell_text(raw_id) if not isinstance(raw_id, float) else f"{raw_id:.5E}"
+        rec.id_error = str(exc)
+    if "paid" in v and cell_text(v["paid"]):
+        try:
+            rec.paid = fen(v["paid"])
+        except BadValue as exc:
+            rec.paid_error = str(exc)
+    try:
+        ids = split_names(cell_text(v.get("identities"))) if "identities" in v else ()
+        household = cell_text(v.get("household_type"))
+        rec.person = engine.Person(
+            id_no=rec.id_no,
+            identities=ids + ((household,) if household else ()),
+            pay_date=cell_date(v.get("pay_date")),
+            enroll_type=cell_text(v.get("enroll_type")) or "普通",
+            event_date=cell_date(v.get("event_date")),
+            employee_insured=_flag(v.get("employee_insured")),
+        )
+    except BadValue as exc:
+        rec.input_error = str(exc)
+    return rec
+
+
+def records_of(tables: Iterable[Table]) -> list[Record]:
+    return [_record(t, row) for t in tables for row in t.rows]
+
+
+def compute_records(plan: plans.Plan, records: list[Record], today: datetime.date | None = None):
+    """Attach the engine's result to every readable record (in place)."""
+    today = today or datetime.date.today()
+    people, targets = [], []
+    for rec in records:
+        if rec.person is not None and not rec.id_error:
+            people.append(rec.person)
+            targets.append(rec)
+    for rec, result in zip(targets, engine.compute_many(plan, people, today)):
+        rec.result = result
+    return records
