@@ -32,7 +32,7 @@ from . import plan as plans
 from .identity import split_names
 from .values import BadValue, to_date, yuan
 
-__all__ = ["REGISTRY", "UdfSpec", "ArgSpec", "default_policy_id"]
+__all__ = ["REGISTRY", "PICKS", "UdfSpec", "ArgSpec", "default_policy_id"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,15 +237,24 @@ def _money(fen_value):
     return value if isinstance(value, int) else float(value)
 
 
+#: what each person function shows for a computed person; `yibao refresh`
+#: writes exactly these values where formulas cannot run
+PICKS: dict[str, Callable] = {
+    "PAYABLE": lambda r: _money(r.payable),
+    "SUBSIDY_AMOUNT": lambda r: _money(r.subsidy),
+    "SUBSIDY_TIER": lambda r: r.subsidy_tier or "",
+    "FUNDING": lambda r: r.funding_text,
+    "BENEFIT_START": lambda r: r.benefit_start,
+}
+
 PAYABLE = _person_udf("PAYABLE", "个人应缴金额（元）：按方案扣除资助和代缴后本人要交的钱",
-                      lambda r: _money(r.payable))
+                      PICKS["PAYABLE"])
 SUBSIDY_AMOUNT = _person_udf("SUBSIDY_AMOUNT", "资助金额（元）：政府资助与代缴合计",
-                             lambda r: _money(r.subsidy))
+                             PICKS["SUBSIDY_AMOUNT"])
 SUBSIDY_TIER = _person_udf("SUBSIDY_TIER", "资助类别：多重身份时按方案规则选定的一个身份；无资助为空",
-                           lambda r: r.subsidy_tier or "")
-FUNDING = _person_udf("FUNDING", "资金来源：如“医疗救助125元；财政125元”",
-                      lambda r: r.funding_text)
-BENEFIT_START = _person_udf("BENEFIT_START", "待遇起始日期", lambda r: r.benefit_start)
+                           PICKS["SUBSIDY_TIER"])
+FUNDING = _person_udf("FUNDING", "资金来源：如“医疗救助125元；财政125元”", PICKS["FUNDING"])
+BENEFIT_START = _person_udf("BENEFIT_START", "待遇起始日期", PICKS["BENEFIT_START"])
 
 
 # ---------------------------------------------------------------- ID functions

@@ -1,0 +1,81 @@
+"""刷新 (refresh): fill the computed columns (应缴, 资助类别, 资助金额,
+资金来源, 待遇起始, 校验) with values, identical to what the Excel functions
+give, for WPS and LibreOffice users (where our functions cannot run) and for
+sheets too large for live formulas.
+
+Only cells in our computed columns are written, and only where they are
+empty, hold a formula, or hold a value an earlier refresh wrote; a value the
+user typed there is kept and counted.
+"""
+
+from __future__ import annotations
+
+from yibao.functions import idno
+from yibao.functions.udf import PICKS
+
+from . import book as books
+from .ledger import Record, compute_records, read_ledger_tables, records_of
+from .validate import resolve_plan
+
+__all__ = ["computed_values", "run", "add_parser"]
+
+#: computed column field → the Excel function whose value it shows
+COLUMN_FUNCTION = {
+    "calc_payable": "PAYABLE",
+    "calc_tier": "SUBSIDY_TIER",
+    "calc_subsidy": "SUBSIDY_AMOUNT",
+    "calc_funding": "FUNDING",
+    "calc_benefit": "BENEFIT_START",
+}
+DATE_FORMAT = "yyyy-mm-dd"
+
+
+def computed_values(records: list[Record]) -> dict[str, dict[tuple[int, int], object]]:
+    """sheet → {(row, col): value} for every computed column present."""
+    out: dict[str, dict[tuple[int, int], object]] = {}
+    for rec in records:
+        cells = out.setdefault(rec.sheet, {})
+        message = rec.id_error or rec.input_error or (rec.result.message if rec.result and not rec.result.ok else "")
+        for field, function in COLUMN_FUNCTION.items():
+            col = rec.columns.get(field)
+            if col:
+                cells[(rec.row, col)] = message if message else PICKS[function](rec.result)
+        col = rec.columns.get("calc_check")
+        if col:
+            cells[(rec.row, col)] = rec.id_error or idno.check_message(rec.id_no)
+    return out
+
+
+def run(book, plan=None, policy: str | None = None) -> str:
+    grids = book.grids()
+    plan = plan or resolve_plan(policy, grids)
+    tables, _skipped = read_ledger_tables(grids)
+    tables = [t for t in tables if any(f.startswith("calc_") for f in t.columns)]
+    if not tables:
+        raise books.BookError("台账中没有计算列（应缴、资助类别、待遇起始、校验等），无需刷新")
+    records = compute_records(plan, records_of(tables))
+    written = kept = 0
+    for sheet, cells in computed_values(records).items():
+        date_cols = {c for t in tables if t.sheet == sheet for f, c in t.columns.items() if f == "calc_benefit"}
+        kept += book.fill_computed(sheet, cells, {c: DATE_FORMAT for c in date_cols})
+        written += len(cells)
+    book.save()
+    line = f"已刷新{len(records)}行、{written - kept}个计算单元格"
+    if kept:
+        line += f"；{kept}个单元格已有手填内容，未覆盖"
+    return line
+
+
+def cmd_refresh(args) -> int:
+    print(run(books.FileBook(args.file), policy=args.policy))
+    return 0
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "refresh", help="刷新计算列（应缴、资助类别、待遇起始、校验） / fill computed columns",
+        description="把计算列填成数值，与Excel函数结果相同，供WPS、LibreOffice或大表使用；不覆盖手填内容。"
+                    " Fills the computed columns with the values the functions give; user input is kept.")
+    p.add_argument("file", help="台账文件（.xlsx） / ledger file")
+    p.add_argument("--policy", help="方案编号（默认读台账中的“方案编号”） / plan id")
+    p.set_defaults(func=cmd_refresh)

@@ -1,0 +1,247 @@
+"""校验 (validate): check every row of a ledger against the plan.
+
+Findings per row: the ID number (check digit, birth date, damage from being
+stored as a number), required cells (the form marks them with * or ★),
+gender against the ID, duplicate IDs within a sheet, across sheets and across
+workbooks, the amount paid against what the plan says is payable, identity
+names against the plan, payment dates against the plan's windows, and cash
+deposited later than the plan allows (002 四(二): the same day, at most 3
+days, all before 12-31).
+
+Output: a 校验报告 sheet (link to the cell, severity, Chinese message), the
+offending cells filled and given a note in the ledger, and a one-line
+summary. Values the user typed are never changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections import defaultdict
+from pathlib import Path
+
+from yibao.functions import idno
+from yibao.functions import plan as plans
+from yibao.functions.values import yuan_text
+
+from . import book as books
+from .ledger import Record, compute_records, plan_id_in, read_ledger_tables, records_of
+from .table import cell_date, cell_text
+
+__all__ = ["Finding", "check_records", "run", "add_parser"]
+
+ERROR, WARNING, INFO = "错误", "警告", "提示"
+REPORT_SHEET = "校验报告"
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    book: str
+    sheet: str
+    row: int
+    col: int
+    field: str
+    severity: str
+    message: str
+    name: str = ""
+
+
+def _col(rec: Record, field: str) -> int:
+    return rec.columns.get(field) or rec.columns.get("id_no") or 1
+
+
+def _required_fields(rec: Record, headers: dict[int, str]) -> list[str]:
+    return [f for f, c in rec.columns.items()
+            if any(mark in headers.get(c, "") for mark in ("*", "★", "＊")) and not f.startswith("calc_")
+            and f not in ("signature",)]
+
+
+def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
+                  headers: dict[tuple[str, str], dict[int, str]]) -> list[Finding]:
+    """All findings for records already computed (pure: no file access)."""
+    findings: list[Finding] = []
+
+    def add(book, rec, field, severity, message):
+        findings.append(Finding(book, rec.sheet, rec.row, _col(rec, field), field, severity, message, rec.name))
+
+    seen: dict[str, list[tuple[str, Record]]] = defaultdict(list)
+    cash = plan.data.get("cash")
+    for book, records in books_records.items():
+        for rec in records:
+            required = _required_fields(rec, headers.get((book, rec.sheet), {}))
+            for field in required:
+                if field == "signature":
+                    continue
+                if cell_text(rec.raw.get(field)) == "":
+                    # 002 附件2: 个人缴费 for those who paid, 未缴费原因 for those who did not
+                    if field == "unpaid_reason" and (rec.enrolled or rec.paid):
+                        continue
+                    if field == "paid" and cell_text(rec.raw.get("unpaid_reason")):
+                        continue
+                    header = headers.get((book, rec.sheet), {}).get(rec.columns[field], field)
+                    add(book, rec, field, ERROR, f"必填项“{header.strip('*★＊ ')}”为空")
+            if rec.id_error:
+                add(book, rec, "id_no", ERROR, rec.id_error)
+                continue
+            seen[rec.id_no].append((book, rec))
+            if "gender" in rec.columns:
+                typed = cell_text(rec.raw.get("gender"))
+                if typed and typed != idno.gender(rec.id_no):
+                    add(book, rec, "gender", ERROR,
+                        f"性别填“{typed}”，身份证号显示为“{idno.gender(rec.id_no)}”")
+            if rec.input_error:
+                add(book, rec, "pay_date", ERROR, rec.input_error)
+                continue
+            if rec.paid_error:
+                add(book, rec, "paid", ERROR, rec.paid_error)
+            result = rec.result
+            if result is None:
+                continue
+            if not result.ok:
+                field = "identities" if "身份类别" in result.message else (
+                    "employee_insured" if "职工医保" in result.message else "pay_date")
+                add(book, rec, field, ERROR, result.message)
+                continue
+            if result.message:
+                add(book, rec, "identities" if "不符合条件" in result.message else "pay_date",
+                    INFO, result.message)
+            if rec.paid is not None and rec.paid != result.payable:
+                add(book, rec, "paid", ERROR,
+                    f"个人缴费填{yuan_text(rec.paid)}元，按方案应缴{yuan_text(result.payable)}元"
+                    + (f"（{result.subsidy_tier}）" if result.subsidy_tier else ""))
+            if cash and "deposit_date" in rec.columns:
+                _check_cash(book, rec, cash, add)
+    for number, places in seen.items():
+        if len(places) < 2:
+            continue
+        for book, rec in places:
+            others = [f"{'' if b == book else b + ' '}{r.sheet}第{r.row}行"
+                      for b, r in places if r is not rec]
+            where = "另一工作簿" if any(b != book for b, _r in places) else (
+                "另一工作表" if any(r.sheet != rec.sheet for _b, r in places) else "本表")
+            add(book, rec, "id_no", ERROR, f"身份证号重复（{where}）：又见于{'、'.join(others[:3])}")
+    findings.sort(key=lambda f: (f.book, f.sheet, f.row, f.col))
+    return findings
+
+
+def _check_cash(book, rec: Record, cash: dict, add):
+    try:
+        paid_on = cell_date(rec.raw.get("pay_date"))
+        deposited = cell_date(rec.raw.get("deposit_date"))
+    except Exception as exc:
+        add(book, rec, "deposit_date", ERROR, str(exc))
+        return
+    method = cell_text(rec.raw.get("pay_method"))
+    if "pay_method" in rec.columns and method and "现金" not in method:
+        return
+    if paid_on is None:
+        return
+    clause = cash.get("clause", "")
+    if deposited is None:
+        add(book, rec, "deposit_date", WARNING, f"现金收款未填缴库日期（{clause}）")
+        return
+    days = (deposited - paid_on).days
+    limit = int(cash.get("max_days", 0))
+    if days < 0:
+        add(book, rec, "deposit_date", ERROR, "缴库日期早于收款日期")
+    elif days > limit:
+        add(book, rec, "deposit_date", ERROR,
+            f"现金收款后第{days}天才缴库，超过方案规定的最迟{limit}天（{clause}）")
+    elif days > 0 and cash.get("same_day"):
+        add(book, rec, "deposit_date", INFO, f"现金未当日缴库（第{days}天），方案要求当日缴库（{clause}）")
+    deadline = cash.get("deadline")
+    if deadline and deposited > deadline:
+        add(book, rec, "deposit_date", ERROR, f"现金应在{deadline}前全部缴库（{clause}）")
+
+
+def report_sheet(findings: list[Finding], single_book: bool) -> books.OutSheet:
+    rows = [["序号", "工作表", "行", "单元格", "姓名", "严重程度", "问题"]]
+    links = {}
+    fills = {}
+    for i, f in enumerate(findings, 1):
+        sheet = f.sheet if single_book else f"{Path(f.book).name}：{f.sheet}"
+        from openpyxl.utils import get_column_letter
+        ref = f"{get_column_letter(f.col)}{f.row}"
+        rows.append([i, sheet, f.row, ref, f.name, f.severity, f.message])
+        if single_book:
+            links[(i + 1, 4)] = f"'{f.sheet}'!{ref}"
+        fills[(i + 1, 6)] = books.SEVERITY_FILL[f.severity]
+    return books.OutSheet(REPORT_SHEET, rows, widths={1: 6, 2: 14, 3: 6, 4: 7, 5: 10, 6: 9, 7: 70},
+                          links=links, fills=fills)
+
+
+def summary_line(findings: list[Finding], checked: int) -> str:
+    counts = defaultdict(int)
+    for f in findings:
+        counts[f.severity] += 1
+    return (f"共检查{checked}行：错误{counts[ERROR]}处，警告{counts[WARNING]}处，提示{counts[INFO]}处；"
+            f"详见“{REPORT_SHEET}”工作表")
+
+
+def resolve_plan(policy: str | None, grids) -> plans.Plan:
+    plan_id = policy or plan_id_in(grids)
+    if not plan_id:
+        raise books.BookError("不知道按哪个方案校验：请加 --policy 方案编号，或在台账里填“方案编号”")
+    return plans.load(plan_id)
+
+
+def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = None,
+        mark: bool = True, progress=None) -> str:
+    """Validate one or more workbooks (FileBook or Excel backend); write the
+    report sheet and marks into each; return the one-line summary."""
+    all_records: dict[str, list[Record]] = {}
+    headers = {}
+    for book in books_in:
+        grids = book.grids()
+        plan = plan or resolve_plan(policy, grids)
+        tables, _skipped = read_ledger_tables(grids)
+        if not tables:
+            raise books.BookError(f"“{book.path.name}”里没有找到台账（需要“身份证号”列）")
+        records = records_of(tables)
+        compute_records(plan, records)
+        all_records[str(book.path)] = records
+        for t in tables:
+            headers[(str(book.path), t.sheet)] = t.headers
+        if progress:
+            progress(len(records))
+    findings = check_records(plan, all_records, headers)
+    by_book = defaultdict(list)
+    for f in findings:
+        by_book[f.book].append(f)
+    for book in books_in:
+        key = str(book.path)
+        mine = by_book.get(key, [])
+        book.replace_sheet(report_sheet(mine, single_book=True))
+        if mark:
+            for sheet in {r.sheet for r in all_records[key]}:
+                book.clear_marks(sheet)
+            notes = defaultdict(list)
+            for f in mine:
+                notes[(f.sheet, f.row, f.col)].append(f)
+            for (sheet, row, col), fs in notes.items():
+                worst = min(fs, key=lambda f: (ERROR, WARNING, INFO).index(f.severity)).severity
+                book.mark(sheet, row, col, worst, "\n".join(f"{f.severity}：{f.message}" for f in fs))
+        book.save()
+    checked = sum(len(r) for r in all_records.values())
+    return summary_line(findings, checked)
+
+
+def cmd_validate(args) -> int:
+    files = [books.FileBook(p) for p in args.files]
+    for book in files:
+        if not book.path.exists():
+            raise books.BookError(f"找不到文件：{book.path}")
+    line = run(files, policy=args.policy, mark=not args.no_mark)
+    print(line)
+    return 0
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "validate", help="校验台账：身份证号、必填项、重复、金额、缴费期 / check ledgers",
+        description="逐行校验参保缴费台账，结果写入“校验报告”工作表并在台账中标注（不改动已填内容）。"
+                    " Checks every ledger row; writes a report sheet and marks cells (values untouched).")
+    p.add_argument("files", nargs="+", help="台账文件（.xlsx），可多个以查跨工作簿重复 / ledger files")
+    p.add_argument("--policy", help="方案编号（默认读台账中的“方案编号”） / plan id")
+    p.add_argument("--no-mark", action="store_true", help="只写报告，不在台账中标注 / report only")
+    p.set_defaults(func=cmd_validate)
