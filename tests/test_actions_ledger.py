@@ -1,0 +1,298 @@
+"""Ribbon actions on real ledger files: validate, refresh, dedupe, notice.
+
+Every test builds a real .xlsx with openpyxl, runs the real `yibao` command,
+and opens what it wrote; input cells are compared before and after.
+"""
+from __future__ import annotations
+
+import csv
+import datetime
+import shutil
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from conftest import make_id, run_yibao
+from yibao.functions import udf
+
+A = make_id("19800101", 11)        # 男
+B = make_id("19850505", 22)        # 女
+C = make_id("19500303", 33)
+LOW = make_id("19700707", 44)
+HEADER = ["序号", "家庭编号", "姓名*", "户主关系*", "性别*", "身份证号*", "告知、督促方式", "个人缴费*",
+          "未缴费原因*", "参保人签字*", "身份类别", "缴费日期", "缴库日期",
+          "应缴", "资助类别", "待遇起始", "校验"]
+
+
+def ledger(path: Path, rows, *, title_rows=2, sheet="台账", extra_sheets=None):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append(["衡山县2021年度城乡居民医保参保缴费台账"])
+    if title_rows == 2:
+        ws.append(["填报单位：新桥镇 示例村", None, None, None, None, None, "方案编号", "xinqiao-2021"])
+    ws.append(HEADER)
+    for row in rows:
+        ws.append(row)
+    for cell in ws["C"]:                     # names that look like formulas stay text
+        if isinstance(cell.value, str) and cell.value.startswith("="):
+            cell.data_type = "s"
+    ws.append([])
+    ws.append(["填表人（签字）：", None, None, "电话："])
+    for name, extra in (extra_sheets or {}).items():
+        other = wb.create_sheet(name)
+        other.append(HEADER)
+        for row in extra:
+            other.append(row)
+    wb.save(path)
+    return path
+
+
+def snapshot(path: Path, skip=("校验报告", "公示名单")):
+    wb = openpyxl.load_workbook(path)
+    return {(ws.title, c.coordinate): c.value for ws in wb if ws.title not in skip
+            for row in ws.iter_rows() for c in row if c.value is not None}
+
+
+def user_cells_unchanged(before: dict, after: dict, computed_cols=("N", "O", "P", "Q")):
+    for key, value in before.items():
+        if key[1].rstrip("0123456789") in computed_cols:
+            continue
+        assert after.get(key) == value, key
+
+
+def report_rows(path: Path):
+    ws = openpyxl.load_workbook(path)["校验报告"]
+    return [r for r in ws.iter_rows(min_row=2, values_only=True)]
+
+
+def test_validate_finds_each_mistake_and_changes_no_typed_value(tmp_path):
+    path = ledger(tmp_path / "台账.xlsx", [
+        [1, "001", "张三", "户主", "男", A, "上门告知", 280, None, None, None, "2020-10-21", "2020.10.21"],
+        [2, "001", "李四", "配偶", "男", B, "上门告知", 0, None, None, "低保户", "2020年10月21日", "2020-10-26"],
+        [None, None, None, None, None, None, None, None, None, None, None, None, None],   # blank row
+        [3, "002", "=HYPERLINK(\"http://x\")", "户主", "男", A[:15] + "999", "电话告知", "280", None, None, None, "2020-11-01", "2020-11-01"],
+        [4, "002", "王五", "子女", "男", 4.30423198001011e17, None, 280, None, None, None, "2020-11-01", "2020-11-01"],
+        [5, "003", "赵六", "户主", "男", C, None, 200, None, None, "五保老人", "2020-11-02", "2020-11-02"],
+        [6, "004", "钱七", "户主", "女", LOW, None, None, None, None, None, "2021-03-01", None],
+    ])
+    before = snapshot(path)
+    proc = run_yibao("validate", str(path))
+    assert proc.stdout.startswith("共检查6行：错误")
+    messages = {(r[3], r[6]) for r in report_rows(path)}
+    text = "\n".join(f"{cell} {msg}" for cell, msg in messages)
+    assert "E5 性别填“男”，身份证号显示为“女”" in text
+    assert "M5 现金收款后第5天才缴库，超过方案规定的最迟3天（002 四(二)）" in text
+    assert "F7 身份证号校验位不对" in text or "F7 身份证号被Excel" in text
+    assert "F8 身份证号被Excel当作数字保存" in text
+    assert "K9 未知身份类别“五保老人”" in text
+    assert "E10 性别填“男”" not in text
+    assert "未在规定缴费期" in text                       # 钱七 paid after 2020-12-31
+    assert "I10 必填项“未缴费原因”为空" in text
+    # 李四 is fully subsidized (低保 → 0): no 未缴费原因 demanded, amount 0 accepted
+    assert not any(c.startswith(("I5", "H5")) for c, _m in messages)
+    # 15-digit trap: A and A[:15]+"999" are not duplicates of each other
+    assert not any("重复" in m for _c, m in messages)
+    user_cells_unchanged(before, snapshot(path))
+    wb = openpyxl.load_workbook(path)
+    ws = wb["台账"]
+    assert ws["E5"].comment is not None and "身份证号显示为" in ws["E5"].comment.text
+    assert ws["E5"].fill.fgColor.rgb == "FFFFC7CE"
+    assert ws["C7"].value.startswith("=HYPERLINK") and ws["C7"].data_type == "s"
+    report = wb["校验报告"]
+    assert report["D2"].hyperlink is not None and report["D2"].hyperlink.location or report["D2"].hyperlink.target
+    backups = list(tmp_path.glob("台账.备份-*.xlsx"))
+    assert len(backups) == 1 and snapshot(backups[0]) == before
+
+
+def test_a_rerun_replaces_the_report_and_marks_instead_of_piling_up(tmp_path):
+    path = ledger(tmp_path / "l.xlsx", [
+        [1, "001", "张三", "户主", "女", A, None, 280, None, None, None, "2020-10-21", "2020-10-21"]])
+    run_yibao("validate", str(path))
+    first = report_rows(path)
+    run_yibao("validate", str(path))
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames.count("校验报告") == 1 and len(wb.sheetnames) == 2
+    assert report_rows(path) == first
+    # fixed by the user → the next run clears the old mark
+    wb["台账"]["E4"].value = "男"
+    wb.save(path)
+    run_yibao("validate", str(path))
+    ws = openpyxl.load_workbook(path)["台账"]
+    assert ws["E4"].comment is None
+    assert report_rows(path) == []
+
+
+def test_duplicates_across_sheets_and_workbooks(tmp_path):
+    one = ledger(tmp_path / "一村.xlsx", [
+        [1, "001", "张三", "户主", "男", A, None, 280, None, None, None, "2020-10-21", "2020-10-21"]],
+        extra_sheets={"二组": [[1, "009", "张三", "户主", "男", A, None, 280, None, None, None, "2020-10-21", "2020-10-21"]]})
+    two = ledger(tmp_path / "二村.xlsx", [
+        [1, "001", "张三", "户主", "男", A, None, 280, None, None, None, "2020-10-21", "2020-10-21"]])
+    run_yibao("validate", str(one), str(two))
+    first = [r[6] for r in report_rows(one) if "重复" in r[6]]
+    assert any("另一工作簿" in m for m in first) and len(first) == 2
+    second = [r[6] for r in report_rows(two) if "重复" in r[6]]
+    assert second and "一村.xlsx" in second[0]
+
+
+def test_refresh_gives_what_the_functions_give_and_keeps_typed_values(tmp_path):
+    rows = [
+        [1, "001", "张三", "户主", "男", A, None, 280, None, None, None, "2020-10-21", None],
+        [2, "001", "李四", "配偶", "女", B, None, 0, None, None, "低保户；边缘户", "2020-10-21", None],
+        [3, "002", "王五", "户主", "男", C, None, 140, None, None, "边缘户", None, None],
+        [4, "003", "赵六", "户主", "女", A[:-1] + ("0" if A[-1] != "0" else "1"), None, None, None, None, None, None, None],
+    ]
+    path = ledger(tmp_path / "l.xlsx", rows)
+    wb = openpyxl.load_workbook(path)
+    wb["台账"]["N6"].value = 999             # a value the user typed in 应缴: must survive
+    wb["台账"]["O4"].value = "=SUBSIDY_TIER(F4,K4,L4,,,,\"xinqiao-2021\")"   # our formula: replaced
+    wb.save(path)
+    before = snapshot(path)
+    proc = run_yibao("refresh", str(path))
+    assert "1个单元格已有手填内容，未覆盖" in proc.stdout
+    ws = openpyxl.load_workbook(path)["台账"]
+    assert ws["N6"].value == 999
+    for r, row in enumerate(rows, 4):
+        if r == 6:
+            continue
+        args = (row[5], row[10], row[11], None, None, None, "xinqiao-2021")
+        assert ws.cell(r, 14).value == udf.PAYABLE(*args)
+        assert (ws.cell(r, 15).value or "") == udf.SUBSIDY_TIER(*args)
+        start = udf.BENEFIT_START(*args)
+        got = ws.cell(r, 16).value
+        assert (got.date() if isinstance(got, datetime.datetime) else got) == start
+        assert (ws.cell(r, 17).value or "") == udf.ID_CHECK(row[5])
+    assert ws["O5"].value == "低保对象"            # strict order: 低保 before 边缘人口 (002)
+    user_cells_unchanged(before, snapshot(path))
+    run_yibao("refresh", str(path))                  # a rerun rewrites our own values only
+    assert openpyxl.load_workbook(path)["台账"]["N6"].value == 999
+
+
+def test_notice_masks_ids_and_lists_only_the_enrolled(tmp_path):
+    path = ledger(tmp_path / "l.xlsx", [
+        [1, "001", "张三", "户主", "男", A, None, 280, None, None, None, "2020-10-21", None],
+        [2, "001", "李四", "配偶", "女", B, None, None, "外出未联系上", None, None, None, None],
+        [3, "002", "王五", "户主", "男", C, None, 0, None, None, "特困人员", "2020-10-22", None],
+    ])
+    out = tmp_path / "公示.xlsx"
+    proc = run_yibao("notice", str(path), "-o", str(out), "--village", "示例村")
+    assert "2人" in proc.stdout
+    ws = openpyxl.load_workbook(out).active
+    cells = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
+    text = " ".join(map(str, cells))
+    assert A not in text and C not in text and B not in text
+    assert A[:6] + "********" + A[-4:] in text
+    assert "李四" not in text and "特困" not in text
+    assert "村（社区）盖章" in text and "2021年01月01日至2021年02月28日" in text
+
+
+def _lists(tmp_path):
+    def book(name, header, rows):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.append([f"{name}资助名单"])
+        ws.append(header)
+        for r in rows:
+            ws.append(r)
+        wb.save(tmp_path / f"{name}.xlsx")
+        return tmp_path / f"{name}.xlsx"
+    minzheng = book("民政", ["姓名", "身份证号", "身份类别"],
+                    [["甲", A, "低保户"], ["乙", B, "特困人员"], ["乙", B, "特困人员"], ["丙", A[:-1] + "9" if A[-1] != "9" else A[:-1] + "8", "低保对象"]])
+    canlian = book("残联", ["身份证号", "姓名", "身份类别"], [[A, "甲", "一、二级残疾人"], [LOW, "丁", "一二级残疾人"], [B, "乙乙", "一二级残疾人"]])
+    csv_path = tmp_path / "乡村振兴.csv"
+    with open(csv_path, "w", encoding="gb18030", newline="") as handle:
+        w = csv.writer(handle)
+        w.writerow(["姓名", "身份证号", "身份类别", "是否死亡"])
+        w.writerow(["戊", C, "建档立卡贫困户", "是"])
+        w.writerow(["庚", LOW, "边缘户", ""])
+    return [minzheng, canlian, csv_path]
+
+
+def test_dedupe_one_subsidy_per_person_with_reasons_exceptions_and_feedback(tmp_path):
+    lists = _lists(tmp_path)
+    employee = tmp_path / "职工医保.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "身份证号"])
+    wb.active.append(["乙", B])
+    wb.save(employee)
+    before = {p: p.read_bytes() for p in lists}
+    out = tmp_path / "结果.xlsx"
+    proc = run_yibao("dedupe", *map(str, lists), "--policy", "xinqiao-2021", "-o", str(out),
+                     "--employee", str(employee))
+    assert "确定资助2人" in proc.stdout
+    assert all(p.read_bytes() == data for p, data in before.items())
+    wb = openpyxl.load_workbook(out)
+    roster = {r[2]: r for r in wb["资助名单汇总"].iter_rows(min_row=3, values_only=True)}
+    assert set(roster) == {A, LOW}
+    assert roster[A][3] == "低保对象" and roster[A][4] == 280          # strict order: 低保 before 残疾
+    assert "按资助顺序：低保对象排在一二级残疾人之前" in roster[A][8]
+    assert roster[LOW][3] == "一二级残疾人"
+    kinds = [r[0] for r in wb["异常名单"].iter_rows(min_row=2, values_only=True)]
+    for kind in ("同一名单重复", "身份证号有误", "已死亡", "一人两名", "已参加职工医保"):
+        assert kind in kinds, kind
+    feedback = [r for r in wb["反馈-乡村振兴"].iter_rows(min_row=3, values_only=True)]
+    assert feedback[0][4] == "已剔除：死亡人员"
+    assert feedback[1][4] == "按“一二级残疾人”资助（残联），本部门身份不重复资助"
+    stats = {(r[0], r[1]): r for r in wb["分类统计"].iter_rows(min_row=2, values_only=True)}
+    assert stats[("资助类别", "合计")][2] == 2 and stats[("资助类别", "合计")][3] == 560
+
+
+def test_dedupe_highest_subsidy_and_funding_split(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "民政"
+    ws.append(["姓名", "身份证号", "身份类别"])
+    ws.append(["甲", A, "城乡低保对象"])
+    ws.append(["乙", B, "社会保障兜底户"])
+    other = wb.create_sheet("扶贫办")
+    other.append(["姓名", "身份证号", "身份类别"])
+    other.append(["甲", A, "建档立卡贫困户"])
+    other.append(["乙", B, "建档立卡贫困户"])
+    path = tmp_path / "lists.xlsx"
+    wb.save(path)
+    out = tmp_path / "out.xlsx"
+    run_yibao("dedupe", str(path), "--policy", "xxzhen-2020", "-o", str(out))
+    roster = {r[2]: r for r in openpyxl.load_workbook(out)["资助名单汇总"].iter_rows(min_row=3, values_only=True)}
+    assert roster[A][3] == "城乡低保对象" and roster[A][5] == "医疗救助125元"     # 004 四: 建档立卡 only if not 低保
+    assert roster[B][3] == "社会保障兜底脱贫对象" and roster[B][5] == "医疗救助125元；财政125元"
+    assert "就高不重复" in roster[B][8]
+
+
+def test_a_workbook_open_in_excel_is_refused_and_left_alone(tmp_path):
+    path = ledger(tmp_path / "l.xlsx", [
+        [1, "001", "张三", "户主", "女", A, None, 280, None, None, None, "2020-10-21", None]])
+    (tmp_path / "~$l.xlsx").write_bytes(b"lock")
+    data = path.read_bytes()
+    proc = run_yibao("validate", str(path), check_rc=2)
+    assert "正被Excel或WPS打开" in proc.stderr and "Traceback" not in proc.stderr
+    assert path.read_bytes() == data and not list(tmp_path.glob("l.备份-*"))
+
+
+def test_csv_and_missing_columns_get_clear_messages(tmp_path):
+    path = tmp_path / "l.csv"
+    path.write_text("姓名,身份证号,个人缴费\n张三," + A + ",280\n", encoding="utf-8")
+    proc = run_yibao("validate", str(path), "--policy", "xinqiao-2021", check_rc=2)
+    assert "另存为.xlsx" in proc.stderr
+    bad = tmp_path / "no-id.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "电话"])
+    wb.active.append(["张三", "123"])
+    wb.save(bad)
+    proc = run_yibao("validate", str(bad), "--policy", "xinqiao-2021", check_rc=2)
+    assert "没有找到台账" in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_xls_department_list_is_read(tmp_path):
+    lists = _lists(tmp_path)
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless",
+                    "--convert-to", "xls", "--outdir", str(tmp_path / "xls"), str(lists[0])],
+                   check=True, capture_output=True, timeout=180)
+    xls = tmp_path / "xls" / "民政.xls"
+    out = tmp_path / "out.xlsx"
+    run_yibao("dedupe", str(xls), "--policy", "xinqiao-2021", "-o", str(out))
+    roster = [r for r in openpyxl.load_workbook(out)["资助名单汇总"].iter_rows(min_row=3, values_only=True)]
+    assert {r[2] for r in roster} == {A, B}
