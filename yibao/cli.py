@@ -272,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from yibao.macros.commands import add_all
     add_all(sub)
+    from yibao.addin.cli import add_parser as add_addin
+    add_addin(sub)
     return parser
 
 

@@ -1,0 +1,269 @@
+"""Install, remove and inspect the add-in, like ``xlwings addin install``.
+
+Differences from xlwings: the XLSTART folder is found without starting
+Excel (Excel need not even be installed to run the command), the add-in is
+built on the spot from the installed yibao and xlwings (so its xlwings VBA
+always matches the installed xlwings DLL), and the Python that runs the
+command is written as the interpreter into the add-in's own user settings
+(``%USERPROFILE%\\.yibao\\yibao.conf``; on macOS the sandboxed
+``~/Library/Containers/com.microsoft.Excel/Data/yibao.conf``), which
+xlwings' VBA reads because the add-in's ``PROJECT_NAME`` is ``yibao``.
+
+Every message is one plain Chinese sentence about what was done or why not.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import build
+
+ADDIN_NAME = build.ADDIN_NAME
+FALLBACK_NAME = "xlwings.xlam"
+
+
+class InstallError(Exception):
+    """A reason the command cannot do its job; the message is for the user."""
+
+
+@dataclass
+class Platform:
+    """Where things go on this PC (everything overridable for tests)."""
+    system: str                 # "windows", "mac" or something else
+    xlstart: Path | None
+    conf_file: Path | None      # the add-in's user settings (yibao.conf)
+    xlwings_conf: Path | None   # the stock xlwings add-in's user settings
+    interpreter_key: str | None
+
+
+def detect(xlstart: str | os.PathLike | None = None) -> Platform:
+    home = Path.home()
+    if sys.platform.startswith("win"):
+        appdata = Path(os.environ.get("APPDATA") or home / "AppData" / "Roaming")
+        profile = Path(os.environ.get("USERPROFILE") or home)
+        return Platform("windows",
+                        Path(xlstart) if xlstart else appdata / "Microsoft" / "Excel" / "XLSTART",
+                        profile / ".yibao" / "yibao.conf",
+                        profile / ".xlwings" / "xlwings.conf",
+                        "INTERPRETER_WIN")
+    if sys.platform == "darwin":
+        group = home / "Library" / "Group Containers" / "UBF8T346G9.Office"
+        container = home / "Library" / "Containers" / "com.microsoft.Excel" / "Data"
+        return Platform("mac",
+                        Path(xlstart) if xlstart else
+                        group / "User Content.localized" / "Startup.localized" / "Excel",
+                        container / "yibao.conf",
+                        container / "xlwings.conf",
+                        "INTERPRETER_MAC")
+    return Platform(sys.platform, Path(xlstart) if xlstart else None,
+                    None, None, None)
+
+
+def interpreter() -> str:
+    """The Python Excel should start: this one (pythonw.exe on Windows, so no
+    console window flashes up)."""
+    exe = Path(sys.executable)
+    if sys.platform.startswith("win"):
+        windowed = exe.with_name("pythonw.exe")
+        if windowed.exists():
+            return str(windowed)
+    return str(exe)
+
+
+def dll_path() -> Path | None:
+    """The xlwings DLL the add-in's VBA loads (Windows only)."""
+    if not sys.platform.startswith("win"):
+        return None
+    bits = "64" if sys.maxsize > 2**32 else "32"
+    return Path(sys.prefix) / f"xlwings{bits}-{build.xlwings_version()}.dll"
+
+
+# ---------------------------------------------------------------- conf files
+
+def read_conf(path: Path) -> dict[str, str]:
+    """xlwings' conf format: one ``"KEY","VALUE"`` per line."""
+    import csv
+    values: dict[str, str] = {}
+    if path.exists():
+        for row in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()):
+            if len(row) >= 2:
+                values[row[0]] = row[1]
+    return values
+
+
+def update_conf(path: Path, changes: dict[str, str | None]) -> None:
+    """Set (or, with ``None``, delete) keys, keeping every other line."""
+    values = read_conf(path)
+    lower = {k.upper(): k for k in values}
+    for key, value in changes.items():
+        existing = lower.get(key.upper(), key)
+        if value is None:
+            values.pop(existing, None)
+        else:
+            values.pop(existing, None)
+            values[key] = value
+    if not values:
+        if path.exists():
+            path.unlink()
+        return
+    text = "".join(f'"{k}","{v}"\n' for k, v in values.items())
+    _write_atomic(path, text.encode("utf-8"))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _require(platform: Platform, force_dir: bool) -> Path:
+    if platform.system not in ("windows", "mac") and not force_dir:
+        raise InstallError("只能在装有 Excel 的 Windows 或 macOS 电脑上安装加载项；"
+                           "本机可以用 yibao addin build 生成 yibao.xlam 再拷过去")
+    assert platform.xlstart is not None
+    return platform.xlstart
+
+
+def _locked(path: Path, exc: OSError) -> InstallError:
+    return InstallError(f"无法写入 {path}（{exc.strerror or exc}）：如果 Excel 正在运行，"
+                        "请先完全退出 Excel 再运行此命令")
+
+
+# ---------------------------------------------------------------- commands
+
+def install(xlstart: str | os.PathLike | None = None) -> list[str]:
+    """Build the add-in into the XLSTART folder; return what was done."""
+    platform = detect(xlstart)
+    folder = _require(platform, xlstart is not None)
+    target = folder / ADDIN_NAME
+    done = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        existed = target.exists()
+        _write_atomic(target, build.build_bytes())
+    except PermissionError as exc:
+        raise _locked(target, exc) from None
+    done.append(f"已{'更新' if existed else '安装'}加载项：{target}")
+    if platform.conf_file is not None and platform.interpreter_key:
+        update_conf(platform.conf_file, {platform.interpreter_key: interpreter()})
+        done.append(f"已设置 Excel 调用的 Python：{interpreter()}（写在 {platform.conf_file}）")
+    dll = dll_path()
+    if dll is not None and not dll.exists():
+        done.append(f"注意：找不到 {dll.name}（应在 {dll.parent}）；请运行 pip install --force-reinstall xlwings")
+    if platform.system == "mac":
+        done.append(_mac_runpython_install())
+    done.append("请重新启动 Excel，功能区会出现“医保征缴”选项卡")
+    return done
+
+
+def _mac_runpython_install() -> str:
+    try:
+        from xlwings.cli import runpython_install
+        runpython_install(None)
+    except Exception as exc:  # pragma: no cover - macOS only
+        return f"注意：未能安装 xlwings 的 AppleScript（{exc}）；请运行 xlwings runpython install"
+    return "已安装 xlwings 在 macOS 上需要的 AppleScript"
+
+
+def remove(xlstart: str | os.PathLike | None = None) -> list[str]:
+    platform = detect(xlstart)
+    folder = _require(platform, xlstart is not None)
+    target = folder / ADDIN_NAME
+    done = []
+    if target.exists():
+        try:
+            target.unlink()
+        except PermissionError as exc:
+            raise _locked(target, exc) from None
+        done.append(f"已删除加载项：{target}")
+    else:
+        done.append(f"没有安装加载项（{target} 不存在），无需删除")
+    if platform.conf_file is not None and platform.conf_file.exists():
+        update_conf(platform.conf_file, {platform.interpreter_key: None})
+        done.append(f"已清除 {platform.conf_file} 中的 Python 设置")
+    done.append("如果 Excel 正在运行，重新启动后“医保征缴”选项卡会消失")
+    return done
+
+
+def status(xlstart: str | os.PathLike | None = None) -> tuple[bool, list[str]]:
+    """(installed and current?, lines describing the state)."""
+    platform = detect(xlstart)
+    lines = []
+    if platform.xlstart is None:
+        return False, ["本机不是 Windows 或 macOS，没有 Excel 加载项文件夹；"
+                       "可用 yibao addin build 生成 yibao.xlam"]
+    target = platform.xlstart / ADDIN_NAME
+    ok = target.exists()
+    if ok:
+        current = target.read_bytes() == build.build_bytes()
+        ok = current
+        lines.append(f"加载项：{target}（{'与当前版本一致' if current else '不是当前版本，请运行 yibao addin install 更新'}）")
+    else:
+        lines.append(f"加载项：未安装（应在 {target}）；请运行 yibao addin install")
+    fallback = platform.xlstart / FALLBACK_NAME
+    if fallback.exists():
+        lines.append(f"另装有 xlwings 原版加载项：{fallback}")
+    if platform.conf_file is not None:
+        configured = read_conf(platform.conf_file).get(platform.interpreter_key or "", "")
+        lines.append(f"Excel 调用的 Python：{configured or '未设置（将用 PATH 中的 python）'}")
+    lines.append(f"xlwings 版本：{build.xlwings_version()}")
+    dll = dll_path()
+    if dll is not None:
+        lines.append(f"xlwings DLL：{'有' if dll.exists() else '缺少'} {dll}")
+        ok = ok and dll.exists()
+    return ok, lines
+
+
+# ---------------------------------------------------------------- fallback
+
+FALLBACK_FILES = ("yibao_udfs.bas", "yibao_ribbon.bas")
+
+
+def fallback(xlstart: str | os.PathLike | None = None,
+             folder: str | os.PathLike | None = None) -> list[str]:
+    """Set up the stock xlwings add-in instead of ours, for a PC where the
+    pre-built VBA does not load: copy xlwings' own ``xlwings.xlam`` (saved
+    by Excel) to XLSTART, point its settings at our UDF module and this
+    Python, and put our two VBA modules where the user can import them."""
+    platform = detect(xlstart)
+    xlstart_dir = _require(platform, xlstart is not None)
+    source = build.xlwings_dir() / "addin" / FALLBACK_NAME
+    if not source.exists():
+        raise InstallError(f"已安装的 xlwings 中没有 {source}；请运行 pip install --force-reinstall xlwings")
+    target = xlstart_dir / FALLBACK_NAME
+    try:
+        xlstart_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    except PermissionError as exc:
+        raise _locked(target, exc) from None
+    done = [f"已安装 xlwings 原版加载项：{target}"]
+    ours = xlstart_dir / ADDIN_NAME
+    if ours.exists():
+        try:
+            ours.unlink()
+            done.append(f"已删除无法加载的 {ours}")
+        except PermissionError as exc:
+            raise _locked(ours, exc) from None
+    if platform.xlwings_conf is not None and platform.interpreter_key:
+        update_conf(platform.xlwings_conf, {"UDF Modules": "yibao.addin.udfs",
+                                            platform.interpreter_key: interpreter()})
+        done.append(f"已在 {platform.xlwings_conf} 中设置函数模块 yibao.addin.udfs 和 Python")
+    out = Path(folder) if folder else Path.home() / "yibao-vba"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in FALLBACK_FILES:
+        text = build.source(name).replace("\n", "\r\n")
+        _write_atomic(out / name, text.encode("gbk"))
+    done.append(f"已把 VBA 模块写到 {out}：{'、'.join(FALLBACK_FILES)}")
+    return done
