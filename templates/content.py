@@ -1,0 +1,240 @@
+"""What a plan puts into a form: titles, the unit line, dropdown lists,
+plausible date windows, milestone columns and the work schedule.
+
+Pure functions of a :class:`~yibao.functions.plan.Plan`; no openpyxl here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from decimal import Decimal
+
+from yibao.functions.plan import Plan
+from yibao.functions.values import yuan_text
+
+__all__ = ["context", "choice_lists", "date_window", "milestones", "schedule_items", "LIST_NAMES"]
+
+#: the Chinese name of each dropdown list (also the defined name of long lists)
+LIST_NAMES = {
+    "relation": "户主关系",
+    "gender": "性别",
+    "household_type": "户属性",
+    "identity": "身份类别",
+    "enroll_type": "参保类型",
+    "notify": "告知督促方式",
+    "unpaid_reason": "未缴费原因",
+    "yes_no": "是否",
+    "insurance_kind": "异地参保类型",
+}
+
+# 与户主关系 as household registers (户口簿) write it
+_RELATIONS = ("户主", "配偶", "子", "女", "父亲", "母亲", "孙子", "孙女", "外孙子", "外孙女",
+              "儿媳", "女婿", "祖父", "祖母", "兄弟", "姐妹", "其他")
+# 002 附件2 填表说明 3: 告知、督促方式填写“电话告知”或“上门告知”
+_NOTIFY = ("电话告知", "上门告知")
+# reasons 002 names for not paying here (四(一), 六, 附件1 第四次排查), plus the usual ones
+_UNPAID = ("已参加职工医保", "已在异地参保", "登记信息有误不能缴费", "不愿参保", "外出联系不上",
+           "已死亡", "其他")
+
+
+def _blank_part(text: str, suffix: str) -> str:
+    return f"{text}" if text else f"　　　　　　{suffix}"
+
+
+def context(plan: Plan, town: str | None = None, village: str | None = None) -> dict[str, str]:
+    """Placeholder values for a form's texts."""
+    town = plan.town if town is None else town
+    village = village or ""
+    year = plan.year
+    if plan.town:
+        task_title = f"{plan.town}{year}年城乡居民基本医疗保险筹资任务分配表"
+        unit_label = "村　名"
+    else:   # a city-wide plan (000): the task table divides the city among its towns
+        task_title = f"{year}年度各镇街居民医保参保征缴任务表"
+        unit_label = "镇　街"
+    return {
+        "county": plan.county,
+        "town": town,
+        "village": village,
+        "year": str(year),
+        "prev_year": str(year - 1),
+        "individual": yuan_text(plan.individual),
+        "full_standard": yuan_text(plan.full_standard),
+        "town_part": _blank_part(town, "乡镇"),
+        "village_part": _blank_part(village, "村（居委会）"),
+        "town_part_street": _blank_part(town, "乡（镇、街道）"),
+        "village_part_community": _blank_part(village, "村（社区）"),
+        "task_title": task_title,
+        "unit_label": unit_label,
+        "plan_id": plan.id,
+        "plan_name": plan.name,
+    }
+
+
+def choice_lists(plan: Plan) -> dict[str, tuple[str, ...]]:
+    """Every dropdown list, its items in order."""
+    forms = plan.data.get("forms", {})
+    identities = tuple(c.name for c in plan.categories)
+    household = tuple(forms.get("household_types") or
+                      ("一般户",) + tuple(c.name for c in plan.categories
+                                         if c.kind != "none" and not getattr(c, "from_age", False)))
+    return {
+        "relation": _RELATIONS,
+        "gender": ("男", "女"),
+        "household_type": household,
+        "identity": identities,
+        "enroll_type": tuple(plan.enroll_types),
+        "notify": _NOTIFY,
+        "unpaid_reason": _UNPAID,
+        "yes_no": ("是", "否"),
+        "insurance_kind": ("职工医保", "城乡居民医保"),
+    }
+
+
+def date_window(plan: Plan, which: str) -> tuple[datetime.date, datetime.date]:
+    """The dates a cell of this kind may plausibly hold.
+
+    ``pay``: from the first day any payment window opens to the end of the
+    last window (at least the end of the benefit year); ``event``: three
+    years before the benefit year to its end (职工医保 ended, 退出现役,
+    births); ``list`` / ``filled``: the year before the benefit year to the
+    end of the year after it.
+    """
+    first = min([r.start for r in plan.rules] + [plan.year_start])
+    last = max([r.end for r in plan.rules] + [plan.year_end])
+    if which == "pay":
+        return first, last
+    if which == "event":
+        return datetime.date(plan.year - 3, 1, 1), last
+    return datetime.date(plan.year - 1, 1, 1), max(last, datetime.date(plan.year + 1, 12, 31))
+
+
+def _rate(text) -> Decimal:
+    text = str(text).strip()
+    return Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
+
+
+@dataclasses.dataclass(frozen=True)
+class Milestone:
+    date: datetime.date
+    rate: Decimal
+    header: str
+
+
+def milestones(plan: Plan) -> list[Milestone]:
+    """The plan's dated targets (参保率 by a date), for the task table."""
+    out = []
+    for m in sorted(plan.data.get("milestone", []), key=lambda m: m["date"]):
+        rate = _rate(m["rate"])
+        out.append(Milestone(m["date"], rate, f"{m['date'].month}月{m['date'].day}日前应完成（{m['rate']}）"))
+    return out
+
+
+# ---------------------------------------------------------------- schedule
+
+def _day(d: datetime.date, year_of: datetime.date | None = None) -> str:
+    if year_of is not None and year_of.year == d.year:
+        return f"{d.month}月{d.day}日"
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _span(a: datetime.date, b: datetime.date) -> str:
+    return f"{_day(a)}至{_day(b, a)}" if a != b else _day(a)
+
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    stage: str
+    when: str
+    what: str
+    date: datetime.date
+
+
+def _stage_of(stages: list[tuple[str, datetime.date, datetime.date]], day: datetime.date) -> str:
+    for name, start, end in stages:
+        if start <= day <= end:
+            return name
+    before = [s for s in stages if s[1] <= day]
+    return (before[-1] if before else stages[0])[0]
+
+
+def _stages(plan: Plan) -> list[tuple[str, datetime.date, datetime.date]]:
+    own = plan.data.get("schedule")
+    if own:
+        return [(s["stage"], s["start"], s["end"]) for s in own]
+    window = [r for r in plan.rules if r.subsidy] or list(plan.rules)
+    pay_start = min(r.start for r in window)
+    pay_end = max(r.end for r in window if r.start == pay_start)
+    published = plan.data.get("published") or (pay_start - datetime.timedelta(days=30))
+    return [
+        ("宣传发动阶段", published, pay_start - datetime.timedelta(days=1)),
+        ("参保缴费阶段", pay_start, pay_end),
+        ("动态参保阶段", pay_end + datetime.timedelta(days=1), plan.year_end),
+    ]
+
+
+def schedule_items(plan: Plan) -> list[Item]:
+    """Rows of the 工作日程安排, in date order, from the plan's own dates."""
+    stages = _stages(plan)
+    items: list[Item] = []
+
+    def add(day, when, what):
+        items.append(Item(_stage_of(stages, day), when, what, day))
+
+    published = plan.data.get("published")
+    first = stages[0]
+    add(first[1], _span(first[1], first[2]),
+        f"{'印发' if published else '学习'}《{plan.name}》，召开动员会，把参保任务分解到村（社区），责任落实到人；"
+        f"逐户宣传个人缴费{yuan_text(plan.individual)}元/人、缴费渠道和缴费时间，填写参保缴费台账。")
+    for s in plan.data.get("schedule", [])[1:]:
+        add(s["start"], _span(s["start"], s["end"]), f"{s['stage']}（{s.get('clause', '')}）。")
+    for r in plan.rules:
+        fee = (f"按个人缴费{yuan_text(plan.individual)}元/人" if r.amount == "individual"
+               else f"按筹资标准{yuan_text(plan.full_standard)}元/人一次性足额缴纳")
+        who = "、".join(sorted(r.types)) if r.types else ("政府资助人员" if r.subsidized_only else "")
+        if r.holds_any:
+            who = "、".join(sorted(r.holds_any))
+        add(r.start, _span(r.start, r.end),
+            f"{r.name}：{(who + '，') if who else ''}{fee}{'，享受资助' if r.subsidy else '，不享受资助'}"
+            f"（{r.clause}）。")
+    cash = plan.data.get("cash")
+    if cash:
+        add(cash["deadline"], f"{_day(cash['deadline'])}前",
+            f"现金代收当日缴库，最迟不超过{cash.get('max_days', 3)}天；所有现金费款在{_day(cash['deadline'])}前全部缴库"
+            f"（{cash.get('clause', '')}）。")
+    for m in plan.data.get("milestone", []):
+        add(m["date"], f"{_day(m['date'])}前", f"参保率达到{m['rate']}（{m.get('clause', '')}）。")
+    for w in plan.data.get("reward", []):
+        add(w["by"], f"{_day(w['by'])}前",
+            f"完成筹资任务{w['rate']}的村（社区）按实际参保人数奖励{w['per_person']}元/人（{w.get('clause', '')}）。")
+    add(plan.year_start, f"{_day(plan.year_start)}起",
+        f"集中缴费期内参保缴费的人员开始享受{plan.year}年度医保待遇；各村（社区）将参保缴费台账上交乡镇存档。")
+    order = {name: i for i, (name, _, _) in enumerate(stages)}
+    items.sort(key=lambda it: (order.get(it.stage, 99), it.date))
+    return items
+
+
+# ---------------------------------------------------------------- columns
+
+def columns_for(form, plan: Plan):
+    """A form's columns for this plan: the task table gains one "应完成"
+    column per milestone and, where the plan pays a work fee per insured
+    person, a 工作经费 column."""
+    from .spec import Column
+    if form.kind != "tasks":
+        return form.columns
+    out = []
+    for c in form.columns:
+        out.append(c)
+        if c.key == "target_rate":
+            for i, m in enumerate(milestones(plan), start=1):
+                out.append(Column(f"milestone{i}", m.header, 12, "native",
+                                  formula=f'=IF([[target]]="","",ROUNDUP([[target]]*{m.rate},0))',
+                                  number_format="0", ours=True))
+    fee = plan.data.get("work_fee")
+    if fee:
+        out.append(Column("work_fee", f"工作经费（元，{fee['per_person']}元/人）", 12, "native",
+                          formula=f'=IF([[actual]]="","",[[actual]]*{fee["per_person"]})',
+                          number_format="0.00", ours=True))
+    return tuple(out)
