@@ -274,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_all(sub)
     from yibao.addin.cli import add_parser as add_addin
     add_addin(sub)
+    from yibao.templates.cli import add_parser as add_template
+    add_template(sub)
     return parser
 
 
