@@ -86,10 +86,11 @@ class ExcelBook:
                 skipped += 1
                 continue
             cell.value = value
+        self.skipped = getattr(self, "skipped", 0) + skipped
         return skipped
 
     def save(self, backup=True):
-        return None   # in Excel the user decides when to save
+        return {"skipped": 0}   # in Excel the user decides when to save; skips were counted above
 
 
 def _rgb_int(argb: str) -> int:

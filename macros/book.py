@@ -259,13 +259,18 @@ def _sheet_title(name: str) -> str:
 # ---------------------------------------------------------------- the file backend
 
 class FileBook:
-    """A workbook file: read fast, write carefully (see module docstring)."""
+    """A workbook file: read fast, write carefully (see module docstring).
+
+    Writes are collected and applied by :meth:`save`: an .xlsx is patched in
+    place part by part (:mod:`yibao.macros.xlsxpatch`: seconds for 100,000
+    rows, everything else in the file left byte for byte); anything that
+    patcher does not handle goes through openpyxl instead.
+    """
 
     def __init__(self, path):
         self.path = Path(path)
         self._grids: dict[str, list[list[Any]]] | None = None
-        self._wb = None            # openpyxl workbook, loaded only to write
-        self._dirty = False
+        self._ops: list[tuple] = []
 
     # reading
     def sheet_names(self) -> list[str]:
@@ -279,100 +284,179 @@ class FileBook:
     def grid(self, sheet: str) -> list[list[Any]]:
         return self.grids()[sheet]
 
-    # writing
-    def _writable(self):
-        if self._wb is None:
-            if self.path.suffix.lower() not in (".xlsx", ".xlsm"):
-                raise BookError(f"“{self.path.name}”是{self.path.suffix}文件，无法在原文件上标注："
-                                "请用Excel或WPS另存为.xlsx，或用 --output 把结果写到新文件")
-            check_writable(self.path)
-            from openpyxl import load_workbook
-            try:
-                self._wb = load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm",
-                                         rich_text=True)
-            except Exception as exc:
-                raise BookError(f"无法打开“{self.path.name}”写入结果（{type(exc).__name__}）") from None
-            self._ensure_computed_style()
-        return self._wb
-
-    def _ensure_computed_style(self):
-        from openpyxl.styles import NamedStyle, PatternFill
-        if COMPUTED_STYLE not in self._wb.named_styles:
-            style = NamedStyle(name=COMPUTED_STYLE)
-            style.fill = PatternFill("solid", fgColor="FFF2F2F2")
-            self._wb.add_named_style(style)
+    # writing (collected)
+    def _check_target(self):
+        if self.path.suffix.lower() not in (".xlsx", ".xlsm"):
+            raise BookError(f"“{self.path.name}”是{self.path.suffix}文件，无法在原文件上写入结果："
+                            "请用Excel或WPS另存为.xlsx后再试")
+        check_writable(self.path)
 
     def replace_sheet(self, sheet: OutSheet):
         """Create or replace one of our result sheets (never a user's sheet)."""
-        wb = self._writable()
-        title = _sheet_title(sheet.name)
-        index = None
-        if title in wb.sheetnames:
-            old = wb[title]
-            if old.sheet_properties.tabColor is None or old.sheet_properties.tabColor.rgb != _OUR_TAB:
-                raise BookError(f"工作表“{title}”不是本工具生成的，为免覆盖请改名后重试")
-            index = wb.sheetnames.index(title)
-            wb.remove(old)
-        ws = wb.create_sheet(title, index)
-        ws.sheet_properties.tabColor = _OUR_TAB
-        _fill_sheet(ws, sheet)
-        self._dirty = True
+        self._check_target()
+        self._ops.append(("sheet", sheet))
 
     def mark(self, sheet: str, row: int, col: int, severity: str, note: str):
         """Fill a user cell by severity and attach a note; the value stays."""
-        from openpyxl.comments import Comment
-        from openpyxl.styles import PatternFill
-        ws = self._writable()[sheet]
-        cell = ws.cell(row, col)
-        if type(cell).__name__ == "MergedCell":
-            return
-        cell.fill = PatternFill("solid", fgColor=SEVERITY_FILL.get(severity, "FFFFC7CE"))
-        comment = Comment(note, "yibao")
-        comment.width, comment.height = 240, 90
-        cell.comment = comment
-        self._dirty = True
+        self._ops.append(("mark", sheet, row, col, severity, note))
 
     def clear_marks(self, sheet: str):
-        """Remove the notes and fills of our previous run on this sheet."""
-        from openpyxl.styles import PatternFill
-        ws = self._writable()[sheet]
-        ours = set(SEVERITY_FILL.values())
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.comment is not None and cell.comment.author == "yibao":
-                    cell.comment = None
-                    if cell.fill is not None and cell.fill.fgColor is not None and cell.fill.fgColor.rgb in ours:
-                        cell.fill = PatternFill()
-                    self._dirty = True
+        """Undo the fills and notes of our previous run on this sheet."""
+        self._ops.append(("clear", sheet))
 
-    def fill_computed(self, sheet: str, values: dict[tuple[int, int], Any], number_formats=None) -> int:
-        """Write computed values; skip any cell holding a value the user typed.
+    def fill_computed(self, sheet: str, values: dict[tuple[int, int], Any], number_formats=None):
+        """Write computed values where the cell is empty, a formula, or ours;
+        :meth:`save` reports how many typed values were kept."""
+        self._check_target()
+        self._ops.append(("computed", sheet, values, number_formats or {}))
 
-        Returns how many cells were skipped to protect user input."""
-        ws = self._writable()[sheet]
+    def save(self, backup: bool = True) -> dict:
+        """Apply the collected writes; returns {"skipped": typed cells kept}."""
+        if not self._ops:
+            return {"skipped": 0}
+        self._check_target()
+        from .xlsxpatch import Unsupported
+        try:
+            stats = self._save_patched(backup)
+        except Unsupported:
+            stats = self._save_openpyxl(backup)
+        self._ops = []
+        self._grids = None
+        return stats
+
+    def _save_patched(self, backup: bool) -> dict:
+        from .xlsxpatch import MARKS_SHEET, Unsupported, XlsxPatch, sheet_xml
+        if self.path.suffix.lower() != ".xlsx":
+            raise Unsupported("xlsm")
+        patch = XlsxPatch(self.path)
         skipped = 0
-        for (row, col), value in values.items():
-            cell = ws.cell(row, col)
-            current = cell.value
-            ours = cell.style == COMPUTED_STYLE
-            is_formula = cell.data_type == "f" or (isinstance(current, str) and current.startswith("="))
-            if current not in (None, "") and not ours and not is_formula:
-                skipped += 1
+        previous = patch.read_hidden_marks()
+        cleared = {op[1] for op in self._ops if op[0] == "clear"}
+        marks: dict[str, dict[tuple[int, int], tuple[str, str]]] = {}
+        for op in self._ops:
+            if op[0] == "mark":
+                _k, sheet, row, col, severity, note = op
+                marks.setdefault(sheet, {})[(row, col)] = (severity, note)
+        original: dict[tuple[str, int, int], int] = {}
+        for sheet, row, col, xf in previous:
+            original[(sheet, row, col)] = xf
+        kept_marks = [(s, r, c, x) for s, r, c, x in previous if s not in cleared]
+        for sheet in cleared | set(marks):
+            if sheet not in patch.sheet_names():
                 continue
-            _put(cell, value)
-            cell.style = COMPUTED_STYLE
-            if number_formats and col in number_formats:
-                cell.number_format = number_formats[col]
-        self._dirty = True
-        return skipped
+            changes = {(r, c): ("style", x) for s, r, c, x in previous if s == sheet}
+            new = marks.get(sheet, {})
+            for (r, c), (severity, _note) in new.items():
+                changes[(r, c)] = ("restyle", SEVERITY_FILL[severity], original.get((sheet, r, c)))
+            patch.originals = {}
+            patch.patch_cells(sheet, changes, protect_typed=False)
+            kept_marks += [(sheet, r, c, base) for (r, c), base in patch.originals.items()]
+            patch.set_notes(sheet, {cell: note for cell, (_s, note) in new.items()})
+        for op in self._ops:
+            if op[0] == "computed":
+                _k, sheet, values, formats = op
+                styles = {}
+                changes = {}
+                for (r, c), value in values.items():
+                    fmt = formats.get(c)
+                    if fmt not in styles:
+                        styles[fmt] = patch.xf(0, computed=True, num_fmt=fmt)
+                    changes[(r, c)] = ("value", value, styles[fmt])
+                skipped += patch.patch_cells(sheet, changes, protect_typed=True)
+            elif op[0] == "sheet":
+                sheet = op[1]
+                name = _sheet_title(sheet.name)
+                if name in patch.sheet_names() and not patch.is_ours(name):
+                    raise BookError(f"工作表“{name}”不是本工具生成的，为免覆盖请改名后重试")
+                patch.put_sheet(name, sheet_xml(patch, sheet))
+        if cleared or marks:
+            rows = [["sheet", "row", "col", "xf"]] + [list(m) for m in kept_marks]
+            patch.put_sheet(MARKS_SHEET, sheet_xml(patch, OutSheet(MARKS_SHEET, rows, header_rows=0)),
+                            hidden=True)
+        patch.save(backup=backup)
+        return {"skipped": skipped}
 
-    def save(self, backup: bool = True) -> Path | None:
-        if self._wb is not None and self._dirty:
-            atomic_save(self._wb, self.path, backup=backup)
-            self._dirty = False
-            self._grids = None
-            return self.path
-        return None
+    def _save_openpyxl(self, backup: bool) -> dict:
+        from openpyxl import load_workbook
+        try:
+            wb = load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm", rich_text=True)
+        except Exception as exc:
+            raise BookError(f"无法打开“{self.path.name}”写入结果（{type(exc).__name__}）") from None
+        _ensure_computed_style(wb)
+        skipped = 0
+        for op in self._ops:
+            if op[0] == "sheet":
+                _replace_sheet_openpyxl(wb, op[1])
+            elif op[0] == "clear":
+                _clear_marks_openpyxl(wb[op[1]])
+            elif op[0] == "mark":
+                _mark_openpyxl(wb[op[1]], *op[2:])
+            elif op[0] == "computed":
+                skipped += _fill_computed_openpyxl(wb[op[1]], op[2], op[3])
+        atomic_save(wb, self.path, backup=backup)
+        return {"skipped": skipped}
+
+
+def _ensure_computed_style(wb):
+    from openpyxl.styles import NamedStyle, PatternFill
+    if COMPUTED_STYLE not in wb.named_styles:
+        style = NamedStyle(name=COMPUTED_STYLE)
+        style.fill = PatternFill("solid", fgColor="FFF2F2F2")
+        wb.add_named_style(style)
+
+
+def _replace_sheet_openpyxl(wb, sheet: OutSheet):
+    title = _sheet_title(sheet.name)
+    index = None
+    if title in wb.sheetnames:
+        old = wb[title]
+        if old.sheet_properties.tabColor is None or old.sheet_properties.tabColor.rgb != _OUR_TAB:
+            raise BookError(f"工作表“{title}”不是本工具生成的，为免覆盖请改名后重试")
+        index = wb.sheetnames.index(title)
+        wb.remove(old)
+    ws = wb.create_sheet(title, index)
+    ws.sheet_properties.tabColor = _OUR_TAB
+    _fill_sheet(ws, sheet)
+
+
+def _mark_openpyxl(ws, row, col, severity, note):
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+    cell = ws.cell(row, col)
+    if type(cell).__name__ == "MergedCell":
+        return
+    cell.fill = PatternFill("solid", fgColor=SEVERITY_FILL.get(severity, "FFFFC7CE"))
+    comment = Comment(note, "yibao")
+    comment.width, comment.height = 240, 90
+    cell.comment = comment
+
+
+def _clear_marks_openpyxl(ws):
+    from openpyxl.styles import PatternFill
+    ours = set(SEVERITY_FILL.values())
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.comment is not None and cell.comment.author == "yibao":
+                cell.comment = None
+                if cell.fill is not None and cell.fill.fgColor is not None and cell.fill.fgColor.rgb in ours:
+                    cell.fill = PatternFill()
+
+
+def _fill_computed_openpyxl(ws, values, number_formats) -> int:
+    skipped = 0
+    for (row, col), value in values.items():
+        cell = ws.cell(row, col)
+        current = cell.value
+        ours = cell.style == COMPUTED_STYLE
+        is_formula = cell.data_type == "f" or (isinstance(current, str) and current.startswith("="))
+        if current not in (None, "") and not ours and not is_formula:
+            skipped += 1
+            continue
+        _put(cell, value)
+        cell.style = COMPUTED_STYLE
+        if col in number_formats:
+            cell.number_format = number_formats[col]
+    return skipped
 
 
 _OUR_TAB = "FF2F75B5"

@@ -99,14 +99,14 @@ def _flag(value) -> bool:
     raise BadValue(f"“是否参加职工医保”应填是或否，见到“{cell_text(value)}”")
 
 
-def _record(table: Table, row: Row) -> Record:
+def _record(table: Table, row: Row, today: datetime.date) -> Record:
     v = row.values
     rec = Record(table.sheet, row.number, table.columns, v,
                  village=cell_text(v.get("village")), family=cell_text(v.get("family")),
                  name=cell_text(v.get("name")))
     raw_id = v.get("id_no")
     try:
-        rec.id_no = idno.validate(raw_id if not isinstance(raw_id, str) else raw_id.strip())
+        rec.id_no = idno.validate(raw_id if not isinstance(raw_id, str) else raw_id.strip(), today)
     except idno.InvalidID as exc:
         rec.id_no = cell_text(raw_id) if not isinstance(raw_id, float) else f"{raw_id:.5E}"
         rec.id_error = str(exc)
@@ -132,7 +132,8 @@ def _record(table: Table, row: Row) -> Record:
 
 
 def records_of(tables: Iterable[Table]) -> list[Record]:
-    return [_record(t, row) for t in tables for row in t.rows]
+    today = datetime.date.today()
+    return [_record(t, row, today) for t in tables for row in t.rows]
 
 
 def compute_records(plan: plans.Plan, records: list[Record], today: datetime.date | None = None):

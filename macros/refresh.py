@@ -10,7 +10,6 @@ user typed there is kept and counted.
 
 from __future__ import annotations
 
-from yibao.functions import idno
 from yibao.functions.udf import PICKS
 
 from . import book as books
@@ -42,7 +41,7 @@ def computed_values(records: list[Record]) -> dict[str, dict[tuple[int, int], ob
                 cells[(rec.row, col)] = message if message else PICKS[function](rec.result)
         col = rec.columns.get("calc_check")
         if col:
-            cells[(rec.row, col)] = rec.id_error or idno.check_message(rec.id_no)
+            cells[(rec.row, col)] = rec.id_error     # '' once the number validated
     return out
 
 
@@ -54,12 +53,12 @@ def run(book, plan=None, policy: str | None = None) -> str:
     if not tables:
         raise books.BookError("台账中没有计算列（应缴、资助类别、待遇起始、校验等），无需刷新")
     records = compute_records(plan, records_of(tables))
-    written = kept = 0
+    written = 0
     for sheet, cells in computed_values(records).items():
         date_cols = {c for t in tables if t.sheet == sheet for f, c in t.columns.items() if f == "calc_benefit"}
-        kept += book.fill_computed(sheet, cells, {c: DATE_FORMAT for c in date_cols})
+        book.fill_computed(sheet, cells, {c: DATE_FORMAT for c in date_cols})
         written += len(cells)
-    book.save()
+    kept = (book.save() or {}).get("skipped", 0)
     line = f"已刷新{len(records)}行、{written - kept}个计算单元格"
     if kept:
         line += f"；{kept}个单元格已有手填内容，未覆盖"

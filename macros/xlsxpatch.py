@@ -1,0 +1,647 @@
+"""Write into an existing .xlsx by patching only the parts we change.
+
+Why our own: openpyxl rebuilds the whole workbook from its object model, which
+takes about a minute for a 100,000-row ledger and drops what it does not model
+(pictures, some conditional formats, form controls) from a user's file. A
+ledger action changes little: a fill on a few cells, their notes, four
+computed columns, one report sheet. So we copy every zip member as it is and
+rewrite just those: the touched rows of the sheet XML, appended styles, a
+comments part, the report sheet. No library does this partial patching.
+
+Anything unusual (shared formulas in a column we write, a sheet that already
+has notes, a chart in the result) raises :class:`Unsupported`, and the caller
+falls back to openpyxl, which is slow but handles everything.
+
+Conventions shared with the openpyxl path, so either can follow the other:
+the named cell style ``yibao计算`` marks values we computed; our result sheets
+carry tab colour FF2F75B5; notes we write have author ``yibao``; marks of the
+previous run are undone from the hidden sheet ``_yibao标注`` (cell → the
+style it had before we marked it).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from openpyxl.utils import column_index_from_string, get_column_letter
+
+__all__ = ["Unsupported", "XlsxPatch"]
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+WS_TYPE = REL_NS + "/worksheet"
+COMMENTS_TYPE = REL_NS + "/comments"
+VML_TYPE = REL_NS + "/vmlDrawing"
+WS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+COMMENTS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+VML_CT = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+OUR_TAB = "FF2F75B5"
+COMPUTED_STYLE = "yibao计算"
+MARKS_SHEET = "_yibao标注"
+_EPOCH = datetime.date(1899, 12, 30)
+
+
+class Unsupported(Exception):
+    """This file needs the general (openpyxl) path."""
+
+
+_ROW = re.compile(r'<row\b[^>]*?(?:/>|>.*?</row>)', re.S)
+_ROW_NUM = re.compile(r'\br="(\d+)"')
+_CELL = re.compile(r'<c\b[^>]*?(?:/>|>.*?</c>)', re.S)
+_CELL_REF = re.compile(r'\br="([A-Z]+)(\d+)"')
+_STYLE_ATTR = re.compile(r'\bs="(\d+)"')
+
+
+def _attr(tag: str, name: str) -> str | None:
+    m = re.search(r'\b' + name + r'="([^"]*)"', tag)
+    return m.group(1) if m else None
+
+
+def _part_path(base: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return str(PurePosixPath(base).parent.joinpath(target)).replace("xl/../", "")
+
+
+def _rels_path(part: str) -> str:
+    p = PurePosixPath(part)
+    return str(p.parent / "_rels" / (p.name + ".rels"))
+
+
+def _text(value: str) -> str:
+    space = ' xml:space="preserve"' if value != value.strip() or "\n" in value else ""
+    return f"<t{space}>{escape(value)}</t>"
+
+
+def cell_xml(ref: str, value: Any, style: int | None) -> str:
+    s = f' s="{style}"' if style else ""
+    if value is None or value == "":
+        return f'<c r="{ref}"{s}/>'
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if isinstance(value, datetime.date):
+        return f'<c r="{ref}"{s}><v>{(value - _EPOCH).days}</v></c>'
+    if isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
+        return f'<c r="{ref}"{s}><v>{value}</v></c>'
+    # any text, including text starting with = + - @, is an inline string
+    return f'<c r="{ref}"{s} t="inlineStr"><is>{_text(str(value))}</is></c>'
+
+
+class XlsxPatch:
+    """An .xlsx opened for patching; :meth:`save` writes it atomically."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        try:
+            self.zip = zipfile.ZipFile(self.path)
+        except zipfile.BadZipFile:
+            raise Unsupported("not a zip") from None
+        self.changed: dict[str, bytes] = {}
+        self.removed: set[str] = set()
+        self.workbook = self._read("xl/workbook.xml")
+        self.wb_rels = self._read("xl/_rels/workbook.xml.rels")
+        self.content_types = self._read("[Content_Types].xml")
+        self.styles = self._read("xl/styles.xml")
+        self._sheets = self._sheet_map()
+        self._xf_cache: dict[tuple, int] = {}
+        self.originals: dict[tuple[int, int], int] = {}
+        self._computed_xf_id = self._named_style()
+
+    # ------------------------------------------------------------ parts
+    def _read(self, name: str) -> str:
+        if name in self.changed:
+            return self.changed[name].decode("utf-8")
+        try:
+            return self.zip.read(name).decode("utf-8")
+        except KeyError:
+            raise Unsupported(f"missing {name}") from None
+
+    def _write(self, name: str, text: str):
+        self.changed[name] = text.encode("utf-8")
+
+    def _sheet_map(self) -> dict[str, tuple[str, str]]:
+        """sheet name → (relationship id, part path)."""
+        rels = {}
+        for rel in re.findall(r"<Relationship\b[^>]*>", self.wb_rels):
+            rels[_attr(rel, "Id")] = (_attr(rel, "Type"), _attr(rel, "Target"))
+        sheets = {}
+        for tag in re.findall(r"<sheet\b[^>]*>", self.workbook):
+            name = _unescape(_attr(tag, "name"))
+            rid = re.search(r'\br:id="([^"]*)"', tag) or re.search(r'\bid="([^"]*)"', tag)
+            kind, target = rels.get(rid.group(1), (None, None))
+            if kind == WS_TYPE:
+                sheets[name] = (rid.group(1), _part_path("xl/workbook.xml", target))
+        return sheets
+
+    def sheet_names(self) -> list[str]:
+        return list(self._sheets)
+
+    # ------------------------------------------------------------ styles
+    def _section(self, tag: str) -> tuple[int, int, list[str]]:
+        m = re.search(rf"<{tag}\b[^>]*?(?:/>|>(.*?)</{tag}>)", self.styles, re.S)
+        if not m:
+            raise Unsupported(f"styles without {tag}")
+        inner = m.group(1) or ""
+        item = {"fills": "fill", "cellXfs": "xf", "cellStyleXfs": "xf", "fonts": "font",
+                "cellStyles": "cellStyle", "numFmts": "numFmt"}[tag]
+        items = re.findall(rf"<{item}\b[^>]*?(?:/>|>.*?</{item}>)", inner, re.S)
+        return m.start(), m.end(), items
+
+    def _set_section(self, tag: str, items: list[str]):
+        start, end, _old = self._section(tag)
+        self.styles = (self.styles[:start] + f'<{tag} count="{len(items)}">' + "".join(items)
+                       + f"</{tag}>" + self.styles[end:])
+
+    def _append(self, tag: str, item: str) -> int:
+        try:
+            _s, _e, items = self._section(tag)
+        except Unsupported:
+            if tag != "numFmts":
+                raise
+            self.styles = self.styles.replace("<fonts", '<numFmts count="0"></numFmts><fonts', 1)
+            items = []
+        if item in items:
+            return items.index(item)
+        items.append(item)
+        self._set_section(tag, items)
+        return len(items) - 1
+
+    def _named_style(self) -> int | None:
+        _s, _e, styles = self._section("cellStyles")
+        for tag in styles:
+            if _unescape(_attr(tag, "name") or "") == COMPUTED_STYLE:
+                return int(_attr(tag, "xfId"))
+        return None
+
+    def _ensure_named_style(self) -> int:
+        if self._computed_xf_id is None:
+            fill = self._fill("FFF2F2F2")
+            xf_id = self._append("cellStyleXfs",
+                                 f'<xf numFmtId="0" fontId="0" fillId="{fill}" borderId="0" applyFill="1"/>')
+            _s, _e, styles = self._section("cellStyles")
+            styles.append(f'<cellStyle name="{COMPUTED_STYLE}" xfId="{xf_id}"/>')
+            self._set_section("cellStyles", styles)
+            self._computed_xf_id = xf_id
+        return self._computed_xf_id
+
+    def _fill(self, argb: str) -> int:
+        return self._append("fills", f'<fill><patternFill patternType="solid"><fgColor rgb="{argb}"/>'
+                                     f'<bgColor indexed="64"/></patternFill></fill>')
+
+    def _num_fmt(self, code: str) -> int:
+        builtin = {"General": 0, "0": 1, "yyyy-mm-dd": None}
+        if builtin.get(code) is not None:
+            return builtin[code]
+        try:
+            _s, _e, fmts = self._section("numFmts")
+        except Unsupported:
+            fmts = []
+        for tag in fmts:
+            if _unescape(_attr(tag, "formatCode") or "") == code:
+                return int(_attr(tag, "numFmtId"))
+        used = [int(_attr(t, "numFmtId")) for t in fmts] + [163]
+        new_id = max(used) + 1
+        self._append("numFmts", f'<numFmt numFmtId="{new_id}" formatCode={quoteattr(code)}/>')
+        return new_id
+
+    def xf(self, base: int = 0, fill: str | None = None, num_fmt: str | None = None,
+           computed: bool = False, bold: bool = False, link: bool = False) -> int:
+        """A cell format: a copy of ``base`` with the changes asked for."""
+        key = (base, fill, num_fmt, computed, bold, link)
+        if key in self._xf_cache:
+            return self._xf_cache[key]
+        _s, _e, xfs = self._section("cellXfs")
+        tag = xfs[base] if base < len(xfs) else xfs[0]
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', tag.split(">", 1)[0]))
+        inner = tag.split(">", 1)[1].rsplit("</xf>", 1)[0] if not tag.endswith("/>") else ""
+        if computed:
+            attrs["xfId"] = str(self._ensure_named_style())
+        if fill or computed:
+            attrs["fillId"] = str(self._fill(fill or "FFF2F2F2"))
+            attrs["applyFill"] = "1"
+        if num_fmt:
+            attrs["numFmtId"] = str(self._num_fmt(num_fmt))
+            attrs["applyNumberFormat"] = "1"
+        if bold or link:
+            font = ('<font><b/><sz val="11"/><name val="Calibri"/></font>' if bold else
+                    '<font><u/><sz val="11"/><color rgb="FF0563C1"/><name val="Calibri"/></font>')
+            attrs["fontId"] = str(self._append("fonts", font))
+            attrs["applyFont"] = "1"
+        body = " ".join(f'{k}="{v}"' for k, v in attrs.items())
+        new = f"<xf {body}>{inner}</xf>" if inner else f"<xf {body}/>"
+        index = self._append("cellXfs", new)
+        self._xf_cache[key] = index
+        return index
+
+    def xf_is_computed(self, index: int) -> bool:
+        if self._computed_xf_id is None:
+            return False
+        _s, _e, xfs = self._section("cellXfs")
+        if index >= len(xfs):
+            return False
+        return _attr(xfs[index], "xfId") == str(self._computed_xf_id)
+
+    # ------------------------------------------------------------ cells
+    def patch_cells(self, sheet: str, changes: dict[tuple[int, int], tuple], protect_typed: bool) -> int:
+        """Apply changes to a sheet's cells; return how many were skipped.
+
+        ``changes[(row, col)]`` is ``("style", xf_index)`` to restyle a cell
+        keeping its content, ``("restyle", fill, base_xf_or_None)`` to add a
+        fill over its format (the format used is kept in :attr:`originals`), or ``("value", value, xf_index)`` to write a
+        computed value (skipped when ``protect_typed`` and the cell holds a
+        value the user typed)."""
+        part = self._sheets[sheet][1]
+        xml = self._read(part)
+        if 't="shared"' in xml:
+            raise Unsupported("shared formulas")
+        by_row: dict[int, dict[int, tuple]] = {}
+        for (r, c), change in changes.items():
+            by_row.setdefault(r, {})[c] = change
+        skipped = 0
+        out = []
+        last = 0
+        seen_rows = set()
+        for start, tag, rnum in self._rows(xml, sorted(by_row)):
+            seen_rows.add(rnum)
+            new_row, n = self._patch_row(tag, rnum, by_row[rnum], protect_typed)
+            skipped += n
+            out.append(xml[last:start])
+            out.append(new_row)
+            last = start + len(tag)
+        out.append(xml[last:])
+        xml = "".join(out)
+        missing = sorted(set(by_row) - seen_rows)
+        if missing:
+            xml = self._insert_rows(xml, {r: by_row[r] for r in missing})
+        self._write(part, xml)
+        if any(ch[0] == "value" for ch in changes.values()):
+            self._drop_calc_chain()
+        return skipped
+
+    @staticmethod
+    def _rows(xml: str, wanted: list[int]):
+        """(offset, row XML, number) of the wanted rows, in order.
+
+        Excel and openpyxl write ``<row r="N"`` first, so a plain search
+        finds each row without scanning the others; any other layout falls
+        back to a full scan."""
+        found = []
+        pos = 0
+        for rnum in wanted:
+            at = xml.find(f'<row r="{rnum}"', pos)
+            if at < 0:
+                break
+            m = _ROW.match(xml, at)
+            if not m:
+                break
+            found.append((at, m.group(0), rnum))
+            pos = m.end()
+        else:
+            return found
+        wanted_set = set(wanted)
+        return [(m.start(), m.group(0), int(_ROW_NUM.search(m.group(0)).group(1)))
+                for m in _ROW.finditer(xml)
+                if int(_ROW_NUM.search(m.group(0)).group(1)) in wanted_set]
+
+    def _append_cells(self, tag: str, rnum: int, changes: dict[int, tuple]):
+        """Fast path: every changed cell lies right of the row's last cell
+        (computed columns beside the plan's own), so the row's existing
+        cells need no parsing. None when the path does not apply."""
+        if tag.endswith("/>") or any(ch[0] != "value" for ch in changes.values()):
+            return None
+        last = tag.rfind("<c ")
+        if last >= 0:
+            ref = _CELL_REF.match(tag, last + 3) or _CELL_REF.search(tag[last:last + 40])
+            if ref is None or column_index_from_string(ref.group(1)) >= min(changes):
+                return None
+        cells = "".join(cell_xml(f"{get_column_letter(c)}{rnum}", changes[c][1], changes[c][2])
+                        for c in sorted(changes))
+        head_end = tag.index(">") + 1
+        head = re.sub(r'\sspans="[^"]*"', "", tag[:head_end])
+        return head + tag[head_end:-6] + cells + "</row>"
+
+    def _patch_row(self, tag: str, rnum: int, changes: dict[int, tuple], protect_typed: bool):
+        fast = self._append_cells(tag, rnum, changes)
+        if fast is not None:
+            return fast, 0
+        if tag.endswith("/>"):
+            head, cells_xml, tail = tag[:-2] + ">", "", "</row>"
+        else:
+            head_end = tag.index(">") + 1
+            head, cells_xml, tail = tag[:head_end], tag[head_end:-6], "</row>"
+        cells: dict[int, str] = {}
+        position = 0
+        for cm in _CELL.finditer(cells_xml):
+            ctag = cm.group(0)
+            ref = _CELL_REF.search(ctag.split(">", 1)[0])
+            position = column_index_from_string(ref.group(1)) if ref else position + 1
+            cells[position] = ctag
+        skipped = 0
+        for col, change in changes.items():
+            ref = f"{get_column_letter(col)}{rnum}"
+            old = cells.get(col)
+            if change[0] == "restyle":
+                # a fill on top of the cell's own format; remember that format
+                _k, fill, base = change
+                if base is None:
+                    m = _STYLE_ATTR.search(old.split(">", 1)[0]) if old else None
+                    base = int(m.group(1)) if m else 0
+                self.originals[(rnum, col)] = base
+                change = ("style", self.xf(base, fill=fill))
+            if change[0] == "style":
+                if old is None:
+                    cells[col] = f'<c r="{ref}" s="{change[1]}"/>'
+                elif _STYLE_ATTR.search(old.split(">", 1)[0]):
+                    cells[col] = _STYLE_ATTR.sub(f's="{change[1]}"', old, count=1)
+                else:
+                    cells[col] = old.replace("<c ", f'<c s="{change[1]}" ', 1)
+                continue
+            _kind, value, style = change
+            if old is not None and protect_typed:
+                has_value = "<v>" in old or "<v " in old or "<is>" in old
+                is_formula = "<f>" in old or "<f " in old
+                m = _STYLE_ATTR.search(old.split(">", 1)[0])
+                ours = m is not None and self.xf_is_computed(int(m.group(1)))
+                if has_value and not is_formula and not ours:
+                    skipped += 1
+                    continue
+            cells[col] = cell_xml(ref, value, style)
+        body = "".join(cells[c] for c in sorted(cells))
+        head = re.sub(r'\sspans="[^"]*"', "", head)
+        return head + body + tail, skipped
+
+    def _insert_rows(self, xml: str, rows: dict[int, dict[int, tuple]]) -> str:
+        for rnum, changes in rows.items():
+            new_row, _n = self._patch_row(f'<row r="{rnum}"/>', rnum, changes, False)
+            inserted = False
+            for m in _ROW.finditer(xml):
+                if int(_ROW_NUM.search(m.group(0)).group(1)) > rnum:
+                    xml = xml[:m.start()] + new_row + xml[m.start():]
+                    inserted = True
+                    break
+            if not inserted:
+                if "<sheetData/>" in xml:
+                    xml = xml.replace("<sheetData/>", f"<sheetData>{new_row}</sheetData>")
+                else:
+                    xml = xml.replace("</sheetData>", new_row + "</sheetData>")
+        return xml
+
+    def _drop_calc_chain(self):
+        """Values replaced formulas: Excel rebuilds the calculation chain."""
+        if "xl/calcChain.xml" in self.zip.namelist() and "xl/calcChain.xml" not in self.removed:
+            self.removed.add("xl/calcChain.xml")
+            self.wb_rels = re.sub(r'<Relationship\b[^>]*calcChain[^>]*/>', "", self.wb_rels)
+            self.content_types = re.sub(r'<Override\b[^>]*calcChain[^>]*/>', "", self.content_types)
+
+    # ------------------------------------------------------------ notes
+    def has_notes(self, sheet: str) -> bool:
+        part = self._sheets[sheet][1]
+        rels = _rels_path(part)
+        if rels in self.zip.namelist() or rels in self.changed:
+            return COMMENTS_TYPE in self._read(rels)
+        return False
+
+    def set_notes(self, sheet: str, notes: dict[tuple[int, int], str]):
+        """Replace our notes on a sheet that has no notes of the user's."""
+        part = self._sheets[sheet][1]
+        rels_name = _rels_path(part)
+        rels = (self._read(rels_name) if rels_name in self.zip.namelist() or rels_name in self.changed
+                else f'<Relationships xmlns="{PKG_REL_NS}"></Relationships>')
+        xml = self._read(part)
+        # drop a previous run's notes (ours: author yibao)
+        old = re.search(r'<Relationship\b[^>]*Type="' + re.escape(COMMENTS_TYPE) + r'"[^>]*>', rels)
+        if old:
+            target = _part_path(part, _attr(old.group(0), "Target"))
+            if 'authors><author>yibao</author></authors>' not in self._read(target):
+                raise Unsupported("sheet has notes of its own")
+            vml = re.search(r'<Relationship\b[^>]*Type="' + re.escape(VML_TYPE) + r'"[^>]*>', rels)
+            for found in (old, vml):
+                if found:
+                    self.removed.add(_part_path(part, _attr(found.group(0), "Target")))
+                    rels = rels.replace(found.group(0), "")
+            xml = re.sub(r"<legacyDrawing\b[^>]*/>", "", xml)
+        if re.search(r"<legacyDrawing\b", xml):
+            raise Unsupported("sheet has drawings for form controls")
+        if not notes:
+            self._write(part, xml)
+            self._write(rels_name, rels)
+            return
+        stem = PurePosixPath(part).stem
+        comments_part = f"xl/comments_yibao_{stem}.xml"
+        vml_part = f"xl/drawings/vml_yibao_{stem}.vml"
+        self.removed.discard(comments_part)
+        self.removed.discard(vml_part)
+        items = []
+        shapes = []
+        for n, ((r, c), text) in enumerate(sorted(notes.items())):
+            ref = f"{get_column_letter(c)}{r}"
+            items.append(f'<comment ref="{ref}" authorId="0"><text><r><t xml:space="preserve">'
+                         f"{escape(text)}</t></r></text></comment>")
+            shapes.append(
+                f'<v:shape id="_x0000_s{1025 + n}" type="#_x0000_t202" '
+                f'style="position:absolute;margin-left:59.25pt;margin-top:1.5pt;width:180pt;height:60pt;'
+                f'z-index:{n + 1};visibility:hidden" fillcolor="#ffffe1" o:insetmode="auto">'
+                f'<v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/>'
+                f'<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto"><div style="text-align:left"/>'
+                f'</v:textbox><x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
+                f'<x:Anchor>{c}, 15, {r - 1}, 2, {c + 2}, 15, {r + 3}, 16</x:Anchor><x:AutoFill>False</x:AutoFill>'
+                f'<x:Row>{r - 1}</x:Row><x:Column>{c - 1}</x:Column></x:ClientData></v:shape>')
+        self._write(comments_part, f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                    f'<comments xmlns="{MAIN_NS}"><authors><author>yibao</author></authors>'
+                    f'<commentList>{"".join(items)}</commentList></comments>')
+        self._write(vml_part, (
+            '<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+            'xmlns:x="urn:schemas-microsoft-com:office:excel"><o:shapelayout v:ext="edit">'
+            '<o:idmap v:ext="edit" data="1"/></o:shapelayout><v:shapetype id="_x0000_t202" coordsize="21600,21600" '
+            'o:spt="202" path="m,l,21600r21600,l21600,xe"><v:stroke joinstyle="miter"/>'
+            '<v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>' + "".join(shapes) + "</xml>"))
+        rid_c, rid_v = self._new_rid(rels), None
+        rels = rels.replace("</Relationships>", f'<Relationship Id="{rid_c}" Type="{COMMENTS_TYPE}" '
+                            f'Target="/{comments_part}"/></Relationships>')
+        rid_v = self._new_rid(rels)
+        rels = rels.replace("</Relationships>", f'<Relationship Id="{rid_v}" Type="{VML_TYPE}" '
+                            f'Target="/{vml_part}"/></Relationships>')
+        self._write(rels_name, rels)
+        xml = _insert_before(xml, f'<legacyDrawing r:id="{rid_v}"/>',
+                             ("legacyDrawingHF", "picture", "oleObjects", "controls", "webPublishItems",
+                              "tableParts", "extLst"))
+        if 'xmlns:r=' not in xml.split(">", 1)[0]:
+            xml = xml.replace("<worksheet ", f'<worksheet xmlns:r="{REL_NS}" ', 1)
+        self._write(part, xml)
+        self._override(comments_part, COMMENTS_CT)
+        if 'Extension="vml"' not in self.content_types:
+            self.content_types = self.content_types.replace(
+                "</Types>", f'<Default Extension="vml" ContentType="{VML_CT}"/></Types>')
+
+    @staticmethod
+    def _new_rid(rels: str) -> str:
+        used = {int(x) for x in re.findall(r'Id="rId(\d+)"', rels)}
+        return f"rId{max(used, default=0) + 1}"
+
+    def _override(self, part: str, content_type: str):
+        if f'PartName="/{part}"' not in self.content_types:
+            self.content_types = self.content_types.replace(
+                "</Types>", f'<Override PartName="/{part}" ContentType="{content_type}"/></Types>')
+
+    # ------------------------------------------------------------ sheets
+    def is_ours(self, sheet: str) -> bool:
+        xml = self._read(self._sheets[sheet][1])
+        return f'<tabColor rgb="{OUR_TAB}"' in xml
+
+    def put_sheet(self, name: str, xml: str, hidden: bool = False):
+        """Create or replace one of our sheets with the given worksheet XML."""
+        if name in self._sheets:
+            if not self.is_ours(name):
+                raise ValueError(name)
+            self._write(self._sheets[name][1], xml)
+            return
+        numbers = [int(n) for n in re.findall(r"xl/worksheets/sheet(\d+)\.xml",
+                                              " ".join(self.zip.namelist() + list(self.changed)))]
+        part = f"xl/worksheets/sheet{max(numbers, default=0) + 1}.xml"
+        rid = self._new_rid(self.wb_rels)
+        self.wb_rels = self.wb_rels.replace(
+            "</Relationships>", f'<Relationship Id="{rid}" Type="{WS_TYPE}" Target="/{part}"/></Relationships>')
+        ids = [int(x) for x in re.findall(r'<sheet\b[^>]*\bsheetId="(\d+)"', self.workbook)]
+        state = ' state="hidden"' if hidden else ""
+        tag = f'<sheet name={quoteattr(name)} sheetId="{max(ids, default=0) + 1}"{state} r:id="{rid}"/>'
+        if "</sheets>" not in self.workbook:
+            raise Unsupported("workbook without sheets")
+        self.workbook = self.workbook.replace("</sheets>", tag + "</sheets>")
+        if 'xmlns:r=' not in self.workbook.split(">", 2)[1] and 'xmlns:r=' not in self.workbook[:400]:
+            self.workbook = self.workbook.replace("<workbook ", f'<workbook xmlns:r="{REL_NS}" ', 1)
+        self._override(part, WS_CT)
+        self._write(part, xml)
+        self._sheets[name] = (rid, part)
+
+    def read_hidden_marks(self) -> list[tuple[str, int, int, int]]:
+        """(sheet, row, col, original xf) recorded by the previous run."""
+        if MARKS_SHEET not in self._sheets:
+            return []
+        xml = self._read(self._sheets[MARKS_SHEET][1])
+        out = []
+        for row in _ROW.finditer(xml):
+            values = re.findall(r"<t[^>]*>(.*?)</t>|<v>(.*?)</v>", row.group(0))
+            flat = [a or b for a, b in values]
+            if len(flat) == 4 and flat[0] != "sheet":
+                out.append((_unescape(flat[0]), int(flat[1]), int(flat[2]), int(float(flat[3]))))
+        return out
+
+    # ------------------------------------------------------------ saving
+    def save(self, backup: bool = True):
+        self._write("xl/workbook.xml", self.workbook)
+        self._write("xl/_rels/workbook.xml.rels", self.wb_rels)
+        self._write("[Content_Types].xml", self.content_types)
+        self._write("xl/styles.xml", self.styles)
+        fd, tmp = tempfile.mkstemp(prefix=".~yibao-", suffix=".xlsx", dir=self.path.parent)
+        os.close(fd)
+        try:
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+                names = set()
+                for info in self.zip.infolist():
+                    if info.filename in self.removed:
+                        continue
+                    names.add(info.filename)
+                    if info.filename in self.changed:
+                        out.writestr(info.filename, self.changed[info.filename])
+                    else:
+                        with self.zip.open(info) as src, out.open(info, "w") as dst:
+                            shutil.copyfileobj(src, dst, 1 << 20)
+                for name, data in self.changed.items():
+                    if name not in names and name not in self.removed:
+                        out.writestr(name, data)
+            self.zip.close()
+            if backup:
+                stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+                shutil.copy2(self.path, self.path.with_name(f"{self.path.stem}.备份-{stamp}{self.path.suffix}"))
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _unescape(text: str | None) -> str:
+    if text is None:
+        return ""
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+            .replace("&apos;", "'").replace("&amp;", "&"))
+
+
+def _insert_before(xml: str, element: str, followers: tuple[str, ...]) -> str:
+    """Insert ``element`` before the first of ``followers`` (schema order)."""
+    for tag in followers:
+        m = re.search(rf"<{tag}\b", xml)
+        if m:
+            return xml[:m.start()] + element + xml[m.start():]
+    return xml.replace("</worksheet>", element + "</worksheet>")
+
+
+def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
+    """Worksheet XML for one of our result sheets (an ``OutSheet``)."""
+    if sheet.chart:
+        raise Unsupported("charts go through openpyxl")
+    sev = {}
+    header = patch.xf(0, fill="FFDDEBF7", bold=True)
+    title = patch.xf(0, bold=True)
+    link = patch.xf(0, link=True)
+    first_header = sheet.title_rows + 1
+    last_header = sheet.title_rows + sheet.header_rows
+    rows_xml = []
+    for r, row in enumerate(sheet.rows, 1):
+        cells = []
+        for c, value in enumerate(row, 1):
+            style = None
+            if r <= sheet.title_rows:
+                style = title
+            elif r <= last_header:
+                style = header
+            elif (r, c) in sheet.links:
+                style = link
+            if (r, c) in sheet.fills:
+                color = sheet.fills[(r, c)]
+                sev.setdefault(color, patch.xf(0, fill=color))
+                style = sev[color]
+            fmt = sheet.number_formats.get(c)
+            if fmt and r > last_header and value is not None:
+                style = patch.xf(style or 0, num_fmt=fmt)
+            if value is None and style is None:
+                continue
+            cells.append(cell_xml(f"{get_column_letter(c)}{r}", value, style))
+        if cells:
+            rows_xml.append(f'<row r="{r}">{"".join(cells)}</row>')
+    cols = "".join(f'<col min="{c}" max="{c}" width="{w}" customWidth="1"/>'
+                   for c, w in sorted(sheet.widths.items()))
+    pane = ""
+    if sheet.header_rows and not hidden_marks:
+        top = f"A{last_header + 1}"
+        pane = (f'<pane ySplit="{last_header}" topLeftCell="{top}" activePane="bottomLeft" state="frozen"/>'
+                f'<selection pane="bottomLeft" activeCell="{top}" sqref="{top}"/>')
+    merges = "".join(f'<mergeCell ref="{m}"/>' for m in sheet.merges)
+    links = "".join(f'<hyperlink ref="{get_column_letter(c)}{r}" location={quoteattr(target)} '
+                    f'display={quoteattr(str(sheet.rows[r - 1][c - 1]))}/>'
+                    for (r, c), target in sorted(sheet.links.items()))
+    return (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
+        f'<sheetPr><tabColor rgb="{OUR_TAB}"/><pageSetUpPr fitToPage="1"/></sheetPr>'
+        f'<sheetViews><sheetView workbookViewId="0">{pane}</sheetView></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/>'
+        + (f"<cols>{cols}</cols>" if cols else "")
+        + f'<sheetData>{"".join(rows_xml)}</sheetData>'
+        + (f'<mergeCells count="{len(sheet.merges)}">{merges}</mergeCells>' if merges else "")
+        + (f"<hyperlinks>{links}</hyperlinks>" if links else "")
+        + '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+        + f'<pageSetup paperSize="9" orientation="{"landscape" if sheet.landscape else "portrait"}" '
+          f'fitToWidth="1" fitToHeight="0"/>'
+        + '<headerFooter><oddFooter>&amp;C第 &amp;P 页 共 &amp;N 页</oddFooter></headerFooter>'
+        + "</worksheet>")
