@@ -139,6 +139,17 @@ def check_writable(path: Path):
             raise BookError(f"“{path.name}”正被其他程序占用或没有写权限，请关闭后再试") from None
 
 
+def keep_mode(tmp: str, path: Path):
+    """Give the temporary file the permissions the user's file had (mkstemp
+    makes it private, which would lock colleagues on a shared folder out)."""
+    if path.exists():
+        shutil.copymode(path, tmp)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+
+
 def atomic_save(workbook, path: Path, backup: bool):
     """Save an openpyxl workbook via a temporary file; back up the original."""
     path = Path(path)
@@ -150,6 +161,7 @@ def atomic_save(workbook, path: Path, backup: bool):
         with zipfile.ZipFile(tmp) as check:   # never replace a good file with a broken one
             if check.testzip() is not None:
                 raise BookError("保存时文件损坏，原文件未改动")
+        keep_mode(tmp, path)
         if backup and path.exists():
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             shutil.copy2(path, path.with_name(f"{path.stem}.备份-{stamp}{path.suffix}"))

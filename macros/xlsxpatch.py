@@ -561,6 +561,8 @@ class XlsxPatch:
                     if name not in names and name not in self.removed:
                         out.writestr(name, data)
             self.zip.close()
+            from .book import keep_mode
+            keep_mode(tmp, self.path)
             if backup:
                 stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
                 shutil.copy2(self.path, self.path.with_name(f"{self.path.stem}.备份-{stamp}{self.path.suffix}"))

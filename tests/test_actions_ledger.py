@@ -297,3 +297,13 @@ def test_xls_department_list_is_read(tmp_path):
     run_yibao("dedupe", str(xls), "--policy", "xinqiao-2021", "-o", str(out))
     roster = [r for r in openpyxl.load_workbook(out)["资助名单汇总"].iter_rows(min_row=3, values_only=True)]
     assert {r[2] for r in roster} == {A, B}
+
+
+def test_written_files_keep_the_users_permissions(tmp_path):
+    import os
+    import stat
+    path = ledger(tmp_path / "l.xlsx", [
+        [1, "001", "张三", "户主", "女", A, None, 280, None, None, None, "2020-10-21", None]])
+    os.chmod(path, 0o664)
+    run_yibao("validate", str(path))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o664

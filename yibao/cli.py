@@ -221,6 +221,8 @@ def write_atomic(path: Path, text: str, backup: bool = True):
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+        from yibao.macros.book import keep_mode
+        keep_mode(tmp, path)
         if backup and path.exists():
             os.replace(path, path.with_name(path.name + ".bak"))
         os.replace(tmp, path)
