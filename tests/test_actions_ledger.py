@@ -307,3 +307,34 @@ def test_written_files_keep_the_users_permissions(tmp_path):
     os.chmod(path, 0o664)
     run_yibao("validate", str(path))
     assert stat.S_IMODE(path.stat().st_mode) == 0o664
+
+
+def _soffice_available():
+    import os
+    if shutil.which("soffice"):
+        return True
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI must have LibreOffice (installed by .ci/run)")
+    return False
+
+
+def test_libreoffice_opens_a_validated_and_refreshed_ledger(tmp_path):
+    if not _soffice_available():
+        pytest.skip("LibreOffice not installed")
+    path = ledger(tmp_path / "l.xlsx", [
+        [1, "001", "张三", "户主", "女", A, None, 280, None, None, None, "2020-10-21", "2020-10-27"],
+        [2, "001", "李四", "配偶", "女", B, None, 0, None, None, "低保户", "2020-10-21", "2020-10-21"]])
+    run_yibao("validate", str(path))
+    run_yibao("refresh", str(path))
+    out = tmp_path / "lo"
+    proc = subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+                           "--convert-to", "xlsx", "--outdir", str(out), str(path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    wb = openpyxl.load_workbook(out / "l.xlsx")
+    assert "校验报告" in wb.sheetnames
+    ws = wb["台账"]
+    assert ws["E4"].comment is not None and "身份证号显示为" in ws["E4"].comment.text
+    assert ws["N5"].value == 0 and ws["O5"].value == "低保对象"
+    report = [r for r in wb["校验报告"].iter_rows(min_row=2, values_only=True)]
+    assert any("第6天才缴库" in (r[6] or "") for r in report)
