@@ -179,8 +179,8 @@ def schedule_items(plan: Plan) -> list[Item]:
     stages = _stages(plan)
     items: list[Item] = []
 
-    def add(day, when, what):
-        items.append(Item(_stage_of(stages, day), when, what, day))
+    def add(day, when, what, stage_day=None):
+        items.append(Item(_stage_of(stages, stage_day or day), when, what, day))
 
     published = plan.data.get("published")
     first = stages[0]
@@ -197,7 +197,7 @@ def schedule_items(plan: Plan) -> list[Item]:
             who = "、".join(sorted(r.holds_any))
         add(r.start, _span(r.start, r.end),
             f"{r.name}：{(who + '，') if who else ''}{fee}{'，享受资助' if r.subsidy else '，不享受资助'}"
-            f"（{r.clause}）。")
+            f"（{r.clause}）。", stage_day=r.end)
     cash = plan.data.get("cash")
     if cash:
         add(cash["deadline"], f"{_day(cash['deadline'])}前",

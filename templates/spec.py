@@ -160,8 +160,7 @@ LEDGER = Form(
         Column("signature", "参保人签字*", 11, "sign"),
     ) + _OUR_INPUTS + _computed(),
     foot=(
-        (Segment("填表人（签字）：", span=3), Segment("", span=2, input="text"),
-         Segment("负责人（签字）：", span=2), Segment("电话：", span=None)),
+        (Segment("填表人（签字）：＿＿＿＿＿＿＿＿　　　负责人（签字）：＿＿＿＿＿＿＿＿　　　电话：＿＿＿＿＿＿＿＿"),),
         (Segment("村（居）委会（盖章）　　　　　　　　　　　　　　年　　月　　日", align="right"),),
     ) + _NOTES_002 + ((Segment("3. 告知、督促方式填写“电话告知”或“上门告知”。"),),),
     rows=300,
@@ -186,8 +185,7 @@ NEW_ENROLLEE = Form(
         Column("signature", "参保人签字", 11, "sign"),
     ) + _OUR_INPUTS + _computed(),
     foot=(
-        (Segment("填表人（签字）：", span=3), Segment("", span=2, input="text"),
-         Segment("电话：", span=None)),
+        (Segment("填表人（签字）：＿＿＿＿＿＿＿＿　　　电话：＿＿＿＿＿＿＿＿"),),
         (Segment("村（居）委会（盖章）　　　　　　　　　　　　　　年　　月　　日", align="right"),),
     ) + _NOTES_002,
     rows=100,
@@ -213,9 +211,7 @@ ELSEWHERE = Form(
         Column("id_native", "号码核对", 16, "native", formula=_ID_NATIVE, ours=True),
     ),
     foot=(
-        (Segment("填报人：", span=1), Segment("", span=2, input="text"),
-         Segment("联系电话：", span=1), Segment("", span=1, input="text"),
-         Segment("填报时间：", span=1), Segment("", span=1, input="date")),
+        (Segment("填报人：＿＿＿＿＿＿＿＿　　　联系电话：＿＿＿＿＿＿＿＿　　　填报时间：　　　　年　　月　　日"),),
         (Segment("注：本表由村组（社区）填报，村组（社区）工作人员需收集异地参保凭证资料作附件，"
                  "由乡镇（街道）汇总后交医保部门备案，以备上级部门核查。"),),
     ),
@@ -246,8 +242,7 @@ REGISTER = Form(
     ) + _OUR_INPUTS + _computed(
         identities='[[identities]]&IF(AND([[identities]]<>"",[[household_type]]<>""),"；","")&[[household_type]]'),
     foot=(
-        (Segment("收款填表人（签字）：", span=3), Segment("", span=2, input="text"),
-         Segment("卫生院经办人（签字）：", span=3), Segment("", span=None, input="text")),
+        (Segment("收款填表人（签字）：＿＿＿＿＿＿＿＿　　　卫生院经办人（签字）：＿＿＿＿＿＿＿＿"),),
         (Segment("村（居）委会（盖章）　　　　　　　　　　　　　　年　　月　　日", align="right"),),
         (Segment("注：1. 标注“★”为必填项目；户属性填写一般户、建档立卡贫困户、一般低保户等。"),),
         (Segment("2. 本表一式三份，加盖村（居）委公章，报社保中心、卫生院各一份，留存一份备查。"),),
@@ -285,9 +280,7 @@ SUBSIDY_LIST = Form(
         Column("id_native", "号码核对", 16, "native", formula=_ID_NATIVE, ours=True),
     ),
     foot=(
-        (Segment("填报人：", span=1), Segment("", span=2, input="text"),
-         Segment("审核人：", span=1), Segment("", span=2, input="text"),
-         Segment("联系电话：", span=2), Segment("", span=None, input="text")),
+        (Segment("填报人：＿＿＿＿＿＿＿＿　　　审核人：＿＿＿＿＿＿＿＿　　　联系电话：＿＿＿＿＿＿＿＿"),),
         (Segment("报送单位（盖章）　　　　　　　　　　　　　　年　　月　　日", align="right"),),
         (Segment("说明：1. 人员信息项目须齐全且精准无误，纸质档加盖单位公章，同时报送电子档。"),),
         (Segment("2. 每月底前报送新增核定人员；已死亡人员在“是否死亡”栏填“是”。"),),
@@ -320,9 +313,7 @@ TASKS = Form(
                number_format="0.0%", ours=True),
     ),
     foot=(
-        (Segment("填表人：", span=1), Segment("", span=1, input="text"),
-         Segment("审核人：", span=1), Segment("", span=1, input="text"),
-         Segment("（盖章）　　年　　月　　日", span=None, align="right")),
+        (Segment("填表人：＿＿＿＿＿＿　　审核人：＿＿＿＿＿＿　　（盖章）　　年　　月　　日"),),
     ),
     rows=20, total_columns=("population", "prev_target", "net_increase", "target", "actual"),
     print_footer="填表人：　　　　　　审核人：　　　　　　（盖章）",
