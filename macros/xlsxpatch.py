@@ -78,15 +78,26 @@ def _rels_path(part: str) -> str:
 
 
 def _text(value: str) -> str:
-    space = ' xml:space="preserve"' if value != value.strip() or "\n" in value else ""
-    return f"<t{space}>{escape(value)}</t>"
+    if "&" in value or "<" in value or ">" in value:
+        value = escape(value)
+    if value[:1].isspace() or value[-1:].isspace() or "\n" in value:
+        return f'<t xml:space="preserve">{value}</t>'
+    return f"<t>{value}</t>"
 
 
 def cell_xml(ref: str, value: Any, style: int | None) -> str:
     s = f' s="{style}"' if style else ""
-    if value is None or value == "":
+    kind = type(value)
+    if kind is str:
+        if not value:
+            return f'<c r="{ref}"{s}/>'
+        # any text, including text starting with = + - @, is an inline string
+        return f'<c r="{ref}"{s} t="inlineStr"><is>{_text(value)}</is></c>'
+    if kind is int or kind is float:
+        return f'<c r="{ref}"{s}><v>{value}</v></c>'
+    if value is None:
         return f'<c r="{ref}"{s}/>'
-    if isinstance(value, bool):
+    if kind is bool:
         return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
     if isinstance(value, datetime.datetime):
         value = value.date()
@@ -94,7 +105,6 @@ def cell_xml(ref: str, value: Any, style: int | None) -> str:
         return f'<c r="{ref}"{s}><v>{(value - _EPOCH).days}</v></c>'
     if isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
         return f'<c r="{ref}"{s}><v>{value}</v></c>'
-    # any text, including text starting with = + - @, is an inline string
     return f'<c r="{ref}"{s} t="inlineStr"><is>{_text(str(value))}</is></c>'
 
 
@@ -598,27 +608,37 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
     link = patch.xf(0, link=True)
     first_header = sheet.title_rows + 1
     last_header = sheet.title_rows + sheet.header_rows
+    width = max((len(row) for row in sheet.rows), default=0)
+    letters = [get_column_letter(c) for c in range(1, width + 1)]
+    body_style = {c: patch.xf(0, num_fmt=fmt) for c, fmt in sheet.number_formats.items()}
+    special = set(sheet.links) | set(sheet.fills)
     rows_xml = []
     for r, row in enumerate(sheet.rows, 1):
         cells = []
-        for c, value in enumerate(row, 1):
-            style = None
-            if r <= sheet.title_rows:
-                style = title
-            elif r <= last_header:
-                style = header
-            elif (r, c) in sheet.links:
-                style = link
-            if (r, c) in sheet.fills:
-                color = sheet.fills[(r, c)]
-                sev.setdefault(color, patch.xf(0, fill=color))
-                style = sev[color]
-            fmt = sheet.number_formats.get(c)
-            if fmt and r > last_header and value is not None:
-                style = patch.xf(style or 0, num_fmt=fmt)
-            if value is None and style is None:
-                continue
-            cells.append(cell_xml(f"{get_column_letter(c)}{r}", value, style))
+        if r > last_header and not body_style and not any(k[0] == r for k in special):
+            # plain body row: the common case, kept lean for 200,000-row sheets
+            for c, value in enumerate(row):
+                if value is not None:
+                    cells.append(cell_xml(f"{letters[c]}{r}", value, None))
+        else:
+            for c, value in enumerate(row, 1):
+                style = None
+                if r <= sheet.title_rows:
+                    style = title
+                elif r <= last_header:
+                    style = header
+                else:
+                    style = body_style.get(c) if value is not None else None
+                    if (r, c) in sheet.links:
+                        style = link
+                if (r, c) in sheet.fills:
+                    color = sheet.fills[(r, c)]
+                    if color not in sev:
+                        sev[color] = patch.xf(0, fill=color)
+                    style = sev[color]
+                if value is None and style is None:
+                    continue
+                cells.append(cell_xml(f"{letters[c - 1]}{r}", value, style))
         if cells:
             rows_xml.append(f'<row r="{r}">{"".join(cells)}</row>')
     cols = "".join(f'<col min="{c}" max="{c}" width="{w}" customWidth="1"/>'
