@@ -159,16 +159,29 @@ def _stage_of(stages: list[tuple[str, datetime.date, datetime.date]], day: datet
     return (before[-1] if before else stages[0])[0]
 
 
+_STAGE_WORK = {
+    "参保缴费阶段": "以村（社区）为单位逐户上门提醒、督促、协助参保缴费，记好参保缴费台账，定期上报进度；"
+                  "新增参保和往年登记信息有误不能缴费的及时上报乡镇集中处理",
+    "缴费公示阶段": "导出已参保人员明细，加盖乡镇和村（社区）公章后张榜公示（公示名单身份证号只显示前6位和后4位）",
+}
+
+
 def _stages(plan: Plan) -> list[tuple[str, datetime.date, datetime.date]]:
     own = plan.data.get("schedule")
     if own:
-        return [(s["stage"], s["start"], s["end"]) for s in own]
+        stages = [(s["stage"], s["start"], s["end"]) for s in own]
+        last = max(s[2] for s in stages)
+        if max(r.end for r in plan.rules) > last:     # payment windows run on through the year
+            stages.append(("年度内动态参保", last + datetime.timedelta(days=1), max(r.end for r in plan.rules)))
+        return stages
     window = [r for r in plan.rules if r.subsidy] or list(plan.rules)
     pay_start = min(r.start for r in window)
     pay_end = max(r.end for r in window if r.start == pay_start)
     published = plan.data.get("published") or (pay_start - datetime.timedelta(days=30))
+    # 001 was published a month after its window opened: publicity is that day
+    publicity_end = max(published, pay_start - datetime.timedelta(days=1))
     return [
-        ("宣传发动阶段", published, pay_start - datetime.timedelta(days=1)),
+        ("宣传发动阶段", published, publicity_end),
         ("参保缴费阶段", pay_start, pay_end),
         ("动态参保阶段", pay_end + datetime.timedelta(days=1), plan.year_end),
     ]
@@ -184,11 +197,13 @@ def schedule_items(plan: Plan) -> list[Item]:
 
     published = plan.data.get("published")
     first = stages[0]
-    add(first[1], _span(first[1], first[2]),
+    items.append(Item(
+        first[0], _span(first[1], first[2]),
         f"{'印发' if published else '学习'}《{plan.name}》，召开动员会，把参保任务分解到村（社区），责任落实到人；"
-        f"逐户宣传个人缴费{yuan_text(plan.individual)}元/人、缴费渠道和缴费时间，填写参保缴费台账。")
+        f"逐户宣传个人缴费{yuan_text(plan.individual)}元/人、缴费渠道和缴费时间，填写参保缴费台账。", first[1]))
     for s in plan.data.get("schedule", [])[1:]:
-        add(s["start"], _span(s["start"], s["end"]), f"{s['stage']}（{s.get('clause', '')}）。")
+        items.append(Item(s["stage"], _span(s["start"], s["end"]),
+                          _STAGE_WORK.get(s["stage"], s["stage"]) + f"（{s.get('clause', '')}）。", s["start"]))
     for r in plan.rules:
         fee = (f"按个人缴费{yuan_text(plan.individual)}元/人" if r.amount == "individual"
                else f"按筹资标准{yuan_text(plan.full_standard)}元/人一次性足额缴纳")

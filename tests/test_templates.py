@@ -355,7 +355,7 @@ def test_schedule_laid_out_from_the_plans_dates(plan_id):
         assert f"参保率达到{m['rate']}" in text
     if plan_id == "xinqiao-2021":       # 002 附件1's own stages
         stages = {ws.cell(r, 1).value for r in range(lay.first_data, lay.first_data + len(items))} - {None}
-        assert stages == {"宣传发动阶段", "参保缴费阶段", "缴费公示阶段"}
+        assert {"宣传发动阶段", "参保缴费阶段", "缴费公示阶段"} <= stages
         assert got[0][0] == "2020年10月13日至10月30日"
 
 
