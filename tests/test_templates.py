@@ -408,3 +408,30 @@ def test_cli_new_matches_committed_template(tmp_path):
 def test_every_form_id_resolves():
     for f in FORM_IDS:
         assert find_form(f).id == f
+
+
+def test_yibao_refresh_fills_the_computed_columns(tmp_path):
+    """Where the add-in cannot run, `yibao refresh` writes the same values
+    into our columns of a template; the native 号码核对 formula stays."""
+    import datetime
+    target = tmp_path / "台账.xlsx"
+    run_yibao("template", "new", "ledger", "--policy", "xinqiao-2021", "-o", str(target))
+    wb = openpyxl.load_workbook(target)
+    ws = main_sheet(wb)
+    lay = layout_of("xinqiao-2021", "ledger")
+    r = lay.first_data
+    good = make_id("19560705", 42)
+    for key, value in {"name": "王五", "relation": "户主", "gender": "女", "id_no": good, "identities": "边缘户",
+                       "pay_date": datetime.date(2020, 11, 2)}.items():
+        ws.cell(r, lay.col[key]).value = value
+    ws.cell(r + 1, lay.col["name"]).value = "赵六"
+    ws.cell(r + 1, lay.col["id_no"]).value = good[:-1] + ("0" if good[-1] != "0" else "1")
+    wb.save(target)
+    run_yibao("refresh", str(target))
+    ws = main_sheet(openpyxl.load_workbook(target))
+    assert ws.cell(r, lay.col["calc_payable"]).value == 140          # 280 − 边缘人口 140
+    assert ws.cell(r, lay.col["calc_tier"]).value == "边缘人口"
+    assert ws.cell(r, lay.col["calc_benefit"]).value.date() == datetime.date(2021, 1, 1)
+    assert ws.cell(r, lay.col["calc_check"]).value in (None, "")
+    assert "校验位" in ws.cell(r + 1, lay.col["calc_check"]).value
+    assert ws.cell(r, lay.col["id_native"]).value.startswith("=IF(")
