@@ -19,8 +19,12 @@ PLANS = ["zaozhuang-2022", "shuangshui-2025", "xinqiao-2021", "xxzhen-2020"]
 
 
 def load_cases(plan_id):
-    with open(CASES / f"{plan_id}.toml", "rb") as handle:
-        return tomllib.load(handle)["case"]
+    """Every case file of a plan: ``<plan>.toml`` and ``<plan>.<part>.toml``."""
+    cases = []
+    for path in sorted(CASES.glob(f"{plan_id}*.toml")):
+        with open(path, "rb") as handle:
+            cases += tomllib.load(handle)["case"]
+    return cases
 
 
 @pytest.mark.parametrize("plan_id", PLANS)
@@ -33,15 +37,10 @@ def test_each_plan_has_at_least_15_cases_with_clauses(plan_id):
         assert case["clause"].startswith(seed), case["title"]
 
 
-def _expand(case):
-    row = dict(case["input"])
-    return row
-
-
 @pytest.mark.parametrize("plan_id", PLANS)
 def test_golden_cases(plan_id):
     cases = load_cases(plan_id)
-    results = calc_lines(plan_id, [_expand(c) for c in cases])
+    results = calc_lines(plan_id, [dict(c["input"]) for c in cases])
     assert len(results) == len(cases)
     failures = []
     for case, got in zip(cases, results):
@@ -51,4 +50,7 @@ def test_golden_cases(plan_id):
                     failures.append(f"[{case['clause']}] {case['title']}: message {got['message']!r} lacks {want!r}")
             elif got.get(key) != want:
                 failures.append(f"[{case['clause']}] {case['title']}: {key} = {got.get(key)!r}, want {want!r}")
+        for key in case.get("expect_null", []):     # TOML has no null
+            if got.get(key) is not None:
+                failures.append(f"[{case['clause']}] {case['title']}: {key} = {got.get(key)!r}, want null")
     assert not failures, "\n".join(failures)
