@@ -298,7 +298,8 @@ def _benefit_start(plan: Plan, rule: Rule, pay: datetime.date, born: datetime.da
         day = pay
     if rule.wait_days:
         day = day + rule.wait_days * _DAY
-    return max(day, born)
+    # never before birth, nor before the insurance year this payment is for
+    return max(day, born, plan.year_start)
 
 
 # ---------------------------------------------------------------- the person
@@ -326,8 +327,11 @@ def compute(plan: Plan, person: Person, today: datetime.date | None = None) -> R
     if rule is None:
         return _fail("；".join(x for x in (plan.no_window_message, hint, note) if x))
     payable, subsidy, tier, funding, message = _outcome(plan, rule, held, kind, hint, note)
-    return Result(True, payable, subsidy, tier, funding, _benefit_start(plan, rule, pay, born),
-                  message, rule.name)
+    start = _benefit_start(plan, rule, pay, born)
+    if start > plan.year_end:
+        message = "；".join(x for x in (message, f"待遇起始日{start}已在本待遇年度（至{plan.year_end}）之后，"
+                                                   "本次缴费在本年度内不能享受待遇") if x)
+    return Result(True, payable, subsidy, tier, funding, start, message, rule.name)
 
 
 @functools.lru_cache(maxsize=65536)
