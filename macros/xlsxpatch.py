@@ -611,11 +611,11 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
     width = max((len(row) for row in sheet.rows), default=0)
     letters = [get_column_letter(c) for c in range(1, width + 1)]
     body_style = {c: patch.xf(0, num_fmt=fmt) for c, fmt in sheet.number_formats.items()}
-    special = set(sheet.links) | set(sheet.fills)
+    special_rows = {r for r, _c in sheet.links} | {r for r, _c in sheet.fills}
     rows_xml = []
     for r, row in enumerate(sheet.rows, 1):
         cells = []
-        if r > last_header and not body_style and not any(k[0] == r for k in special):
+        if r > last_header and not body_style and r not in special_rows:
             # plain body row: the common case, kept lean for 200,000-row sheets
             for c, value in enumerate(row):
                 if value is not None:
