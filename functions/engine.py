@@ -141,7 +141,9 @@ class Held:
 def _held(plan: Plan, cats: tuple) -> Held:
     names = frozenset(c.name for c in cats)
     subsidized = any(c.subsidized for c in cats)
-    return Held(cats, names, subsidized, (subsidized, names & plan.window_names))
+    # the windows only ask "subsidized?" and, per holds_any rule, "holds one?"
+    holds = tuple(bool(rule.holds_any & names) for rule in plan.rules if rule.holds_any)
+    return Held(cats, names, subsidized, (subsidized, holds))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -157,7 +159,7 @@ def _eligible(plan: Plan, listed: tuple[Category, ...], age: int) -> tuple[Held,
         if _condition_holds(cat, age, held):
             cats.append(cat)
         else:
-            notes.append(f"“{cat.name}”不符合条件（{_condition_text(cat)}，年龄{age}周岁），不予资助")
+            notes.append(f"“{cat.name}”不符合条件（{_condition_text(cat)}），不予资助")
     cats.sort(key=lambda c: plan.rank[c.name])
     return _held(plan, tuple(cats)), "；".join(notes)
 
@@ -237,14 +239,15 @@ def _split(cat: Category, subsidy: int) -> list:
 def _candidates(plan: Plan, pay: datetime.date, person_type: str, window_key: tuple) -> tuple[Rule, ...]:
     """Rules whose window, type and identity conditions fit (memoized: these
     repeat across a ledger; birth and event checks follow per person)."""
-    subsidized, names = window_key
-    return tuple(
-        rule for rule in plan.rules
-        if rule.start <= pay <= rule.end
-        and (rule.types is None or person_type in rule.types)
-        and (not rule.subsidized_only or subsidized)
-        and (not rule.holds_any or rule.holds_any & names)
-    )
+    subsidized, holds = window_key
+    held_by_rule = iter(holds)
+    fits = []
+    for rule in plan.rules:
+        holds_one = next(held_by_rule) if rule.holds_any else True
+        if (rule.start <= pay <= rule.end and (rule.types is None or person_type in rule.types)
+                and (not rule.subsidized_only or subsidized) and holds_one):
+            fits.append(rule)
+    return tuple(fits)
 
 
 def _match(plan: Plan, person_type: str, held: Held, pay: datetime.date, born: datetime.date,
@@ -321,9 +324,14 @@ def compute(plan: Plan, person: Person, today: datetime.date | None = None) -> R
     listed, error = _resolve(plan, person.identities)
     if error:
         return _fail(error)
-    held, note = _eligible(plan, listed, idno.age_from_birth(born, plan.age_reference))
+    held, note = _eligible(plan, listed, plan.age_class(idno.age_from_birth(born, plan.age_reference)))
     pay = person.pay_date or plan.default_pay_date
-    rule, hint = _match(plan, kind, held, pay, born, person.event_date)
+    candidates = _candidates(plan, pay, kind, held.window_key)
+    first = candidates[0] if candidates else None
+    if first is not None and first.event is None and first.born_between is None:
+        rule, hint = first, ""          # the common case: nothing about this person to check
+    else:
+        rule, hint = _match(plan, kind, held, pay, born, person.event_date)
     if rule is None:
         return _fail("；".join(x for x in (plan.no_window_message, hint, note) if x))
     payable, subsidy, tier, funding, message = _outcome(plan, rule, held, kind, hint, note)

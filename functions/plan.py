@@ -171,6 +171,28 @@ class Plan:
         """Identities any payment window asks about (``holds_any``)."""
         return frozenset().union(*(r.holds_any for r in self.rules))
 
+    @functools.cached_property
+    def _age_cuts(self) -> list[int]:
+        cuts = set()
+        for c in self.categories:
+            if c.age_min is not None:
+                cuts.add(c.age_min)
+            if c.age_max is not None:
+                cuts.add(c.age_max + 1)
+            for cond in c.requires_any:
+                if "age_min" in cond:
+                    cuts.add(cond["age_min"])
+                if "age_max" in cond:
+                    cuts.add(cond["age_max"] + 1)
+        return sorted(cuts)
+
+    def age_class(self, age: int) -> int:
+        """The smallest age with the same standing under every age rule of
+        the plan as ``age`` (so decisions can be shared between ages)."""
+        cuts = self._age_cuts
+        below = [c for c in cuts if c <= age]
+        return below[-1] if below else 0
+
     def category_names(self) -> list[str]:
         return [c.name for c in self.categories]
 
