@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -221,16 +220,7 @@ def build_bytes() -> bytes:
 
 def build(output: str | os.PathLike) -> Path:
     """Write the add-in to ``output`` atomically; return its path."""
+    from yibao.atomic import write_atomic
     output = Path(output)
-    data = build_bytes()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=output.name + ".", suffix=".tmp", dir=output.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(output, build_bytes())
     return output

@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from yibao.atomic import write_atomic
 
 from . import build
 
@@ -112,20 +113,7 @@ def update_conf(path: Path, changes: dict[str, str | None]) -> None:
             path.unlink()
         return
     text = "".join(f'"{k}","{v}"\n' for k, v in values.items())
-    _write_atomic(path, text.encode("utf-8"))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, text.encode("utf-8"))
 
 
 def _require(platform: Platform, force_dir: bool) -> Path:
@@ -152,7 +140,7 @@ def install(xlstart: str | os.PathLike | None = None) -> list[str]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         existed = target.exists()
-        _write_atomic(target, build.build_bytes())
+        write_atomic(target, build.build_bytes())
     except PermissionError as exc:
         raise _locked(target, exc) from None
     done.append(f"已{'更新' if existed else '安装'}加载项：{target}")
@@ -264,6 +252,6 @@ def fallback(xlstart: str | os.PathLike | None = None,
     out.mkdir(parents=True, exist_ok=True)
     for name in FALLBACK_FILES:
         text = build.source(name).replace("\n", "\r\n")
-        _write_atomic(out / name, text.encode("gbk"))
+        write_atomic(out / name, text.encode("gbk"))
     done.append(f"已把 VBA 模块写到 {out}：{'、'.join(FALLBACK_FILES)}")
     return done

@@ -538,7 +538,6 @@ def _build(data: dict, problems: list[str], path: str) -> Plan | None:
             interpretation=entry.text("interpretation", required=False),
         ))
     names = {c.name for c in categories}
-    by_name = {c.name: c for c in categories}
 
     def known(entry: _Entry, name: str, what: str):
         if name not in names:

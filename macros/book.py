@@ -32,7 +32,9 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
+
+from yibao.atomic import keep_mode
 
 __all__ = ["BookError", "OutSheet", "FileBook", "open_book", "read_grid_any",
            "write_new_workbook", "COMPUTED_STYLE"]
@@ -137,17 +139,6 @@ def check_writable(path: Path):
                 pass
         except PermissionError:
             raise BookError(f"“{path.name}”正被其他程序占用或没有写权限，请关闭后再试") from None
-
-
-def keep_mode(tmp: str, path: Path):
-    """Give the temporary file the permissions the user's file had (mkstemp
-    makes it private, which would lock colleagues on a shared folder out)."""
-    if path.exists():
-        shutil.copymode(path, tmp)
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
 
 
 def atomic_save(workbook, path: Path, backup: bool):

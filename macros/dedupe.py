@@ -19,7 +19,6 @@ and write:
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from collections import Counter, defaultdict
 from pathlib import Path

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from yibao.functions import engine, idno
 from yibao.functions import plan as plans
 from yibao.functions.identity import split_names
-from yibao.functions.values import BadValue, fen, to_date
+from yibao.functions.values import BadValue, fen
 
 from .table import Row, Table, TableError, cell_date, cell_text, find_table
 

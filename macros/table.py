@@ -17,7 +17,7 @@ import re
 import unicodedata
 from typing import Any
 
-from yibao.functions.values import BadValue, to_date
+from yibao.functions.values import to_date
 
 __all__ = ["FIELDS", "Table", "Row", "field_of", "find_table", "TableError"]
 

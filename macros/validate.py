@@ -15,12 +15,10 @@ summary. Values the user typed are never changed.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from collections import defaultdict
 from pathlib import Path
 
-from yibao.functions import idno
 from yibao.functions import plan as plans
 from yibao.functions.values import yuan_text
 

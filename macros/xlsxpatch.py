@@ -571,7 +571,7 @@ class XlsxPatch:
                     if name not in names and name not in self.removed:
                         out.writestr(name, data)
             self.zip.close()
-            from .book import keep_mode
+            from yibao.atomic import keep_mode
             keep_mode(tmp, self.path)
             if backup:
                 stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -606,7 +606,6 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
     header = patch.xf(0, fill="FFDDEBF7", bold=True)
     title = patch.xf(0, bold=True)
     link = patch.xf(0, link=True)
-    first_header = sheet.title_rows + 1
     last_header = sheet.title_rows + sheet.header_rows
     width = max((len(row) for row in sheet.rows), default=0)
     letters = [get_column_letter(c) for c in range(1, width + 1)]

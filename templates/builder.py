@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import datetime
 import io
-import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -596,22 +594,8 @@ def write_template(path: Path, data: bytes, force: bool = False) -> Path | None:
     path = Path(path)
     if path.exists() and not force:
         raise FileExistsError(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    backup = None
-    try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        if path.exists():
-            backup = path.with_name(path.name + ".bak")
-            os.replace(path, backup)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return backup
+    from yibao.atomic import write_atomic
+    return write_atomic(path, data, backup=True)
 
 
 def build_all(outdir: Path = BUILT_DIR, plan_ids=PLAN_IDS) -> list[Path]:

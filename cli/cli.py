@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 from yibao import __version__
+from yibao.atomic import write_atomic
 from yibao.functions import engine, plan as plans
 from yibao.functions.values import BadValue, yuan_text
 
@@ -211,25 +210,6 @@ def cmd_policy_check(args) -> int:
     p = plans.load_file(args.file)
     print(f"方案“{p.name}”（{p.id}）检查通过：{len(p.categories)}个身份类别，{len(p.rules)}条缴费期规则")
     return 0
-
-
-def write_atomic(path: Path, text: str, backup: bool = True):
-    """Write via a temporary file and rename; keep the old file as ``.bak``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        from yibao.macros.book import keep_mode
-        keep_mode(tmp, path)
-        if backup and path.exists():
-            os.replace(path, path.with_name(path.name + ".bak"))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # ---------------------------------------------------------------- parser

@@ -1,0 +1,51 @@
+"""Writing files so that a crash or a full disk never leaves half a file.
+
+Every file yibao writes goes through :func:`write_atomic`: the bytes go to a
+temporary file beside the target, which then replaces the target in one
+rename. The replaced file can be kept as ``<name>.bak``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+__all__ = ["keep_mode", "write_atomic"]
+
+
+def keep_mode(tmp, path: Path):
+    """Give the temporary file the permissions the user's file had (mkstemp
+    makes it private, which would lock colleagues on a shared folder out)."""
+    path = Path(path)
+    if path.exists():
+        shutil.copymode(path, tmp)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+
+
+def write_atomic(path, data: bytes | str, backup: bool = False) -> Path | None:
+    """Write ``data`` (text is UTF-8) to ``path`` atomically; with ``backup``
+    an existing file is kept as ``<name>.bak``. Returns the backup path."""
+    path = Path(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    saved = None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        keep_mode(tmp, path)
+        if backup and path.exists():
+            saved = path.with_name(path.name + ".bak")
+            os.replace(path, saved)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return saved
