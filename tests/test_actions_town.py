@@ -1,0 +1,73 @@
+"""Town-level actions on real workbooks: quota (任务分配)."""
+from __future__ import annotations
+
+import openpyxl
+
+from conftest import run_yibao
+
+# 004 附件1: 2019 户籍人口数, 2019 目标任务数, 2020 预计净增, 2020 目标任务数
+TABLE_004 = [
+    (2931, 2787, 23, 2810), (4998, 4529, 37, 4566), (5808, 5143, 43, 5186), (3421, 3167, 25, 3192),
+    (5954, 5705, 47, 5752), (3168, 2979, 24, 3003), (4579, 4329, 36, 4365), (4957, 4839, 39, 4878),
+    (2252, 2115, 20, 2135), (5723, 5426, 45, 5471), (6229, 5849, 48, 5897), (3650, 3303, 27, 3330),
+    (1483, 405, 15, 420),
+]
+
+
+def task_table(path, override=None):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "任务分配表"
+    ws.append(["XX镇2020年城乡居民基本医疗保险筹资任务分配表"])
+    ws.append(["村  名", "2019年派出所户籍人口数", "2019年目标任务数", "2020预计净增数", "2020年目标任务数", "手动指定任务数"])
+    for i, row in enumerate(TABLE_004):
+        name = "社区" if i == 12 else f"=第{i + 1}村"      # a formula-looking name stays text
+        ws.append([name, *row, override if (override and i == 0) else None])
+        ws.cell(ws.max_row, 1).data_type = "s"
+    ws.append(["合  计", 55153, 50576, 429, 51005])
+    wb.save(path)
+    return path
+
+
+def test_the_seed_table_sums_to_its_own_totals():
+    assert sum(r[0] for r in TABLE_004) == 55153
+    assert sum(r[1] for r in TABLE_004) == 50576
+    assert sum(r[3] for r in TABLE_004) == 51005
+
+
+def test_quota_allocates_the_town_target_exactly_and_keeps_overrides(tmp_path):
+    path = task_table(tmp_path / "任务.xlsx", override=3000)
+    before = {(c.coordinate): c.value for row in openpyxl.load_workbook(path).active.iter_rows() for c in row}
+    proc = run_yibao("quota", str(path), "--total", "51005", "--base", "target")
+    assert "合计51005" in proc.stdout
+    wb = openpyxl.load_workbook(path)
+    after = {(c.coordinate): c.value for row in wb["任务分配表"].iter_rows() for c in row}
+    assert after == before
+    rows = list(wb["任务分配"].iter_rows(min_row=3, values_only=True))
+    body, total = rows[:-1], rows[-1]
+    assert len(body) == 13 and total[0] == "合计" and total[6] == 51005
+    assert sum(r[6] for r in body) == 51005
+    assert body[0][6] == 3000 and body[0][7] == "手动指定"
+    assert body[0][0] == "=第1村"
+    # the others share 48005 in proportion to their 2019 targets, each within 1 of the exact share
+    weight = 50576 - 2787
+    for r, (_p, target19, _n, _t) in zip(body[1:], TABLE_004[1:]):
+        exact = 48005 * target19 / weight
+        assert abs(r[6] - exact) < 1 and r[5] in (0, 1)
+
+
+def test_quota_by_population_and_a_rerun_replaces_the_sheet(tmp_path):
+    path = task_table(tmp_path / "任务.xlsx")
+    run_yibao("quota", str(path), "--total", "51005", "--base", "population")
+    run_yibao("quota", str(path), "--total", "51005", "--base", "population")
+    wb = openpyxl.load_workbook(path)
+    assert [ws.title for ws in wb if ws.sheet_state == "visible"] == ["任务分配表", "任务分配"]
+    body = list(wb["任务分配"].iter_rows(min_row=3, values_only=True))[:-1]
+    assert sum(r[6] for r in body) == 51005
+    assert body[0][1] == 2931
+
+
+def test_quota_refuses_overrides_beyond_the_total(tmp_path):
+    path = task_table(tmp_path / "任务.xlsx", override=60000)
+    proc = run_yibao("quota", str(path), "--total", "51005", check_rc=2)
+    assert "已超过总任务" in proc.stderr
