@@ -71,3 +71,33 @@ def test_quota_refuses_overrides_beyond_the_total(tmp_path):
     path = task_table(tmp_path / "任务.xlsx", override=60000)
     proc = run_yibao("quota", str(path), "--total", "51005", check_rc=2)
     assert "已超过总任务" in proc.stderr
+
+
+def progress_table(path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["村名", "目标任务数", "参保人数", "达到95%日期", "达到100%日期", "建档立卡应参保人数", "建档立卡已参保人数"])
+    ws.append(["一村", 1000, 1000, "2019.12.05", "2019年12月09日", 50, 50])   # 100% by 12-10: 1.2
+    ws.append(["二村", 1000, 960, "2019-12-08", None, 40, 40])               # 95% by 12-10: 1.0
+    ws.append(["三村", 1000, 1000, "2019-12-15", "2019-12-28", 30, 29])      # 100% by 12-31 (0.8) beats 95% by 12-20 (0.8)
+    ws.append(["四村", 1000, 900, None, None, 10, 10])                       # nothing, rate < 95%
+    wb.save(path)
+    return path
+
+
+def test_reward_follows_004_rates_and_dates(tmp_path):
+    path = progress_table(tmp_path / "进度.xlsx")
+    proc = run_yibao("reward", str(path), "--policy", "xxzhen-2020")
+    assert "2个需扣减" in proc.stdout
+    rows = {r[0]: r for r in openpyxl.load_workbook(path)["奖励测算"].iter_rows(min_row=3, values_only=True)}
+    assert rows["一村"][7] == 1.2 and rows["一村"][6] == 200 and rows["一村"][8] == 1200
+    assert rows["二村"][7] == 1 and rows["二村"][8] == 960 and rows["二村"][6] == 192
+    assert rows["三村"][7] == 0.8 and "建档立卡" in rows["三村"][11]
+    assert rows["四村"][7] == 0 and "参保率低于95%" in rows["四村"][11]
+    assert rows["合计"][6] == 200 + 192 + 200 + 180 and rows["合计"][8] == 1200 + 960 + 800
+
+
+def test_reward_for_a_plan_without_rewards_says_so(tmp_path):
+    path = progress_table(tmp_path / "进度.xlsx")
+    proc = run_yibao("reward", str(path), "--policy", "shuangshui-2025", check_rc=2)
+    assert "没有工作经费和奖励的规定" in proc.stderr
