@@ -101,3 +101,17 @@ def test_reward_for_a_plan_without_rewards_says_so(tmp_path):
     path = progress_table(tmp_path / "进度.xlsx")
     proc = run_yibao("reward", str(path), "--policy", "shuangshui-2025", check_rc=2)
     assert "没有工作经费和奖励的规定" in proc.stderr
+
+
+def test_progress_rates_ranks_milestones_and_a_native_chart(tmp_path):
+    path = progress_table(tmp_path / "进度.xlsx")
+    proc = run_yibao("progress", str(path), "--policy", "xxzhen-2020", "--date", "2020-01-05")
+    assert "合计参保率96.5%" in proc.stdout
+    wb = openpyxl.load_workbook(path)
+    ws = wb["进度通报"]
+    rows = {r[0]: r for r in ws.iter_rows(min_row=3, values_only=True)}
+    assert rows["一村"][3] == 1 and rows["一村"][4] == 1 and rows["三村"][4] == 1   # equal rates share a rank
+    assert rows["二村"][4] == 3 and rows["四村"][4] == 4
+    assert "未按期（12月31日前95%）" in rows["四村"][5]
+    assert "已达95%" in rows["二村"][5] and "2020年02月29日前须达100%" in rows["二村"][5]
+    assert len(ws._charts) == 1 and ws._charts[0].tagname == "barChart"
