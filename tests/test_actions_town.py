@@ -115,3 +115,46 @@ def test_progress_rates_ranks_milestones_and_a_native_chart(tmp_path):
     assert "未按期（12月31日前95%）" in rows["四村"][5]
     assert "已达95%" in rows["二村"][5] and "2020年02月29日前须达100%" in rows["二村"][5]
     assert len(ws._charts) == 1 and ws._charts[0].tagname == "barChart"
+
+
+def test_summary_per_village_with_004_page_totals_signatures_and_pdf(tmp_path):
+    import shutil as _shutil
+    import os
+    from conftest import make_id
+    def ledger(path, village, rows):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.append(["XX区2020年度城乡居民基本医疗保险参保缴费基本信息登记表"])
+        ws.append(["户编号", "户属性★", "户主关系★", "姓名", "身份证号★", "个人交费★", "村"])
+        for r in rows:
+            ws.append(list(r) + [village])
+        wb.save(path)
+        return path
+    a = ledger(tmp_path / "一村.xlsx", "一村", [
+        ("01", "一般低保户", "户主", "甲", make_id("19700101", 11, "430111"), 125),
+        ("01", "一般低保户", "配偶", "乙", make_id("19720101", 22, "430111"), 125),
+        ("02", "一般户", "户主", "丙", make_id("19800101", 33, "430111"), 250),
+        ("03", "一般户", "户主", "丁", make_id("19800101", 35, "430111"), None),      # not paid: not enrolled
+    ])
+    b = ledger(tmp_path / "二村.xlsx", "二村", [
+        ("11", "社会保障兜底户", "户主", "戊", make_id("19600101", 44, "430111"), 0),
+        ("12", "三四级残疾", "户主", "己", make_id("19650101", 55, "430111"), 125),
+    ])
+    out = tmp_path / "汇总.xlsx"
+    proc = run_yibao("summary", str(a), str(b), "--policy", "xxzhen-2020", "-o", str(out), "--town", "XX镇")
+    assert "2个村（社区）参保5人" in proc.stdout
+    ws = openpyxl.load_workbook(out).active
+    header = [c.value for c in ws[3]]
+    rows = {r[0]: dict(zip(header, r)) for r in ws.iter_rows(min_row=4, values_only=True) if r[0] in ("一村", "二村", "合计")}
+    assert rows["一村"]["参保户数"] == 2 and rows["一村"]["参保人数"] == 3
+    assert rows["一村"]["个人缴费（元）"] == 500 and rows["一村"]["资助合计（元）"] == 250
+    assert rows["一村"]["纯低保户（户）"] == 1 and rows["一村"]["医疗救助（元）"] == 250
+    assert rows["二村"]["社会保障兜底脱贫对象（人）"] == 1 and rows["二村"]["纯三四级残疾（户）"] == 1
+    assert rows["二村"]["财政（元）"] == 125 + 125 and rows["二村"]["医疗救助（元）"] == 125
+    assert rows["合计"]["参保人数"] == 5 and rows["合计"]["个人缴费（元）"] == 625
+    text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
+    for words in ("收款填表人（签字）", "缴费操作人（签字）", "卫健工作人员（签字）", "村（居）委会（盖章）",
+                  "乡镇（街道）（盖章）", "一式三份"):
+        assert words in text
+    if _shutil.which("soffice") or os.environ.get("CI") == "true":
+        assert out.with_suffix(".pdf").exists() and "PDF" in proc.stdout
