@@ -226,9 +226,9 @@ class XlsxPatch:
         return new_id
 
     def xf(self, base: int = 0, fill: str | None = None, num_fmt: str | None = None,
-           computed: bool = False, bold: bool = False, link: bool = False) -> int:
+           computed: bool = False, bold: bool = False, link: bool = False, wrap: bool = False) -> int:
         """A cell format: a copy of ``base`` with the changes asked for."""
-        key = (base, fill, num_fmt, computed, bold, link)
+        key = (base, fill, num_fmt, computed, bold, link, wrap)
         if key in self._xf_cache:
             return self._xf_cache[key]
         _s, _e, xfs = self._section("cellXfs")
@@ -248,6 +248,9 @@ class XlsxPatch:
                     '<font><u/><sz val="11"/><color rgb="FF0563C1"/><name val="Calibri"/></font>')
             attrs["fontId"] = str(self._append("fonts", font))
             attrs["applyFont"] = "1"
+        if wrap:
+            inner = '<alignment horizontal="center" vertical="center" wrapText="1"/>'
+            attrs["applyAlignment"] = "1"
         body = " ".join(f'{k}="{v}"' for k, v in attrs.items())
         new = f"<xf {body}>{inner}</xf>" if inner else f"<xf {body}/>"
         index = self._append("cellXfs", new)
@@ -603,7 +606,7 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
     if sheet.chart:
         raise Unsupported("charts go through openpyxl")
     sev = {}
-    header = patch.xf(0, fill="FFDDEBF7", bold=True)
+    header = patch.xf(0, fill="FFDDEBF7", bold=True, wrap=True)
     title = patch.xf(0, bold=True)
     link = patch.xf(0, link=True)
     last_header = sheet.title_rows + sheet.header_rows
@@ -638,7 +641,12 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
                 if value is None and style is None:
                     continue
                 cells.append(cell_xml(f"{letters[c - 1]}{r}", value, style))
-        if cells:
+        if cells and sheet.title_rows < r <= last_header:
+            # wrapped header text: a row tall enough for its longest label (a CJK char ~2 units)
+            lines = max((-(-2 * len(str(v or "")) // int(sheet.widths.get(c, 8.43)))
+                         for c, v in enumerate(row, 1)), default=1)
+            rows_xml.append(f'<row r="{r}" ht="{15 * max(lines, 1)}" customHeight="1">{"".join(cells)}</row>')
+        elif cells:
             rows_xml.append(f'<row r="{r}">{"".join(cells)}</row>')
     cols = "".join(f'<col min="{c}" max="{c}" width="{w}" customWidth="1"/>'
                    for c, w in sorted(sheet.widths.items()))
