@@ -287,8 +287,11 @@ def cmd_dedupe(args) -> int:
     output = Path(args.output)
     if output.exists() and not args.force:
         raise books.BookError(f"{output} 已存在；要覆盖请加 --force（原文件会备份）")
+    from ._bar import Bar
+    bar = Bar("合并")
     line = run([Path(p) for p in args.lists], plan, output,
-               [Path(p) for p in args.deceased], [Path(p) for p in args.employee])
+               [Path(p) for p in args.deceased], [Path(p) for p in args.employee], progress=bar)
+    bar.close()
     print(line)
     return 0
 

@@ -232,7 +232,15 @@ def cmd_validate(args) -> int:
     for book in files:
         if not book.path.exists():
             raise books.BookError(f"找不到文件：{book.path}")
-    line = run(files, policy=args.policy, mark=not args.no_mark)
+    from ._bar import Bar
+    bar = Bar("校验")
+    counted = [0]
+
+    def step(rows):
+        counted[0] += 1
+        bar(counted[0], len(files))
+    line = run(files, policy=args.policy, mark=not args.no_mark, progress=step)
+    bar.close()
     print(line)
     return 0
 
