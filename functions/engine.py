@@ -138,6 +138,12 @@ class Held:
 
 
 @functools.lru_cache(maxsize=65536)
+def _age_class(plan: Plan, born: datetime.date) -> int:
+    """The plan's age class of a person born on ``born`` (memoized by birth date)."""
+    return plan.age_class(idno.age_from_birth(born, plan.age_reference))
+
+
+@functools.lru_cache(maxsize=65536)
 def _held(plan: Plan, cats: tuple) -> Held:
     names = frozenset(c.name for c in cats)
     subsidized = any(c.subsidized for c in cats)
@@ -324,7 +330,7 @@ def compute(plan: Plan, person: Person, today: datetime.date | None = None) -> R
     listed, error = _resolve(plan, person.identities)
     if error:
         return _fail(error)
-    held, note = _eligible(plan, listed, plan.age_class(idno.age_from_birth(born, plan.age_reference)))
+    held, note = _eligible(plan, listed, _age_class(plan, born))
     pay = person.pay_date or plan.default_pay_date
     candidates = _candidates(plan, pay, kind, held.window_key)
     first = candidates[0] if candidates else None
@@ -366,7 +372,7 @@ def compute_many(plan: Plan, people: Iterable[Person], today: datetime.date | No
 
 def clear_caches():
     """Forget memoized decisions (for cold-start benchmarks and tests)."""
-    for cached in (_resolve, _eligible, _held, _candidates, _outcome):
+    for cached in (_resolve, _eligible, _held, _candidates, _outcome, _age_class):
         cached.cache_clear()
 
 

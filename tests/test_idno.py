@@ -125,3 +125,11 @@ def test_mask_keeps_region_and_last_four_only():
     masked = idno.mask(number)
     assert masked[:6] == number[:6] and masked[-4:] == number[-4:]
     assert number[6:14] not in masked and masked.count("*") == 8
+
+
+@given(valid_ids(), st.integers(0, 9))
+def test_our_check_digit_is_stdnums(pair, last):
+    from stdnum.cn.ric import calc_check_digit
+    number, _ = pair
+    candidate = number[:17] + str(last)
+    assert idno.is_valid(candidate, TODAY) == (calc_check_digit(candidate) == str(last))
