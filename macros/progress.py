@@ -1,114 +1,189 @@
 """进度通报 (progress): enrolled against target per village, rate, rank,
-the plan's milestones (001 七(七): 90% by 2024-12-31; 004 一(二): 95% by
-2019-12-31 and 100% by 2020-02-29) and a native Excel bar chart.
+the plan's milestones (``[[milestone]]``: 001 七(七) 90% by 2024-12-31;
+004 一(二) 95% by 2019-12-31 and 100% by 2020-02-29) and a native Excel bar
+chart of the rates.
 
-Input: a per-village table (村名, 目标任务数, 参保人数), or enrollment
-ledgers, whose enrolled persons are counted per village against targets
-given in a village table in the same workbook.
+Targets come from the task table; enrolled persons are counted on the
+ledgers (the workbook's own ledger sheets and any ledger files given),
+counting payments up to the report date, or read from the task table's
+实际参保数 column where a village has no ledger. Villages are listed by rank
+(equal rates share a rank: 1, 1, 3); without a target a village is listed
+last, unranked.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 from yibao.functions import plan as plans
-from yibao.functions.plan import parse_share
 
 from . import book as books
-from .villages import find_village_table, number, rows_below
+from . import town
+from .town import Milestone, Village
 
-__all__ = ["run", "add_parser"]
+__all__ = ["Line", "compute", "progress_sheet", "run", "add_parser", "SHEET"]
 
-WANTED = {
-    "target": lambda h: "目标任务" in h or h in ("任务数", "目标"),
-    "enrolled": lambda h: "参保人数" in h and "建档" not in h and "贫困" not in h and "应" not in h,
-}
+SHEET = "进度通报"
 
 
-def milestone_text(plan: plans.Plan, rate: Decimal, on: datetime.date) -> tuple[str, bool]:
-    """The plan's next or missed milestone for a village at ``rate`` on ``on``."""
-    behind = False
+@dataclasses.dataclass
+class Line:
+    village: Village
+    rate: Fraction | None
+    rank: int | None
+    needs: list[tuple[int, int]]     # per milestone: (persons needed, still short)
+    status: str
+
+
+def _status(rate: Fraction | None, short: list[int], marks: list[Milestone], on: datetime.date) -> str:
+    if rate is None:
+        return "无目标任务数"
     parts = []
-    for m in sorted(plan.data.get("milestone", []), key=lambda m: m["date"]):
-        need = parse_share(m["rate"])
-        if rate >= need:
-            parts.append(f"已达{m['rate']}")
-        elif on > m["date"]:
-            parts.append(f"未按期（{m['date']:%m月%d日}前{m['rate']}）")
-            behind = True
+    for m, gap in zip(marks, short):
+        if gap == 0:
+            parts.append(f"已达{m.text}")
+        elif on > m.date:
+            parts.append(f"未按期完成（{m.label}，差{gap}人）")
         else:
-            parts.append(f"{m['date']:%Y年%m月%d日}前须达{m['rate']}")
-    return "；".join(parts), behind
+            parts.append(f"距{m.label}还差{gap}人")
+    return "；".join(parts)
 
 
-def run(book, plan: plans.Plan, on: datetime.date | None = None, output: Path | None = None) -> str:
-    on = on or datetime.date.today()
+def compute(plan: plans.Plan, villages: list[Village], on: datetime.date) -> list[Line]:
+    """The pure core: rate, shared rank and milestone gaps, sorted by rank."""
+    marks = town.milestones(plan)
+    lines = []
+    for v in villages:
+        rate = town.rate_of(v.enrolled, v.target)
+        needs = []
+        for m in marks:
+            need = town.need_for(v.target, m.rate) if v.target else None
+            needs.append((need, max(0, need - v.enrolled) if need is not None else None))
+        lines.append(Line(v, rate, None, needs, _status(rate, [n[1] for n in needs], marks, on)))
+    ranked = sorted((ln for ln in lines if ln.rate is not None), key=lambda ln: -ln.rate)
+    previous, place = None, 0
+    for i, ln in enumerate(ranked, 1):
+        if ln.rate != previous:
+            place, previous = i, ln.rate
+        ln.rank = place
+    order = {id(ln): i for i, ln in enumerate(lines)}
+    return sorted(lines, key=lambda ln: (ln.rank is None, ln.rank or 0, order[id(ln)]))
+
+
+def progress_sheet(plan: plans.Plan, lines: list[Line], on: datetime.date, notes: list[str]) -> books.OutSheet:
+    marks = town.milestones(plan)
+    who = plan.town or plan.county
+    title = f"{who}{plan.year}年度城乡居民医保参保进度通报"
+    targets = sum(ln.village.target for ln in lines if ln.village.target)
+    enrolled_t = sum(ln.village.enrolled for ln in lines if ln.village.target)
+    total_rate = Fraction(enrolled_t, targets) if targets else None
+    header = ["排名", "村（社区）", "目标任务数", "已参保人数", "参保率", "尚未参保"]
+    for m in marks:
+        header += [f"{m.date.month}月{m.date.day}日前应完成（{m.text}）", "差额"]
+    header += ["进度情况", "数据来源"]
+    rows = [[title], [f"统计截至{town.day_text(on)}，全{'镇' if plan.town else '市'}目标任务{targets}人，"
+                      f"已参保{enrolled_t}人，参保率{town.percent_text(total_rate)}"], header]
+    fills = {}
+    status_col = 7 + 2 * len(marks)
+    for ln in lines:
+        v = ln.village
+        row = [ln.rank, v.unit, v.target, v.enrolled, town.percent_value(ln.rate),
+               max(0, v.target - v.enrolled) if v.target else None]
+        for need, short in ln.needs:
+            row += [need, short]
+        row += [ln.status, v.source]
+        rows.append(row)
+        if "未按期" in ln.status:
+            fills[(len(rows), status_col)] = books.SEVERITY_FILL["错误"]
+    first, last = 4, len(rows)
+    total_needs = []
+    for k, m in enumerate(marks):
+        need = town.need_for(targets, m.rate) if targets else None
+        total_needs += [need, max(0, need - enrolled_t) if need is not None else None]
+    rows.append(["", town.TOTAL_LABEL, targets or None, sum(ln.village.enrolled for ln in lines),
+                 town.percent_value(total_rate), max(0, targets - enrolled_t) if targets else None]
+                + total_needs + [_status(total_rate, total_needs[1::2], marks, on) if targets else "", None])
+    body_end = len(rows)
+    rows.append([])
+    rows.append([f"进度节点（{'；'.join(f'{m.label}，{m.clause}' for m in marks) or '方案未规定'}）。"
+                 "排名按参保率从高到低，参保率相同的并列。"])
+    for note in notes:
+        rows.append([f"注：{note}"])
+    from openpyxl.utils import get_column_letter
+    width = len(header)
+    chart = None
+    if last >= first:
+        chart = {"type": "bar", "direction": "bar", "title": "各村（社区）参保率",
+                 "categories": (2, first, last), "values": (5, first - 1, last), "y_title": "参保率",
+                 "anchor": f"{get_column_letter(width + 2)}3", "height": max(7.5, 0.6 * (last - first + 1) + 3),
+                 "width": 16}
+    counts = {c: "#,##0" for c in (3, 4, 6)}
+    counts.update({7 + 2 * k: "#,##0" for k in range(len(marks))})
+    counts.update({8 + 2 * k: "#,##0" for k in range(len(marks))})
+    return books.OutSheet(SHEET, rows, header_rows=1, title_rows=2, footer_rows=len(rows) - body_end,
+                          number_formats={5: "0.00%", **counts}, fills=fills,
+                          widths={1: 6, 2: 14, 3: 10, 4: 10, 5: 9, 6: 9,
+                                  **{7 + k: 12 if k % 2 == 0 else 7 for k in range(2 * len(marks))},
+                                  status_col: 44, status_col + 1: 8},
+                          merges=[f"A1:{get_column_letter(width)}1", f"A2:{get_column_letter(width)}2"],
+                          chart=chart)
+
+
+def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> str:
+    """Progress by village; write the 进度通报 sheet with its chart (or a new file)."""
+    options = options or {}
     grids = book.grids()
-    for sheet, grid in grids.items():
-        try:
-            header, village_col, cols = find_village_table(sheet, grid, WANTED)
-        except books.BookError:
-            continue
-        if "target" in cols and "enrolled" in cols:
-            break
-    else:
-        raise books.BookError("找不到含“村名”“目标任务数”“参保人数”列的进度表")
-    tcol, ecol = cols["target"][-1], cols["enrolled"][0]
-    data = []
-    for _r, name, row in rows_below(grid, header, village_col):
-        target = number(row[tcol] if tcol < len(row) else None, "目标任务数", name) or 0
-        enrolled = number(row[ecol] if ecol < len(row) else None, "参保人数", name) or 0
-        data.append((name, target, enrolled, Decimal(enrolled) / target if target else Decimal(0)))
-    if not data:
-        raise books.BookError("进度表里没有村（社区）")
-    ranked = sorted(range(len(data)), key=lambda i: -data[i][3])
-    rank = {i: ranked.index(i) + 1 for i in ranked}
-    for i in ranked:   # equal rates share a rank
-        same = [j for j in ranked if data[j][3] == data[i][3]]
-        rank[i] = min(rank[j] for j in same)
-    rows = [[f"{plan.name} 参保进度通报（截至{on:%Y年%m月%d日}）"],
-            ["村（社区）", "目标任务数", "已参保人数", "参保率", "排名", "进度要求"]]
-    behind_count = 0
-    for i, (name, target, enrolled, rate) in enumerate(data):
-        text, behind = milestone_text(plan, rate, on)
-        behind_count += behind
-        rows.append([name, target, enrolled, float(round(rate, 4)), rank[i], text])
-    total_t = sum(d[1] for d in data)
-    total_e = sum(d[2] for d in data)
-    rows.append(["合计", total_t, total_e, float(round(Decimal(total_e) / total_t, 4)) if total_t else 0, None,
-                 milestone_text(plan, Decimal(total_e) / total_t if total_t else Decimal(0), on)[0]])
-    first, last = 3, 2 + len(data)
-    sheet = books.OutSheet(
-        "进度通报", rows, title_rows=1, number_formats={4: "0.0%"},
-        widths={1: 14, 2: 12, 3: 12, 4: 10, 5: 6, 6: 50},
-        chart={"title": "各村参保率", "categories": (1, first, last), "values": (4, first - 1, last),
-               "y_title": "参保率", "anchor": "H2", "direction": "bar"})
+    plan = plan or town.resolve_plan(options.get("policy"), grids)
+    on = options.get("date") or datetime.date.today()
+    villages, notes, _table = town.gather(plan, grids, options.get("ledgers") or [], on, (),
+                                          options.get("progress"))
+    lines = compute(plan, villages, on)
+    sheet = progress_sheet(plan, lines, on, notes)
+    output = options.get("output")
     if output:
-        books.write_new_workbook(output, [sheet])
-        where = str(output)
+        books.write_new_workbook(Path(output), [sheet])
+        where = f"新文件“{Path(output).name}”"
     else:
         book.replace_sheet(sheet)
         book.save()
-        where = "“进度通报”工作表"
-    rate = Decimal(total_e) / total_t if total_t else Decimal(0)
-    return f"{len(data)}个村（社区）合计参保率{rate:.1%}，{behind_count}个未按期达到进度要求；结果在{where}"
+        where = f"“{SHEET}”工作表"
+    targets = sum(ln.village.target for ln in lines if ln.village.target)
+    enrolled = sum(ln.village.enrolled for ln in lines if ln.village.target)
+    late = sum("未按期" in ln.status for ln in lines)
+    return (f"截至{town.day_text(on)}，{len(lines)}个村（社区）参保{sum(ln.village.enrolled for ln in lines)}人，"
+            f"参保率{town.percent_text(Fraction(enrolled, targets)) if targets else '（无目标任务数）'}，"
+            f"{late}个未按期完成进度要求；已写入{where}（含条形图）")
 
 
 def cmd_progress(args) -> int:
-    output = Path(args.output) if args.output else None
-    on = datetime.date.fromisoformat(args.date) if args.date else None
-    print(run(books.FileBook(args.file), plans.load(args.policy), on, output))
+    from ._bar import Bar
+    from yibao.functions.values import BadValue, to_date
+    path = Path(args.file)
+    on = None
+    if args.date:
+        try:
+            on = to_date(args.date)
+        except BadValue as exc:
+            raise BadValue(f"--date：{exc}") from None
+    bar = Bar("读取台账")
+    options = {"policy": args.policy, "output": town.output_for(path, args.output, SHEET), "date": on,
+               "ledgers": town.read_sources(args.ledgers), "progress": bar}
+    line = run(books.FileBook(path), None, options)
+    bar.close()
+    print(line)
     return 0
 
 
 def add_parser(sub):
-    p = sub.add_parser("progress", help="各村参保进度、排名和图表 / progress by village",
-                       description="按各村目标任务和已参保人数计算参保率、排名和方案规定的进度节点，附条形图。"
-                                   " Rate, rank and milestones per village, with a native bar chart.")
-    p.add_argument("file", help="各村进度表 / progress table")
-    p.add_argument("--policy", required=True, help="方案编号 / plan id")
-    p.add_argument("--date", help="统计截止日期 YYYY-MM-DD（默认今天） / as-of date")
-    p.add_argument("-o", "--output", help="写到新文件 / new file")
+    p = sub.add_parser(
+        "progress", help="进度通报：各村参保率、排名、进度节点和条形图 / progress by village with a chart",
+        description="按各村目标任务和已参保人数计算参保率、排名，对照方案规定的进度节点（如12月31日前95%），"
+                    "写入“进度通报”工作表并附条形图。已参保人数取自台账（按缴费日期统计到截止日），"
+                    "或任务表的“实际参保数”列。 Rate, rank and the plan's milestones per village, "
+                    "with a native Excel bar chart.")
+    town.add_common_arguments(p, SHEET)
+    p.add_argument("--date", help="统计截止日期，如2019-12-31（默认今天） / as-of date")
     p.set_defaults(func=cmd_progress)

@@ -1,112 +1,254 @@
-"""任务分配 (quota): allocate a town's target across its villages
-(004 附件1 筹资任务分配表, 000 附件 任务表) from a chosen base, with exact
-totals by the largest-remainder method; villages with a manual figure keep
-it, and the rounding is shown.
+"""任务分配 (quota): divide a town's target among its villages (004 附件1
+筹资任务分配表, 000 附件 各镇街征缴任务表).
 
->>> allocate(10, [1, 1, 1], [None, None, None])
-([4, 3, 3], [Fraction(10, 3), Fraction(10, 3), Fraction(10, 3)])
->>> allocate(10, [1, 1, 1], [5, None, None])[0]
-[5, 3, 2]
+The base is chosen: last year's target (上年目标任务数), registered
+population (户籍人口数) or enrolled (实际参保数). Villages given a fixed
+number (a 指定任务数 column in the task table, or ``--fix 村=人数``) keep it;
+the rest of the total is divided in proportion to the base with the
+largest-remainder method, so the villages add up to the total exactly:
+each village first gets the whole part of its exact share, then the persons
+still unassigned go one each to the largest fractional parts (ties: larger
+base first, then table order). Every step is shown in the result sheet.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from fractions import Fraction
 from pathlib import Path
 
+from yibao.functions import plan as plans
+
 from . import book as books
-from .villages import find_village_table, number, rows_below
+from . import town
+from .town import TaskTable
 
-__all__ = ["allocate", "run", "add_parser"]
+__all__ = ["Allocation", "allocate", "quota_sheet", "run", "add_parser", "BASES", "SHEET"]
 
+SHEET = "任务分配"
+#: base name → (TaskRow attribute, Chinese name)
 BASES = {
-    "target": ("上年目标任务数", lambda h: "目标任务" in h),
-    "population": ("户籍人口数", lambda h: "户籍" in h),
-    "enrolled": ("已参保人数", lambda h: "参保" in h and "目标" not in h and "率" not in h),
+    "prev_target": ("prev_target", "上年目标任务数"),
+    "population": ("population", "户籍人口数"),
+    "enrolled": ("enrolled", "实际参保数"),
 }
-OVERRIDE = lambda h: any(w in h for w in ("指定", "手动", "调整"))
+_BASE_ALIASES = {"target": "prev_target", "上年任务": "prev_target", "上年目标任务数": "prev_target", "上年": "prev_target",
+                 "户籍人口": "population", "户籍人口数": "population", "人口": "population",
+                 "已参保": "enrolled", "实际参保数": "enrolled", "参保": "enrolled"}
 
 
-def allocate(total: int, bases: list[int], overrides: list[int | None]):
-    """Whole numbers summing exactly to ``total``: overrides kept, the rest
-    shared in proportion to ``bases`` by largest remainder (ties to the
-    earlier village). Returns (allocation, exact shares)."""
-    fixed = sum(o for o in overrides if o is not None)
-    left = total - fixed
-    if left < 0:
-        raise books.BookError(f"手动指定的任务数合计{fixed}已超过总任务{total}")
-    free = [i for i, o in enumerate(overrides) if o is None]
-    weight = sum(bases[i] for i in free)
-    if free and weight <= 0:
-        raise books.BookError("分配基数合计为0，无法按比例分配")
-    exact = [Fraction(o) if o is not None else Fraction(left * bases[i], weight) if free else Fraction(0)
-             for i, o in enumerate(overrides)]
-    out = [o if o is not None else int(exact[i]) for i, o in enumerate(overrides)]
-    short = total - sum(out)
-    order = sorted(free, key=lambda i: (-(exact[i] - int(exact[i])), i))
-    for i in order[:short]:
-        out[i] += 1
-    return out, exact
+@dataclasses.dataclass
+class Allocation:
+    unit: str
+    base: int
+    fixed: bool
+    exact: Fraction          # the exact proportional share (the fixed number when fixed)
+    whole: int               # its whole part
+    plus: int                # 1 when it got one of the remaining persons
+    rank: int | None = None  # order of its fractional part among the proportional
+
+    @property
+    def target(self) -> int:
+        return self.whole + self.plus
 
 
-def run(book, plan=None, base: str = "target", total: int | None = None, output: Path | None = None) -> str:
+def allocate(total: int, bases: list[tuple[str, int]], fixed: dict[str, int] | None = None) -> list[Allocation]:
+    """Divide ``total`` over ``bases`` ((unit, base), ...) by the largest
+    remainder; units in ``fixed`` get exactly that number.
+
+    >>> [a.target for a in allocate(10, [("甲", 1), ("乙", 1), ("丙", 1)])]
+    [4, 3, 3]
+    >>> [a.target for a in allocate(10, [("甲", 5), ("乙", 3)], {"乙": 2})]
+    [8, 2]
+    """
+    fixed = fixed or {}
+    if total < 0:
+        raise books.BookError(f"目标任务总数不能为负数（{total}）")
+    unknown = [u for u in fixed if u not in {b[0] for b in bases}]
+    if unknown:
+        raise books.BookError(f"指定任务数的“{'、'.join(unknown)}”不在任务表中")
+    for unit, base in bases:
+        if base < 0:
+            raise books.BookError(f"“{unit}”的分配基数为负数（{base}）")
+    for unit, value in fixed.items():
+        if value < 0:
+            raise books.BookError(f"“{unit}”的指定任务数不能为负数（{value}）")
+    rest = total - sum(fixed.values())
+    if rest < 0:
+        raise books.BookError(f"指定任务数合计{sum(fixed.values())}人，超过了目标任务总数{total}人")
+    free = [(u, b) for u, b in bases if u not in fixed]
+    base_sum = sum(b for _u, b in free)
+    if rest > 0 and base_sum == 0:
+        raise books.BookError(f"还有{rest}人要分配，但未指定任务数的村分配基数都是0或空")
+    out: list[Allocation] = []
+    for unit, base in bases:
+        if unit in fixed:
+            out.append(Allocation(unit, base, True, Fraction(fixed[unit]), fixed[unit], 0))
+        else:
+            exact = Fraction(rest * base, base_sum) if base_sum else Fraction(0)
+            out.append(Allocation(unit, base, False, exact, math.floor(exact), 0))
+    left = rest - sum(a.whole for a in out if not a.fixed)
+    order = sorted((i for i, a in enumerate(out) if not a.fixed),
+                   key=lambda i: (-(out[i].exact - out[i].whole), -out[i].base, i))
+    for rank, i in enumerate(order, 1):
+        out[i].rank = rank
+        if rank <= left:
+            out[i].plus = 1
+    assert sum(a.target for a in out) == total
+    return out
+
+
+def _parse_fix(items: list[str]) -> dict[str, int]:
+    fixed = {}
+    for item in items or []:
+        unit, sep, number = item.replace("＝", "=").partition("=")
+        value = town.count_of(number.strip(), f"--fix {item}：") if sep else None
+        if not sep or value is None:
+            raise books.BookError(f"--fix 应写成 村名=人数，如 社区=420（见到“{item}”）")
+        fixed[unit.strip()] = value
+    return fixed
+
+
+def choose_base(table: TaskTable, base: str | None) -> str:
+    if base:
+        key = _BASE_ALIASES.get(base, base)
+        if key not in BASES:
+            raise books.BookError(f"不认识的分配基数“{base}”：可选 prev_target（上年任务）、"
+                                  "population（户籍人口）、enrolled（已参保）")
+        attr, name = BASES[key]
+        if not table.any_value(attr):
+            raise books.BookError(f"任务表“{table.sheet}”没有“{name}”数据，无法按它分配")
+        return key
+    for key in ("prev_target", "population", "enrolled"):
+        if table.any_value(BASES[key][0]):
+            return key
+    raise books.BookError(f"任务表“{table.sheet}”没有可作分配基数的数据（上年目标任务数、户籍人口数或实际参保数）")
+
+
+def quota_sheet(plan: plans.Plan, table: TaskTable, allocations: list[Allocation], total: int,
+                base_key: str) -> books.OutSheet:
+    base_name = table.headers.get(base_key) or BASES[base_key][1]
+    marks = town.milestones(plan)
+    who = plan.town or plan.county
+    unit_label = "镇街" if not plan.town else "村（社区）"
+    title = f"{who}{plan.year}年城乡居民基本医疗保险参保任务分配表"
+    fixed_sum = sum(a.target for a in allocations if a.fixed)
+    rest = total - fixed_sum
+    free_whole = sum(a.whole for a in allocations if not a.fixed)
+    left = rest - free_whole
+    subtitle = (f"目标任务总数{total}人，按“{base_name}”比例分配（最大余数法）"
+                + (f"；{sum(a.fixed for a in allocations)}个单位指定任务数共{fixed_sum}人，"
+                   f"其余{rest}人按比例分配" if fixed_sum or any(a.fixed for a in allocations) else ""))
+    header = ["序号", unit_label, f"分配基数（{base_name}）", "占比", "按比例应分（精确值）", "取整数部分",
+              "余数加1", "分配任务数", "分配方式", "上年目标任务数", "比上年增减"]
+    header += [f"{m.date.month}月{m.date.day}日前应完成（{m.text}）" for m in marks]
+    rows = [[title], [subtitle], header]
+    free_base = sum(a.base for a in allocations if not a.fixed)
+    prev = {r.unit: r.prev_target for r in table.rows}
+    fills = {}
+    for i, a in enumerate(allocations, 1):
+        share = Fraction(a.base, free_base) if (free_base and not a.fixed) else None
+        how = "指定（保留）" if a.fixed else (f"余数第{a.rank}大，加1" if a.plus else "按比例")
+        p = prev.get(a.unit)
+        row = [i, a.unit, a.base, town.percent_value(share, 6) if share is not None else None,
+               None if a.fixed else float(a.exact), None if a.fixed else a.whole,
+               None if a.fixed else a.plus, a.target, how, p, (a.target - p) if p is not None else None]
+        row += [town.need_for(a.target, m.rate) for m in marks]
+        rows.append(row)
+        if a.fixed:
+            fills[(len(rows), 8)] = "FFFFEB9C"
+        elif a.plus:
+            fills[(len(rows), 7)] = "FFDDEBF7"
+    prev_total = sum(p for p in prev.values() if p is not None) if any(prev.values()) else None
+    rows.append([None, TOWN_TOTAL, sum(a.base for a in allocations), 1 if free_base else None,
+                 float(Fraction(rest)) if rest else 0, free_whole, left, total, None, prev_total,
+                 (total - prev_total) if prev_total is not None else None]
+                + [sum(town.need_for(a.target, m.rate) for a in allocations) for m in marks])
+    body_end = len(rows)
+    rows.append([])
+    rows.append([f"取整说明：未指定任务数的各单位按比例应分{rest}人，先各取整数部分共{free_whole}人，"
+                 f"余下{left}人按小数部分从大到小各加1人（小数部分相同时基数大的优先），合计正好{total}人。"])
+    if any(a.fixed for a in allocations):
+        rows.append(["指定任务数的单位（黄色）不参与按比例分配，数字原样保留。"])
+    rows.append([f"依据：{plan.name}；“应完成”栏＝分配任务数×时间节点比例，向上取整。"])
+    rows.append(["填表人：　　　　　　审核人：　　　　　　（盖章）　　　　年　　月　　日"])
+    width = len(header)
+    formats = {3: "#,##0", 4: "0.0000%", 5: "0.0000", 6: "#,##0", 8: "#,##0", 10: "#,##0", 11: "+0;-0;0"}
+    return books.OutSheet(SHEET, rows, header_rows=1, title_rows=2, footer_rows=len(rows) - body_end,
+                          widths={1: 6, 2: 14, 3: 14, 4: 10, 5: 14, 6: 10, 7: 8, 8: 11, 9: 16, 10: 12, 11: 10,
+                                  **{c: 14 for c in range(12, width + 1)}},
+                          number_formats=formats, fills=fills,
+                          merges=[f"A1:{_col(width)}1", f"A2:{_col(width)}2"])
+
+
+TOWN_TOTAL = town.TOTAL_LABEL
+
+
+def _col(n: int) -> str:
+    from openpyxl.utils import get_column_letter
+    return get_column_letter(n)
+
+
+def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> str:
+    """Allocate the town total; write the 任务分配 sheet (or a new file)."""
+    options = options or {}
     grids = book.grids()
-    label, test = BASES[base]
-    for sheet, grid in grids.items():
-        try:
-            header, village_col, cols = find_village_table(sheet, grid, {"base": test, "override": OVERRIDE})
-        except books.BookError:
-            continue
-        if "base" in cols:
-            break
-    else:
-        raise books.BookError(f"找不到含“村名”和“{label}”列的任务表")
-    base_col = cols["base"][0]        # the first: "2019年目标任务数" before "2020年目标任务数"
-    override_col = cols.get("override", [None])[0]
-    villages, bases, overrides = [], [], []
-    for _r, name, row in rows_below(grid, header, village_col):
-        villages.append(name)
-        bases.append(number(row[base_col] if base_col < len(row) else None, label, name) or 0)
-        o = row[override_col] if override_col is not None and override_col < len(row) else None
-        overrides.append(number(o, "手动指定任务数", name))
-    if not villages:
-        raise books.BookError("任务表里没有村（社区）")
+    plan = plan or town.resolve_plan(options.get("policy"), grids)
+    table = town.find_task_table(grids, plan)
+    if table is None:
+        raise books.BookError("没有找到任务表：需要“村名”（或“镇街”）列和“目标任务数”“户籍人口数”等人数列")
+    if not table.rows:
+        raise books.BookError(f"任务表“{table.sheet}”里没有村（社区）")
+    total = options.get("total")
+    if total is None and table.total is not None:
+        total = table.total.target_typed
     if total is None:
-        raise books.BookError("请用 --total 给出全镇目标任务数")
-    shares, exact = allocate(total, bases, overrides)
-    rows = [[f"任务分配（按{label}，最大余数法取整）"],
-            ["村（社区）", label, "比例", "精确份额", "取整", "余数进位", "分配任务数", "来源"]]
-    base_sum = sum(bases) or 1
-    for name, b, o, s, e in zip(villages, bases, overrides, shares, exact):
-        floor = int(e)
-        rows.append([name, b, round(b / base_sum, 6), round(float(e), 4), floor if o is None else o,
-                     (s - floor) if o is None else 0, s, "手动指定" if o is not None else "按比例"])
-    rows.append(["合计", sum(bases), 1, round(float(sum(exact)), 4), None, None, sum(shares), None])
-    sheet = books.OutSheet("任务分配", rows, title_rows=1, widths={1: 14, 2: 12, 3: 10, 4: 12, 5: 8, 6: 10, 7: 12, 8: 10},
-                           number_formats={3: "0.00%"})
+        raise books.BookError("不知道全镇目标任务总数：请在任务表“合计”行的本年目标任务数中填写，或加 --total 人数")
+    base_key = choose_base(table, options.get("base"))
+    attr = BASES[base_key][0]
+    fixed = {r.unit: r.override for r in table.rows if r.override is not None}
+    fixed.update(options.get("fix") or {})
+    bases = [(r.unit, getattr(r, attr) or 0) for r in table.rows]
+    allocations = allocate(int(total), bases, fixed)
+    sheet = quota_sheet(plan, table, allocations, int(total), base_key)
+    output = options.get("output")
     if output:
-        books.write_new_workbook(output, [sheet])
-        where = str(output)
+        books.write_new_workbook(Path(output), [sheet])
+        where = f"新文件“{Path(output).name}”"
     else:
         book.replace_sheet(sheet)
         book.save()
-        where = "“任务分配”工作表"
-    return f"已把{total}人的任务分到{len(villages)}个村（社区），合计{sum(shares)}；结果在{where}"
+        where = f"“{SHEET}”工作表"
+    left = sum(a.plus for a in allocations)
+    kept = sum(a.fixed for a in allocations)
+    return (f"已将{total}人分配到{len(allocations)}个单位（按{BASES[base_key][1]}，最大余数法补{left}人"
+            + (f"，保留指定任务数{kept}个" if kept else "") + f"），合计{total}人，已写入{where}")
 
 
 def cmd_quota(args) -> int:
-    output = Path(args.output) if args.output else None
-    print(run(books.FileBook(args.file), base=args.base, total=args.total, output=output))
+    path = Path(args.file)
+    book = books.FileBook(path)
+    output = town.output_for(path, args.output, SHEET)
+    options = {"policy": args.policy, "base": args.base, "total": args.total,
+               "fix": _parse_fix(args.fix), "output": output}
+    print(run(book, None, options))
     return 0
 
 
 def add_parser(sub):
-    p = sub.add_parser("quota", help="把全镇任务按比例分到各村（最大余数法） / allocate a town target",
-                       description="按上年任务、户籍人口或已参保人数分配各村任务，合计与总数一致；手动指定的村保持不变。"
-                                   " Allocates a town's target across villages by largest remainder; manual figures kept.")
-    p.add_argument("file", help="任务表（含村名和基数列） / task table")
-    p.add_argument("--total", type=int, required=True, help="全镇目标任务数 / town target")
-    p.add_argument("--base", choices=list(BASES), default="target",
-                   help="分配基数：target上年任务、population户籍人口、enrolled已参保 / base")
-    p.add_argument("-o", "--output", help="写到新文件 / new file")
+    p = sub.add_parser(
+        "quota", help="任务分配：把全镇目标任务按比例分到各村（最大余数法） / allocate the town target to villages",
+        description="读取任务表（村名、上年目标任务数、户籍人口数……），把全镇目标任务按所选基数分到各村，"
+                    "最大余数法取整使合计正好等于总数；“指定任务数”列或 --fix 指定的村保留原数。"
+                    "结果写入“任务分配”工作表。 Allocates a town's target across its villages by the "
+                    "largest-remainder method; fixed numbers are kept; the rounding is shown.")
+    p.add_argument("file", help="含任务表的工作簿（.xlsx/.xls/.csv） / workbook with the task table")
+    p.add_argument("--policy", help="方案编号（默认读表中的“方案编号”） / plan id")
+    p.add_argument("--total", type=int, help="全镇目标任务总数（默认读“合计”行） / town total")
+    p.add_argument("--base", help="分配基数：prev_target（或target）上年目标任务数（默认）、population 户籍人口数、"
+                                  "enrolled 已参保人数 / base: last year's target, population or enrolled")
+    p.add_argument("--fix", action="append", metavar="村名=人数",
+                   help="指定某村任务数（可多次） / fixed number for a village (repeatable)")
+    p.add_argument("-o", "--output", help="写到新文件（默认写入本工作簿的“任务分配”工作表） / new .xlsx file")
     p.set_defaults(func=cmd_quota)

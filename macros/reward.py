@@ -1,120 +1,206 @@
-"""奖励测算 (reward): 004 五(三) — the work fee per enrolled person and the
-rewards by the date a village reached 95% and 100% of its target, with flags
-where 六(二) takes money back (rate under 95%, or poor households under
-100%). Every rate, date and amount comes from the plan file
-(``[work_fee]``, ``[[reward]]``, ``[deduction]``).
+"""奖励测算 (reward): 004 五(三) — the work fee per enrolled person
+(``[work_fee] per_person``) and rewards by the date a village reached a rate
+of its target (``[[reward]]`` by, rate, per_person), with flags where 六(二)
+takes money back (``[deduction]``: rate under ``min_rate``, or 建档立卡
+persons under ``min_poor_rate``). Every rate, date and amount comes from the
+plan file; a plan without them says so.
 
-A village gets the best reward tier it qualifies for: the tier's rate
-reached on or before its date. Rewards and fees are per enrolled person.
+A village gets the best single tier it qualifies for (the tiers are
+alternatives, not added up): a tier's rate reached on or before its date.
+Reaching a higher rate counts as reaching every lower one on the same day.
+Rewards and fees are per enrolled person, in fen. The plan does not say how
+much a deduction takes back, so deductions are flagged, not computed.
+
+Where the days come from: a 达到95%日期 / 完成100%日期 column typed in the
+task table, else the ledgers' pay dates (the day the count of payments
+reached the rate × target, rounded up).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 from yibao.functions import plan as plans
-from yibao.functions.plan import parse_share
 from yibao.functions.values import fen, yuan
 
 from . import book as books
-from .villages import date_or_none, find_village_table, number, rows_below
+from . import town
+from .town import Village
 
-__all__ = ["reward_of", "run", "add_parser"]
+__all__ = ["Tier", "tiers_of", "RewardRow", "compute", "reward_sheet", "run", "add_parser", "SHEET"]
 
-WANTED = {
-    "target": lambda h: "目标任务" in h or h in ("任务数", "目标"),
-    "enrolled": lambda h: "参保人数" in h and "建档" not in h and "贫困" not in h,
-    "d95": lambda h: "95" in h and "日期" in h,
-    "d100": lambda h: "100" in h and "日期" in h,
-    "poor_target": lambda h: ("建档立卡" in h or "贫困" in h) and ("应参保" in h or "人数" in h and "已" not in h),
-    "poor_enrolled": lambda h: ("建档立卡" in h or "贫困" in h) and "已参保" in h,
-}
+SHEET = "奖励测算"
 
 
-def reward_of(plan: plans.Plan, d95: datetime.date | None, d100: datetime.date | None):
-    """(per-person reward in fen, the tier's words) for the dates reached."""
-    best, why = 0, "未在奖励时限内完成"
-    for tier in plan.data.get("reward", []):
-        rate = parse_share(tier["rate"])
-        reached = d100 if rate >= 1 else min(d for d in (d95, d100) if d) if (d95 or d100) else None
-        if reached and reached <= tier["by"]:
-            amount = fen(tier["per_person"])
-            if amount > best:
-                best, why = amount, f"{tier['by']:%m月%d日}前完成{tier['rate']}（{tier['clause']}）"
-    return best, why
+@dataclasses.dataclass(frozen=True)
+class Tier:
+    by: datetime.date
+    rate: Fraction
+    rate_text: str
+    per_person: int      # fen
+    clause: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.by.month}月{self.by.day}日前完成{self.rate_text}"
 
 
-def run(book, plan: plans.Plan, output: Path | None = None) -> str:
-    if not plan.data.get("reward") and "work_fee" not in plan.data:
-        raise books.BookError(f"方案“{plan.name}”没有工作经费和奖励的规定")
-    grids = book.grids()
-    for sheet, grid in grids.items():
-        try:
-            header, village_col, cols = find_village_table(sheet, grid, WANTED)
-        except books.BookError:
-            continue
-        if "target" in cols and "enrolled" in cols:
-            break
-    else:
-        raise books.BookError("找不到含“村名”“目标任务数”“参保人数”列的进度表")
-    col = {k: v[-1] if k == "target" else v[0] for k, v in cols.items()}
+def tiers_of(plan: plans.Plan) -> list[Tier]:
+    out = []
+    for t in plan.data.get("reward", []):
+        out.append(Tier(t["by"], town.parse_rate(t["rate"]), str(t["rate"]), fen(t["per_person"]),
+                        t.get("clause", "")))
+    return out
+
+
+@dataclasses.dataclass
+class RewardRow:
+    village: Village
+    rate: Fraction | None
+    tier: Tier | None
+    work_fee: int        # fen
+    reward: int          # fen
+    flags: list[str]
+
+    @property
+    def total(self) -> int:
+        return self.work_fee + self.reward
+
+
+def compute(plan: plans.Plan, villages: list[Village]) -> list[RewardRow]:
+    """The pure core: work fee, reward tier and deduction flags per village."""
+    tiers = tiers_of(plan)
     fee = fen(plan.data.get("work_fee", {}).get("per_person", "0"))
     deduction = plan.data.get("deduction", {})
-    min_rate = parse_share(deduction.get("min_rate", "0%"))
-    min_poor = parse_share(deduction.get("min_poor_rate", "0%"))
-    get = lambda row, key: row[col[key]] if key in col and col[key] < len(row) else None
-    rows = [[f"{plan.name} 工作经费和奖励测算"],
-            ["村（社区）", "目标任务数", "参保人数", "参保率", "达到95%日期", "达到100%日期",
-             f"工作经费（{yuan(fee)}元/人）", "奖励标准（元/人）", "奖励金额", "合计（元）", "依据", "扣减提示"]]
-    totals = [0, 0, 0, 0]
-    flagged = 0
-    for _r, name, row in rows_below(grid, header, village_col):
-        target = number(get(row, "target"), "目标任务数", name) or 0
-        enrolled = number(get(row, "enrolled"), "参保人数", name) or 0
-        d95 = date_or_none(get(row, "d95"), "达到95%日期", name)
-        d100 = date_or_none(get(row, "d100"), "达到100%日期", name)
-        per, why = reward_of(plan, d95, d100)
-        rate = Decimal(enrolled) / target if target else Decimal(0)
+    min_rate = town.parse_rate(deduction["min_rate"]) if "min_rate" in deduction else None
+    min_poor = town.parse_rate(deduction["min_poor_rate"]) if "min_poor_rate" in deduction else None
+    clause = deduction.get("clause", "")
+    out = []
+    for v in villages:
+        rate = town.rate_of(v.enrolled, v.target)
+        best = None
+        for tier in tiers:
+            day = v.reached.get(tier.rate)
+            if day is not None and day <= tier.by and (best is None or tier.per_person > best.per_person):
+                best = tier
         flags = []
-        if target and rate < min_rate:
-            flags.append(f"参保率低于{deduction.get('min_rate')}，扣减相应筹资工作资金（{deduction.get('clause', '')}）")
-        poor_t = number(get(row, "poor_target"), "建档立卡应参保人数", name)
-        poor_e = number(get(row, "poor_enrolled"), "建档立卡已参保人数", name)
-        if poor_t and (poor_e or 0) / poor_t < min_poor:
-            flags.append(f"建档立卡贫困户参保率低于{deduction.get('min_poor_rate')}，扣减（{deduction.get('clause', '')}）")
-        flagged += bool(flags)
-        work, bonus = fee * enrolled, per * enrolled
-        totals = [totals[0] + target, totals[1] + enrolled, totals[2] + work, totals[3] + bonus]
-        rows.append([name, target, enrolled, float(round(rate, 4)), d95, d100, yuan(work), yuan(per),
-                     yuan(bonus), yuan(work + bonus), why, "；".join(flags)])
-    rows.append(["合计", totals[0], totals[1], float(round(Decimal(totals[1]) / totals[0], 4)) if totals[0] else 0,
-                 None, None, yuan(totals[2]), None, yuan(totals[3]), yuan(totals[2] + totals[3]), None, None])
-    sheet = books.OutSheet("奖励测算", rows, title_rows=1, number_formats={4: "0.00%", 5: "yyyy-mm-dd", 6: "yyyy-mm-dd"},
-                           widths={1: 14, 2: 10, 3: 10, 4: 9, 5: 12, 6: 12, 7: 14, 8: 12, 9: 12, 10: 12, 11: 34, 12: 50})
+        if v.target is None:
+            flags.append("没有目标任务数，无法计算参保率")
+        elif min_rate is not None and rate is not None and rate < min_rate:
+            flags.append(f"参保率{town.percent_text(rate)}低于{deduction['min_rate']}，"
+                         f"按方案扣减相应筹资工作经费（{clause}）")
+        if min_poor is not None and v.poor_total:
+            poor_rate = Fraction(v.poor_enrolled or 0, v.poor_total)
+            if poor_rate < min_poor:
+                flags.append(f"建档立卡贫困人口参保率{town.percent_text(poor_rate)}"
+                             f"（{v.poor_enrolled or 0}/{v.poor_total}）低于{deduction['min_poor_rate']}，"
+                             f"按方案扣减（{clause}）")
+        out.append(RewardRow(v, rate, best, fee * v.enrolled, (best.per_person if best else 0) * v.enrolled, flags))
+    return out
+
+
+def reward_sheet(plan: plans.Plan, rows: list[RewardRow], notes: list[str]) -> books.OutSheet:
+    fee = plan.data.get("work_fee", {})
+    rates = sorted({t.rate for t in tiers_of(plan)})
+    rate_texts = {t.rate: t.rate_text for t in tiers_of(plan)}
+    who = plan.town or plan.county
+    title = f"{who}{plan.year}年度城乡居民医保筹资工作经费和奖励测算表"
+    header = ["序号", "村（社区）", "目标任务数", "实际参保人数", "参保率"]
+    header += [f"达到{rate_texts[r]}日期" for r in rates]
+    header += [f"工作经费（{fee.get('per_person', '0')}元/人）", "奖励档次", "奖励标准（元/人）", "奖励金额（元）",
+               "经费和奖励合计（元）", "建档立卡参保", "扣减提示"]
+    table_rows = [[title], [f"依据：{plan.name}（工作经费：{fee.get('clause', '无')}；"
+                            f"奖励：{'、'.join(sorted({t.clause for t in tiers_of(plan)})) or '无'}；"
+                            f"扣减：{plan.data.get('deduction', {}).get('clause', '无')}）"], header]
+    fills = {}
+    flag_col = len(header)
+    for i, r in enumerate(rows, 1):
+        v = r.village
+        poor = f"{v.poor_enrolled or 0}/{v.poor_total}" if v.poor_total else ""
+        line = [i, v.unit, v.target, v.enrolled, town.percent_value(r.rate)]
+        line += [v.reached.get(rate) for rate in rates]
+        line += [yuan(r.work_fee), r.tier.label if r.tier else "未达奖励条件",
+                 yuan(r.tier.per_person) if r.tier else 0, yuan(r.reward), yuan(r.total), poor,
+                 "；".join(r.flags)]
+        table_rows.append(line)
+        if r.flags:
+            fills[(len(table_rows), flag_col)] = books.SEVERITY_FILL["警告"]
+    targets = [r.village.target for r in rows if r.village.target]
+    enrolled_with_target = sum(r.village.enrolled for r in rows if r.village.target)
+    total_rate = Fraction(enrolled_with_target, sum(targets)) if targets else None
+    n = len(rates)
+    table_rows.append([None, town.TOTAL_LABEL, sum(targets) if targets else None,
+                       sum(r.village.enrolled for r in rows), town.percent_value(total_rate)]
+                      + [None] * n
+                      + [yuan(sum(r.work_fee for r in rows)), None, None, yuan(sum(r.reward for r in rows)),
+                         yuan(sum(r.total for r in rows)), None, f"{sum(bool(r.flags) for r in rows)}个村（社区）需扣减"])
+    body_end = len(table_rows)
+    table_rows.append([])
+    table_rows.append(["说明：奖励按所达到的最高一档计发（各档不累加），金额＝奖励标准×实际参保人数；"
+                       "工作经费＝经费标准×实际参保人数；达到较高比例即视为同日达到较低比例。"
+                       "方案未规定扣减金额，仅作提示。"])
+    for note in notes:
+        table_rows.append([f"注：{note}"])
+    table_rows.append(["填表人：　　　　　　审核人：　　　　　　（盖章）　　　　年　　月　　日"])
+    date_cols = {6 + k: "yyyy-mm-dd" for k in range(n)}
+    money = {6 + n + k: "#,##0.00" for k in (0, 2, 3, 4)}
+    from openpyxl.utils import get_column_letter
+    last = get_column_letter(len(header))
+    return books.OutSheet(SHEET, table_rows, header_rows=1, title_rows=2, footer_rows=len(table_rows) - body_end,
+                          number_formats={3: "#,##0", 4: "#,##0", 5: "0.00%", **date_cols, **money},
+                          widths={1: 6, 2: 14, 3: 10, 4: 10, 5: 9, **{c: 12 for c in date_cols},
+                                  6 + n: 12, 7 + n: 20, 8 + n: 10, 9 + n: 12, 10 + n: 12, 11 + n: 10, 12 + n: 60},
+                          fills=fills, merges=[f"A1:{last}1", f"A2:{last}2"])
+
+
+def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> str:
+    """Reward figures for every village; write the 奖励测算 sheet (or a new file)."""
+    options = options or {}
+    grids = book.grids()
+    plan = plan or town.resolve_plan(options.get("policy"), grids)
+    if not plan.data.get("reward") and not plan.data.get("work_fee") and not plan.data.get("deduction"):
+        raise books.BookError(f"方案“{plan.name}”没有工作经费和奖励的规定（[work_fee]、[[reward]]、[deduction]），无需测算")
+    rates = {t.rate for t in tiers_of(plan)}
+    villages, notes, _table = town.gather(plan, grids, options.get("ledgers") or [], None, rates,
+                                          options.get("progress"))
+    rows = compute(plan, villages)
+    sheet = reward_sheet(plan, rows, notes)
+    output = options.get("output")
     if output:
-        books.write_new_workbook(output, [sheet])
-        where = str(output)
+        books.write_new_workbook(Path(output), [sheet])
+        where = f"新文件“{Path(output).name}”"
     else:
         book.replace_sheet(sheet)
         book.save()
-        where = "“奖励测算”工作表"
-    return (f"{len(rows) - 3}个村（社区）：工作经费{yuan(totals[2])}元，奖励{yuan(totals[3])}元，"
-            f"{flagged}个需扣减；结果在{where}")
+        where = f"“{SHEET}”工作表"
+    rewarded = sum(r.reward > 0 for r in rows)
+    flagged = sum(bool(r.flags) for r in rows)
+    return (f"{len(rows)}个村（社区）：工作经费{yuan(sum(r.work_fee for r in rows))}元，"
+            f"{rewarded}个获奖励共{yuan(sum(r.reward for r in rows))}元，{flagged}个需扣减；已写入{where}")
 
 
 def cmd_reward(args) -> int:
-    output = Path(args.output) if args.output else None
-    print(run(books.FileBook(args.file), plans.load(args.policy), output))
+    from ._bar import Bar
+    path = Path(args.file)
+    bar = Bar("读取台账")
+    options = {"policy": args.policy, "output": town.output_for(path, args.output, SHEET),
+               "ledgers": town.read_sources(args.ledgers), "progress": bar}
+    line = run(books.FileBook(path), None, options)
+    bar.close()
+    print(line)
     return 0
 
 
 def add_parser(sub):
-    p = sub.add_parser("reward", help="测算各村工作经费和奖励 / work fees and rewards",
-                       description="按方案的工作经费标准、完成时限和奖励标准测算各村经费与奖励，并提示扣减情形。"
-                                   " Work fee per enrolled person and rewards by the dates a village reached 95%/100%.")
-    p.add_argument("file", help="各村进度表（村名、目标任务数、参保人数、达到95%%/100%%日期） / progress table")
-    p.add_argument("--policy", required=True, help="方案编号 / plan id")
-    p.add_argument("-o", "--output", help="写到新文件 / new file")
+    p = sub.add_parser(
+        "reward", help="奖励测算：各村工作经费、按期完成奖励和扣减提示 / work fees, rewards and deductions",
+        description="按方案的工作经费标准（每参保一人）、完成时限和奖励标准测算各村经费与奖励，"
+                    "并提示参保率或建档立卡参保率不达标需扣减的村；标准和日期全部读自方案文件。"
+                    "各村参保人数和达标日期取自台账（按缴费日期），或任务表中的“实际参保数”“达到95%日期”等列。"
+                    " Work fee per enrolled person, rewards by the date a village reached each rate, "
+                    "deduction flags; all from the plan file.")
+    town.add_common_arguments(p, SHEET)
     p.set_defaults(func=cmd_reward)

@@ -1,9 +1,21 @@
-"""Town-level actions on real workbooks: quota (任务分配)."""
+"""Town-level actions on real workbooks: quota (任务分配), reward (奖励测算),
+progress (进度通报) and summary (汇总上报).
+
+Every test builds real files with openpyxl, runs the real `yibao` command and
+opens what it wrote as a user would; input cells are compared before and after.
+"""
 from __future__ import annotations
 
-import openpyxl
+import datetime
+import os
+import shutil
+from fractions import Fraction
+from pathlib import Path
 
-from conftest import run_yibao
+import openpyxl
+import pytest
+
+from conftest import make_id, run_yibao
 
 # 004 附件1: 2019 户籍人口数, 2019 目标任务数, 2020 预计净增, 2020 目标任务数
 TABLE_004 = [
@@ -12,22 +24,48 @@ TABLE_004 = [
     (2252, 2115, 20, 2135), (5723, 5426, 45, 5471), (6229, 5849, 48, 5897), (3650, 3303, 27, 3330),
     (1483, 405, 15, 420),
 ]
+NAMES = [f"=第{i + 1}村" for i in range(12)] + ["社区"]     # formula-looking names stay text
 
 
-def task_table(path, override=None):
+def snapshot(path: Path, skip=("任务分配", "奖励测算", "进度通报", "汇总上报")) -> dict:
+    wb = openpyxl.load_workbook(path)
+    return {(ws.title, c.coordinate): c.value for ws in wb if ws.title not in skip
+            for row in ws.iter_rows() for c in row if c.value is not None}
+
+
+def task_table(path: Path, fixed: dict | None = None, targets=True, as_text=False, plan="xxzhen-2020"):
+    """004 附件1 as a town would type it: titles above the header, the
+    header not on row 1, a merged title, a 指定任务数 column, the 合计 row."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "任务分配表"
     ws.append(["XX镇2020年城乡居民基本医疗保险筹资任务分配表"])
-    ws.append(["村  名", "2019年派出所户籍人口数", "2019年目标任务数", "2020预计净增数", "2020年目标任务数", "手动指定任务数"])
-    for i, row in enumerate(TABLE_004):
-        name = "社区" if i == 12 else f"=第{i + 1}村"      # a formula-looking name stays text
-        ws.append([name, *row, override if (override and i == 0) else None])
+    ws.merge_cells("A1:F1")
+    ws.append(["单位：人", None, None, None, "方案编号", plan])
+    ws.append([])
+    ws.append(["村  名", "2019年派出所户籍人口数", "2019年目标任务数", "2020预计净增数", "2020年目标任务数",
+               "指定任务数"])
+    for name, row in zip(NAMES, TABLE_004):
+        values = [f"{v:,}" if as_text else v for v in row]
+        if not targets:
+            values[3] = None
+        ws.append([name, *values, (fixed or {}).get(name)])
         ws.cell(ws.max_row, 1).data_type = "s"
-    ws.append(["合  计", 55153, 50576, 429, 51005])
+    ws.append(["合  计", 55153, 50576, 429, 51005 if targets else None])
+    ws.append(["填表人：", None, "审核人："])
     wb.save(path)
     return path
 
+
+def quota_rows(path: Path):
+    ws = openpyxl.load_workbook(path)["任务分配"]
+    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    body = [r for r in rows if isinstance(r[0], int)]
+    total = next(r for r in rows if r[1] == "合计")
+    return ws, body, total
+
+
+# ---------------------------------------------------------------- quota
 
 def test_the_seed_table_sums_to_its_own_totals():
     assert sum(r[0] for r in TABLE_004) == 55153
@@ -35,126 +73,260 @@ def test_the_seed_table_sums_to_its_own_totals():
     assert sum(r[3] for r in TABLE_004) == 51005
 
 
-def test_quota_allocates_the_town_target_exactly_and_keeps_overrides(tmp_path):
-    path = task_table(tmp_path / "任务.xlsx", override=3000)
-    before = {(c.coordinate): c.value for row in openpyxl.load_workbook(path).active.iter_rows() for c in row}
-    proc = run_yibao("quota", str(path), "--total", "51005", "--base", "target")
-    assert "合计51005" in proc.stdout
-    wb = openpyxl.load_workbook(path)
-    after = {(c.coordinate): c.value for row in wb["任务分配表"].iter_rows() for c in row}
-    assert after == before
-    rows = list(wb["任务分配"].iter_rows(min_row=3, values_only=True))
-    body, total = rows[:-1], rows[-1]
-    assert len(body) == 13 and total[0] == "合计" and total[6] == 51005
-    assert sum(r[6] for r in body) == 51005
-    assert body[0][6] == 3000 and body[0][7] == "手动指定"
-    assert body[0][0] == "=第1村"
-    # the others share 48005 in proportion to their 2019 targets, each within 1 of the exact share
-    weight = 50576 - 2787
-    for r, (_p, target19, _n, _t) in zip(body[1:], TABLE_004[1:]):
-        exact = 48005 * target19 / weight
-        assert abs(r[6] - exact) < 1 and r[5] in (0, 1)
+def test_quota_allocates_51005_from_the_2019_base_exactly_and_keeps_the_fixed_figure(tmp_path):
+    path = task_table(tmp_path / "任务.xlsx", fixed={"社区": 420})
+    before = snapshot(path)
+    proc = run_yibao("quota", str(path))            # plan and total read from the table itself
+    assert proc.stdout.count("\n") == 1 and "合计51005人" in proc.stdout and "保留指定任务数1个" in proc.stdout
+    assert snapshot(path) == before
+    ws, body, total = quota_rows(path)
+    assert len(body) == 13 and total[7] == 51005
+    assert sum(r[7] for r in body) == 51005
+    by_name = {r[1]: r for r in body}
+    assert by_name["社区"][7] == 420 and by_name["社区"][8].startswith("指定")
+    assert by_name["=第1村"][1] == "=第1村"
+    cell = next(c for c in ws["B"] if c.value == "=第1村")
+    assert cell.data_type == "s"
+    weight = 50576 - 405
+    floors = 0
+    for name, (_p, t19, _n, _t) in zip(NAMES[:12], TABLE_004[:12]):
+        r = by_name[name]
+        exact = Fraction(50585 * t19, weight)
+        assert r[5] == int(exact) and r[6] in (0, 1) and r[7] == r[5] + r[6]
+        assert abs(Fraction(r[7]) - exact) < 1
+        floors += r[5]
+    # the persons left after the whole parts went to the largest fractional parts
+    left = 50585 - floors
+    plus = sorted((Fraction(50585 * t19, weight) - int(Fraction(50585 * t19, weight)), n)
+                  for n, (_p, t19, _n, _t) in zip(NAMES[:12], TABLE_004[:12]))[::-1]
+    assert {n for _f, n in plus[:left]} == {r[1] for r in body if r[6] == 1}
+    assert total[6] == left
+    # the plan's milestones: 95% by 12-31 and 100% by 02-29, rounded up
+    header = [c.value for c in ws[3]]
+    assert "12月31日前应完成（95%）" in header and "2月29日前应完成（100%）" in header
+    col95 = header.index("12月31日前应完成（95%）")
+    assert by_name["社区"][col95] == 399            # ceil(420 * 0.95)
+    text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
+    assert "最大余数法" in text and f"余下{left}人按小数部分从大到小各加1人" in text
+    backups = list(tmp_path.glob("任务.备份-*.xlsx"))
+    assert len(backups) == 1 and snapshot(backups[0]) == before
 
 
-def test_quota_by_population_and_a_rerun_replaces_the_sheet(tmp_path):
-    path = task_table(tmp_path / "任务.xlsx")
-    run_yibao("quota", str(path), "--total", "51005", "--base", "population")
-    run_yibao("quota", str(path), "--total", "51005", "--base", "population")
+def test_quota_by_population_with_a_fix_option_and_a_rerun_replaces_the_sheet(tmp_path):
+    path = task_table(tmp_path / "任务.xlsx", targets=False, as_text=True)   # numbers stored as text
+    for _ in range(2):
+        run_yibao("quota", str(path), "--total", "51005", "--base", "population", "--fix", "社区=500",
+                  "--policy", "xxzhen-2020")
     wb = openpyxl.load_workbook(path)
     assert [ws.title for ws in wb if ws.sheet_state == "visible"] == ["任务分配表", "任务分配"]
-    body = list(wb["任务分配"].iter_rows(min_row=3, values_only=True))[:-1]
-    assert sum(r[6] for r in body) == 51005
-    assert body[0][1] == 2931
+    _ws, body, total = quota_rows(path)
+    assert sum(r[7] for r in body) == 51005 == total[7]
+    assert {r[1]: r[7] for r in body}["社区"] == 500
+    assert body[0][2] == 2931 and "户籍人口" in str(_ws["C3"].value)
 
 
-def test_quota_refuses_overrides_beyond_the_total(tmp_path):
-    path = task_table(tmp_path / "任务.xlsx", override=60000)
-    proc = run_yibao("quota", str(path), "--total", "51005", check_rc=2)
-    assert "已超过总任务" in proc.stderr
+def test_quota_refusals_are_one_chinese_line_and_write_nothing(tmp_path):
+    path = task_table(tmp_path / "任务.xlsx", fixed={"社区": 60000})
+    before = path.read_bytes()
+    proc = run_yibao("quota", str(path), check_rc=2)
+    assert proc.stderr.startswith("错误：") and "超过了目标任务总数51005人" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = run_yibao("quota", str(path), "--fix", "五村=1", check_rc=2)
+    assert "不在任务表中" in proc.stderr
+    proc = run_yibao("quota", str(path), "--base", "栋数", check_rc=2)
+    assert "不认识的分配基数" in proc.stderr
+    no_total = task_table(tmp_path / "无合计.xlsx", targets=False)
+    proc = run_yibao("quota", str(no_total), check_rc=2)
+    assert "--total" in proc.stderr
+    # a workbook Excel has open: refused, nothing written, no backup
+    ok = task_table(tmp_path / "打开中.xlsx")
+    lock = tmp_path / "~$打开中.xlsx"
+    lock.write_bytes(b"")
+    original = ok.read_bytes()
+    proc = run_yibao("quota", str(ok), check_rc=2)
+    assert "正被Excel或WPS打开" in proc.stderr
+    assert ok.read_bytes() == original and not list(tmp_path.glob("打开中.备份-*"))
+    assert path.read_bytes() == before
 
 
-def progress_table(path):
+def test_quota_reads_csv_and_writes_a_new_workbook_beside_it(tmp_path):
+    src = tmp_path / "任务.csv"
+    lines = ["村名,2019年目标任务数,2020年目标任务数"] + [f"{n},{r[1]}," for n, r in zip(NAMES, TABLE_004)]
+    lines.append("合计,50576,51005")
+    src.write_text("\n".join(lines) + "\n", encoding="gb18030")
+    original = src.read_bytes()
+    proc = run_yibao("quota", str(src), "--policy", "xxzhen-2020")
+    out = tmp_path / "任务-任务分配.xlsx"
+    assert out.exists() and "任务-任务分配.xlsx" in proc.stdout
+    assert src.read_bytes() == original
+    body = [r for r in openpyxl.load_workbook(out)["任务分配"].iter_rows(min_row=4, values_only=True)
+            if isinstance(r[0], int)]
+    assert sum(r[7] for r in body) == 51005
+
+
+# ---------------------------------------------------------------- reward and progress from a typed table
+
+def typed_progress(path: Path):
     wb = openpyxl.Workbook()
     ws = wb.active
-    ws.append(["村名", "目标任务数", "参保人数", "达到95%日期", "达到100%日期", "建档立卡应参保人数", "建档立卡已参保人数"])
+    ws.title = "进度表"
+    ws.append(["各村参保进度", None, None, "方案编号", "xxzhen-2020"])
+    ws.append(["村名", "目标任务数", "实际参保数", "达到95%日期", "达到100%日期", "建档立卡应参保人数",
+               "建档立卡已参保人数"])
     ws.append(["一村", 1000, 1000, "2019.12.05", "2019年12月09日", 50, 50])   # 100% by 12-10: 1.2
-    ws.append(["二村", 1000, 960, "2019-12-08", None, 40, 40])               # 95% by 12-10: 1.0
-    ws.append(["三村", 1000, 1000, "2019-12-15", "2019-12-28", 30, 29])      # 100% by 12-31 (0.8) beats 95% by 12-20 (0.8)
+    ws.append(["二村", 1000, 960, datetime.date(2019, 12, 8), None, 40, 40])  # 95% by 12-10: 1.0
+    ws.append(["三村", 1000, 1000, "2019-12-15", "2019-12-28", 30, 29])      # 0.8, poor 29/30 flagged
     ws.append(["四村", 1000, 900, None, None, 10, 10])                       # nothing, rate < 95%
+    ws.append(["五村", "1,000", "1000", None, "2019-12-19", None, None])      # 100% by 12-20: 1.0 (95% too)
     wb.save(path)
     return path
 
 
-def test_reward_follows_004_rates_and_dates(tmp_path):
-    path = progress_table(tmp_path / "进度.xlsx")
-    proc = run_yibao("reward", str(path), "--policy", "xxzhen-2020")
-    assert "2个需扣减" in proc.stdout
-    rows = {r[0]: r for r in openpyxl.load_workbook(path)["奖励测算"].iter_rows(min_row=3, values_only=True)}
-    assert rows["一村"][7] == 1.2 and rows["一村"][6] == 200 and rows["一村"][8] == 1200
-    assert rows["二村"][7] == 1 and rows["二村"][8] == 960 and rows["二村"][6] == 192
-    assert rows["三村"][7] == 0.8 and "建档立卡" in rows["三村"][11]
-    assert rows["四村"][7] == 0 and "参保率低于95%" in rows["四村"][11]
-    assert rows["合计"][6] == 200 + 192 + 200 + 180 and rows["合计"][8] == 1200 + 960 + 800
+def sheet_rows(path: Path, name: str, key_col: int = 1) -> dict:
+    ws = openpyxl.load_workbook(path)[name]
+    header = next(r for r in ws.iter_rows(values_only=True) if r[1] in ("村（社区）",))
+    return {r[key_col]: dict(zip(header, r)) for r in ws.iter_rows(values_only=True) if r[key_col]}
+
+
+def test_reward_follows_004_rates_dates_and_deductions_from_the_plan_file(tmp_path):
+    path = typed_progress(tmp_path / "进度.xlsx")
+    before = snapshot(path)
+    proc = run_yibao("reward", str(path))
+    assert "5个村（社区）" in proc.stdout and "2个需扣减" in proc.stdout
+    assert snapshot(path) == before
+    rows = sheet_rows(path, "奖励测算")
+    fee = "工作经费（0.2元/人）"
+    assert rows["一村"]["奖励标准（元/人）"] == 1.2 and rows["一村"]["奖励金额（元）"] == 1200
+    assert rows["一村"][fee] == 200 and rows["一村"]["奖励档次"] == "12月10日前完成100%"
+    assert rows["二村"]["奖励标准（元/人）"] == 1 and rows["二村"]["奖励金额（元）"] == 960
+    assert rows["二村"][fee] == 192
+    assert rows["三村"]["奖励标准（元/人）"] == 0.8 and "建档立卡" in rows["三村"]["扣减提示"]
+    assert rows["四村"]["奖励金额（元）"] == 0 and "参保率90.0%低于95%" in rows["四村"]["扣减提示"]
+    assert rows["五村"]["奖励档次"] == "12月20日前完成100%" and rows["五村"]["奖励金额（元）"] == 1000
+    assert not rows["一村"]["扣减提示"] and not rows["五村"]["扣减提示"]
+    total = rows["合计"]
+    assert total[fee] == 200 + 192 + 200 + 180 + 200
+    assert total["奖励金额（元）"] == 1200 + 960 + 800 + 1000
+    assert total["经费和奖励合计（元）"] == total[fee] + total["奖励金额（元）"]
 
 
 def test_reward_for_a_plan_without_rewards_says_so(tmp_path):
-    path = progress_table(tmp_path / "进度.xlsx")
+    path = typed_progress(tmp_path / "进度.xlsx")
     proc = run_yibao("reward", str(path), "--policy", "shuangshui-2025", check_rc=2)
     assert "没有工作经费和奖励的规定" in proc.stderr
+    assert "奖励测算" not in openpyxl.load_workbook(path).sheetnames
 
 
-def test_progress_rates_ranks_milestones_and_a_native_chart(tmp_path):
-    path = progress_table(tmp_path / "进度.xlsx")
-    proc = run_yibao("progress", str(path), "--policy", "xxzhen-2020", "--date", "2020-01-05")
-    assert "合计参保率96.5%" in proc.stdout
+def test_progress_rates_shared_ranks_milestones_and_a_native_bar_chart(tmp_path):
+    path = typed_progress(tmp_path / "进度.xlsx")
+    before = snapshot(path)
+    proc = run_yibao("progress", str(path), "--date", "2020.01.05")
+    assert "截至2020年1月5日" in proc.stdout and "参保率97.2%" in proc.stdout
+    run_yibao("progress", str(path), "--date", "2020年1月5日")              # rerun: replaced
     wb = openpyxl.load_workbook(path)
+    assert [ws.title for ws in wb] == ["进度表", "进度通报"]
+    assert snapshot(path) == before
+    rows = sheet_rows(path, "进度通报")
+    assert [rows[v]["排名"] for v in ("一村", "三村", "五村", "二村", "四村")] == [1, 1, 1, 4, 5]
+    assert rows["二村"]["参保率"] == 0.96
+    assert "未按期完成（12月31日前完成95%，差50人）" in rows["四村"]["进度情况"]
+    assert "已达95%" in rows["二村"]["进度情况"] and "距2月29日前完成100%还差40人" in rows["二村"]["进度情况"]
+    assert rows["四村"]["12月31日前应完成（95%）"] == 950
     ws = wb["进度通报"]
-    rows = {r[0]: r for r in ws.iter_rows(min_row=3, values_only=True)}
-    assert rows["一村"][3] == 1 and rows["一村"][4] == 1 and rows["三村"][4] == 1   # equal rates share a rank
-    assert rows["二村"][4] == 3 and rows["四村"][4] == 4
-    assert "未按期（12月31日前95%）" in rows["四村"][5]
-    assert "已达95%" in rows["二村"][5] and "2020年02月29日前须达100%" in rows["二村"][5]
     assert len(ws._charts) == 1 and ws._charts[0].tagname == "barChart"
+    ordered = [r[1] for r in ws.iter_rows(min_row=4, values_only=True) if isinstance(r[0], int)]
+    assert ordered == ["一村", "三村", "五村", "二村", "四村"]
 
 
-def test_summary_per_village_with_004_page_totals_signatures_and_pdf(tmp_path):
-    import shutil as _shutil
-    import os
-    from conftest import make_id
-    def ledger(path, village, rows):
-        wb = openpyxl.Workbook()
-        ws = wb.active
-        ws.append(["XX区2020年度城乡居民基本医疗保险参保缴费基本信息登记表"])
-        ws.append(["户编号", "户属性★", "户主关系★", "姓名", "身份证号★", "个人交费★", "村"])
-        for r in rows:
-            ws.append(list(r) + [village])
-        wb.save(path)
-        return path
-    a = ledger(tmp_path / "一村.xlsx", "一村", [
-        ("01", "一般低保户", "户主", "甲", make_id("19700101", 11, "430111"), 125),
-        ("01", "一般低保户", "配偶", "乙", make_id("19720101", 22, "430111"), 125),
-        ("02", "一般户", "户主", "丙", make_id("19800101", 33, "430111"), 250),
-        ("03", "一般户", "户主", "丁", make_id("19800101", 35, "430111"), None),      # not paid: not enrolled
-    ])
-    b = ledger(tmp_path / "二村.xlsx", "二村", [
-        ("11", "社会保障兜底户", "户主", "戊", make_id("19600101", 44, "430111"), 0),
-        ("12", "三四级残疾", "户主", "己", make_id("19650101", 55, "430111"), 125),
-    ])
-    out = tmp_path / "汇总.xlsx"
-    proc = run_yibao("summary", str(a), str(b), "--policy", "xxzhen-2020", "-o", str(out), "--town", "XX镇")
-    assert "2个村（社区）参保5人" in proc.stdout
-    ws = openpyxl.load_workbook(out).active
-    header = [c.value for c in ws[3]]
-    rows = {r[0]: dict(zip(header, r)) for r in ws.iter_rows(min_row=4, values_only=True) if r[0] in ("一村", "二村", "合计")}
-    assert rows["一村"]["参保户数"] == 2 and rows["一村"]["参保人数"] == 3
-    assert rows["一村"]["个人缴费（元）"] == 500 and rows["一村"]["资助合计（元）"] == 250
-    assert rows["一村"]["纯低保户（户）"] == 1 and rows["一村"]["医疗救助（元）"] == 250
-    assert rows["二村"]["社会保障兜底脱贫对象（人）"] == 1 and rows["二村"]["纯三四级残疾（户）"] == 1
-    assert rows["二村"]["财政（元）"] == 125 + 125 and rows["二村"]["医疗救助（元）"] == 125
-    assert rows["合计"]["参保人数"] == 5 and rows["合计"]["个人缴费（元）"] == 625
-    text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
-    for words in ("收款填表人（签字）", "缴费操作人（签字）", "卫健工作人员（签字）", "村（居）委会（盖章）",
-                  "乡镇（街道）（盖章）", "一式三份"):
-        assert words in text
-    if _shutil.which("soffice") or os.environ.get("CI") == "true":
-        assert out.with_suffix(".pdf").exists() and "PDF" in proc.stdout
+def test_progress_for_001_uses_its_90_percent_milestone(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["社区", "2025年目标任务数", "已参保人数"])
+    ws.append(["双水社区", 2000, 1700])
+    ws.append(["红桥社区", 1000, 950])
+    path = tmp_path / "双水.xlsx"
+    wb.save(path)
+    run_yibao("progress", str(path), "--policy", "shuangshui-2025", "--date", "2025-01-02")
+    rows = sheet_rows(path, "进度通报")
+    assert rows["双水社区"]["12月31日前应完成（90%）"] == 1800
+    assert "未按期完成（12月31日前完成90%，差100人）" in rows["双水社区"]["进度情况"]
+    assert rows["红桥社区"]["排名"] == 1
+
+
+# ---------------------------------------------------------------- from ledgers
+
+LEDGER_HEADER = ["序号", "户编号", "户属性", "户主关系", "姓名", "身份证号", "个人缴费", "缴费日期", "村"]
+
+
+def ledger(path: Path, village: str, people, plan="xxzhen-2020", unit_line=False):
+    """people: (family, household type, relation, name, id, paid, pay date)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "登记表"
+    ws.append(["XX区2020年度城乡居民基本医疗保险参保缴费基本信息登记表"])
+    ws.append([f"填报单位：XX镇　{village}" if unit_line else "填报单位：XX镇", None, None, None, None,
+               "方案编号", plan])
+    ws.append(LEDGER_HEADER if not unit_line else LEDGER_HEADER[:-1])
+    for i, p in enumerate(people, 1):
+        row = [i, *p] + ([] if unit_line else [village])
+        ws.append(row)
+    ws.append(["页计：参加居民医保户数：　户"])
+    wb.save(path)
+    return path
+
+
+def many(village_seq: int, count: int, start: datetime.date, step_days=1, poor_unpaid=0):
+    out = []
+    for k in range(count):
+        id_no = make_id("19800101", village_seq * 100 + k, "430111")
+        out.append((f"{village_seq}{k:03d}", "一般户", "户主", f"人{village_seq}-{k}", id_no, 250,
+                    (start + datetime.timedelta(days=k * step_days)).isoformat()))
+    for k in range(poor_unpaid):
+        id_no = make_id("19700101", village_seq * 100 + 90 + k, "430111")
+        out.append((f"{village_seq}9{k}", "建档立卡贫困户", "户主", f"贫{k}", id_no, None, None))
+    return out
+
+
+def town_book(path: Path, targets: dict):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "任务分配表"
+    ws.append(["XX镇2020年城乡居民基本医疗保险筹资任务分配表", None, "方案编号", "xxzhen-2020"])
+    ws.append(["村名", "2020年目标任务数", "实际参保数"])
+    for name, target in targets.items():
+        ws.append([name, target, None])
+    wb.save(path)
+    return path
+
+
+def test_reward_and_progress_count_the_ledgers_by_pay_date(tmp_path):
+    book = town_book(tmp_path / "全镇.xlsx", {"甲村": 4, "乙村": 20, "丙村": 10})
+    a = ledger(tmp_path / "甲村.xlsx", "甲村", many(1, 4, datetime.date(2019, 12, 1)))          # 100% on 12-04
+    b = ledger(tmp_path / "乙村.xlsx", "乙村", many(2, 19, datetime.date(2019, 11, 27), poor_unpaid=1),
+               unit_line=True)                                                                 # 95% on 12-15
+    c = ledger(tmp_path / "丙村.xlsx", "丙村", many(3, 5, datetime.date(2019, 12, 1)))           # 50%
+    inputs = {p: snapshot(p) for p in (book, a, b, c)}
+    proc = run_yibao("reward", str(book), str(a), str(b), str(c))
+    assert "3个村（社区）" in proc.stdout
+    rows = sheet_rows(book, "奖励测算")
+    assert rows["甲村"]["实际参保人数"] == 4 and rows["甲村"]["达到100%日期"] == datetime.datetime(2019, 12, 4)
+    assert rows["甲村"]["奖励档次"] == "12月10日前完成100%" and rows["甲村"]["奖励金额（元）"] == 4.8
+    assert rows["甲村"]["工作经费（0.2元/人）"] == 0.8
+    assert rows["乙村"]["达到95%日期"] == datetime.datetime(2019, 12, 15) and rows["乙村"]["达到100%日期"] is None
+    assert rows["乙村"]["奖励档次"] == "12月20日前完成95%" and rows["乙村"]["奖励金额（元）"] == 15.2
+    assert "建档立卡贫困人口参保率0.0%（0/1）" in rows["乙村"]["扣减提示"]
+    assert rows["丙村"]["奖励金额（元）"] == 0 and "参保率50.0%" in rows["丙村"]["扣减提示"]
+    run_yibao("progress", str(book), str(a), str(b), str(c), "--date", "2019-12-02")
+    prog = sheet_rows(book, "进度通报")
+    assert prog["甲村"]["已参保人数"] == 2 and prog["乙村"]["已参保人数"] == 6 and prog["丙村"]["已参保人数"] == 2
+    assert prog["甲村"]["排名"] == 1 and prog["甲村"]["数据来源"] == "台账"
+    for p, snap in inputs.items():
+        assert snapshot(p) == snap
+
+
+# ---------------------------------------------------------------- help
+
+@pytest.mark.parametrize("action", ["quota", "reward", "progress", "summary"])
+def test_help_is_in_chinese_and_english(action):
+    text = run_yibao(action, "--help").stdout
+    assert "方案编号" in text and "plan id" in text

@@ -1,0 +1,520 @@
+"""What the town-level actions (quota, reward, progress, summary) share:
+the town's task table (筹资任务分配表, 004 附件1 / 000 附件), per-village
+counts from the ledgers, and small helpers for the command line.
+
+Pure over grids (lists of rows of cell values), like :mod:`.table`. The task
+table's columns are matched by header text; headers carry years
+("2019年目标任务数", "2020年目标任务数"), so a year is compared with the
+plan's year to tell last year's target from this year's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+import re
+import unicodedata
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterable
+
+from yibao.functions import plan as plans
+from yibao.functions.values import BadValue
+
+from . import book as books
+from .ledger import RESULT_SHEETS, Record, compute_records, read_ledger_tables, records_of
+from .table import cell_date, cell_text
+
+__all__ = ["TaskRow", "TaskTable", "find_task_table", "count_of", "village_of_sheet",
+           "ledger_records", "VillageCount", "count_villages", "rate_of", "need_for",
+           "percent_text", "milestones", "resolve_plan", "output_for", "TOTAL_LABEL"]
+
+TOTAL_LABEL = "合计"
+_DROP = re.compile(r"[\s★☆*＊、,，.。:：()（）\[\]【】/\\\-—_'\"“”]")
+_YEAR = re.compile(r"^(\d{4})年?(?:度)?")
+_UNIT_NAMES = {"村名", "村", "村社区", "村居委会", "村社区名称", "所在村", "镇街", "乡镇", "镇街道", "乡镇街道",
+               "单位", "单位名称", "村组", "名称", "村庄", "社区", "社区名称", "居委会"}
+_TOTAL_ROW = re.compile(r"^(合计|总计|小计|全镇|全乡|全街道)")
+_REACH = re.compile(r"(?:达到|完成|达)(\d+(?:\.\d+)?)%")
+
+
+def _norm(value) -> str:
+    return _DROP.sub("", unicodedata.normalize("NFKC", cell_text(value)))
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def count_of(value, where: str = "") -> int | None:
+    """A head count from a cell: numbers, numbers stored as text ("2,810",
+    " 2810人"), None when blank; raises BadValue naming the cell."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        raise BadValue(f"{where}应为人数，见到真/假值")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise BadValue(f"{where}人数“{value:g}”不是整数")
+        number = int(value)
+    else:
+        text = re.sub(r"[,，\s人]", "", unicodedata.normalize("NFKC", str(value)))
+        if re.fullmatch(r"\d+(\.0+)?", text):
+            number = int(float(text))
+        else:
+            raise BadValue(f"{where}无法识别的人数“{str(value).strip()}”")
+    if number < 0:
+        raise BadValue(f"{where}人数不能为负数（{number}）")
+    return number
+
+
+# ---------------------------------------------------------------- the task table
+
+@dataclasses.dataclass
+class TaskRow:
+    unit: str                       # 村名 (or 镇街 for a city plan)
+    row: int                        # 1-based sheet row
+    population: int | None = None   # 户籍人口数
+    prev_target: int | None = None  # last year's 目标任务数
+    net_increase: int | None = None  # 预计净增数
+    target_typed: int | None = None  # this year's 目标任务数 as typed
+    override: int | None = None     # 指定任务数 (kept by quota)
+    enrolled: int | None = None     # 实际参保数 (typed)
+    poor_total: int | None = None   # 建档立卡（贫困）人口数
+    poor_enrolled: int | None = None
+    reached: dict = dataclasses.field(default_factory=dict)   # Fraction rate → date typed
+
+    @property
+    def target(self) -> int | None:
+        """This year's target: as typed, else last year's plus the net increase."""
+        if self.target_typed is not None:
+            return self.target_typed
+        if self.prev_target is not None or self.net_increase is not None:
+            return (self.prev_target or 0) + (self.net_increase or 0)
+        return None
+
+
+@dataclasses.dataclass
+class TaskTable:
+    sheet: str
+    header_row: int
+    columns: dict[str, int]         # field → 1-based column
+    headers: dict[str, str]         # field → header as written
+    rows: list[TaskRow]
+    total: TaskRow | None           # the 合计 row, when there is one
+
+    def has(self, field: str) -> bool:
+        return field in self.columns
+
+    def any_value(self, attr: str) -> bool:
+        return any(getattr(r, attr) is not None for r in self.rows)
+
+
+def _task_field(header, year: int) -> tuple[str, Any] | None:
+    text = _norm(header)
+    if not text:
+        return None
+    if text in _UNIT_NAMES:
+        return ("unit", None)
+    reach = _REACH.search(text)
+    if reach and ("日期" in text or "时间" in text):
+        return ("reached", Fraction(reach.group(1)) / 100)
+    poor = "建档立卡" in text or "贫困" in text or "脱贫" in text
+    if poor:
+        if "已参保" in text or "实际参保" in text or "参保人数" in text and "应" not in text:
+            return ("poor_enrolled", None)
+        if "率" in text:
+            return None
+        return ("poor_total", None)
+    if any(k in text for k in ("指定任务", "调整任务", "手工任务", "手动", "固定任务", "指定目标")):
+        return ("override", None)
+    if any(k in text for k in ("完成率", "参保率", "应完成", "工作经费", "占比", "差额", "排名", "尚差")):
+        return None
+    if "户籍人口" in text or "常住人口" in text or text in ("人口数", "总人口"):
+        return ("population", None)
+    if "净增" in text:
+        return ("net_increase", None)
+    if "实际参保" in text or "已参保" in text or text in ("参保人数", "参保数", "已缴费人数"):
+        return ("enrolled", None)
+    if "任务" in text:
+        found = _YEAR.match(text)
+        if "上年" in text or (found and int(found.group(1)) < year):
+            return ("prev_target", None)
+        return ("target", None)
+    return None
+
+
+def find_task_table(grids: dict[str, list[list[Any]]], plan: plans.Plan,
+                    skip: Iterable[str] = ()) -> TaskTable | None:
+    """The first sheet holding a task table (a unit column and a count
+    column), or None. Our own result sheets are never read back."""
+    skip = set(skip) | set(RESULT_SHEETS)
+    for name, grid in grids.items():
+        if name in skip or name.startswith("_"):
+            continue
+        found = _task_table_in(name, grid, plan.year)
+        if found is not None:
+            return found
+    return None
+
+
+def _task_table_in(sheet: str, grid: list[list[Any]], year: int) -> TaskTable | None:
+    for r, row in enumerate(grid[:30]):
+        fields = {}
+        headers = {}
+        reached = {}
+        for c, value in enumerate(row, 1):
+            found = _task_field(value, year)
+            if not found:
+                continue
+            field, extra = found
+            if field == "reached":
+                reached[extra] = c
+                continue
+            if field not in fields:
+                fields[field] = c
+                headers[field] = cell_text(value)
+        numbers = {"population", "prev_target", "target", "enrolled", "override"} & set(fields)
+        if "unit" not in fields or not numbers:
+            continue
+        if "id_no" in {_norm(v) for v in row}:
+            continue
+        return _read_task_rows(sheet, grid, r, fields, headers, reached)
+    return None
+
+
+def _read_task_rows(sheet, grid, r0, fields, headers, reached) -> TaskTable:
+    rows: list[TaskRow] = []
+    total = None
+    attrs = {"population": "population", "prev_target": "prev_target", "net_increase": "net_increase",
+             "target": "target_typed", "override": "override", "enrolled": "enrolled",
+             "poor_total": "poor_total", "poor_enrolled": "poor_enrolled"}
+    for r in range(r0 + 1, len(grid)):
+        raw = grid[r]
+
+        def at(c):
+            return raw[c - 1] if c - 1 < len(raw) else None
+        unit = re.sub(r"\s+", "", unicodedata.normalize("NFKC", cell_text(at(fields["unit"]))))
+        if not unit:
+            continue
+        if unit.startswith(("填表", "审核", "注", "说明", "制表")):
+            break
+        item = TaskRow(unit, r + 1)
+        for field, attr in attrs.items():
+            if field in fields:
+                header = headers[field]
+                setattr(item, attr, count_of(at(fields[field]), f"“{sheet}”第{r + 1}行“{header}”"))
+        for rate, c in reached.items():
+            try:
+                day = cell_date(at(c))
+            except BadValue as exc:
+                raise BadValue(f"“{sheet}”第{r + 1}行：{exc}") from None
+            if day:
+                item.reached[rate] = day
+        if _TOTAL_ROW.match(unit):
+            total = item
+            continue
+        rows.append(item)
+    seen = set()
+    for item in rows:
+        if item.unit in seen:
+            raise books.BookError(f"任务表“{sheet}”中“{item.unit}”出现了两次（第{item.row}行），请合并后再试")
+        seen.add(item.unit)
+    columns = dict(fields)
+    return TaskTable(sheet, r0 + 1, columns, headers, rows, total)
+
+
+# ---------------------------------------------------------------- ledgers → villages
+
+_UNIT_LINE = re.compile(r"^\s*填报单位\s*[:：]?(.*)$")
+_PLACEHOLDER = {"村", "村居委会", "村社区", "组", "乡镇", "乡镇街道", "村组社区", "村组"}
+
+
+def village_of_sheet(grid: list[list[Any]]) -> str:
+    """The village a ledger sheet names in its 填报单位 line ("" if none)."""
+    for row in grid[:6]:
+        for value in row:
+            if not isinstance(value, str):
+                continue
+            found = _UNIT_LINE.match(value)
+            if not found:
+                continue
+            parts = re.split(r"[\s\u3000]+", unicodedata.normalize("NFKC", found.group(1)).replace("\u3000", " "))
+            for part in parts:
+                key = _DROP.sub("", part)
+                if not key or key in _PLACEHOLDER or key.endswith(("乡", "镇", "街道", "乡镇", "组")):
+                    continue
+                if key.endswith(("村", "社区", "居委会")) or "村" in key:
+                    return key
+    return ""
+
+
+def ledger_records(plan: plans.Plan, sources: list[tuple[str, dict[str, list[list[Any]]]]],
+                   progress=None) -> tuple[list[Record], list[str]]:
+    """Every person row of every ledger in ``sources`` ((label, grids), ...),
+    computed with the plan; a record's village comes from its 村 column,
+    else the sheet's 填报单位 line, else the sheet or file name."""
+    records: list[Record] = []
+    notes: list[str] = []
+    for i, (label, grids) in enumerate(sources, 1):
+        tables, _skipped = read_ledger_tables(grids)
+        tables = [t for t in tables if t.sheet not in RESULT_SHEETS]
+        for table in tables:
+            found = records_of([table])
+            fallback = village_of_sheet(grids[table.sheet])
+            if not fallback:
+                name = table.sheet
+                fallback = name if not re.fullmatch(r"(Sheet|工作表|台账|登记表|参保缴费.*)\d*", name) \
+                    else Path(label).stem
+            for rec in found:
+                if not rec.village:
+                    rec.village = fallback
+            records += found
+        if progress:
+            progress(i, len(sources))
+    compute_records(plan, records)
+    return records, notes
+
+
+_POOR = ("建档立卡", "贫困", "脱贫")
+
+
+def _identity_texts(rec: Record) -> tuple[str, ...]:
+    if rec.person is not None:
+        return tuple(rec.person.identities)
+    return (cell_text(rec.raw.get("identities")), cell_text(rec.raw.get("household_type")))
+
+
+def is_poor(rec: Record) -> bool:
+    """A 建档立卡 (registered poor) person, by identity or household type."""
+    return any(any(p in text for p in _POOR) for text in _identity_texts(rec))
+
+
+@dataclasses.dataclass
+class VillageCount:
+    village: str
+    registered: int = 0          # person rows on the ledgers
+    enrolled: int = 0
+    poor_total: int = 0
+    poor_enrolled: int = 0
+    dated: list = dataclasses.field(default_factory=list)   # pay dates of the enrolled
+    undated: int = 0             # enrolled without a readable pay date
+
+
+def _pay_date(rec: Record):
+    try:
+        return cell_date(rec.raw.get("pay_date"))
+    except BadValue:
+        return None
+
+
+def count_villages(records: list[Record], as_of: datetime.date | None = None) -> dict[str, VillageCount]:
+    """Per village: persons registered and enrolled (as of a date when the
+    ledgers carry pay dates), and the same for 建档立卡 persons."""
+    out: dict[str, VillageCount] = {}
+    for rec in records:
+        if rec.id_error and not rec.name:
+            continue
+        vc = out.setdefault(rec.village, VillageCount(rec.village))
+        vc.registered += 1
+        poor = is_poor(rec)
+        vc.poor_total += poor
+        if not rec.enrolled:
+            continue
+        day = _pay_date(rec)
+        if as_of is not None and day is not None and day > as_of:
+            continue
+        vc.enrolled += 1
+        vc.poor_enrolled += poor
+        if day is None:
+            vc.undated += 1
+        else:
+            vc.dated.append(day)
+    return out
+
+
+def reach_date(dates: list[datetime.date], need: int) -> datetime.date | None:
+    """The day the count of payments first reached ``need`` (dated only)."""
+    if need <= 0:
+        return min(dates) if dates else None
+    ordered = sorted(dates)
+    return ordered[need - 1] if len(ordered) >= need else None
+
+
+# ---------------------------------------------------------------- rates
+
+def rate_of(done: int | None, target: int | None) -> Fraction | None:
+    if done is None or not target:
+        return None
+    return Fraction(done, target)
+
+
+def need_for(target: int, rate: Fraction) -> int:
+    """Persons needed to reach ``rate`` of ``target`` (rounded up)."""
+    return math.ceil(target * rate)
+
+
+def percent_text(rate: Fraction | None, places: int = 1) -> str:
+    if rate is None:
+        return ""
+    scaled = rate * 100 * 10 ** places
+    value = (scaled.numerator * 2 + scaled.denominator) // (2 * scaled.denominator)   # half up
+    text = f"{value / 10 ** places:.{places}f}"
+    return f"{text}%"
+
+
+def percent_value(rate: Fraction | None, places: int = 4):
+    """A rate for a cell formatted as a percentage (4 decimals: 95.12%)."""
+    if rate is None:
+        return None
+    from decimal import ROUND_HALF_UP, Decimal
+    return float((Decimal(rate.numerator) / Decimal(rate.denominator)).quantize(
+        Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def parse_rate(text) -> Fraction:
+    """'95%' or '0.95' → Fraction."""
+    value = str(text).strip()
+    if value.endswith("%"):
+        return Fraction(value[:-1]) / 100
+    return Fraction(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Milestone:
+    date: datetime.date
+    rate: Fraction
+    text: str       # "95%"
+    clause: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.date.month}月{self.date.day}日前完成{self.text}"
+
+
+def milestones(plan: plans.Plan) -> list[Milestone]:
+    out = []
+    for m in plan.data.get("milestone", []):
+        out.append(Milestone(m["date"], parse_rate(m["rate"]), str(m["rate"]), m.get("clause", "")))
+    return sorted(out, key=lambda m: (m.date, m.rate))
+
+
+def day_text(day: datetime.date | None) -> str:
+    return f"{day.year}年{day.month}月{day.day}日" if day else ""
+
+
+# ---------------------------------------------------------------- command-line helpers
+
+def resolve_plan(policy: str | None, grids) -> plans.Plan:
+    from .ledger import plan_id_in
+    plan_id = policy or plan_id_in(grids)
+    if not plan_id:
+        raise books.BookError("不知道按哪个方案计算：请加 --policy 方案编号，或在表中“方案编号”旁填写")
+    return plans.load(plan_id)
+
+
+def output_for(path: Path, output: str | None, sheet_name: str) -> Path | None:
+    """Where a result goes: the ``-o`` file; for a .xls/.csv/.ods input a new
+    .xlsx beside it (we never write into those); else None (in place)."""
+    if output:
+        out = Path(output)
+        if out.suffix.lower() != ".xlsx":
+            raise books.BookError(f"结果文件应为.xlsx：{out.name}")
+        return out
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return path.with_name(f"{path.stem}-{sheet_name}.xlsx")
+    return None
+
+
+def read_sources(paths: list[str], progress=None) -> list[tuple[str, dict]]:
+    """Grids of extra ledger files (read only)."""
+    out = []
+    for i, p in enumerate(paths, 1):
+        out.append((str(p), books.read_grid_any(Path(p))))
+        if progress:
+            progress(i, len(paths))
+    return out
+
+
+def add_common_arguments(p, result_sheet: str, ledgers: bool = True):
+    p.add_argument("file", help="乡镇工作簿（含任务表或台账，.xlsx/.xls/.csv） / town workbook")
+    if ledgers:
+        p.add_argument("ledgers", nargs="*",
+                       help="各村台账文件（只读，可多个） / village ledger files (read only)")
+    p.add_argument("--policy", help="方案编号（默认读表中的“方案编号”） / plan id")
+    p.add_argument("-o", "--output",
+                   help=f"写到新文件（默认写入本工作簿的“{result_sheet}”工作表） / write a new .xlsx instead")
+
+
+# ---------------------------------------------------------------- villages for reward and progress
+
+@dataclasses.dataclass
+class Village:
+    """One village's figures for reward and progress, and where they came from."""
+
+    unit: str
+    target: int | None = None
+    enrolled: int = 0
+    registered: int | None = None    # persons on its ledgers (None without ledgers)
+    poor_total: int | None = None
+    poor_enrolled: int | None = None
+    reached: dict = dataclasses.field(default_factory=dict)   # Fraction rate → date
+    undated: int = 0                 # enrolled on the ledgers without a pay date
+    source: str = ""                 # "台账" | "任务表"
+
+
+def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tuple[str, dict]] = (),
+           as_of: datetime.date | None = None, rates: Iterable[Fraction] = (),
+           progress=None) -> tuple[list[Village], list[str], TaskTable | None]:
+    """Per village: the target from the task table; enrolled persons counted
+    on the ledgers (the workbook's own ledger sheets and ``extra`` files)
+    where there are any, else as typed in the task table; and, for each of
+    ``rates``, the day the village reached it (typed in a 达到95%日期 column,
+    or from the ledgers' pay dates). Returns (villages, notes, task table)."""
+    table = find_task_table(grids, plan)
+    sources = [("本工作簿", grids)] + list(extra)
+    records, notes = ledger_records(plan, sources, progress)
+    counts = count_villages(records, as_of)
+    rates = sorted(set(rates))
+    out: list[Village] = []
+    by_unit: dict[str, Village] = {}
+    for row in (table.rows if table else []):
+        v = Village(row.unit, row.target, row.enrolled or 0, None, row.poor_total, row.poor_enrolled,
+                    dict(row.reached), source="任务表")
+        out.append(v)
+        by_unit[_key(row.unit)] = v
+    for name, vc in counts.items():
+        v = by_unit.get(_key(name))
+        if v is None:
+            if table is not None:
+                notes.append(f"台账中的“{name or '（未填村名）'}”不在任务表中，没有目标任务数")
+            v = Village(name or "（未填村名）")
+            out.append(v)
+            by_unit[_key(name)] = v
+        v.source = "台账"
+        v.enrolled, v.registered, v.undated = vc.enrolled, vc.registered, vc.undated
+        v.poor_total, v.poor_enrolled = vc.poor_total, vc.poor_enrolled
+        if v.target:
+            for rate in rates:
+                if rate not in v.reached:
+                    day = reach_date(vc.dated, need_for(v.target, rate))
+                    if day:
+                        v.reached[rate] = day
+        if vc.undated:
+            notes.append(f"“{v.unit}”有{vc.undated}名参保人员没有缴费日期，计入人数，但不计入达到比例的日期")
+    if not out:
+        raise books.BookError("没有找到任务表（村名、目标任务数等列）或台账（身份证号列）")
+    # a rate reached means every lower rate was reached too, no later
+    for v in out:
+        for rate in rates:
+            later = [d for r, d in v.reached.items() if r >= rate]
+            if later:
+                v.reached[rate] = min(later)
+    return out, notes, table
+
+
+def _key(name: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))
