@@ -1,127 +1,330 @@
 """汇总上报 (summary): the stamped summary a town submits.
 
-Per village: households and persons enrolled, individual payments, subsidies
-by category and by funding source; 004 附件2's page totals (纯低保户,
-纯建档立卡, 纯三四级残疾: households all of whose enrolled members are
-subsidized in that one category); signature lines (收款填表人, 缴费操作人,
-卫健工作人员, 日期), stamp boxes (村委会盖章, 乡镇盖章) and the number of
-copies the plan asks for (004 六(一): 一式三份). A PDF is made through
-LibreOffice where it is installed.
+Per village, from the ledgers: households and persons enrolled, individual
+payments, subsidies by category (persons and amount) and by funding source;
+where the plan has a household-type list (004 附件2), the register's page
+totals 纯低保户, 纯建档立卡, 纯三四级残疾 (households whose 户属性 is that
+one type, and their enrolled persons); the signature lines (收款填表人,
+缴费操作人, 卫健工作人员, 日期), the stamp boxes (村委会盖章, 乡镇盖章) and
+the number of copies the plan asks for (``[forms] copies``, 004 六(一):
+一式三份). A PDF with one page set per copy is made through LibreOffice
+where it is installed; without it the summary is still written and the line
+says so.
+
+Money is summed in fen and shown in yuan. Enrolled means what
+:attr:`yibao.macros.ledger.Record.enrolled` says (paid what the plan asks,
+or owes nothing).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import shutil
 import subprocess
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 
+from openpyxl.utils import get_column_letter
+
 from yibao.functions import plan as plans
 from yibao.functions.values import yuan
 
 from . import book as books
-from .ledger import compute_records, read_ledger_tables, records_of
+from . import town
+from .ledger import Record
+from .table import cell_text
 
-__all__ = ["summarize", "run", "add_parser"]
+__all__ = ["VillageSummary", "summarize", "summary_sheet", "pure_kind", "to_pdf", "run", "add_parser", "SHEET"]
 
-#: 004 附件2 页计: label → the category whose "pure" households are counted
-PURE_HOUSEHOLDS = {"纯低保户": "城乡低保对象", "纯建档立卡": "建档立卡贫困人口中非低保对象",
-                   "纯三四级残疾": "三四级残疾人"}
+SHEET = "汇总上报"
+PURE = ("纯低保户", "纯建档立卡", "纯三四级残疾")
+_CN = "零一二三四五六七八九十"
 
 
-def summarize(plan: plans.Plan, by_village: dict[str, list]):
-    """Rows of the summary table (pure)."""
-    tiers = [c.name for c in plan.categories if c.subsidized]
-    sources = sorted({s for c in plan.categories for s, _k, _v in c.funding} |
-                     ({plan.proxy_source} if plan.proxy_source else set()))
-    pure = {k: v for k, v in PURE_HOUSEHOLDS.items() if v in plan.by_name} if plan.seed == "004" else {}
-    header = (["村（社区）", "参保户数", "参保人数", "个人缴费（元）", "资助合计（元）"]
-              + [f"{t}（人）" for t in tiers] + [f"{s}（元）" for s in sources] + [f"{k}（户）" for k in pure])
-    rows, total = [], None
-    for village, records in by_village.items():
-        enrolled = [r for r in records if r.enrolled]
-        households = defaultdict(list)
+def pure_kind(text: str) -> str | None:
+    """Which 004 page-total group a household type (户属性) or a subsidy tier
+    belongs to, or None (一般户, other types, or a mix such as 建档立卡低保户)."""
+    t = cell_text(text).replace("、", "")
+    if not t:
+        return None
+    if "三四级残疾" in t:
+        return "纯三四级残疾"
+    if "建档立卡" in t or "贫困" in t:
+        return None if ("低保" in t.replace("非低保", "")) else "纯建档立卡"
+    if "低保" in t:
+        return "纯低保户"
+    return None
+
+
+@dataclasses.dataclass
+class VillageSummary:
+    village: str
+    households: int = 0
+    persons: int = 0
+    paid: int = 0                                         # fen
+    subsidy: int = 0                                      # fen
+    by_tier: dict = dataclasses.field(default_factory=lambda: defaultdict(lambda: [0, 0]))   # tier → [persons, fen]
+    by_source: dict = dataclasses.field(default_factory=lambda: defaultdict(int))            # source → fen
+    pure: dict = dataclasses.field(default_factory=lambda: {k: [0, 0] for k in PURE})      # kind → [households, persons]
+
+
+def _households(records: list[Record]) -> dict[tuple, list[Record]]:
+    """Records grouped by household: the 户编号 where there is one, else a
+    new household at each 户主 row (004's register has no 户编号)."""
+    groups: dict[tuple, list[Record]] = defaultdict(list)
+    counter = 0
+    last_sheet = None
+    for rec in records:
+        where = (getattr(rec, "book", ""), rec.sheet)
+        if where != last_sheet:
+            counter += 1
+            last_sheet = where
+        if rec.family:
+            key = (where, rec.village, "户", rec.family)
+        else:
+            relation = cell_text(rec.raw.get("relation"))
+            if relation == "户主" or "relation" not in rec.columns:
+                counter += 1
+            key = (where, rec.village, "序", counter)
+        groups[key].append(rec)
+    return groups
+
+
+def summarize(plan: plans.Plan, records: list[Record]) -> list[VillageSummary]:
+    """The pure core: one summary per village, in the order villages appear."""
+    out: dict[str, VillageSummary] = {}
+    for members in _households(records).values():
+        enrolled = [r for r in members if r.enrolled]
+        village = members[0].village
+        s = out.setdefault(village, VillageSummary(village))
+        if not enrolled:
+            continue
+        s.households += 1
+        s.persons += len(enrolled)
         for r in enrolled:
-            households[r.family or f"{r.sheet}:{r.row}"].append(r)
-        paid = sum(r.paid if r.paid is not None else r.result.payable for r in enrolled)
-        subsidy = sum(r.result.subsidy for r in enrolled)
-        per_tier = {t: sum(1 for r in enrolled if r.result.subsidy_tier == t) for t in tiers}
-        per_source = defaultdict(int)
-        for r in enrolled:
-            for s, amount in r.result.funding:
-                per_source[s] += amount
-        pure_counts = {k: sum(1 for members in households.values()
-                              if all(m.result.subsidy_tier == cat for m in members)) for k, cat in pure.items()}
-        values = ([len(households), len(enrolled), paid, subsidy] + [per_tier[t] for t in tiers]
-                  + [per_source[s] for s in sources] + [pure_counts[k] for k in pure])
-        total = values if total is None else [a + b for a, b in zip(total, values)]
-        rows.append([village] + values)
-    money_cols = {3, 4} | set(range(5 + len(tiers), 5 + len(tiers) + len(sources)))
-    fmt = lambda vals: [yuan(v) if i in money_cols else v for i, v in enumerate(vals, 1)]
-    body = [[r[0]] + fmt(r[1:]) for r in rows]
-    body.append(["合计"] + fmt(total or [0] * (len(header) - 1)))
-    return header, body
+            s.paid += r.paid if r.paid is not None else r.result.payable
+            s.subsidy += r.result.subsidy or 0
+            if r.result.subsidy and r.result.subsidy_tier:
+                s.by_tier[r.result.subsidy_tier][0] += 1
+                s.by_tier[r.result.subsidy_tier][1] += r.result.subsidy
+            for source, amount in r.result.funding:
+                s.by_source[source] += amount
+        types = {cell_text(r.raw.get("household_type")) for r in members} - {""}
+        if types:
+            kinds = {pure_kind(t) for t in types}
+        else:
+            kinds = {pure_kind(r.result.subsidy_tier or "") for r in enrolled}
+        if len(kinds) == 1 and None not in kinds:
+            kind = kinds.pop()
+            s.pure[kind][0] += 1
+            s.pure[kind][1] += len(enrolled)
+    return [s for s in out.values() if s.persons or s.village]
 
 
-def run(paths: list[Path], plan: plans.Plan, output: Path, town: str = "") -> str:
-    by_village: dict[str, list] = {}
-    for path in paths:
-        grids = books.read_grid_any(path)
-        tables, _skipped = read_ledger_tables(grids)
-        if not tables:
-            raise books.BookError(f"“{path.name}”里没有找到台账（需要“身份证号”列）")
-        for rec in compute_records(plan, records_of(tables)):
-            by_village.setdefault(rec.village or path.stem, []).append(rec)
-    header, body = summarize(plan, by_village)
-    width = len(header)
-    copies = plan.data.get("forms", {}).get("copies")
-    title = f"{plan.county}{town or plan.town}{plan.year}年度城乡居民基本医疗保险参保缴费汇总表"
-    rows = [[title], [f"填报单位：{town or plan.town}（盖章）" + " " * 8 + "单位：户、人、元"], header] + body
-    rows += [[], ["收款填表人（签字）：", None, None, "缴费操作人（签字）：", None, None, "卫健工作人员（签字）：",
-                  None, None, "日期：    年  月  日"],
-             [], ["村（居）委会（盖章）", None, None, None, "乡镇（街道）（盖章）"],
-             [], [], []]
-    if copies:
-        rows.append([f"本表一式{'一二三四五'[copies - 1] if copies <= 5 else copies}份，加盖村（居）委会公章，"
-                     f"报社保中心、卫生院各一份，村（居）委会留存一份（{plan.data['forms'].get('clause', '')}）"])
-    sheet = books.OutSheet("汇总上报", rows, title_rows=2, footer_rows=len(rows) - 3 - len(body),
-                           merges=[f"A1:{chr(64 + min(width, 26))}1"],
-                           widths={1: 14, **{c: 11 for c in range(2, width + 1)}})
-    books.write_new_workbook(output, [sheet])
-    pdf = to_pdf(output)
-    enrolled = body[-1][2]
-    line = f"{len(by_village)}个村（社区）参保{enrolled}人，汇总表已写入 {output}"
-    return line + (f"，PDF：{pdf}" if pdf else "（未安装LibreOffice，未生成PDF）")
+def _copies_text(n: int) -> str:
+    return _CN[n] if 0 < n <= 10 else str(n)
 
 
-def to_pdf(path: Path) -> Path | None:
+def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: str = "",
+                  copy: tuple[int, int] | None = None, name: str = SHEET) -> books.OutSheet:
+    """The summary table with signatures and stamp boxes; ``copy`` = (k, n)
+    labels the k-th of n printed copies."""
+    tier_order = {c.name: i for i, c in enumerate(plan.categories)}
+    tiers = sorted({t for s in summaries for t in s.by_tier}, key=lambda t: (tier_order.get(t, 99), t))
+    sources = sorted({src for s in summaries for src in s.by_source})
+    with_pure = bool(plan.data.get("forms", {}).get("household_types"))
+    head1 = ["序号", "村（社区）", "参保户数", "参保人数", "个人缴费（元）", "资助合计（元）"]
+    head2 = [None] * 6
+    merges = [f"{get_column_letter(c)}3:{get_column_letter(c)}4" for c in range(1, 7)]
+    col = 7
+    for t in tiers:
+        head1 += [f"资助：{t}", None]
+        head2 += ["人数", "金额（元）"]
+        merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + 1)}3")
+        col += 2
+    if sources:
+        head1 += ["资助资金来源（元）"] + [None] * (len(sources) - 1)
+        head2 += sources
+        if len(sources) > 1:
+            merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + len(sources) - 1)}3")
+        col += len(sources)
+    if with_pure:
+        for k in PURE:
+            head1 += [k, None]
+            head2 += ["户", "人"]
+            merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + 1)}3")
+            col += 2
+    width = len(head1)
+    last = get_column_letter(width)
+    where = town_name or plan.town
+    title = f"{plan.county}{where}{plan.year}年度城乡居民基本医疗保险参保缴费汇总表"
+    copies = int(plan.data.get("forms", {}).get("copies") or 1)
+    unit = f"填报单位：{where or '　　　　乡镇（街道）'}（盖章）　　　　单位：户、人、元"
+    if copy:
+        unit += f"　　　　第{copy[0]}份／共{copy[1]}份"
+    rows = [[title], [unit], head1, head2]
+    merges += [f"A1:{last}1", f"A2:{last}2"]
+
+    def line(seq, label, values: VillageSummary):
+        row = [seq, label, values.households, values.persons, yuan(values.paid), yuan(values.subsidy)]
+        for t in tiers:
+            persons, amount = values.by_tier.get(t, (0, 0))
+            row += [persons, yuan(amount)]
+        row += [yuan(values.by_source.get(src, 0)) for src in sources]
+        if with_pure:
+            for k in PURE:
+                row += values.pure[k]
+        return row
+
+    total = VillageSummary(town.TOTAL_LABEL)
+    for i, s in enumerate(summaries, 1):
+        rows.append(line(i, s.village, s))
+        total.households += s.households
+        total.persons += s.persons
+        total.paid += s.paid
+        total.subsidy += s.subsidy
+        for t, (p, a) in s.by_tier.items():
+            total.by_tier[t][0] += p
+            total.by_tier[t][1] += a
+        for src, a in s.by_source.items():
+            total.by_source[src] += a
+        for k in PURE:
+            total.pure[k][0] += s.pure[k][0]
+            total.pure[k][1] += s.pure[k][1]
+    rows.append(line(None, town.TOTAL_LABEL, total))
+    body_end = len(rows)
+    rows.append([])
+    sign = [None] * width
+    spots = sorted({0, width // 4, width // 2, (3 * width) // 4}) if width >= 8 else [0, 2, 4, 5]
+    labels = ["收款填表人（签字）：", "缴费操作人（签字）：", "卫健工作人员（签字）：", "日期：　　年　　月　　日"]
+    if len(spots) < 4:
+        sign = [None] * max(width, 8)
+        spots = [0, 2, 4, 6]
+    for spot, label in zip(spots, labels):
+        sign[spot] = label
+    rows.append(sign)
+    rows.append([])
+    box = len(rows) + 1
+    mid = max(2, width // 2)
+    stamp = [None] * max(width, 4)
+    stamp[0] = "村委会（盖章）"
+    stamp[mid] = "乡镇（盖章）"
+    rows.append(stamp)
+    for _ in range(3):
+        rows.append([])
+    merges += [f"A{box}:{get_column_letter(mid)}{box + 3}",
+               f"{get_column_letter(mid + 1)}{box}:{get_column_letter(max(width, mid + 2))}{box + 3}"]
+    fills = {(box, 1): "FFF2F2F2", (box, mid + 1): "FFF2F2F2"}
+    clause = plan.data.get("forms", {}).get("clause", "")
+    rows.append([f"注：本表一式{_copies_text(copies)}份，签字并加盖村委会、乡镇公章后上报"
+                 + (f"（{plan.name} {clause}）" if clause else "") + "。金额单位：元。"])
+    if with_pure:
+        rows.append(["纯低保户、纯建档立卡、纯三四级残疾：户属性只是该一种类型的户数，及其中的参保人数（004 附件2 页计）。"])
+    money = {5: "#,##0.00", 6: "#,##0.00"}
+    for k in range(len(tiers)):
+        money[8 + 2 * k] = "#,##0.00"
+    for k in range(len(sources)):
+        money[7 + 2 * len(tiers) + k] = "#,##0.00"
+    return books.OutSheet(name, rows, header_rows=2, title_rows=2, footer_rows=len(rows) - body_end,
+                          merges=merges, fills=fills, number_formats=money,
+                          widths={1: 5, 2: 14, 3: 8, 4: 8, 5: 12, 6: 12,
+                                  **{c: 10 for c in range(7, width + 1)}})
+
+
+def to_pdf(sheets: list[books.OutSheet], target: Path, timeout: int = 180) -> tuple[Path | None, str]:
+    """Print ``sheets`` to one PDF through LibreOffice (a private profile, so
+    parallel runs do not clash). Returns (path or None, why not)."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if not soffice:
-        return None
-    with tempfile.TemporaryDirectory() as profile:
-        proc = subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless",
-                               "--convert-to", "pdf", "--outdir", str(path.parent), str(path)],
-                              capture_output=True, timeout=300)
-    pdf = path.with_suffix(".pdf")
-    return pdf if proc.returncode == 0 and pdf.exists() else None
+        return None, "未找到LibreOffice，未生成PDF（可在Excel中“另存为PDF”）"
+    with tempfile.TemporaryDirectory(prefix="yibao-pdf-") as tmp:
+        tmp = Path(tmp)
+        xlsx = tmp / "汇总上报.xlsx"
+        books.write_new_workbook(xlsx, sheets)
+        profile = (tmp / "profile").as_uri()
+        try:
+            proc = subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore",
+                                   "--convert-to", "pdf", "--outdir", str(tmp), str(xlsx)],
+                                  capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None, "LibreOffice转换PDF超时，未生成PDF"
+        made = tmp / "汇总上报.pdf"
+        if proc.returncode != 0 or not made.exists():
+            return None, "LibreOffice未能生成PDF"
+        try:
+            books.check_writable(target)
+            fd, part = tempfile.mkstemp(prefix=".~yibao-", suffix=".pdf", dir=target.parent)
+            os.close(fd)
+            shutil.copyfile(made, part)
+            os.replace(part, target)
+        except (PermissionError, books.BookError):
+            if "part" in locals() and os.path.exists(part):
+                os.unlink(part)
+            return None, f"“{target.name}”正被其他程序打开，未能更新PDF"
+    return target, ""
+
+
+def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> str:
+    """Summarize the ledgers (the workbook's own ledger sheets and any ledger
+    files); write the 汇总上报 sheet (or a new file) and the PDF."""
+    options = options or {}
+    grids = book.grids()
+    plan = plan or town.resolve_plan(options.get("policy"), grids)
+    sources = [(str(book.path), grids)] + list(options.get("ledgers") or [])
+    records, _notes = town.ledger_records(plan, sources, options.get("progress"))
+    if not records:
+        raise books.BookError("没有找到台账（需要“身份证号”列）：请把各村台账文件一并列出")
+    summaries = summarize(plan, records)
+    town_name = options.get("town") or ""
+    sheet = summary_sheet(plan, summaries, town_name)
+    output = options.get("output")
+    if output:
+        output = Path(output)
+        books.write_new_workbook(output, [sheet])
+        where = f"新文件“{output.name}”"
+        pdf_target = output.with_suffix(".pdf")
+    else:
+        book.replace_sheet(sheet)
+        book.save()
+        where = f"“{SHEET}”工作表"
+        pdf_target = Path(book.path).with_name(f"{Path(book.path).stem}-{SHEET}.pdf")
+    persons = sum(s.persons for s in summaries)
+    line = f"{len(summaries)}个村（社区）参保{sum(s.households for s in summaries)}户{persons}人，汇总表已写入{where}"
+    if options.get("pdf", True):
+        copies = int(plan.data.get("forms", {}).get("copies") or 1)
+        pages = [summary_sheet(plan, summaries, town_name, (k, copies), f"第{k}份") for k in range(1, copies + 1)] \
+            if copies > 1 else [sheet]
+        pdf, why = to_pdf(pages, pdf_target)
+        line += f"，PDF（{copies}份）：{pdf.name}" if pdf else f"；{why}"
+    return line
 
 
 def cmd_summary(args) -> int:
-    output = Path(args.output)
-    if output.exists() and not args.force:
+    from ._bar import Bar
+    path = Path(args.file)
+    output = town.output_for(path, args.output, SHEET)
+    if output is not None and output.exists() and args.output and not args.force:
         raise books.BookError(f"{output} 已存在；要覆盖请加 --force（原文件会备份）")
-    print(run([Path(p) for p in args.files], plans.load(args.policy), output, args.town or ""))
+    bar = Bar("读取台账")
+    options = {"policy": args.policy, "output": output, "town": args.town or "",
+               "ledgers": town.read_sources(args.ledgers), "pdf": not args.no_pdf, "progress": bar}
+    line = run(books.FileBook(path), None, options)
+    bar.close()
+    print(line)
     return 0
 
 
 def add_parser(sub):
-    p = sub.add_parser("summary", help="生成盖章上报的汇总表（含PDF） / stamped summary for submission",
-                       description="按村汇总参保户数、人数、个人缴费、各类资助和资金来源，附签字栏和盖章栏；"
-                                   "装有LibreOffice时同时生成PDF。 Per-village totals with signature and stamp lines.")
-    p.add_argument("files", nargs="+", help="各村台账 / ledgers")
-    p.add_argument("--policy", required=True, help="方案编号 / plan id")
-    p.add_argument("-o", "--output", required=True, help="汇总表文件（.xlsx） / output")
-    p.add_argument("--town", help="乡镇名称 / town")
-    p.add_argument("--force", action="store_true", help="覆盖已有文件（先备份） / overwrite")
+    p = sub.add_parser(
+        "summary", help="汇总上报：按村汇总参保户数、人数、缴费、资助，附签字盖章栏和PDF / stamped summary",
+        description="按村汇总参保户数、人数、个人缴费、各类资助（人数、金额）和资金来源，"
+                    "附004的页计（纯低保户、纯建档立卡、纯三四级残疾）、签字栏、盖章栏和方案要求的份数；"
+                    "装有LibreOffice时同时生成PDF（每份一套）。 Per-village totals by category and funding "
+                    "source, signature lines, stamp boxes, the plan's copies, and a PDF through LibreOffice.")
+    town.add_common_arguments(p, SHEET)
+    p.add_argument("--town", help="乡镇（街道）名称（默认取方案） / town name")
+    p.add_argument("--no-pdf", action="store_true", help="不生成PDF / skip the PDF")
+    p.add_argument("--force", action="store_true", help="-o 文件已存在时覆盖（先备份） / overwrite the -o file")
     p.set_defaults(func=cmd_summary)

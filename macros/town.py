@@ -270,6 +270,7 @@ def ledger_records(plan: plans.Plan, sources: list[tuple[str, dict[str, list[lis
                 fallback = name if not re.fullmatch(r"(Sheet|工作表|台账|登记表|参保缴费.*)\d*", name) \
                     else Path(label).stem
             for rec in found:
+                rec.book = label
                 if not rec.village:
                     rec.village = fallback
             records += found

@@ -330,3 +330,134 @@ def test_reward_and_progress_count_the_ledgers_by_pay_date(tmp_path):
 def test_help_is_in_chinese_and_english(action):
     text = run_yibao(action, "--help").stdout
     assert "方案编号" in text and "plan id" in text
+
+
+# ---------------------------------------------------------------- summary
+
+def register(path: Path, village: str, people, with_family=False):
+    """004 附件2 as villages fill it: no 户编号, 户属性 merged over a household,
+    交费 split into 实交额 and 资助额 on a second header row."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "参保缴费登记表"
+    ws.append(["XX区2020年度城乡居民基本医疗保险参保缴费基本信息登记表"])
+    ws.append([f"填报单位：XX镇　{village}　　组", None, None, None, None, None, None, None, "方案编号", "xxzhen-2020"])
+    ws.append(["序号", "户属性★", "户主关系★", "姓名★", "身份证号★", "交费★", None, "缴费日期"]
+              + (["户编号"] if with_family else []))
+    ws.append([None, None, None, None, None, "实交额", "资助额", None])
+    start = None
+    for i, p in enumerate(people, 1):
+        household, relation, name, id_no, paid, subsidy = p[:6]
+        ws.append([i, household, relation, name, id_no, paid, subsidy, "2019-12-01"] + list(p[6:]))
+        ws.cell(ws.max_row, 4).data_type = "s"
+        if relation == "户主":
+            start = ws.max_row
+        elif household is None and start:
+            ws.merge_cells(f"B{start}:B{ws.max_row}")
+    ws.append(["页计：参加居民医保户数：　户"])
+    ws.append(["收款填表人（签字）：", None, None, "缴费操作人（签字）："])
+    wb.save(path)
+    return path
+
+
+def _ids(*seqs):
+    return [make_id("19700101", s, "430111") for s in seqs]
+
+
+def summary_inputs(tmp_path):
+    i = _ids(11, 12, 13, 14, 15, 16, 17)
+    a = register(tmp_path / "一村.xlsx", "一村", [
+        ("一般低保户", "户主", "甲", i[0], 125, 125),
+        (None, "配偶", "=乙", i[1], 125, 125),            # formula-looking name
+        ("一般户", "户主", "丙", i[2], 250, None),
+        ("一般户", "户主", "丁", i[3], None, None),        # not paid: not enrolled
+    ])
+    b = register(tmp_path / "二村.xlsx", "二村", [
+        ("社会保障兜底户", "户主", "戊", i[4], 0, 250),
+        ("三四级残疾", "户主", "己", i[5], "125", 125),     # paid stored as text
+        ("建档立卡贫困户", "户主", "庚", i[6], 125, 125),
+    ])
+    return a, b
+
+
+def summary_table(path: Path, sheet=None):
+    ws = openpyxl.load_workbook(path)[sheet or "汇总上报"]
+    head1 = [c.value for c in ws[3]]
+    head2 = [c.value for c in ws[4]]
+    names, group = [], None
+    for h1, h2 in zip(head1, head2):
+        group = h1 or group
+        names.append(f"{group}/{h2}" if h2 else group)
+    rows = {r[1]: dict(zip(names, r)) for r in ws.iter_rows(min_row=5, values_only=True) if r[1]}
+    text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
+    return ws, rows, text
+
+
+def test_summary_per_village_with_categories_sources_004_page_totals_signatures_stamps_and_pdf(tmp_path):
+    a, b = summary_inputs(tmp_path)
+    inputs = {p: snapshot(p) for p in (a, b)}
+    out = tmp_path / "汇总.xlsx"
+    proc = run_yibao("summary", str(a), str(b), "-o", str(out), "--town", "XX镇")
+    assert "2个村（社区）参保5户6人" in proc.stdout and proc.stdout.count("\n") == 1
+    ws, rows, text = summary_table(out)
+    one, two, total = rows["一村"], rows["二村"], rows["合计"]
+    assert (one["参保户数"], one["参保人数"], one["个人缴费（元）"], one["资助合计（元）"]) == (2, 3, 500, 250)
+    assert one["资助：城乡低保对象/人数"] == 2 and one["资助：城乡低保对象/金额（元）"] == 250
+    assert one["资助资金来源（元）/医疗救助"] == 250 and one["纯低保户/户"] == 1 and one["纯低保户/人"] == 2
+    assert (two["参保户数"], two["参保人数"], two["个人缴费（元）"], two["资助合计（元）"]) == (3, 3, 250, 500)
+    assert two["资助：社会保障兜底脱贫对象/金额（元）"] == 250
+    assert two["资助资金来源（元）/财政"] == 125 + 125 + 125 and two["资助资金来源（元）/医疗救助"] == 125
+    assert two["纯三四级残疾/户"] == 1 and two["纯建档立卡/户"] == 1 and two["纯低保户/户"] == 0
+    assert total["参保人数"] == 6 and total["个人缴费（元）"] == 750 and total["资助合计（元）"] == 750
+    for words in ("收款填表人（签字）", "缴费操作人（签字）", "卫健工作人员（签字）", "日期：",
+                  "村委会（盖章）", "乡镇（盖章）", "一式三份", "填报单位：XX镇"):
+        assert words in text, words
+    stamp = next(c for row in ws.iter_rows() for c in row if c.value == "村委会（盖章）")
+    assert any(stamp.coordinate in r and r.max_row - r.min_row >= 3 for r in ws.merged_cells.ranges)
+    for p, snap in inputs.items():
+        assert snapshot(p) == snap
+    pdf = out.with_suffix(".pdf")
+    if shutil.which("soffice") or os.environ.get("CI") == "true":
+        assert pdf.read_bytes()[:5] == b"%PDF-" and "PDF（3份）" in proc.stdout
+        assert pdf.read_bytes().count(b"/Type /Page\n") + pdf.read_bytes().count(b"/Type/Page/") >= 3 \
+            or b"/Count 3" in pdf.read_bytes()
+    else:
+        assert "未找到LibreOffice" in proc.stdout
+
+
+def test_summary_in_place_on_a_town_workbook_and_a_rerun_replaces(tmp_path):
+    a, b = summary_inputs(tmp_path)
+    before = snapshot(a)
+    for _ in range(2):
+        run_yibao("summary", str(a), str(b), "--no-pdf")
+    wb = openpyxl.load_workbook(a)
+    assert [ws.title for ws in wb if ws.sheet_state == "visible"] == ["参保缴费登记表", "汇总上报"]
+    assert snapshot(a) == before
+    assert wb["参保缴费登记表"]["D6"].value == "=乙" and wb["参保缴费登记表"]["D6"].data_type == "s"
+    _ws, rows, _text = summary_table(a)
+    assert rows["合计"]["参保人数"] == 6
+    assert not list(tmp_path.glob("*.pdf"))
+
+
+def test_summary_with_no_ledger_or_a_locked_output_is_refused(tmp_path):
+    book = typed_progress(tmp_path / "进度.xlsx")
+    proc = run_yibao("summary", str(book), check_rc=2)
+    assert "没有找到台账" in proc.stderr
+    a, b = summary_inputs(tmp_path)
+    (tmp_path / "~$一村.xlsx").write_bytes(b"")
+    original = a.read_bytes()
+    proc = run_yibao("summary", str(a), str(b), check_rc=2)
+    assert "正被Excel或WPS打开" in proc.stderr and a.read_bytes() == original
+    assert not list(tmp_path.glob("*.pdf")) and not list(tmp_path.glob("一村.备份-*"))
+
+
+def test_summary_reads_a_csv_ledger_and_writes_beside_it(tmp_path):
+    i = _ids(21, 22)
+    src = tmp_path / "三村.csv"
+    src.write_text("姓名,身份证号,户属性,个人缴费,村\n"
+                   f"壬,{i[0]},一般户,250,三村\n癸,{i[1]},一般低保户,125,三村\n", encoding="utf-8-sig")
+    proc = run_yibao("summary", str(src), "--policy", "xxzhen-2020", "--no-pdf")
+    out = tmp_path / "三村-汇总上报.xlsx"
+    assert out.exists() and "参保2户2人" in proc.stdout
+    _ws, rows, _t = summary_table(out)
+    assert rows["三村"]["个人缴费（元）"] == 375 and rows["三村"]["纯低保户/户"] == 1
