@@ -136,7 +136,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     """Progress by village; write the 进度通报 sheet with its chart (or a new file)."""
     options = options or {}
     grids = book.grids()
-    plan = plan or town.resolve_plan(options.get("policy"), grids)
+    plan = plan or town.resolve_plan(options.get("policy"), grids, options.get("ledgers") or [])
     on = options.get("date") or datetime.date.today()
     villages, notes, _table = town.gather(plan, grids, options.get("ledgers") or [], on, (),
                                           options.get("progress"))

@@ -194,7 +194,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     """Allocate the town total; write the 任务分配 sheet (or a new file)."""
     options = options or {}
     grids = book.grids()
-    plan = plan or town.resolve_plan(options.get("policy"), grids)
+    plan = plan or town.resolve_plan(options.get("policy"), grids, options.get("ledgers") or [])
     table = town.find_task_table(grids, plan)
     if table is None:
         raise books.BookError("没有找到任务表：需要“村名”（或“镇街”）列和“目标任务数”“户籍人口数”等人数列")

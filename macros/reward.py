@@ -160,7 +160,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     """Reward figures for every village; write the 奖励测算 sheet (or a new file)."""
     options = options or {}
     grids = book.grids()
-    plan = plan or town.resolve_plan(options.get("policy"), grids)
+    plan = plan or town.resolve_plan(options.get("policy"), grids, options.get("ledgers") or [])
     if not plan.data.get("reward") and not plan.data.get("work_fee") and not plan.data.get("deduction"):
         raise books.BookError(f"方案“{plan.name}”没有工作经费和奖励的规定（[work_fee]、[[reward]]、[deduction]），无需测算")
     rates = {t.rate for t in tiers_of(plan)}

@@ -271,7 +271,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     files); write the 汇总上报 sheet (or a new file) and the PDF."""
     options = options or {}
     grids = book.grids()
-    plan = plan or town.resolve_plan(options.get("policy"), grids)
+    plan = plan or town.resolve_plan(options.get("policy"), grids, options.get("ledgers") or [])
     sources = [(str(book.path), grids)] + list(options.get("ledgers") or [])
     records, _notes = town.ledger_records(plan, sources, options.get("progress"))
     if not records:

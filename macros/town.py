@@ -409,9 +409,13 @@ def day_text(day: datetime.date | None) -> str:
 
 # ---------------------------------------------------------------- command-line helpers
 
-def resolve_plan(policy: str | None, grids) -> plans.Plan:
+def resolve_plan(policy: str | None, grids, extra: list[tuple[str, dict]] = ()) -> plans.Plan:
+    """The plan named by ``--policy``, else by the 方案编号 cell of the
+    workbook, else of the first ledger file that names one."""
     from .ledger import plan_id_in
     plan_id = policy or plan_id_in(grids)
+    for _label, other in extra:
+        plan_id = plan_id or plan_id_in(other)
     if not plan_id:
         raise books.BookError("不知道按哪个方案计算：请加 --policy 方案编号，或在表中“方案编号”旁填写")
     return plans.load(plan_id)

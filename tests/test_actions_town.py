@@ -291,7 +291,7 @@ def town_book(path: Path, targets: dict):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "任务分配表"
-    ws.append(["XX镇2020年城乡居民基本医疗保险筹资任务分配表", None, "方案编号", "xxzhen-2020"])
+    ws.append(["XX镇2020年城乡居民基本医疗保险筹资任务分配表"])     # the plan id is on the ledgers
     ws.append(["村名", "2020年目标任务数", "实际参保数"])
     for name, target in targets.items():
         ws.append([name, target, None])
@@ -461,3 +461,42 @@ def test_summary_reads_a_csv_ledger_and_writes_beside_it(tmp_path):
     assert out.exists() and "参保2户2人" in proc.stdout
     _ws, rows, _t = summary_table(out)
     assert rows["三村"]["个人缴费（元）"] == 375 and rows["三村"]["纯低保户/户"] == 1
+
+
+# ---------------------------------------------------------------- the contract the live Excel backend relies on
+
+class MemoryBook:
+    """Only what macros/_excel.ExcelBook also provides: path, grids(), replace_sheet(), save()."""
+
+    def __init__(self, path: Path):
+        from yibao.macros.book import read_grid_any
+        self.path = path
+        self._grids = read_grid_any(path)
+        self.sheets = {}
+
+    def grids(self):
+        return self._grids
+
+    def replace_sheet(self, sheet):
+        self.sheets[sheet.name] = sheet
+
+    def save(self, backup=True):
+        return {"skipped": 0}
+
+
+def test_each_action_runs_on_any_book_with_grids_replace_sheet_and_save(tmp_path):
+    from yibao.macros import progress, quota, reward, summary
+    table = task_table(tmp_path / "任务.xlsx", fixed={"社区": 420})
+    typed = typed_progress(tmp_path / "进度.xlsx")
+    a, _b = summary_inputs(tmp_path)
+    originals = {p: p.read_bytes() for p in (table, typed, a)}
+    book = MemoryBook(table)
+    assert "合计51005人" in quota.run(book)
+    assert sum(r[7] for r in book.sheets["任务分配"].rows if r and isinstance(r[0], int)) == 51005
+    book = MemoryBook(typed)
+    assert "2个需扣减" in reward.run(book)
+    assert "截至2020年1月5日" in progress.run(book, None, {"date": datetime.date(2020, 1, 5)})
+    assert book.sheets["进度通报"].chart["values"][0] == 5
+    book = MemoryBook(a)
+    assert "参保2户3人" in summary.run(book, None, {"pdf": False})
+    assert {p: p.read_bytes() for p in originals} == originals
