@@ -45,20 +45,6 @@ def run(action_id: str):
             plan = resolve_plan(None, live.grids())
             output = Path(book.fullname).with_name("资助名单比对结果.xlsx")
             line = module.run([Path(f) for f in files], plan, output)
-        elif action_id == "quota":
-            total = book.app.api.InputBox("全镇目标任务数（人）", "任务分配", Type=1)
-            if total is False:
-                return
-            line = module.run(live, total=int(total))
-        elif action_id in ("reward", "progress"):
-            from yibao.macros.validate import resolve_plan
-            line = module.run(live, resolve_plan(None, live.grids()))
-        elif action_id == "summary":
-            from pathlib import Path
-            from yibao.macros.validate import resolve_plan
-            plan = resolve_plan(None, live.grids())
-            output = Path(book.fullname).with_name("汇总上报.xlsx")
-            line = module.run([Path(book.fullname)], plan, output)
         else:
             line = module.run(live)
     except Exception as exc:  # show the user one line, never a traceback
