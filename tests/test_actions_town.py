@@ -500,3 +500,43 @@ def test_each_action_runs_on_any_book_with_grids_replace_sheet_and_save(tmp_path
     book = MemoryBook(a)
     assert "参保2户3人" in summary.run(book, None, {"pdf": False})
     assert {p: p.read_bytes() for p in originals} == originals
+
+
+def test_quota_and_progress_on_our_own_task_template(tmp_path):
+    """The `tasks` template of 004: 村　名 with an ideographic space, the target a formula
+    without a cached value (taken as last year's target plus the net increase)."""
+    src = Path(__file__).parent.parent / "templates" / "built" / "xxzhen-2020" / "tasks.xlsx"
+    wb = openpyxl.load_workbook(src)
+    ws = wb["任务分配表"]
+    for i, (name, row) in enumerate(zip(NAMES[-3:], TABLE_004[-3:])):
+        ws.cell(4 + i, 1).value = name.lstrip("=")
+        ws.cell(4 + i, 2).value, ws.cell(4 + i, 3).value, ws.cell(4 + i, 4).value = row[:3]
+    path = tmp_path / "任务分配表.xlsx"
+    wb.save(path)
+    proc = run_yibao("quota", str(path), check_rc=2)
+    assert "--total" in proc.stderr
+    run_yibao("quota", str(path), "--total", "9000")
+    _ws, body, total = quota_rows(path)
+    assert [r[1] for r in body] == ["第11村", "第12村", "社区"]
+    assert total[7] == 9000 == sum(r[7] for r in body)
+    assert [r[9] for r in body] == [5849, 3303, 405]          # last year's targets read from the template
+    run_yibao("progress", str(path), "--date", "2019-12-31")
+    rows = sheet_rows(path, "进度通报")
+    assert rows["社区"]["目标任务数"] == 420                  # 405 + 15: the formula had no cached value
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None and os.environ.get("CI") != "true",
+                    reason="LibreOffice not installed")
+def test_quota_reads_an_xls_task_table(tmp_path):
+    import subprocess
+    path = task_table(tmp_path / "任务.xlsx", fixed={"社区": 420})
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless",
+                    "--convert-to", "xls", "--outdir", str(tmp_path / "xls"), str(path)],
+                   check=True, capture_output=True, timeout=180)
+    xls = tmp_path / "xls" / "任务.xls"
+    original = xls.read_bytes()
+    proc = run_yibao("quota", str(xls))
+    out = tmp_path / "xls" / "任务-任务分配.xlsx"
+    assert "任务-任务分配.xlsx" in proc.stdout and xls.read_bytes() == original
+    _ws, body, total = quota_rows(out)
+    assert total[7] == 51005 and {r[1]: r[7] for r in body}["社区"] == 420
