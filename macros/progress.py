@@ -80,7 +80,7 @@ def progress_sheet(plan: plans.Plan, lines: list[Line], on: datetime.date, notes
     targets = sum(ln.village.target for ln in lines if ln.village.target)
     enrolled_t = sum(ln.village.enrolled for ln in lines if ln.village.target)
     total_rate = Fraction(enrolled_t, targets) if targets else None
-    header = ["排名", "村（社区）", "目标任务数", "已参保人数", "参保率", "尚未参保"]
+    header = ["排名", town.unit_label(plan), "目标任务数", "已参保人数", "参保率", "尚未参保"]
     for m in marks:
         header += [f"{m.date.month}月{m.date.day}日前应完成（{m.text}）", "差额"]
     header += ["进度情况", "数据来源"]
@@ -116,7 +116,7 @@ def progress_sheet(plan: plans.Plan, lines: list[Line], on: datetime.date, notes
     width = len(header)
     chart = None
     if last >= first:
-        chart = {"type": "bar", "direction": "bar", "title": "各村（社区）参保率",
+        chart = {"type": "bar", "direction": "bar", "title": f"各{town.unit_label(plan)}参保率",
                  "categories": (2, first, last), "values": (5, first - 1, last), "y_title": "参保率",
                  "anchor": f"{get_column_letter(width + 2)}3", "height": max(7.5, 0.6 * (last - first + 1) + 3),
                  "width": 16}
@@ -153,7 +153,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     targets = sum(ln.village.target for ln in lines if ln.village.target)
     enrolled = sum(ln.village.enrolled for ln in lines if ln.village.target)
     late = sum("未按期" in ln.status for ln in lines)
-    return (f"截至{town.day_text(on)}，{len(lines)}个村（社区）参保{sum(ln.village.enrolled for ln in lines)}人，"
+    return (f"截至{town.day_text(on)}，{len(lines)}个{town.unit_label(plan)}参保{sum(ln.village.enrolled for ln in lines)}人，"
             f"参保率{town.percent_text(Fraction(enrolled, targets)) if targets else '（无目标任务数）'}，"
             f"{late}个未按期完成进度要求；已写入{where}（含条形图）")
 

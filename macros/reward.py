@@ -108,7 +108,7 @@ def reward_sheet(plan: plans.Plan, rows: list[RewardRow], notes: list[str]) -> b
     rate_texts = {t.rate: t.rate_text for t in tiers_of(plan)}
     who = plan.town or plan.county
     title = f"{who}{plan.year}年度城乡居民医保筹资工作经费和奖励测算表"
-    header = ["序号", "村（社区）", "目标任务数", "实际参保人数", "参保率"]
+    header = ["序号", town.unit_label(plan), "目标任务数", "实际参保人数", "参保率"]
     header += [f"达到{rate_texts[r]}日期" for r in rates]
     header += [f"工作经费（{fee.get('per_person', '0')}元/人）", "奖励档次", "奖励标准（元/人）", "奖励金额（元）",
                "经费和奖励合计（元）", "建档立卡参保", "扣减提示"]
@@ -136,7 +136,7 @@ def reward_sheet(plan: plans.Plan, rows: list[RewardRow], notes: list[str]) -> b
                        sum(r.village.enrolled for r in rows), town.percent_value(total_rate)]
                       + [None] * n
                       + [yuan(sum(r.work_fee for r in rows)), None, None, yuan(sum(r.reward for r in rows)),
-                         yuan(sum(r.total for r in rows)), None, f"{sum(bool(r.flags) for r in rows)}个村（社区）需扣减"])
+                         yuan(sum(r.total for r in rows)), None, f"{sum(bool(r.flags) for r in rows)}个{town.unit_label(plan)}需扣减"])
     body_end = len(table_rows)
     table_rows.append([])
     table_rows.append(["说明：奖励按所达到的最高一档计发（各档不累加），金额＝奖励标准×实际参保人数；"
@@ -178,7 +178,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
         where = f"“{SHEET}”工作表"
     rewarded = sum(r.reward > 0 for r in rows)
     flagged = sum(bool(r.flags) for r in rows)
-    return (f"{len(rows)}个村（社区）：工作经费{yuan(sum(r.work_fee for r in rows))}元，"
+    return (f"{len(rows)}个{town.unit_label(plan)}：工作经费{yuan(sum(r.work_fee for r in rows))}元，"
             f"{rewarded}个获奖励共{yuan(sum(r.reward for r in rows))}元，{flagged}个需扣减；已写入{where}")
 
 

@@ -403,6 +403,11 @@ def milestones(plan: plans.Plan) -> list[Milestone]:
     return sorted(out, key=lambda m: (m.date, m.rate))
 
 
+def unit_label(plan: plans.Plan) -> str:
+    """村（社区） for a town plan; 镇街 for a city-wide plan (000 divides the city among towns)."""
+    return "村（社区）" if plan.town else "镇街"
+
+
 def day_text(day: datetime.date | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日" if day else ""
 
