@@ -59,7 +59,22 @@ class ExcelBook:
             ws.range("A1").value = grid
         for (r, c), target in sheet.links.items():
             ws.range((r, c)).add_hyperlink(f"#{target}", str(ws.range((r, c)).value))
+        for ref in sheet.merges:
+            ws.range(ref).merge()
+        first_body = sheet.title_rows + sheet.header_rows + 1
+        for c, fmt in sheet.number_formats.items():
+            ws.range((first_body, c), (max(len(grid), first_body), c)).number_format = fmt
+        for (r, c), argb in sheet.fills.items():
+            ws.range((r, c)).color = _rgb(argb)
         ws.autofit("c")
+        if sheet.chart:
+            spec = sheet.chart
+            vcol, v1, v2 = spec["values"]
+            ccol, c1, c2 = spec["categories"]
+            chart = ws.charts.add(left=ws.range((1, width + 2)).left, top=ws.range("A2").top)
+            chart.chart_type = "bar_clustered"
+            chart.set_source_data(ws.range((v1, vcol), (v2, vcol)))
+            chart.api[1].SeriesCollection(1).XValues = ws.range((c1, ccol), (c2, ccol)).api
 
     def mark(self, sheet, row, col, severity, note):
         cell = self.xw.sheets[sheet].range((row, col))
