@@ -252,6 +252,18 @@ def write_new_workbook(path, sheets: Sequence[OutSheet], overwrite: bool = True)
     return _write_new_openpyxl(path, sheets)
 
 
+def deliver(book, sheet: OutSheet, output=None) -> str:
+    """Put one result sheet where the user asked: a new workbook when
+    ``output`` is given, else our own sheet in ``book`` (replaced on a rerun).
+    Returns where it went, in words for the one-line result."""
+    if output:
+        write_new_workbook(Path(output), [sheet])
+        return f"新文件“{Path(output).name}”"
+    book.replace_sheet(sheet)
+    book.save()
+    return f"“{_sheet_title(sheet.name)}”工作表"
+
+
 def _write_new_fast(path: Path, sheets: Sequence[OutSheet]) -> Path:
     from openpyxl import Workbook
     from .xlsxpatch import XlsxPatch, sheet_xml

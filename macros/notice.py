@@ -54,13 +54,7 @@ def run(book, plan=None, policy: str | None = None, output: Path | None = None, 
     records = compute_records(plan, records_of(tables))
     sheet = notice_sheet(plan, records, village)
     count = sum(r.enrolled for r in records)
-    if output:
-        books.write_new_workbook(output, [sheet])
-        where = str(output)
-    else:
-        book.replace_sheet(sheet)
-        book.save()
-        where = "“公示名单”工作表"
+    where = books.deliver(book, sheet, output)
     return f"公示名单共{count}人（身份证号已脱敏），已写入{where}"
 
 

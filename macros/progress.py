@@ -142,14 +142,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
                                           options.get("progress"))
     lines = compute(plan, villages, on)
     sheet = progress_sheet(plan, lines, on, notes)
-    output = options.get("output")
-    if output:
-        books.write_new_workbook(Path(output), [sheet])
-        where = f"新文件“{Path(output).name}”"
-    else:
-        book.replace_sheet(sheet)
-        book.save()
-        where = f"“{SHEET}”工作表"
+    where = books.deliver(book, sheet, options.get("output"))
     targets = sum(ln.village.target for ln in lines if ln.village.target)
     enrolled = sum(ln.village.enrolled for ln in lines if ln.village.target)
     late = sum("未按期" in ln.status for ln in lines)
@@ -159,7 +152,6 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
 
 
 def cmd_progress(args) -> int:
-    from ._bar import Bar
     from yibao.functions.values import BadValue, to_date
     path = Path(args.file)
     on = None
@@ -168,13 +160,9 @@ def cmd_progress(args) -> int:
             on = to_date(args.date)
         except BadValue as exc:
             raise BadValue(f"--date：{exc}") from None
-    bar = Bar("读取台账")
     options = {"policy": args.policy, "output": town.output_for(path, args.output, SHEET), "date": on,
-               "ledgers": town.read_sources(args.ledgers), "progress": bar}
-    line = run(books.FileBook(path), None, options)
-    bar.close()
-    print(line)
-    return 0
+               "ledgers": town.read_sources(args.ledgers)}
+    return town.run_command(run, path, options)
 
 
 def add_parser(sub):

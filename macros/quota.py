@@ -212,14 +212,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     bases = [(r.unit, getattr(r, attr) or 0) for r in table.rows]
     allocations = allocate(int(total), bases, fixed)
     sheet = quota_sheet(plan, table, allocations, int(total), base_key)
-    output = options.get("output")
-    if output:
-        books.write_new_workbook(Path(output), [sheet])
-        where = f"新文件“{Path(output).name}”"
-    else:
-        book.replace_sheet(sheet)
-        book.save()
-        where = f"“{SHEET}”工作表"
+    where = books.deliver(book, sheet, options.get("output"))
     left = sum(a.plus for a in allocations)
     kept = sum(a.fixed for a in allocations)
     return (f"已将{total}人分配到{len(allocations)}个单位（按{BASES[base_key][1]}，最大余数法补{left}人"

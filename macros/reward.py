@@ -168,14 +168,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
                                           options.get("progress"))
     rows = compute(plan, villages)
     sheet = reward_sheet(plan, rows, notes)
-    output = options.get("output")
-    if output:
-        books.write_new_workbook(Path(output), [sheet])
-        where = f"新文件“{Path(output).name}”"
-    else:
-        book.replace_sheet(sheet)
-        book.save()
-        where = f"“{SHEET}”工作表"
+    where = books.deliver(book, sheet, options.get("output"))
     rewarded = sum(r.reward > 0 for r in rows)
     flagged = sum(bool(r.flags) for r in rows)
     return (f"{len(rows)}个{town.unit_label(plan)}：工作经费{yuan(sum(r.work_fee for r in rows))}元，"
@@ -183,15 +176,10 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
 
 
 def cmd_reward(args) -> int:
-    from ._bar import Bar
     path = Path(args.file)
-    bar = Bar("读取台账")
     options = {"policy": args.policy, "output": town.output_for(path, args.output, SHEET),
-               "ledgers": town.read_sources(args.ledgers), "progress": bar}
-    line = run(books.FileBook(path), None, options)
-    bar.close()
-    print(line)
-    return 0
+               "ledgers": town.read_sources(args.ledgers)}
+    return town.run_command(run, path, options)
 
 
 def add_parser(sub):

@@ -280,16 +280,9 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     town_name = options.get("town") or ""
     sheet = summary_sheet(plan, summaries, town_name)
     output = options.get("output")
-    if output:
-        output = Path(output)
-        books.write_new_workbook(output, [sheet])
-        where = f"新文件“{output.name}”"
-        pdf_target = output.with_suffix(".pdf")
-    else:
-        book.replace_sheet(sheet)
-        book.save()
-        where = f"“{SHEET}”工作表"
-        pdf_target = Path(book.path).with_name(f"{Path(book.path).stem}-{SHEET}.pdf")
+    where = books.deliver(book, sheet, output)
+    pdf_target = (Path(output).with_suffix(".pdf") if output
+                  else Path(book.path).with_name(f"{Path(book.path).stem}-{SHEET}.pdf"))
     persons = sum(s.persons for s in summaries)
     line = f"{len(summaries)}个村（社区）参保{sum(s.households for s in summaries)}户{persons}人，汇总表已写入{where}"
     if options.get("pdf", True):
@@ -302,18 +295,13 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
 
 
 def cmd_summary(args) -> int:
-    from ._bar import Bar
     path = Path(args.file)
     output = town.output_for(path, args.output, SHEET)
     if output is not None and output.exists() and args.output and not args.force:
         raise books.BookError(f"{output} 已存在；要覆盖请加 --force（原文件会备份）")
-    bar = Bar("读取台账")
     options = {"policy": args.policy, "output": output, "town": args.town or "",
-               "ledgers": town.read_sources(args.ledgers), "pdf": not args.no_pdf, "progress": bar}
-    line = run(books.FileBook(path), None, options)
-    bar.close()
-    print(line)
-    return 0
+               "ledgers": town.read_sources(args.ledgers), "pdf": not args.no_pdf}
+    return town.run_command(run, path, options)
 
 
 def add_parser(sub):

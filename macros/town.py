@@ -449,6 +449,17 @@ def read_sources(paths: list[str], progress=None) -> list[tuple[str, dict]]:
     return out
 
 
+def run_command(run, path: Path, options: dict) -> int:
+    """Run an action from the command line with a progress bar while ledgers are read."""
+    from ._bar import Bar
+    bar = Bar("读取台账")
+    options["progress"] = bar
+    line = run(books.FileBook(path), None, options)
+    bar.close()
+    print(line)
+    return 0
+
+
 def add_common_arguments(p, result_sheet: str, ledgers: bool = True):
     p.add_argument("file", help="乡镇工作簿（含任务表或台账，.xlsx/.xls/.csv） / town workbook")
     if ledgers:
