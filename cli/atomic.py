@@ -7,12 +7,13 @@ rename. The replaced file can be kept as ``<name>.bak``.
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["keep_mode", "write_atomic"]
+__all__ = ["keep_mode", "write_atomic", "backup_copy"]
 
 
 def keep_mode(tmp, path: Path):
@@ -25,6 +26,16 @@ def keep_mode(tmp, path: Path):
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
+
+
+def backup_copy(path) -> Path:
+    """Copy a workbook about to be written in place to
+    ``<stem>.备份-YYYYmmdd-HHMMSS<suffix>`` beside it."""
+    path = Path(path)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.stem}.备份-{stamp}{path.suffix}")
+    shutil.copy2(path, target)
+    return target
 
 
 def write_atomic(path, data: bytes | str, backup: bool = False) -> Path | None:

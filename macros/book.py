@@ -25,16 +25,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import datetime
 import io
 import os
-import shutil
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from yibao.atomic import keep_mode
+from yibao.atomic import backup_copy, keep_mode
 
 __all__ = ["BookError", "OutSheet", "FileBook", "open_book", "read_grid_any",
            "write_new_workbook", "COMPUTED_STYLE"]
@@ -154,8 +152,7 @@ def atomic_save(workbook, path: Path, backup: bool):
                 raise BookError("保存时文件损坏，原文件未改动")
         keep_mode(tmp, path)
         if backup and path.exists():
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            shutil.copy2(path, path.with_name(f"{path.stem}.备份-{stamp}{path.suffix}"))
+            backup_copy(path)
         os.replace(tmp, path)
     except PermissionError:
         raise BookError(f"无法写入“{path.name}”：文件正被其他程序打开，请关闭后再试") from None
@@ -282,8 +279,7 @@ def _write_new_fast(path: Path, sheets: Sequence[OutSheet]) -> Path:
             patch.put_sheet(_sheet_title(sheet.name), sheet_xml(patch, sheet))
         patch.save(backup=False)
         if path.exists():
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            shutil.copy2(path, path.with_name(f"{path.stem}.备份-{stamp}{path.suffix}"))
+            backup_copy(path)
         keep_mode(skeleton, path)
         os.replace(skeleton, path)
     finally:

@@ -574,11 +574,10 @@ class XlsxPatch:
                     if name not in names and name not in self.removed:
                         out.writestr(name, data)
             self.zip.close()
-            from yibao.atomic import keep_mode
+            from yibao.atomic import backup_copy, keep_mode
             keep_mode(tmp, self.path)
             if backup:
-                stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-                shutil.copy2(self.path, self.path.with_name(f"{self.path.stem}.备份-{stamp}{self.path.suffix}"))
+                backup_copy(self.path)
             os.replace(tmp, self.path)
         finally:
             if os.path.exists(tmp):
