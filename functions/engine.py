@@ -132,9 +132,7 @@ class Held:
     """The categories a person really holds (one shared object per set)."""
 
     cats: tuple            # categories, in the plan's order
-    names: frozenset
-    subsidized: bool
-    window_key: tuple      # only what the plan's windows look at
+    window_key: tuple      # only what the plan's windows look at: (subsidized?, holds one? per rule)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -149,7 +147,7 @@ def _held(plan: Plan, cats: tuple) -> Held:
     subsidized = any(c.subsidized for c in cats)
     # the windows only ask "subsidized?" and, per holds_any rule, "holds one?"
     holds = tuple(bool(rule.holds_any & names) for rule in plan.rules if rule.holds_any)
-    return Held(cats, names, subsidized, (subsidized, holds))
+    return Held(cats, (subsidized, holds))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -256,11 +254,12 @@ def _candidates(plan: Plan, pay: datetime.date, person_type: str, window_key: tu
     return tuple(fits)
 
 
-def _match(plan: Plan, person_type: str, held: Held, pay: datetime.date, born: datetime.date,
+def _match(candidates: tuple[Rule, ...], pay: datetime.date, born: datetime.date,
            event: datetime.date | None):
-    """First rule that fits, or (None, reason)."""
+    """First of the candidate rules whose birth and event conditions fit,
+    or (None, reason)."""
     hint = ""
-    for rule in _candidates(plan, pay, person_type, held.window_key):
+    for rule in candidates:
         if rule.born_between and not rule.born_between[0] <= born <= rule.born_between[1]:
             continue
         if rule.event is not None:
@@ -337,7 +336,7 @@ def compute(plan: Plan, person: Person, today: datetime.date | None = None) -> R
     if first is not None and first.event is None and first.born_between is None:
         rule, hint = first, ""          # the common case: nothing about this person to check
     else:
-        rule, hint = _match(plan, kind, held, pay, born, person.event_date)
+        rule, hint = _match(candidates, pay, born, person.event_date)
     if rule is None:
         return _fail("；".join(x for x in (plan.no_window_message, hint, note) if x))
     payable, subsidy, tier, funding, message = _outcome(plan, rule, held, kind, hint, note)

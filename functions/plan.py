@@ -167,11 +167,6 @@ class Plan:
         return ranks
 
     @functools.cached_property
-    def window_names(self) -> frozenset:
-        """Identities any payment window asks about (``holds_any``)."""
-        return frozenset().union(*(r.holds_any for r in self.rules))
-
-    @functools.cached_property
     def _age_cuts(self) -> list[int]:
         cuts = set()
         for c in self.categories:
