@@ -98,13 +98,38 @@ def _resolve(plan: Plan, names: tuple[str, ...]):
     """Names → (categories, error message)."""
     found = []
     for name in names:
-        cat = plan.lookup(name)
-        if cat is None:
+        cats = _lookup_enumerated(plan, name)
+        if cats is None:
             listed = "、".join(plan.category_names())
             return (), f"未知身份类别“{name}”。本方案的身份类别有：{listed}"
-        if cat not in found:
-            found.append(cat)
+        for cat in cats:
+            if cat not in found:
+                found.append(cat)
     return tuple(found), ""
+
+
+def _lookup_enumerated(plan: Plan, name: str):
+    """The categories of one name, or of names listed with 、 (as staff type
+    "低保对象、脱贫人口"). The 、 also sits inside names (一、二级残疾人), so
+    the longest known run of segments wins at each place; None if any part
+    is unknown."""
+    cat = plan.lookup(name)
+    if cat is not None:
+        return [cat]
+    parts = name.split("、")
+    if len(parts) < 2:
+        return None
+    out, i = [], 0
+    while i < len(parts):
+        for j in range(len(parts), i, -1):
+            cat = plan.lookup("、".join(parts[i:j]))
+            if cat is not None:
+                out.append(cat)
+                i = j
+                break
+        else:
+            return None
+    return out
 
 
 def _condition_holds(cat: Category, age: int, held: set[str]) -> bool:
