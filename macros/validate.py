@@ -99,6 +99,9 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
             if result is None:
                 continue
             if not result.ok:
+                if rec.person and rec.person.employee_insured and not rec.paid:
+                    # in employee insurance and not enrolled here: right as it stands
+                    continue
                 field = "identities" if "身份类别" in result.message else (
                     "employee_insured" if "职工医保" in result.message else "pay_date")
                 add(book, rec, field, ERROR, result.message)

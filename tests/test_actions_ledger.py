@@ -338,3 +338,21 @@ def test_libreoffice_opens_a_validated_and_refreshed_ledger(tmp_path):
     assert ws["N5"].value == 0 and ws["O5"].value == "低保对象"
     report = [r for r in wb["校验报告"].iter_rows(min_row=2, values_only=True)]
     assert any("第6天才缴库" in (r[6] or "") for r in report)
+
+
+def test_employee_insured_person_not_enrolled_here_is_no_mistake_but_paying_twice_is(tmp_path):
+    """002 四(一): a person in employee insurance is not enrolled again; the
+    ledger row that says so (是否参加职工医保 = 是, 未缴费原因 filled) is right
+    as it stands, while one that also took a resident payment is an error."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["填报单位：新桥镇 示例村", None, None, "方案编号", "xinqiao-2021"])
+    ws.append(["序号", "姓名", "性别", "身份证号", "个人缴费", "未缴费原因", "缴费日期", "是否参加职工医保"])
+    ws.append([1, "张三", "男", A, None, "已参加职工医保", None, "是"])
+    ws.append([2, "李四", "女", B, 280, None, "2020-10-21", "是"])
+    path = tmp_path / "台账.xlsx"
+    wb.save(path)
+    run_yibao("validate", str(path))
+    rows = report_rows(path)
+    assert not [r for r in rows if r[4] == "张三"], rows
+    assert any(r[4] == "李四" and r[5] == "错误" and "职工医保" in r[6] for r in rows), rows
