@@ -86,12 +86,16 @@ class TaskRow:
     poor_total: int | None = None   # 建档立卡（贫困）人口数
     poor_enrolled: int | None = None
     reached: dict = dataclasses.field(default_factory=dict)   # Fraction rate → date typed
+    allocated: int | None = None    # this year's figure from our 任务分配 sheet
 
     @property
     def target(self) -> int | None:
-        """This year's target: as typed, else last year's plus the net increase."""
+        """This year's target: as typed, else as allocated by 任务分配 (quota),
+        else last year's plus the net increase."""
         if self.target_typed is not None:
             return self.target_typed
+        if self.allocated is not None:
+            return self.allocated
         if self.prev_target is not None or self.net_increase is not None:
             return (self.prev_target or 0) + (self.net_increase or 0)
         return None
@@ -496,8 +500,17 @@ def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tupl
     ``rates``, the day the village reached it (typed in a 达到95%日期 column,
     or from the ledgers' pay dates). Returns (villages, notes, task table)."""
     table = find_task_table(grids, plan)
+    used = 0
+    if table is not None:
+        allocated = allocated_targets(grids)
+        for row in table.rows:
+            if row.target_typed is None and _key(row.unit) in allocated:
+                row.allocated = allocated[_key(row.unit)]
+                used += 1
     sources = [("本工作簿", grids)] + list(extra)
     records, notes = ledger_records(plan, sources, progress)
+    if table is not None and used:
+        notes.append(f"{used}个单位的目标任务数取自“任务分配”工作表（任务表中未填本年目标任务数）")
     counts = count_villages(records, as_of)
     rates = sorted(set(rates))
     out: list[Village] = []
@@ -535,6 +548,29 @@ def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tupl
             if later:
                 v.reached[rate] = min(later)
     return out, notes, table
+
+
+def allocated_targets(grids: dict[str, list[list[Any]]]) -> dict[str, int]:
+    """unit → 分配任务数 from the 任务分配 sheet quota wrote, if there is one."""
+    grid = grids.get("任务分配")
+    if not grid:
+        return {}
+    out: dict[str, int] = {}
+    for r, row in enumerate(grid[:10]):
+        texts = [_norm(v) for v in row]
+        if "分配任务数" not in texts:
+            continue
+        col = texts.index("分配任务数")
+        unit_col = next((i for i, t in enumerate(texts) if t in ("村社区", "村", "村名", "镇街", "单位")), 1)
+        for line in grid[r + 1:]:
+            unit = cell_text(line[unit_col]) if unit_col < len(line) else ""
+            if not unit or _norm(unit) == "合计":
+                break
+            value = count_of(line[col]) if col < len(line) else None
+            if value is not None:
+                out[_key(unit)] = value
+        break
+    return out
 
 
 def _key(name: str) -> str:

@@ -513,6 +513,9 @@ def test_quota_and_progress_on_our_own_task_template(tmp_path):
         ws.cell(4 + i, 2).value, ws.cell(4 + i, 3).value, ws.cell(4 + i, 4).value = row[:3]
     path = tmp_path / "任务分配表.xlsx"
     wb.save(path)
+    run_yibao("progress", str(path), "--date", "2019-12-31")
+    rows = sheet_rows(path, "进度通报")
+    assert rows["社区"]["目标任务数"] == 420                  # 405 + 15: the formula had no cached value
     proc = run_yibao("quota", str(path), check_rc=2)
     assert "--total" in proc.stderr
     run_yibao("quota", str(path), "--total", "9000")
@@ -520,9 +523,12 @@ def test_quota_and_progress_on_our_own_task_template(tmp_path):
     assert [r[1] for r in body] == ["第11村", "第12村", "社区"]
     assert total[7] == 9000 == sum(r[7] for r in body)
     assert [r[9] for r in body] == [5849, 3303, 405]          # last year's targets read from the template
+    # once the town's total is allocated, progress measures each village against its allocation
     run_yibao("progress", str(path), "--date", "2019-12-31")
     rows = sheet_rows(path, "进度通报")
-    assert rows["社区"]["目标任务数"] == 420                  # 405 + 15: the formula had no cached value
+    assert {name: rows[name]["目标任务数"] for name in ("第11村", "第12村", "社区")} == \
+        {r[1]: r[7] for r in body}
+    assert sum(rows[name]["目标任务数"] for name in ("第11村", "第12村", "社区")) == 9000
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None and os.environ.get("CI") != "true",
