@@ -258,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_addin(sub)
     from yibao.templates.cli import add_parser as add_template
     add_template(sub)
+    from yibao.synth import add_parser as add_synth
+    add_synth(sub)
+    from yibao.demo import add_parser as add_demo
+    add_demo(sub)
     return parser
 
 

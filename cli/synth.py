@@ -1,0 +1,644 @@
+"""Fictional data for the demo, the examples and benchmarks: ``yibao synth``.
+
+One fictional town, 示例镇 of 示例县, under the fictional plan ``shili-2026``
+(``functions/plans/shili-2026.toml``): villages of households, the
+departments' subsidy lists (民政, 乡村振兴, 残联, 退役军人, 卫健), a deceased
+list, an employee-insurance list and the town's task table, plus a list of the
+mistakes placed on purpose (``错误清单.md``).
+
+Every ID number has a valid check digit and the region code ``430999``, which
+no real county has: no generated number can be a real person's. Names are
+drawn from common characters and are not anyone's on purpose.
+
+The same ``--persons`` and ``--seed`` always give the same data; the bundled
+``examples/示例镇`` is ``yibao synth --persons 1000 -o examples/示例镇``.
+
+Layout of the output folder::
+
+    台账/<村>.xlsx           the village ledgers (official 台账 template, filled)
+    部门名单/<部门>.xlsx      one subsidy list per department (民政 has two sheets)
+    部门名单/死亡人员名单.xlsx, 部门名单/职工医保参保名单.xlsx
+    任务分配表.xlsx           villages with population and last year's targets
+    错误清单.md               the deliberate mistakes and where they are
+
+The generation is pure (:func:`town`, returning plain data); only
+:func:`write` touches files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import io
+import random
+from pathlib import Path
+
+from yibao.functions import engine, plan as plans
+from yibao.functions.values import yuan
+
+__all__ = ["PLAN_ID", "TOWN", "VILLAGES", "REGION", "Member", "Town", "fictional_id", "town", "write",
+           "add_parser"]
+
+PLAN_ID = "shili-2026"
+TOWN = "示例镇"
+#: village → share of the town's persons
+VILLAGES = (("东山村", 28), ("西河村", 26), ("南岭村", 24), ("北坡社区", 22))
+#: 430999: a county code that does not exist, so no number made here is a real person's
+REGION = "430999"
+DEPARTMENTS = ("民政", "乡村振兴", "残联", "退役军人", "卫健")
+#: category → department that certifies it
+DEPARTMENT_OF = {
+    "特困人员": "民政", "孤儿": "民政", "低保对象": "民政", "脱贫人口": "乡村振兴",
+    "一二级残疾人": "残联", "三四级残疾人": "残联", "重点优抚对象": "退役军人", "计生特殊家庭": "卫健",
+}
+#: the name a department writes on its list (not always the plan's own)
+LIST_NAME = {"特困人员": "特困供养人员", "低保对象": "低保户", "脱贫人口": "脱贫户",
+             "一二级残疾人": "二级残疾人", "三四级残疾人": "三级残疾人", "重点优抚对象": "优抚对象"}
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢姜"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华建国玉梅红春秋冬雪松柏林海波云峰志文斌辉"
+NEWBORNS_PER_VILLAGE = 2
+PAY_METHODS = ("现金", "微信", "银行代扣", "现金", "微信")
+
+
+@dataclasses.dataclass
+class Member:
+    """One person of a household, as a village agent records them."""
+    village: str
+    family: str
+    name: str
+    relation: str
+    id_no: str
+    born: datetime.date
+    identities: list[str] = dataclasses.field(default_factory=list)
+    enroll_type: str = ""
+    event_date: datetime.date | None = None
+    employee: bool = False
+    pay_date: datetime.date | None = None
+    pay_method: str = ""
+    deposit_date: datetime.date | None = None
+    paid_fen: int | None = None
+    unpaid_reason: str = ""
+    deceased: bool = False
+    id_cell: object = None          # what is typed in the ID cell (a float when damaged)
+    gender_cell: str = ""
+
+    @property
+    def gender(self) -> str:
+        return "男" if int(self.id_no[16]) % 2 else "女"
+
+
+@dataclasses.dataclass
+class Town:
+    members: list[Member]
+    lists: dict[str, dict[str, list[dict]]]      # department → sheet → rows
+    deceased: list[dict]
+    employee: list[dict]
+    tasks: list[dict]                             # village rows of the task table
+    total_target: int
+    mistakes: list[tuple[str, str, str]]          # (where, what, what yibao says)
+
+
+def fictional_id(rng: random.Random, born: datetime.date, used: set[str]) -> str:
+    """A number with a valid check digit in the fictional region 430999.
+
+    >>> import random
+    >>> n = fictional_id(random.Random(1), datetime.date(1985, 3, 12), set())
+    >>> n[:14], len(n)
+    ('43099919850312', 18)
+    """
+    from stdnum.cn.ric import calc_check_digit
+    while True:
+        body = f"{REGION}{born:%Y%m%d}{rng.randrange(1000):03d}"
+        number = body + calc_check_digit(body + "0")
+        if number not in used:
+            used.add(number)
+            return number
+
+
+def _wrong_check_digit(number: str) -> str:
+    digits = "0123456789X"
+    return number[:-1] + digits[(digits.index(number[-1]) + 3) % 11]
+
+
+def _day(rng, start: datetime.date, end: datetime.date) -> datetime.date:
+    return start + datetime.timedelta(days=rng.randrange((end - start).days + 1))
+
+
+def town(persons: int = 1000, seed: int = 2027) -> Town:
+    """The fictional town: ``persons`` persons in households, with the mistakes placed."""
+    plan = plans.load(PLAN_ID)
+    rng = random.Random(seed)
+    used: set[str] = set()
+    window_start = min(r.start for r in plan.rules)
+    window_end = datetime.date(plan.year_start.year - 1, 12, 31)
+    members: list[Member] = []
+
+    def name(surname=None):
+        return (surname or rng.choice(SURNAMES)) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+    def person(village, family, surname, relation, born):
+        return Member(village, family, name(surname), relation, fictional_id(rng, born, used), born)
+
+    def born_aged(lo, hi):
+        year = plan.year_start.year - rng.randint(lo, hi)
+        return datetime.date(year, rng.randint(1, 12), rng.randint(1, 28))
+
+    total_weight = sum(w for _, w in VILLAGES)
+    for v_index, (village, weight) in enumerate(VILLAGES):
+        quota = round(persons * weight / total_weight) - NEWBORNS_PER_VILLAGE
+        count = 0
+        household = 0
+        while count < quota:
+            household += 1
+            family = f"{v_index + 1:02d}{household:03d}"
+            surname = rng.choice(SURNAMES)
+            size = min(rng.choices((1, 2, 3, 4, 5, 6), weights=(8, 20, 25, 25, 14, 8))[0], quota - count)
+            head_age = rng.randint(28, 80)
+            house = [person(village, family, surname, "户主", born_aged(head_age, head_age))]
+            if size >= 2:
+                house.append(person(village, family, None, "配偶", born_aged(head_age - 4, head_age + 3)))
+            for _ in range(size - len(house)):
+                if head_age < 55 and rng.random() < 0.3:
+                    house.append(person(village, family, None, "父母", born_aged(head_age + 22, min(head_age + 35, 99))))
+                elif head_age >= 50 and rng.random() < 0.5:
+                    house.append(person(village, family, surname, "孙子女", born_aged(1, max(1, head_age - 45))))
+                else:
+                    house.append(person(village, family, surname, "子女", born_aged(1, max(1, head_age - 20))))
+            # household-level identities (民政 低保, 乡村振兴 脱贫) and personal ones
+            roll = rng.random()
+            shared = ["低保对象"] if roll < 0.07 else ["脱贫人口"] if roll < 0.13 else []
+            if roll < 0.02:
+                shared = ["低保对象", "脱贫人口"]
+            for m in house:
+                m.identities = list(shared)
+                r = rng.random()
+                if r < 0.012:
+                    m.identities.append("一二级残疾人")
+                elif r < 0.032:
+                    m.identities.append("三四级残疾人")
+                elif r < 0.037 and m.born.year < plan.year_start.year - 50:
+                    m.identities.append("特困人员")
+                elif r < 0.042 and m.born.year < plan.year_start.year - 40:
+                    m.identities.append("重点优抚对象")
+                elif r < 0.047 and m.born.year < plan.year_start.year - 45:
+                    m.identities.append("计生特殊家庭")
+            members += house
+            count += len(house)
+
+    # enrollment: payments in the window, employee insurance, migrants, unpaid
+    for m in members:
+        r = rng.random()
+        if r < 0.04 and 18 <= plan.year_start.year - m.born.year <= 60:
+            m.employee = True
+            m.unpaid_reason = "已参加职工医保"
+            continue
+        if r < 0.07:
+            m.unpaid_reason = rng.choice(("外出联系不上", "已在外地参保", "本人不愿参保"))
+            continue
+        if r < 0.12 and 18 <= plan.year_start.year - m.born.year <= 55:
+            m.identities.append("外出务工人员")
+            m.pay_date = _day(rng, window_start, datetime.date(plan.year_start.year, 2, 28))
+        else:
+            # most pay early: the town's drive is in September and October
+            m.pay_date = min(window_end, window_start + datetime.timedelta(days=int(rng.expovariate(1 / 35))))
+        m.enroll_type = "普通"
+
+    # special cases of the year: newborns, transfers from employee insurance, discharged soldiers
+    year = plan.year_start.year
+    by_village: dict[str, list[Member]] = {}
+    for m in members:
+        by_village.setdefault(m.village, []).append(m)
+    specials = []
+    for village, people in by_village.items():
+        heads = [m for m in people if m.relation == "户主" and 25 <= year - m.born.year <= 40]
+        for i, head in enumerate(heads[:NEWBORNS_PER_VILLAGE]):
+            born = datetime.date(year, 1 + i, 5 + 7 * i)
+            baby = person(village, head.family, head.name[0], "子女", born)
+            baby.enroll_type = "新生儿"
+            baby.pay_date = born + datetime.timedelta(days=20 + 30 * i)
+            specials.append(baby)
+        adults = [m for m in people if m.pay_date and not m.identities and 25 <= year - m.born.year <= 50]
+        mover = adults[0]
+        mover.enroll_type = "职工医保转入"
+        mover.event_date = datetime.date(year, 1, 31)
+        mover.pay_date = datetime.date(year, 2, 10)
+        soldier = adults[1]
+        soldier.enroll_type = "退役军人"
+        soldier.event_date = datetime.date(year - 1, 12, 20)
+        soldier.pay_date = datetime.date(year, 1, 8)
+    for baby in specials:
+        # the baby goes right after its household
+        at = max(i for i, m in enumerate(members) if m.family == baby.family and m.village == baby.village)
+        members.insert(at + 1, baby)
+
+    # amounts, payment methods, deposits, cells as typed
+    for m in members:
+        m.id_cell = m.id_no
+        m.gender_cell = m.gender
+        if not m.pay_date:
+            continue
+        result = engine.compute(plan, engine.Person(m.id_no, tuple(m.identities), m.pay_date, m.enroll_type or "普通",
+                                                    m.event_date, m.employee))
+        m.paid_fen = result.payable if result.ok else None
+        m.pay_method = rng.choice(PAY_METHODS)
+        if m.pay_date > window_end:
+            # cash is all deposited by the window's end (仿 002 四(二)): later payments go by phone
+            m.pay_method = rng.choice(("微信", "银行代扣"))
+        if m.pay_method == "现金":
+            late = rng.choices((0, 1, 2, 3), weights=(92, 5, 2, 1))[0]
+            m.deposit_date = min(window_end, m.pay_date + datetime.timedelta(days=late))
+
+    lists, deceased, employee, mistakes = _place_mistakes(rng, plan, members, used)
+    tasks, total = _tasks(rng, members)
+    return Town(members, lists, deceased, employee, tasks, total, mistakes)
+
+
+def _list_row(m: Member, category: str, rng, certified_by: datetime.date) -> dict:
+    return {"姓名": m.name, "性别": m.gender, "身份证号": m.id_no, "身份类别": LIST_NAME.get(category, category),
+            "乡镇（街道）": TOWN, "村（社区）": m.village,
+            "认定日期": certified_by - datetime.timedelta(days=rng.randrange(30, 1500)), "是否死亡": "",
+            "提供部门": DEPARTMENT_OF[category]}
+
+
+def _place_mistakes(rng, plan, members: list[Member], used: set[str]):
+    """The mistakes staff really make, each placed once and listed."""
+    mistakes = []
+    certified_by = datetime.date(plan.year_start.year - 1, 8, 31)
+    lists: dict[str, dict[str, list[dict]]] = {d: {} for d in DEPARTMENTS}
+    for m in members:
+        for category in m.identities:
+            if category in DEPARTMENT_OF:
+                dept = DEPARTMENT_OF[category]
+                sheet = {"低保对象": "低保", "特困人员": "特困、孤儿", "孤儿": "特困、孤儿"}.get(category, dept + "资助名单")
+                lists[dept].setdefault(sheet, []).append(_list_row(m, category, rng, certified_by))
+
+    def where(m: Member) -> str:
+        return f"台账/{m.village}.xlsx 姓名“{m.name}”"
+
+    taken: set[str] = set()      # one mistake per person, so each is found for itself
+
+    def pick(candidates):
+        m = next(x for x in candidates if x.id_no not in taken)
+        taken.add(m.id_no)
+        return m
+
+    paid = [m for m in members if m.pay_date and m.enroll_type == "普通" and "外出务工人员" not in m.identities]
+    plain = [m for m in paid if not m.identities and m.relation != "户主"]
+    by_village = {}
+    for m in plain:
+        by_village.setdefault(m.village, []).append(m)
+    east, west, south, north = (by_village[v] for v, _ in VILLAGES)
+
+    # 1. a wrong check digit (东山村)
+    m = east[3]
+    m.id_cell = _wrong_check_digit(m.id_no)
+    mistakes.append((where(m), "身份证号校验位错误", "校验：身份证号校验位不对"))
+    # 2. an ID stored as a number by Excel: the last three digits are lost (西河村)
+    m = west[5]
+    m.id_cell = float(m.id_no[:15] + "000")
+    mistakes.append((where(m), "身份证号被Excel存成数字，末几位变成0", "校验：身份证号被存成了数字"))
+    # 3. a cash deposit four days late (南岭村)
+    m = south[7]
+    m.pay_method = "现金"
+    m.deposit_date = m.pay_date + datetime.timedelta(days=4)
+    mistakes.append((where(m), "现金收款后第4天才缴库", "校验：超过方案规定的最迟3天（仿 002 四(二)）"))
+    # 4. gender typed against the ID (北坡社区)
+    m = north[2]
+    m.gender_cell = "女" if m.gender == "男" else "男"
+    mistakes.append((where(m), "性别与身份证号不符", "校验：性别与身份证号不一致"))
+    # 5. a subsidized person charged the full fee (东山村)
+    low = pick(x for x in members if x.village == "东山村" and x.identities == ["低保对象"] and x.pay_date
+               and x.paid_fen and x.paid_fen < 40000 and x.enroll_type == "普通")
+    low.paid_fen = 40000
+    mistakes.append((where(low), "低保对象应缴200元，台账填了400元", "校验：个人缴费与应缴不符"))
+    # 6. the same person entered in two villages (西河村 and 北坡社区)
+    twin = west[9]
+    copy = dataclasses.replace(north[4], name=twin.name, id_no=twin.id_no, id_cell=twin.id_no, born=twin.born,
+                               gender_cell=twin.gender)
+    members[members.index(north[4])] = copy
+    mistakes.append((f"台账/西河村.xlsx 与 台账/北坡社区.xlsx 姓名“{twin.name}”", "同一人在两个村重复登记",
+                     "校验：身份证号重复（跨工作簿）"))
+    # 7. a late payer: paid in January without being a migrant worker (南岭村)
+    m = south[11]
+    m.pay_date = datetime.date(plan.year_start.year, 1, 12)
+    m.pay_method = "微信"
+    m.deposit_date = None
+    mistakes.append((where(m), "普通人员2027年1月12日才缴费，已过集中缴费期", "校验：缴费日期不在缴费期内"))
+
+    # department lists
+    # 8. one person on two lists of one department: 民政's 低保 and 特困 sheets
+    both = pick(x for x in members if x.identities == ["低保对象"] and x.born.year < plan.year_start.year - 55)
+    both.identities.append("特困人员")
+    # the ledger shows what the merged roster gives: fully subsidized now
+    both.paid_fen = engine.compute(plan, engine.Person(both.id_no, tuple(both.identities), both.pay_date)).payable
+    lists["民政"].setdefault("特困、孤儿", []).append(_list_row(both, "特困人员", rng, certified_by))
+    mistakes.append((f"部门名单/民政.xlsx 姓名“{both.name}”", "同一人同时在民政的低保和特困两张名单上",
+                     "合并：只资助一次，按就高取特困人员（全额）"))
+    # 9. one ID under two names: 乡村振兴 typed a different name
+    poor = lists["乡村振兴"]["乡村振兴资助名单"]
+    shared = {x.id_no for x in members if "低保对象" in x.identities and x.id_no not in taken}
+    row = next(r for r in poor if r["身份证号"] in shared)
+    taken.add(row["身份证号"])
+    row["姓名"] = row["姓名"][0] + "晓" + row["姓名"][2:] if len(row["姓名"]) > 2 else row["姓名"] + "晓"
+    mistakes.append((f"部门名单/乡村振兴.xlsx 姓名“{row['姓名']}”", "同一身份证号在民政和乡村振兴名单上姓名不同",
+                     "合并：异常名单“同一身份证号姓名不一致”"))
+    # 10. a wrong check digit on a department list (残联)
+    disabled = lists["残联"]["残联资助名单"]
+    taken.add(disabled[1]["身份证号"])
+    disabled[1]["身份证号"] = _wrong_check_digit(disabled[1]["身份证号"])
+    mistakes.append((f"部门名单/残联.xlsx 姓名“{disabled[1]['姓名']}”", "身份证号校验位错误",
+                     "合并：异常名单“身份证号有误”"))
+    # 11. a deceased person still on a list (卫健), also on the deceased list
+    dead_row = next(r for r in lists["卫健"]["卫健资助名单"] if r["身份证号"] not in taken)
+    taken.add(dead_row["身份证号"])
+    dead_row["是否死亡"] = "是"
+    dead = next(x for x in members if x.id_no == dead_row["身份证号"])
+    deceased = [{"姓名": dead.name, "身份证号": dead.id_no, "死亡日期": datetime.date(plan.year_start.year - 1, 7, 3)}]
+    mistakes.append((f"部门名单/卫健.xlsx 姓名“{dead.name}”", "已死亡人员仍在资助名单上",
+                     "合并：异常名单“已死亡”，不予资助"))
+    # 12. a person already in employee insurance on a list (残联)
+    worker = pick(x for x in members if x.employee and not x.identities)
+    disabled.append(_list_row(worker, "三四级残疾人", rng, certified_by))
+    employee = [{"姓名": x.name, "身份证号": x.id_no, "参保单位": "示例县某公司"} for x in members if x.employee]
+    mistakes.append((f"部门名单/残联.xlsx 姓名“{worker.name}”", "已参加职工医保的人在资助名单上",
+                     "合并：异常名单“已参加职工医保”"))
+    # 13. a repeat within one list (退役军人 entered one person twice)
+    veterans = lists["退役军人"].setdefault("退役军人资助名单", [])
+    twice = next((r for r in veterans if r["身份证号"] not in taken), None)
+    if twice:
+        taken.add(twice["身份证号"])
+        veterans.append(dict(twice))
+        mistakes.append((f"部门名单/退役军人.xlsx 姓名“{twice['姓名']}”", "同一人在一张名单上出现两次",
+                         "合并：异常名单“名单内重复”"))
+    return lists, deceased, employee, mistakes
+
+
+def _tasks(rng, members: list[Member]):
+    rows = []
+    for village, _ in VILLAGES:
+        people = sum(1 for m in members if m.village == village)
+        registered = people + rng.randint(5, 25)       # the police register counts people away too
+        rows.append({"村名": village, "户籍人口数": registered,
+                     "上年目标任务数": round(registered * rng.uniform(0.90, 0.96))})
+    enrolled_last = sum(r["上年目标任务数"] for r in rows)
+    total = round(enrolled_last * 1.01)
+    return rows, total
+
+
+# ---------------------------------------------------------------- files
+
+def _save(wb, path: Path) -> None:
+    from yibao.atomic import write_atomic
+    raw = io.BytesIO()
+    wb.save(raw)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, raw.getvalue())
+
+
+def _header_map(ws, header_row: int) -> dict[str, int]:
+    from yibao.macros.table import field_of
+    out = {}
+    for cell in ws[header_row]:
+        field = field_of(cell.value)
+        if field and field not in out:
+            out[field] = cell.column
+    return out
+
+
+def _find_header(ws) -> int:
+    from yibao.macros.table import field_of
+    for row in ws.iter_rows(min_row=1, max_row=10):
+        if sum(1 for c in row if field_of(c.value)) >= 3:
+            return row[0].row
+    raise ValueError("template without a header row")
+
+
+def _ledger_values(m: Member, i: int) -> dict:
+    return {
+        "seq": i + 1, "family": m.family, "name": m.name, "relation": m.relation, "gender": m.gender_cell,
+        "id_no": m.id_cell, "notify": "上门告知" if i % 3 else "微信群通知",
+        "paid": yuan(m.paid_fen) if m.paid_fen is not None else None,
+        "unpaid_reason": m.unpaid_reason or None, "signature": "已签" if m.pay_date else None,
+        "identities": "、".join(x for x in m.identities) or None,
+        "pay_date": m.pay_date, "enroll_type": m.enroll_type if m.enroll_type not in ("", "普通") else None,
+        "event_date": m.event_date, "employee_insured": "是" if m.employee else None,
+        "pay_method": m.pay_method or None, "deposit_date": m.deposit_date,
+    }
+
+
+def _big_ledger(plan, village: str, people: list[Member]):
+    """More persons than the template's 300 rows (benchmark data): the same
+    columns in a plain sheet, written fast, computed columns left empty for
+    ``yibao refresh``."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("参保缴费台账")
+    ws.append([f"{plan.county}{plan.year}年度城乡居民医保参保缴费台账"])
+    ws.append([f"填报单位：{TOWN}\u3000\u3000{village}", None, None, None, None, None, "方案编号", plan.id])
+    fields = ["seq", "family", "name", "relation", "gender", "id_no", "notify", "paid", "unpaid_reason",
+              "signature", "identities", "pay_date", "enroll_type", "event_date", "employee_insured",
+              "pay_method", "deposit_date"]
+    ws.append(["序号", "家庭编号", "姓名*", "户主关系*", "性别*", "身份证号*", "告知、督促方式", "个人缴费*",
+               "未缴费原因*", "参保人签字*", "身份类别", "缴费日期", "参保类型", "事件日期", "是否参加职工医保",
+               "缴费方式", "缴库日期", "应缴", "资助类别", "待遇起始", "校验"])
+    for i, m in enumerate(people):
+        values = _ledger_values(m, i)
+        row = []
+        for field in fields:
+            value = values[field]
+            if isinstance(value, datetime.date):
+                cell = WriteOnlyCell(ws, value)
+                cell.number_format = "yyyy-mm-dd"
+                value = cell
+            row.append(value)
+        ws.append(row)
+    return wb
+
+
+def _ledger(plan, village: str, people: list[Member]):
+    """The official 台账 template for the village, filled row by row."""
+    import openpyxl
+    from openpyxl.styles import Border, Side
+    from yibao.templates import builder
+    wb = openpyxl.load_workbook(io.BytesIO(builder.build_bytes("ledger", plan, TOWN, village)))
+    ws = wb.worksheets[0]
+    head = _find_header(ws)
+    cols = _header_map(ws, head)
+    capacity = sum(1 for r in range(head + 1, ws.max_row + 1) if isinstance(ws.cell(r, 1).value, int))
+    if len(people) > capacity:
+        return _big_ledger(plan, village, people)
+    # 缴费方式 and 缴库日期 are not on 002 附件2: staff add them where the plan
+    # asks for cash to be deposited in time; matched by header text
+    extra = ws.max_column + 1
+    thin = Side(style="thin")
+    for offset, title in enumerate(("缴费方式", "缴库日期")):
+        cell = ws.cell(head, extra + offset, title)
+        cell.font = ws.cell(head, cols["name"]).font.copy()
+        cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        ws.column_dimensions[openpyxl.utils.get_column_letter(extra + offset)].width = 12
+    cols["pay_method"], cols["deposit_date"] = extra, extra + 1
+    for i, m in enumerate(people):
+        r = head + 1 + i
+        for field, value in _ledger_values(m, i).items():
+            col = cols.get(field)
+            if col is None or value is None:
+                continue
+            cell = ws.cell(r, col)
+            cell.value = value
+            if isinstance(value, datetime.date):
+                cell.number_format = "yyyy-mm-dd"
+            elif field == "paid":
+                cell.number_format = "0.00"
+            elif field == "id_no" and isinstance(value, float):
+                cell.number_format = "0"
+    return wb
+
+
+def _list_book(plan, department: str, sheets: dict[str, list[dict]]):
+    import openpyxl
+    from yibao.templates import builder
+    wb = openpyxl.load_workbook(io.BytesIO(builder.build_bytes("subsidy-list", plan, TOWN, None)))
+    template = wb.worksheets[0]
+    head = _find_header(template)
+    headers = {str(c.value).rstrip("*★"): c.column for c in template[head] if c.value}
+    # copies of the empty form first, one per list
+    pages = [template] + [wb.copy_worksheet(template) for _ in range(len(sheets) - 1)]
+    for ws, (sheet, rows) in zip(pages, sheets.items()):
+        ws.title = sheet
+        for cell in ws[2]:
+            if str(cell.value or "").startswith("报送部门"):
+                cell.value = f"报送部门（盖章）：示例县{department}"
+                break
+        for i, row in enumerate(rows):
+            r = head + 1 + i
+            ws.cell(r, headers["序号"], i + 1)
+            for key, value in row.items():
+                col = headers.get(key)
+                if col and value not in ("", None):
+                    cell = ws.cell(r, col, value)
+                    if isinstance(value, datetime.date):
+                        cell.number_format = "yyyy-mm-dd"
+    return wb
+
+
+def _plain_book(title: str, rows: list[dict]):
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.title = title
+    keys = list(rows[0]) if rows else ["姓名", "身份证号"]
+    ws.append(keys)
+    for row in rows:
+        ws.append([row.get(k) for k in keys])
+    for cell in ws["B"][1:]:
+        cell.number_format = "@"
+    for r in range(2, ws.max_row + 1):
+        for c in range(1, ws.max_column + 1):
+            if isinstance(ws.cell(r, c).value, datetime.date):
+                ws.cell(r, c).number_format = "yyyy-mm-dd"
+    return wb
+
+
+def _task_book(plan, data: Town):
+    import openpyxl
+    from yibao.templates import builder
+    wb = openpyxl.load_workbook(io.BytesIO(builder.build_bytes("tasks", plan, TOWN, None)))
+    ws = wb.worksheets[0]
+    head = next(r for r in range(1, 10)
+                if any(str(c.value or "").replace("\u3000", "").replace(" ", "") == "村名" for c in ws[r]))
+    headers = {c.value: c.column for c in ws[head] if c.value}
+    last_year = plan.year - 1
+
+    def col(*starts):
+        for text, c in headers.items():
+            compact = str(text).replace("\u3000", "").replace(" ", "")
+            if any(compact.startswith(s) for s in starts):
+                return c
+        raise KeyError(starts)
+
+    c_name = col("村名")
+    c_pop = col(f"{last_year}年派出所户籍人口数")
+    c_prev = col(f"{last_year}年目标任务数")
+    c_target = col(f"{plan.year}年目标任务数")
+    r = head + 1
+    for row in data.tasks:
+        ws.cell(r, c_name, row["村名"])
+        ws.cell(r, c_pop, row["户籍人口数"])
+        ws.cell(r, c_prev, row["上年目标任务数"])
+        r += 1
+    # the town's total for the year, from the county: the village figures are to be allocated
+    for row in ws.iter_rows(min_row=r, max_row=ws.max_row):
+        if any(str(c.value or "").replace("\u3000", "").replace(" ", "") == "合计" for c in row):
+            ws.cell(row[0].row, c_target, data.total_target)
+            break
+    else:
+        ws.cell(r, c_name, "合计")
+        ws.cell(r, c_target, data.total_target)
+    return wb
+
+
+def write(data: Town, folder: Path) -> list[Path]:
+    """Write the town's files into ``folder``; returns what was written."""
+    plan = plans.load(PLAN_ID)
+    folder = Path(folder)
+    written = []
+    for village, _ in VILLAGES:
+        path = folder / "台账" / f"{village}.xlsx"
+        _save(_ledger(plan, village, [m for m in data.members if m.village == village]), path)
+        written.append(path)
+    for department, sheets in data.lists.items():
+        if not sheets:
+            continue
+        path = folder / "部门名单" / f"{department}.xlsx"
+        _save(_list_book(plan, department, sheets), path)
+        written.append(path)
+    for title, rows in (("死亡人员名单", data.deceased), ("职工医保参保名单", data.employee)):
+        path = folder / "部门名单" / f"{title}.xlsx"
+        _save(_plain_book(title, rows), path)
+        written.append(path)
+    path = folder / "任务分配表.xlsx"
+    _save(_task_book(plan, data), path)
+    written.append(path)
+    path = folder / "错误清单.md"
+    lines = [f"# {TOWN}示例数据里故意放的错误", "",
+             f"这些数据由 `yibao synth --persons {len(data.members)}` 生成，人员、身份证号（地区码 {REGION} 不存在）"
+             "和方案都是虚构的。下面每一处错误都是故意放的，`yibao demo` 会把它们一一找出来。", "",
+             "| 位置 | 错误 | yibao 怎么说 |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in data.mistakes]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from yibao.atomic import write_atomic
+    write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    written.append(path)
+    return written
+
+
+# ---------------------------------------------------------------- command
+
+def cmd_synth(args) -> int:
+    from yibao.cli import UserError  # noqa: F401  (cli imports us lazily)
+    if args.persons < 100 or args.persons > 2_000_000:
+        raise UserError("人数应在100到2000000之间")
+    folder = Path(args.output)
+    if folder.exists() and any(folder.iterdir()) and not args.force:
+        raise UserError(f"文件夹“{folder}”不是空的；要在里面重新生成请加 --force（只替换本命令生成的文件）")
+    data = town(args.persons, args.seed)
+    written = write(data, folder)
+    print(f"已生成虚构的{TOWN}：{len(data.members)}人、{len(VILLAGES)}个村（社区）、"
+          f"{sum(1 for d in data.lists.values() if d)}个部门名单、{len(data.mistakes)}处故意放的错误，"
+          f"共{len(written)}个文件，在“{folder}”")
+    return 0
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "synth", help="生成虚构的示例数据（演示、培训、测速用） / make fictional data",
+        description=f"生成虚构的{TOWN}：各村台账、部门资助名单、死亡和职工医保名单、任务表和错误清单。"
+                    "身份证号校验位正确，但地区码430999不存在，不会是真人的号码。"
+                    " Makes a fictional town's ledgers, department lists and task table (valid check digits,"
+                    " region code 430999 which no real county has).")
+    p.add_argument("--persons", type=int, default=1000, help="人数（默认1000） / number of persons")
+    p.add_argument("--seed", type=int, default=2027, help="随机种子，相同种子生成相同数据 / random seed")
+    p.add_argument("-o", "--output", default="示例镇", help="输出文件夹（默认“示例镇”） / output folder")
+    p.add_argument("--force", action="store_true", help="文件夹不空时也生成 / write into a non-empty folder")
+    p.set_defaults(func=cmd_synth)
