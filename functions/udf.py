@@ -30,7 +30,8 @@ from typing import Callable
 from . import engine, idno
 from . import plan as plans
 from .identity import split_names
-from .values import BadValue, to_date, yuan
+from .picks import PICKS
+from .values import BadValue, to_date
 
 __all__ = ["REGISTRY", "PICKS", "UdfSpec", "ArgSpec", "default_policy_id"]
 
@@ -231,21 +232,6 @@ def _person_udf(name: str, help: str, pick: Callable):
     udf.__doc__ = help
     return _register(name, help, _PERSON_ARGS)(udf)
 
-
-def _money(fen_value):
-    value = yuan(fen_value)
-    return value if isinstance(value, int) else float(value)
-
-
-#: what each person function shows for a computed person; `yibao refresh`
-#: writes exactly these values where formulas cannot run
-PICKS: dict[str, Callable] = {
-    "PAYABLE": lambda r: _money(r.payable),
-    "SUBSIDY_AMOUNT": lambda r: _money(r.subsidy),
-    "SUBSIDY_TIER": lambda r: r.subsidy_tier or "",
-    "FUNDING": lambda r: r.funding_text,
-    "BENEFIT_START": lambda r: r.benefit_start,
-}
 
 PAYABLE = _person_udf("PAYABLE", "个人应缴金额（元）：按方案扣除资助和代缴后本人要交的钱",
                       PICKS["PAYABLE"])

@@ -273,6 +273,7 @@ def sheets_of(plan: plans.Plan, merged: Merged) -> list[books.OutSheet]:
     return out
 
 
+@books.gc_paused()
 def run(paths: list[Path], plan: plans.Plan, output: Path, deceased=(), employee=(), progress=None) -> str:
     rows = read_lists(paths, plan)
     merged = merge(plan, rows, read_id_set(list(deceased)), read_id_set(list(employee)), progress)

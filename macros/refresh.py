@@ -10,7 +10,7 @@ user typed there is kept and counted.
 
 from __future__ import annotations
 
-from yibao.functions.udf import PICKS
+from yibao.functions.picks import PICKS
 
 from . import book as books
 from .ledger import Record, compute_records, read_ledger_tables, records_of
@@ -45,6 +45,7 @@ def computed_values(records: list[Record]) -> dict[str, dict[tuple[int, int], ob
     return out
 
 
+@books.gc_paused()
 def run(book, plan=None, policy: str | None = None) -> str:
     grids = book.grids()
     plan = plan or resolve_plan(policy, grids)

@@ -26,8 +26,6 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
 from yibao.functions import plan as plans
 from yibao.functions.values import yuan
 
@@ -35,6 +33,7 @@ from . import book as books
 from . import town
 from .ledger import Record
 from .table import cell_text
+from .xlsxpatch import column_letter as get_column_letter
 
 __all__ = ["VillageSummary", "summarize", "summary_sheet", "pure_kind", "to_pdf", "run", "add_parser", "SHEET"]
 

@@ -25,6 +25,7 @@ from yibao.functions.values import yuan_text
 from . import book as books
 from .ledger import Record, compute_records, plan_id_in, read_ledger_tables, records_of
 from .table import cell_date, cell_text
+from .xlsxpatch import column_letter
 
 __all__ = ["Finding", "check_records", "run", "add_parser"]
 
@@ -164,8 +165,7 @@ def report_sheet(findings: list[Finding], single_book: bool) -> books.OutSheet:
     fills = {}
     for i, f in enumerate(findings, 1):
         sheet = f.sheet if single_book else f"{Path(f.book).name}：{f.sheet}"
-        from openpyxl.utils import get_column_letter
-        ref = f"{get_column_letter(f.col)}{f.row}"
+        ref = f"{column_letter(f.col)}{f.row}"
         rows.append([i, sheet, f.row, ref, f.name, f.severity, f.message])
         if single_book:
             links[(i + 1, 4)] = f"'{f.sheet}'!{ref}"
@@ -189,6 +189,7 @@ def resolve_plan(policy: str | None, grids) -> plans.Plan:
     return plans.load(plan_id)
 
 
+@books.gc_paused()
 def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = None,
         mark: bool = True, progress=None) -> str:
     """Validate one or more workbooks (FileBook or Excel backend); write the
