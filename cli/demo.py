@@ -142,6 +142,9 @@ def run(folder: Path, persons: int = 1000, pdf: bool = True, say=print, bar=None
 
 def cmd_demo(args) -> int:
     from yibao.macros._bar import Bar
+    from yibao.cli import UserError
+    if not synth.MIN_PERSONS <= args.persons <= 200_000:
+        raise UserError(f"人数应在{synth.MIN_PERSONS}到200000之间（少于{synth.MIN_PERSONS}人放不下各种故意放的错误）")
     folder = Path(args.folder)
     started = time.monotonic()
     print(f"演示：虚构的{synth.TOWN}（{plans.load(synth.PLAN_ID).name}），{args.persons}人，从名单合并到汇总上报")

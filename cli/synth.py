@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import io
 import random
 from pathlib import Path
@@ -57,6 +58,8 @@ LIST_NAME = {"特困人员": "特困供养人员", "低保对象": "低保户", 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢姜"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华建国玉梅红春秋冬雪松柏林海波云峰志文斌辉"
 NEWBORNS_PER_VILLAGE = 2
+#: fewer persons leave too few of each kind for every mistake to be placed
+MIN_PERSONS = 1000
 PAY_METHODS = ("现金", "微信", "银行代扣", "现金", "微信")
 
 
@@ -126,6 +129,8 @@ def _day(rng, start: datetime.date, end: datetime.date) -> datetime.date:
 
 def town(persons: int = 1000, seed: int = 2027) -> Town:
     """The fictional town: ``persons`` persons in households, with the mistakes placed."""
+    if persons < MIN_PERSONS:
+        raise ValueError(f"at least {MIN_PERSONS} persons")
     plan = plans.load(PLAN_ID)
     rng = random.Random(seed)
     used: set[str] = set()
@@ -306,9 +311,10 @@ def _place_mistakes(rng, plan, members: list[Member], used: set[str]):
     m = north[2]
     m.gender_cell = "女" if m.gender == "男" else "男"
     mistakes.append((where(m), "性别与身份证号不符", "校验：性别与身份证号不一致"))
-    # 5. a subsidized person charged the full fee (东山村)
-    low = pick(x for x in members if x.village == "东山村" and x.identities == ["低保对象"] and x.pay_date
-               and x.paid_fen and x.paid_fen < 40000 and x.enroll_type == "普通")
+    # 5. a subsidized person charged the full fee (东山村 where it has one)
+    low = pick(sorted((x for x in members if x.identities == ["低保对象"] and x.pay_date
+                       and x.paid_fen and x.paid_fen < 40000 and x.enroll_type == "普通"),
+                      key=lambda x: x.village != "东山村"))
     low.paid_fen = 40000
     mistakes.append((where(low), "低保对象应缴200元，台账填了400元", "校验：个人缴费与应缴不符"))
     # 6. the same person entered in two villages (西河村 and 北坡社区)
@@ -348,13 +354,14 @@ def _place_mistakes(rng, plan, members: list[Member], used: set[str]):
     disabled[1]["身份证号"] = _wrong_check_digit(disabled[1]["身份证号"])
     mistakes.append((f"部门名单/残联.xlsx 姓名“{disabled[1]['姓名']}”", "身份证号校验位错误",
                      "合并：异常名单“身份证号有误”"))
-    # 11. a deceased person still on a list (卫健), also on the deceased list
-    dead_row = next(r for r in lists["卫健"]["卫健资助名单"] if r["身份证号"] not in taken)
+    # 11. a deceased person still on a list (卫健 where it has one), also on the deceased list
+    dead_row, dead_dept = next((r, d) for d in ("卫健", "残联", "民政", "乡村振兴") for rows in lists[d].values()
+                               for r in rows if r["身份证号"] not in taken)
     taken.add(dead_row["身份证号"])
     dead_row["是否死亡"] = "是"
     dead = next(x for x in members if x.id_no == dead_row["身份证号"])
     deceased = [{"姓名": dead.name, "身份证号": dead.id_no, "死亡日期": datetime.date(plan.year_start.year - 1, 7, 3)}]
-    mistakes.append((f"部门名单/卫健.xlsx 姓名“{dead.name}”", "已死亡人员仍在资助名单上",
+    mistakes.append((f"部门名单/{dead_dept}.xlsx 姓名“{dead.name}”", "已死亡人员仍在资助名单上",
                      "合并：异常名单“已死亡”，不予资助"))
     # 12. a person already in employee insurance on a list (残联)
     worker = pick(x for x in members if x.employee and not x.identities)
@@ -456,18 +463,36 @@ def _big_ledger(plan, village: str, people: list[Member]):
     return wb
 
 
+@functools.lru_cache(maxsize=16)
+def _form(form: str, plan_id: str, village: str | None) -> bytes:
+    from yibao.templates import builder
+    return builder.build_bytes(form, plans.load(plan_id), TOWN, village)
+
+
+@functools.lru_cache(maxsize=4)
+def _capacity(form: str, plan_id: str) -> int:
+    """Data rows of a form (numbered in its 序号 column)."""
+    import openpyxl
+    ws = openpyxl.load_workbook(io.BytesIO(_form(form, plan_id, None))).worksheets[0]
+    head = _find_header(ws)
+    return sum(1 for r in range(head + 1, ws.max_row + 1) if isinstance(ws.cell(r, 1).value, int))
+
+
 def _ledger(plan, village: str, people: list[Member]):
     """The official 台账 template for the village, filled row by row."""
     import openpyxl
     from openpyxl.styles import Border, Side
-    from yibao.templates import builder
-    wb = openpyxl.load_workbook(io.BytesIO(builder.build_bytes("ledger", plan, TOWN, village)))
+    if len(people) > _capacity("ledger", plan.id):
+        return _big_ledger(plan, village, people)
+    # one build of the form for all villages: only the 填报单位 line names the village
+    wb = openpyxl.load_workbook(io.BytesIO(_form("ledger", plan.id, None)))
     ws = wb.worksheets[0]
+    for cell in ws[2]:
+        if str(cell.value or "").startswith("填报单位"):
+            cell.value = f"填报单位：{TOWN}\u3000\u3000{village}"
+            break
     head = _find_header(ws)
     cols = _header_map(ws, head)
-    capacity = sum(1 for r in range(head + 1, ws.max_row + 1) if isinstance(ws.cell(r, 1).value, int))
-    if len(people) > capacity:
-        return _big_ledger(plan, village, people)
     # 缴费方式 and 缴库日期 are not on 002 附件2: staff add them where the plan
     # asks for cash to be deposited in time; matched by header text
     extra = ws.max_column + 1
@@ -497,8 +522,14 @@ def _ledger(plan, village: str, people: list[Member]):
 
 def _list_book(plan, department: str, sheets: dict[str, list[dict]]):
     import openpyxl
-    from yibao.templates import builder
-    wb = openpyxl.load_workbook(io.BytesIO(builder.build_bytes("subsidy-list", plan, TOWN, None)))
+    if max(len(rows) for rows in sheets.values()) > _capacity("subsidy-list", plan.id):
+        # longer than the form (benchmark data): plain sheets with the same headers
+        big = openpyxl.Workbook()
+        big.remove(big.active)
+        for sheet, rows in sheets.items():
+            _plain_sheet(big.create_sheet(sheet), rows)
+        return big
+    wb = openpyxl.load_workbook(io.BytesIO(_form("subsidy-list", plan.id, None)))
     template = wb.worksheets[0]
     head = _find_header(template)
     headers = {str(c.value).rstrip("*★"): c.column for c in template[head] if c.value}
@@ -527,23 +558,25 @@ def _plain_book(title: str, rows: list[dict]):
     wb = Workbook()
     ws = wb.active
     ws.title = title
+    _plain_sheet(ws, rows)
+    return wb
+
+
+def _plain_sheet(ws, rows: list[dict]):
     keys = list(rows[0]) if rows else ["姓名", "身份证号"]
     ws.append(keys)
-    for row in rows:
+    for r, row in enumerate(rows, 2):
         ws.append([row.get(k) for k in keys])
-    for cell in ws["B"][1:]:
-        cell.number_format = "@"
-    for r in range(2, ws.max_row + 1):
-        for c in range(1, ws.max_column + 1):
-            if isinstance(ws.cell(r, c).value, datetime.date):
+        for c, key in enumerate(keys, 1):
+            if isinstance(row.get(key), datetime.date):
                 ws.cell(r, c).number_format = "yyyy-mm-dd"
-    return wb
+            elif key == "身份证号":
+                ws.cell(r, c).number_format = "@"
 
 
 def _task_book(plan, data: Town):
     import openpyxl
-    from yibao.templates import builder
-    wb = openpyxl.load_workbook(io.BytesIO(builder.build_bytes("tasks", plan, TOWN, None)))
+    wb = openpyxl.load_workbook(io.BytesIO(_form("tasks", plan.id, None)))
     ws = wb.worksheets[0]
     head = next(r for r in range(1, 10)
                 if any(str(c.value or "").replace("\u3000", "").replace(" ", "") == "村名" for c in ws[r]))
@@ -617,8 +650,8 @@ def write(data: Town, folder: Path) -> list[Path]:
 
 def cmd_synth(args) -> int:
     from yibao.cli import UserError  # noqa: F401  (cli imports us lazily)
-    if args.persons < 100 or args.persons > 2_000_000:
-        raise UserError("人数应在100到2000000之间")
+    if not MIN_PERSONS <= args.persons <= 2_000_000:
+        raise UserError(f"人数应在{MIN_PERSONS}到2000000之间（少于{MIN_PERSONS}人放不下各种故意放的错误）")
     folder = Path(args.output)
     if folder.exists() and any(folder.iterdir()) and not args.force:
         raise UserError(f"文件夹“{folder}”不是空的；要在里面重新生成请加 --force（只替换本命令生成的文件）")

@@ -44,13 +44,19 @@ _CN = "零一二三四五六七八九十"
 
 def pure_kind(text: str) -> str | None:
     """Which 004 page-total group a household type (户属性) or a subsidy tier
-    belongs to, or None (一般户, other types, or a mix such as 建档立卡低保户)."""
+    belongs to, or None (一般户, other types, or a mix such as 建档立卡低保户).
+
+    >>> pure_kind("一般低保户"), pure_kind("脱贫户"), pure_kind("建档立卡低保户"), pure_kind("社会保障兜底户")
+    ('纯低保户', '纯建档立卡', None, None)
+    """
     t = cell_text(text).replace("、", "")
     if not t:
         return None
     if "三四级残疾" in t:
         return "纯三四级残疾"
-    if "建档立卡" in t or "贫困" in t:
+    # 脱贫人口 is what plans since 2021 call the former 建档立卡 poor; 004's
+    # 社会保障兜底脱贫对象 is a household type of its own
+    if "建档立卡" in t or "贫困" in t or ("脱贫" in t and "兜底" not in t):
         return None if ("低保" in t.replace("非低保", "")) else "纯建档立卡"
     if "低保" in t:
         return "纯低保户"
