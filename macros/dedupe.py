@@ -144,6 +144,11 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
     outcome: dict[int, str] = {}          # index in rows → feedback text
     by_id: dict[str, list[int]] = defaultdict(list)
     seen_in_list: set[tuple[str, str, str]] = set()
+    # the plan's own clauses: 002 writes both down; a plan that does not still
+    # excludes the employee-insured by its [scope]
+    scope_clause = plan.data.get("scope", {}).get("clause", "")
+    employee_clause = f"（{scope_clause}）" if scope_clause else ""
+    dead_clause = "（002 资助流程4）" if plan.seed == "002" else ""
 
     def exception(kind, i, message, id_text=None):
         r = rows[i]
@@ -192,12 +197,12 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
             listed = "、".join(f"{k}（{rows[next(i for i in idx if rows[i].name == k)].department}）" for k in names)
             exception("一人两名", idx[0], f"同一身份证号对应不同姓名：{listed}，请核实", number)
         if number in deceased or any(rows[i].deceased for i in idx):
-            exception("已死亡", idx[0], "在死亡人员名单中，已从资助名单剔除（002 资助流程4）", number)
+            exception("已死亡", idx[0], f"在死亡人员名单中，已从资助名单剔除{dead_clause}", number)
             for i in idx:
                 outcome[i] = "已剔除：死亡人员"
             continue
         if number in employee:
-            exception("已参加职工医保", idx[0], "已参加职工医保，不予资助（002 四(四)资助政策2）", number)
+            exception("已参加职工医保", idx[0], f"已参加职工医保，不予资助{employee_clause}", number)
             for i in idx:
                 outcome[i] = "已剔除：已参加职工医保"
             continue
