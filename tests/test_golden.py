@@ -16,6 +16,8 @@ else:  # pragma: no cover
 
 CASES = Path(__file__).parent / "cases"
 PLANS = ["zaozhuang-2022", "shuangshui-2025", "xinqiao-2021", "xxzhen-2020"]
+#: the fictional demo plan: each entry copies a clause of a real plan ("仿 004 四")
+DEMO_PLANS = ["shili-2026"]
 
 
 def load_cases(plan_id):
@@ -27,17 +29,17 @@ def load_cases(plan_id):
     return cases
 
 
-@pytest.mark.parametrize("plan_id", PLANS)
+@pytest.mark.parametrize("plan_id", PLANS + DEMO_PLANS)
 def test_each_plan_has_at_least_15_cases_with_clauses(plan_id):
     cases = load_cases(plan_id)
     assert len(cases) >= 15
     seed = {"zaozhuang-2022": "000", "shuangshui-2025": "001", "xinqiao-2021": "002",
-            "xxzhen-2020": "004"}[plan_id]
+            "xxzhen-2020": "004", "shili-2026": "仿 00"}[plan_id]
     for case in cases:
         assert case["clause"].startswith(seed), case["title"]
 
 
-@pytest.mark.parametrize("plan_id", PLANS)
+@pytest.mark.parametrize("plan_id", PLANS + DEMO_PLANS)
 def test_golden_cases(plan_id):
     cases = load_cases(plan_id)
     results = calc_lines(plan_id, [dict(c["input"]) for c in cases])
