@@ -99,7 +99,26 @@ def _flag(value) -> bool:
     raise BadValue(f"“是否参加职工医保”应填是或否，见到“{cell_text(value)}”")
 
 
-def _record(table: Table, row: Row, today: datetime.date) -> Record:
+class _Memo(dict):
+    """A function's results by argument, for the cell values that repeat
+    down a ledger (amounts, identity texts); errors are not kept."""
+
+    def __init__(self, func):
+        super().__init__()
+        self.func = func
+
+    def __missing__(self, key):
+        value = self.func(key[1])
+        if len(self) < 65536:
+            self[key] = value
+        return value
+
+
+def _identities(text) -> tuple:
+    return split_names(cell_text(text))
+
+
+def _record(table: Table, row: Row, today: datetime.date, fen_of: _Memo, ids_of: _Memo) -> Record:
     v = row.values
     rec = Record(table.sheet, row.number, table.columns, v,
                  village=cell_text(v.get("village")), family=cell_text(v.get("family")),
@@ -110,13 +129,25 @@ def _record(table: Table, row: Row, today: datetime.date) -> Record:
     except idno.InvalidID as exc:
         rec.id_no = cell_text(raw_id) if not isinstance(raw_id, float) else f"{raw_id:.5E}"
         rec.id_error = str(exc)
-    if "paid" in v and cell_text(v["paid"]):
-        try:
-            rec.paid = fen(v["paid"])
-        except BadValue as exc:
-            rec.paid_error = str(exc)
+    if "paid" in v:
+        paid = v["paid"]
+        if cell_text(paid):
+            try:
+                # keyed by type too: True == 1 but is no amount
+                rec.paid = fen_of[(paid.__class__, paid)]
+            except BadValue as exc:
+                rec.paid_error = str(exc)
+            except TypeError:           # unhashable: not from a cell, read it as it is
+                try:
+                    rec.paid = fen(paid)
+                except BadValue as exc:
+                    rec.paid_error = str(exc)
     try:
-        ids = split_names(cell_text(v.get("identities"))) if "identities" in v else ()
+        if "identities" in v:
+            text = v["identities"]
+            ids = ids_of[(text.__class__, text)] if text.__hash__ is not None else _identities(text)
+        else:
+            ids = ()
         household = cell_text(v.get("household_type"))
         rec.person = engine.Person(
             id_no=rec.id_no,
@@ -133,17 +164,20 @@ def _record(table: Table, row: Row, today: datetime.date) -> Record:
 
 def records_of(tables: Iterable[Table]) -> list[Record]:
     today = datetime.date.today()
-    return [_record(t, row, today) for t in tables for row in t.rows]
+    fen_of, ids_of = _Memo(fen), _Memo(_identities)
+    return [_record(t, row, today, fen_of, ids_of) for t in tables for row in t.rows]
 
 
 def compute_records(plan: plans.Plan, records: list[Record], today: datetime.date | None = None):
     """Attach the engine's result to every readable record (in place)."""
     today = today or datetime.date.today()
-    people, targets = [], []
+    people, births, targets = [], [], []
     for rec in records:
         if rec.person is not None and not rec.id_error:
             people.append(rec.person)
+            # the number was validated on reading (against the same day): no second parse
+            births.append(idno.birth_of_valid(rec.id_no))
             targets.append(rec)
-    for rec, result in zip(targets, engine.compute_many(plan, people, today)):
+    for rec, result in zip(targets, engine.compute_many(plan, people, today, births=births)):
         rec.result = result
     return records

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import operator
 import re
 import unicodedata
 from typing import Any
@@ -136,26 +137,46 @@ def find_table(sheet: str, grid: list[list[Any]], required=("id_no",), scan_rows
     if missing:
         names = "、".join(FIELDS[f][0] for f in missing)
         raise TableError(f"工作表“{sheet}”缺少列：{names}")
+    return Table(sheet, header_rows[-1] + 1, columns, headers,
+                 _data_rows(grid, header_rows[-1] + 1, columns), unknown)
+
+
+def _data_rows(grid: list[list[Any]], first: int, columns: dict[str, int]) -> list[Row]:
+    """The person rows from grid row ``first`` (0-based) on: blank rows,
+    footers and rows with neither ID nor name left out, household cells
+    filled down. (The hot loop of every action on a large ledger.)"""
+    fields = list(columns)
+    indexes = [c - 1 for c in columns.values()]
+    width = max(indexes) + 1
+    pick = operator.itemgetter(*indexes) if len(indexes) > 1 else (lambda raw: (raw[indexes[0]],))
+    fill_down = [f for f in FILL_DOWN if f in columns]
+    has_id, has_name = "id_no" in columns, "name" in columns
     rows = []
     last = {}
-    for r in range(header_rows[-1] + 1, len(grid)):
+    for r in range(first, len(grid)):
         raw = grid[r]
-        values = {f: (raw[c - 1] if c - 1 < len(raw) else None) for f, c in columns.items()}
-        if all(_blank(v) for v in raw):
+        for lead in raw:                 # the first non-blank cell; none: a blank row
+            if lead is None or (isinstance(lead, str) and not lead.strip()):
+                continue
+            break
+        else:
             continue
-        first = next((v for v in raw if not _blank(v)), "")
-        if isinstance(first, str) and _FOOTER.match(first) and _blank(values.get("id_no")):
+        if len(raw) >= width:
+            values = dict(zip(fields, pick(raw)))
+        else:
+            values = {f: (raw[c] if c < len(raw) else None) for f, c in zip(fields, indexes)}
+        id_blank = not has_id or _blank(values["id_no"])
+        if id_blank and isinstance(lead, str) and _FOOTER.match(lead):
             continue
-        if _blank(values.get("id_no")) and _blank(values.get("name")):
+        if id_blank and (not has_name or _blank(values["name"])):
             continue   # page totals, signature lines, notes
-        for field in FILL_DOWN:
-            if field in values:
-                if _blank(values[field]):
-                    values[field] = last.get(field)
-                else:
-                    last[field] = values[field]
+        for field in fill_down:
+            if _blank(values[field]):
+                values[field] = last.get(field)
+            else:
+                last[field] = values[field]
         rows.append(Row(r + 1, values))
-    return Table(sheet, header_rows[-1] + 1, columns, headers, rows, unknown)
+    return rows
 
 
 def cell_text(value) -> str:
@@ -169,8 +190,22 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
+_DATES: dict[str, datetime.date] = {}
+
+
 def cell_date(value):
     """A cell as a date, or None when blank; raises BadValue."""
+    if value.__class__ is str:
+        # dates typed as text repeat across a ledger: read each text once
+        day = _DATES.get(value)
+        if day is not None:
+            return day
+        if not value.strip():
+            return None
+        day = to_date(value)
+        if len(_DATES) < 65536:
+            _DATES[value] = day
+        return day
     if _blank(value):
         return None
     if isinstance(value, float) and not value.is_integer():

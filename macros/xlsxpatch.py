@@ -84,6 +84,10 @@ _ROW_NUM = re.compile(r'\br="(\d+)"')
 _CELL = re.compile(r'<c\b[^>]*?(?:/>|>.*?</c>)', re.S)
 _CELL_REF = re.compile(r'\br="([A-Z]+)(\d+)"')
 _STYLE_ATTR = re.compile(r'\bs="(\d+)"')
+_ROW_B = re.compile(rb'<row\b[^>]*?(?:/>|>.*?</row>)', re.S)
+_ROW_NUM_B = re.compile(rb'\br="(\d+)"')
+_CELL_REF_B = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_SPANS_B = re.compile(rb'\sspans="[^"]*"')
 
 
 def _attr(tag: str, name: str) -> str | None:
@@ -150,6 +154,7 @@ class XlsxPatch:
         self.styles = self._read("xl/styles.xml")
         self._sheets = self._sheet_map()
         self._xf_cache: dict[tuple, int] = {}
+        self._computed_xfs: dict[tuple[int, int], bool] = {}
         self.originals: dict[tuple[int, int], int] = {}
         self._computed_xf_id = self._named_style()
 
@@ -162,8 +167,18 @@ class XlsxPatch:
         except KeyError:
             raise Unsupported(f"missing {name}") from None
 
-    def _write(self, name: str, text: str):
-        self.changed[name] = text.encode("utf-8")
+    def _read_bytes(self, name: str) -> bytes:
+        """A part as stored (sheet XML is patched as bytes: decoding and
+        re-encoding 60 MB of it would cost half a second)."""
+        if name in self.changed:
+            return self.changed[name]
+        try:
+            return self.zip.read(name)
+        except KeyError:
+            raise Unsupported(f"missing {name}") from None
+
+    def _write(self, name: str, text: str | bytes):
+        self.changed[name] = text if isinstance(text, bytes) else text.encode("utf-8")
 
     def _sheet_map(self) -> dict[str, tuple[str, str]]:
         """sheet name → (relationship id, part path)."""
@@ -285,10 +300,14 @@ class XlsxPatch:
     def xf_is_computed(self, index: int) -> bool:
         if self._computed_xf_id is None:
             return False
-        _s, _e, xfs = self._section("cellXfs")
-        if index >= len(xfs):
-            return False
-        return _attr(xfs[index], "xfId") == str(self._computed_xf_id)
+        key = (index, self._computed_xf_id)
+        known = self._computed_xfs.get(key)
+        if known is None:
+            _s, _e, xfs = self._section("cellXfs")
+            if index >= len(xfs):
+                return False        # not cached: a format appended later may take this index
+            known = self._computed_xfs[key] = _attr(xfs[index], "xfId") == str(self._computed_xf_id)
+        return known
 
     # ------------------------------------------------------------ cells
     def patch_cells(self, sheet: str, changes: dict[tuple[int, int], tuple], protect_typed: bool) -> int:
@@ -300,8 +319,8 @@ class XlsxPatch:
         computed value (skipped when ``protect_typed`` and the cell holds a
         value the user typed)."""
         part = self._sheets[sheet][1]
-        xml = self._read(part)
-        if 't="shared"' in xml:
+        xml = self._read_bytes(part)
+        if b't="shared"' in xml:
             raise Unsupported("shared formulas")
         by_row: dict[int, dict[int, tuple]] = {}
         for (r, c), change in changes.items():
@@ -310,69 +329,102 @@ class XlsxPatch:
         out = []
         last = 0
         seen_rows = set()
-        for start, tag, rnum in self._rows(xml, sorted(by_row)):
+        templates: dict[tuple, tuple[bytes, bytes]] = {}
+        for start, end, rnum in self._rows(xml, sorted(by_row)):
             seen_rows.add(rnum)
-            new_row, n = self._patch_row(tag, rnum, by_row[rnum], protect_typed)
-            skipped += n
+            tag = xml[start:end]
+            new_row = self._append_cells(tag, rnum, by_row[rnum], templates)
+            if new_row is None:
+                text, n = self._patch_row(tag.decode("utf-8"), rnum, by_row[rnum], protect_typed)
+                new_row = text.encode("utf-8")
+                skipped += n
             out.append(xml[last:start])
             out.append(new_row)
-            last = start + len(tag)
+            last = end
         out.append(xml[last:])
-        xml = "".join(out)
+        xml = b"".join(out)
+        del out
         missing = sorted(set(by_row) - seen_rows)
         if missing:
-            xml = self._insert_rows(xml, {r: by_row[r] for r in missing})
+            xml = self._insert_rows(xml.decode("utf-8"), {r: by_row[r] for r in missing}).encode("utf-8")
         self._write(part, xml)
         if any(ch[0] == "value" for ch in changes.values()):
             self._drop_calc_chain()
         return skipped
 
     @staticmethod
-    def _rows(xml: str, wanted: list[int]):
-        """(offset, row XML, number) of the wanted rows, in order.
+    def _rows(xml: bytes, wanted: list[int]):
+        """(start, end, number) of the wanted rows, in order.
 
         Excel and openpyxl write ``<row r="N"`` first, so a plain search
         finds each row without scanning the others; any other layout falls
         back to a full scan."""
         found = []
         pos = 0
+        find = xml.find
         for rnum in wanted:
-            at = xml.find(f'<row r="{rnum}"', pos)
+            at = find(b'<row r="%d"' % rnum, pos)
             if at < 0:
                 break
-            m = _ROW.match(xml, at)
-            if not m:
+            gt = find(b">", at)
+            if gt < 0:
                 break
-            found.append((at, m.group(0), rnum))
-            pos = m.end()
+            if xml[gt - 1] == 47:           # b"/": an empty row, <row r="N" .../>
+                end = gt + 1
+            else:
+                end = find(b"</row>", gt)
+                if end < 0:
+                    break
+                end += 6
+            found.append((at, end, rnum))
+            pos = end
         else:
             return found
         wanted_set = set(wanted)
-        return [(m.start(), m.group(0), int(_ROW_NUM.search(m.group(0)).group(1)))
-                for m in _ROW.finditer(xml)
-                if int(_ROW_NUM.search(m.group(0)).group(1)) in wanted_set]
+        return [(m.start(), m.end(), int(_ROW_NUM_B.search(m.group(0)).group(1)))
+                for m in _ROW_B.finditer(xml)
+                if int(_ROW_NUM_B.search(m.group(0)).group(1)) in wanted_set]
 
-    def _append_cells(self, tag: str, rnum: int, changes: dict[int, tuple]):
+    def _append_cells(self, tag: bytes, rnum: int, changes: dict[int, tuple], templates: dict):
         """Fast path: every changed cell lies right of the row's last cell
         (computed columns beside the plan's own), so the row's existing
-        cells need no parsing. None when the path does not apply."""
-        if tag.endswith("/>") or any(ch[0] != "value" for ch in changes.values()):
+        cells need no parsing. None when the path does not apply.
+
+        A cell's XML differs between rows only in the row number, so each
+        (column, value, style) is rendered once and reused."""
+        if tag.endswith(b"/>") or any(ch[0] != "value" for ch in changes.values()):
             return None
-        last = tag.rfind("<c ")
+        last = tag.rfind(b"<c ")
         if last >= 0:
-            ref = _CELL_REF.match(tag, last + 3) or _CELL_REF.search(tag[last:last + 40])
-            if ref is None or column_index_from_string(ref.group(1)) >= min(changes):
+            ref = _CELL_REF_B.match(tag, last + 3) or _CELL_REF_B.search(tag, last, last + 40)
+            if ref is None or column_index(ref.group(1).decode()) >= min(changes):
                 return None
-        cells = "".join(cell_xml(f"{get_column_letter(c)}{rnum}", changes[c][1], changes[c][2])
-                        for c in sorted(changes))
-        head_end = tag.index(">") + 1
-        head = re.sub(r'\sspans="[^"]*"', "", tag[:head_end])
-        return head + tag[head_end:-6] + cells + "</row>"
+        number = b"%d" % rnum
+        cells = []
+        for c in sorted(changes):
+            _kind, value, style = changes[c]
+            try:
+                key = (c, style, type(value), value)
+                parts = templates.get(key)
+            except TypeError:              # an unhashable value: render it as it is
+                key, parts = None, None
+            if parts is None:
+                # the reference is the cell's first attribute: split the XML around its row number
+                text = cell_xml(f"{column_letter(c)}\x00", value, style).encode("utf-8")
+                parts = tuple(text.split(b"\x00", 1))
+                if key is not None:
+                    templates[key] = parts
+            cells += (parts[0], number, parts[1])
+        head_end = tag.index(b">") + 1
+        head = tag[:head_end]
+        if b"spans=" in head:
+            head = _SPANS_B.sub(b"", head)
+        return head + tag[head_end:-6] + b"".join(cells) + b"</row>"
 
     def _patch_row(self, tag: str, rnum: int, changes: dict[int, tuple], protect_typed: bool):
-        fast = self._append_cells(tag, rnum, changes)
-        if fast is not None:
-            return fast, 0
+        direct = self._patch_row_direct(tag, rnum, changes, protect_typed)
+        if direct is not None:
+            return direct
         if tag.endswith("/>"):
             head, cells_xml, tail = tag[:-2] + ">", "", "</row>"
         else:
@@ -387,37 +439,85 @@ class XlsxPatch:
             cells[position] = ctag
         skipped = 0
         for col, change in changes.items():
-            ref = f"{get_column_letter(col)}{rnum}"
-            old = cells.get(col)
-            if change[0] == "restyle":
-                # a fill on top of the cell's own format; remember that format
-                _k, fill, base = change
-                if base is None:
-                    m = _STYLE_ATTR.search(old.split(">", 1)[0]) if old else None
-                    base = int(m.group(1)) if m else 0
-                self.originals[(rnum, col)] = base
-                change = ("style", self.xf(base, fill=fill))
-            if change[0] == "style":
-                if old is None:
-                    cells[col] = f'<c r="{ref}" s="{change[1]}"/>'
-                elif _STYLE_ATTR.search(old.split(">", 1)[0]):
-                    cells[col] = _STYLE_ATTR.sub(f's="{change[1]}"', old, count=1)
-                else:
-                    cells[col] = old.replace("<c ", f'<c s="{change[1]}" ', 1)
-                continue
-            _kind, value, style = change
-            if old is not None and protect_typed:
-                has_value = "<v>" in old or "<v " in old or "<is>" in old
-                is_formula = "<f>" in old or "<f " in old
-                m = _STYLE_ATTR.search(old.split(">", 1)[0])
-                ours = m is not None and self.xf_is_computed(int(m.group(1)))
-                if has_value and not is_formula and not ours:
-                    skipped += 1
-                    continue
-            cells[col] = cell_xml(ref, value, style)
+            new, n = self._change_cell(cells.get(col), f"{get_column_letter(col)}{rnum}", rnum, col,
+                                       change, protect_typed)
+            if new is not None:
+                cells[col] = new
+            skipped += n
         body = "".join(cells[c] for c in sorted(cells))
         head = re.sub(r'\sspans="[^"]*"', "", head)
         return head + body + tail, skipped
+
+    def _patch_row_direct(self, tag: str, rnum: int, changes: dict[int, tuple], protect_typed: bool):
+        """Change the cells in place when each one is found by its
+        reference (``<c r="F5"``, as Excel and openpyxl write them); the
+        rest of the row is kept as it is. None when a cell is not there."""
+        if tag.endswith("/>"):
+            return None
+        spots = []
+        for col in changes:
+            ref = f"{column_letter(col)}{rnum}"
+            at = tag.find(f'<c r="{ref}"')
+            if at < 0:
+                return None
+            gt = tag.find(">", at)
+            if gt < 0:
+                return None
+            if tag[gt - 1] == "/":
+                end = gt + 1
+            else:
+                end = tag.find("</c>", gt)
+                if end < 0:
+                    return None
+                end += 4
+            spots.append((at, end, col, ref))
+        spots.sort()
+        out = []
+        last = 0
+        skipped = 0
+        for at, end, col, ref in spots:
+            if at < last:
+                return None
+            old = tag[at:end]
+            new, n = self._change_cell(old, ref, rnum, col, changes[col], protect_typed)
+            out.append(tag[last:at])
+            out.append(old if new is None else new)
+            last = end
+            skipped += n
+        out.append(tag[last:])
+        row = "".join(out)
+        head_end = row.index(">") + 1
+        head = row[:head_end]
+        if "spans=" in head:
+            head = re.sub(r'\sspans="[^"]*"', "", head)
+        return head + row[head_end:], skipped
+
+    def _change_cell(self, old: str | None, ref: str, rnum: int, col: int, change: tuple,
+                     protect_typed: bool) -> tuple[str | None, int]:
+        """(new cell XML or None to keep it, 1 when a typed value was kept)."""
+        if change[0] == "restyle":
+            # a fill on top of the cell's own format; remember that format
+            _k, fill, base = change
+            if base is None:
+                m = _STYLE_ATTR.search(old.split(">", 1)[0]) if old else None
+                base = int(m.group(1)) if m else 0
+            self.originals[(rnum, col)] = base
+            change = ("style", self.xf(base, fill=fill))
+        if change[0] == "style":
+            if old is None:
+                return f'<c r="{ref}" s="{change[1]}"/>', 0
+            if _STYLE_ATTR.search(old.split(">", 1)[0]):
+                return _STYLE_ATTR.sub(f's="{change[1]}"', old, count=1), 0
+            return old.replace("<c ", f'<c s="{change[1]}" ', 1), 0
+        _kind, value, style = change
+        if old is not None and protect_typed:
+            has_value = "<v>" in old or "<v " in old or "<is>" in old
+            is_formula = "<f>" in old or "<f " in old
+            m = _STYLE_ATTR.search(old.split(">", 1)[0])
+            ours = m is not None and self.xf_is_computed(int(m.group(1)))
+            if has_value and not is_formula and not ours:
+                return None, 1
+        return cell_xml(ref, value, style), 0
 
     def _insert_rows(self, xml: str, rows: dict[int, dict[int, tuple]]) -> str:
         for rnum, changes in rows.items():
@@ -456,7 +556,14 @@ class XlsxPatch:
         rels_name = _rels_path(part)
         rels = (self._read(rels_name) if rels_name in self.zip.namelist() or rels_name in self.changed
                 else f'<Relationships xmlns="{PKG_REL_NS}"></Relationships>')
-        xml = self._read(part)
+        # only the part after <sheetData> can hold what we change here: leave
+        # the rows (nearly all of the XML) as bytes, untouched and unscanned
+        raw = self._read_bytes(part)
+        cut = raw.rfind(b"</sheetData>")
+        if cut < 0:
+            cut = raw.rfind(b"<sheetData/>")
+        head, xml = (raw[:cut], raw[cut:].decode("utf-8")) if cut >= 0 else (b"", raw.decode("utf-8"))
+        del raw
         # drop a previous run's notes (ours: author yibao)
         old = re.search(r'<Relationship\b[^>]*Type="' + re.escape(COMMENTS_TYPE) + r'"[^>]*>', rels)
         if old:
@@ -472,7 +579,7 @@ class XlsxPatch:
         if re.search(r"<legacyDrawing\b", xml):
             raise Unsupported("sheet has drawings for form controls")
         if not notes:
-            self._write(part, xml)
+            self._write(part, head + xml.encode("utf-8"))
             self._write(rels_name, rels)
             return
         stem = PurePosixPath(part).stem
@@ -514,9 +621,14 @@ class XlsxPatch:
         xml = _insert_before(xml, f'<legacyDrawing r:id="{rid_v}"/>',
                              ("legacyDrawingHF", "picture", "oleObjects", "controls", "webPublishItems",
                               "tableParts", "extLst"))
-        if 'xmlns:r=' not in xml.split(">", 1)[0]:
+        if head:
+            root_at = head.find(b"<worksheet")
+            root = head[root_at:head.find(b">", root_at)]
+            if b"xmlns:r=" not in root:
+                head = head.replace(b"<worksheet ", f'<worksheet xmlns:r="{REL_NS}" '.encode(), 1)
+        elif 'xmlns:r=' not in xml[xml.find("<worksheet"):].split(">", 1)[0]:
             xml = xml.replace("<worksheet ", f'<worksheet xmlns:r="{REL_NS}" ', 1)
-        self._write(part, xml)
+        self._write(part, head + xml.encode("utf-8"))
         self._override(comments_part, COMMENTS_CT)
         if 'Extension="vml"' not in self.content_types:
             self.content_types = self.content_types.replace(
@@ -534,8 +646,8 @@ class XlsxPatch:
 
     # ------------------------------------------------------------ sheets
     def is_ours(self, sheet: str) -> bool:
-        xml = self._read(self._sheets[sheet][1])
-        return f'<tabColor rgb="{OUR_TAB}"' in xml
+        xml = self._read_bytes(self._sheets[sheet][1])
+        return f'<tabColor rgb="{OUR_TAB}"'.encode() in xml[:xml.find(b"<sheetData")]
 
     def put_sheet(self, name: str, xml: str, hidden: bool = False):
         """Create or replace one of our sheets with the given worksheet XML."""
