@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -36,6 +37,30 @@ def backup_copy(path) -> Path:
     target = path.with_name(f"{path.stem}.备份-{stamp}{path.suffix}")
     shutil.copy2(path, target)
     return target
+
+
+_BACKUP_NAME = re.compile(r"\.备份-\d{8}-\d{6}$")
+
+
+def is_backup(path) -> bool:
+    """A file :func:`backup_copy` made (``台账.备份-20261123-101500.xlsx``).
+
+    >>> is_backup("台账/东山村.备份-20261123-101500.xlsx"), is_backup("台账/东山村.xlsx")
+    (True, False)
+    """
+    return bool(_BACKUP_NAME.search(Path(path).stem))
+
+
+def without_backups(paths, say) -> list:
+    """``paths`` less our own backups (a folder's ``*.xlsx`` holds them too,
+    and reading one would count every person twice); ``say`` tells the user."""
+    kept = []
+    for path in paths:
+        if is_backup(path):
+            say(f"提示：已跳过备份文件“{path}”（本工具写入前自动留的备份，不参与统计）")
+        else:
+            kept.append(path)
+    return kept
 
 
 def write_atomic(path, data: bytes | str, backup: bool = False) -> Path | None:

@@ -444,7 +444,10 @@ def output_for(path: Path, output: str | None, sheet_name: str) -> Path | None:
 
 
 def read_sources(paths: list[str], progress=None) -> list[tuple[str, dict]]:
-    """Grids of extra ledger files (read only)."""
+    """Grids of extra ledger files (read only); our own backups are skipped."""
+    import sys
+    from yibao.atomic import without_backups
+    paths = without_backups(paths, lambda text: print(text, file=sys.stderr))
     out = []
     for i, p in enumerate(paths, 1):
         out.append((str(p), books.read_grid_any(Path(p))))

@@ -232,7 +232,12 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
 
 
 def cmd_validate(args) -> int:
-    files = [books.FileBook(p) for p in args.files]
+    import sys
+    from yibao.atomic import without_backups
+    paths = without_backups(args.files, lambda text: print(text, file=sys.stderr))
+    if not paths:
+        raise books.BookError("列出的都是备份文件，请列出台账本身")
+    files = [books.FileBook(p) for p in paths]
     for book in files:
         if not book.path.exists():
             raise books.BookError(f"找不到文件：{book.path}")

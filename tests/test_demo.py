@@ -20,7 +20,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from conftest import run_yibao
-from yibao import synth
+from yibao import atomic, synth
 from yibao.functions import engine, idno, plan as plans
 from yibao.macros import summary, table
 
@@ -294,7 +294,29 @@ def test_synth_refuses_a_folder_with_files(tmp_path):
     assert (tmp_path / "x.txt").read_text() == "mine"
 
 
-@pytest.mark.parametrize("module", [synth, summary, table])
+@pytest.mark.parametrize("module", [synth, summary, table, atomic])
 def test_docstring_examples(module):
     failures, _tried = doctest.testmod(module)
     assert failures == 0
+
+
+def test_our_own_backups_in_a_file_list_are_skipped_not_counted_twice(tmp_path):
+    """`yibao validate 台账/*.xlsx` after an in-place run also lists the backup
+    it left; reading it would make every person a duplicate of themselves."""
+    ledger = tmp_path / "东山村.xlsx"
+    shutil.copyfile(EXAMPLES / "台账" / "东山村.xlsx", ledger)
+    run_yibao("validate", str(ledger))
+    backups = list(tmp_path.glob("东山村.备份-*.xlsx"))
+    assert len(backups) == 1
+    proc = run_yibao("validate", *sorted(str(p) for p in tmp_path.glob("*.xlsx")))
+    assert "已跳过备份文件" in proc.stderr and backups[0].name in proc.stderr
+    report = rows_as_dicts(ledger, "校验报告", "严重程度")
+    assert not [r for r in report if "另一工作簿" in r["问题"]]
+    out = tmp_path / "汇总.xlsx"
+    proc = run_yibao("summary", str(ledger), str(backups[0]), "-o", str(out), "--no-pdf")
+    assert "已跳过备份文件" in proc.stderr
+    rows = values(out)["汇总上报"]
+    total = next(r for r in rows if "合计" in r[:2])
+    one = run_yibao("summary", str(ledger), "-o", str(tmp_path / "单独.xlsx"), "--no-pdf")
+    alone = next(r for r in values(tmp_path / "单独.xlsx")["汇总上报"] if "合计" in r[:2])
+    assert total[3] == alone[3] > 200 and "Traceback" not in one.stderr
