@@ -110,15 +110,20 @@ def _parse_fix(items: list[str]) -> dict[str, int]:
     return fixed
 
 
-def choose_base(table: TaskTable, base: str | None) -> str:
+def choose_base(table: TaskTable, base: str | None, counted: bool = False) -> str:
+    """The base to allocate by: as asked, else the first the table has.
+    ``counted``: enrolled persons were counted on the ledgers."""
     if base:
         key = _BASE_ALIASES.get(base, base)
         if key not in BASES:
             raise books.BookError(f"不认识的分配基数“{base}”：可选 prev_target（上年任务）、"
                                   "population（户籍人口）、enrolled（已参保）")
         attr, name = BASES[key]
+        if key == "enrolled" and counted:
+            return key
         if not table.any_value(attr):
-            raise books.BookError(f"任务表“{table.sheet}”没有“{name}”数据，无法按它分配")
+            hint = "；按已参保人数分配时也可以在命令后列出各村台账文件" if key == "enrolled" else ""
+            raise books.BookError(f"任务表“{table.sheet}”没有“{name}”数据，无法按它分配{hint}")
         return key
     for key in ("prev_target", "population", "enrolled"):
         if table.any_value(BASES[key][0]):
@@ -205,18 +210,38 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
         total = table.total.target_typed
     if total is None:
         raise books.BookError("不知道全镇目标任务总数：请在任务表“合计”行的本年目标任务数中填写，或加 --total 人数")
-    base_key = choose_base(table, options.get("base"))
+    counted = None
+    wanted = options.get("base")
+    if wanted and _BASE_ALIASES.get(wanted, wanted) == "enrolled":
+        counted = _enrolled_on_ledgers(plan, grids, options)
+    base_key = choose_base(table, wanted, counted is not None)
     attr = BASES[base_key][0]
     fixed = {r.unit: r.override for r in table.rows if r.override is not None}
     fixed.update(options.get("fix") or {})
-    bases = [(r.unit, getattr(r, attr) or 0) for r in table.rows]
+    if counted is not None:
+        # persons enrolled so far, counted on the ledgers, not as typed in the table
+        bases = [(r.unit, counted.get(town._key(r.unit), 0)) for r in table.rows]
+        table.headers["enrolled"] = "台账已参保人数"
+    else:
+        bases = [(r.unit, getattr(r, attr) or 0) for r in table.rows]
     allocations = allocate(int(total), bases, fixed)
     sheet = quota_sheet(plan, table, allocations, int(total), base_key)
     where = books.deliver(book, sheet, options.get("output"))
     left = sum(a.plus for a in allocations)
     kept = sum(a.fixed for a in allocations)
-    return (f"已将{total}人分配到{len(allocations)}个单位（按{BASES[base_key][1]}，最大余数法补{left}人"
+    base_name = "台账已参保人数" if counted is not None else BASES[base_key][1]
+    return (f"已将{total}人分配到{len(allocations)}个单位（按{base_name}，最大余数法补{left}人"
             + (f"，保留指定任务数{kept}个" if kept else "") + f"），合计{total}人，已写入{where}")
+
+
+def _enrolled_on_ledgers(plan, grids, options) -> dict[str, int] | None:
+    """village → persons enrolled on the ledgers (the workbook's own ledger
+    sheets and the files listed), or None when there are no ledgers."""
+    sources = [("本工作簿", grids)] + list(options.get("ledgers") or [])
+    records, _notes = town.ledger_records(plan, sources, options.get("progress"))
+    if not records:
+        return None
+    return {town._key(v): c.enrolled for v, c in town.count_villages(records).items()}
 
 
 def cmd_quota(args) -> int:
@@ -224,7 +249,7 @@ def cmd_quota(args) -> int:
     book = books.FileBook(path)
     output = town.output_for(path, args.output, SHEET)
     options = {"policy": args.policy, "base": args.base, "total": args.total,
-               "fix": _parse_fix(args.fix), "output": output}
+               "fix": _parse_fix(args.fix), "output": output, "ledgers": town.read_sources(args.ledgers)}
     print(run(book, None, options))
     return 0
 
@@ -237,6 +262,8 @@ def add_parser(sub):
                     "结果写入“任务分配”工作表。 Allocates a town's target across its villages by the "
                     "largest-remainder method; fixed numbers are kept; the rounding is shown.")
     p.add_argument("file", help="含任务表的工作簿（.xlsx/.xls/.csv） / workbook with the task table")
+    p.add_argument("ledgers", nargs="*",
+                   help="各村台账文件（只读；--base enrolled 时按台账统计已参保人数） / ledgers for --base enrolled")
     p.add_argument("--policy", help="方案编号（默认读表中的“方案编号”） / plan id")
     p.add_argument("--total", type=int, help="全镇目标任务总数（默认读“合计”行） / town total")
     p.add_argument("--base", help="分配基数：prev_target（或target）上年目标任务数（默认）、population 户籍人口数、"

@@ -546,3 +546,22 @@ def test_quota_reads_an_xls_task_table(tmp_path):
     assert "任务-任务分配.xlsx" in proc.stdout and xls.read_bytes() == original
     _ws, body, total = quota_rows(out)
     assert total[7] == 51005 and {r[1]: r[7] for r in body}["社区"] == 420
+
+
+def test_quota_by_enrolled_counts_the_ledgers_when_they_are_listed(tmp_path):
+    """--base enrolled with ledger files: each village's base is the persons
+    enrolled on its ledgers (the table has no 实际参保数 column)."""
+    examples = Path(__file__).resolve().parent.parent / "examples" / "示例镇"
+    tasks = tmp_path / "任务分配表.xlsx"
+    shutil.copyfile(examples / "任务分配表.xlsx", tasks)
+    proc = run_yibao("quota", str(tasks), "--base", "enrolled", check_rc=2)
+    assert "列出各村台账文件" in proc.stderr
+    ledgers = sorted((examples / "台账").glob("*.xlsx"))
+    proc = run_yibao("quota", str(tasks), *map(str, ledgers), "--base", "enrolled")
+    assert "按台账已参保人数" in proc.stdout
+    _ws, body, total = quota_rows(tasks)
+    bases = {r[1]: r[2] for r in body}
+    run_yibao("progress", str(tasks), *map(str, ledgers), "--date", "2026-12-31", "-o", str(tmp_path / "p.xlsx"))
+    enrolled = {name: row["已参保人数"] for name, row in sheet_rows(tmp_path / "p.xlsx", "进度通报").items()
+                if name in bases}
+    assert bases == enrolled and total[7] == sum(r[7] for r in body)
