@@ -104,6 +104,11 @@ class ExcelBook:
         self.skipped = getattr(self, "skipped", 0) + skipped
         return skipped
 
+    def export_pdf(self, sheet_name: str, target: Path) -> Path:
+        """Excel's own PDF export (xlTypePDF = 0) of one of our result sheets."""
+        self.xw.sheets[_sheet_title(sheet_name)].api.ExportAsFixedFormat(0, str(target))
+        return Path(target)
+
     def save(self, backup=True):
         return {"skipped": 0}   # in Excel the user decides when to save; skips were counted above
 

@@ -294,8 +294,14 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
         copies = int(plan.data.get("forms", {}).get("copies") or 1)
         pages = [summary_sheet(plan, summaries, town_name, (k, copies), f"第{k}份") for k in range(1, copies + 1)] \
             if copies > 1 else [sheet]
-        pdf, why = to_pdf(pages, pdf_target)
-        line += f"，PDF（{copies}份）：{pdf.name}" if pdf else f"；{why}"
+        if hasattr(book, "export_pdf") and not output:
+            # inside Excel: its own PDF export of the sheet just written (no
+            # LibreOffice needed on Windows); the copies are printed from it
+            pdf = book.export_pdf(sheet.name, pdf_target)
+            line += f"，PDF：{pdf.name}（打印{copies}份）" if copies > 1 else f"，PDF：{pdf.name}"
+        else:
+            pdf, why = to_pdf(pages, pdf_target)
+            line += f"，PDF（{copies}份）：{pdf.name}" if pdf else f"；{why}"
     return line
 
 

@@ -565,3 +565,25 @@ def test_quota_by_enrolled_counts_the_ledgers_when_they_are_listed(tmp_path):
     enrolled = {name: row["已参保人数"] for name, row in sheet_rows(tmp_path / "p.xlsx", "进度通报").items()
                 if name in bases}
     assert bases == enrolled and total[7] == sum(r[7] for r in body)
+
+
+def test_summary_inside_excel_uses_excels_own_pdf_export(tmp_path):
+    """In Excel (the live backend has export_pdf) the summary's PDF comes from
+    Excel's ExportAsFixedFormat of the sheet just written, not LibreOffice,
+    which Windows users seldom have; it names the copies to print (004: 三份)."""
+    from yibao.macros import summary
+    a, _b = summary_inputs(tmp_path)
+    exported = []
+
+    class ExcelLike(MemoryBook):
+        def export_pdf(self, sheet_name, target):
+            assert sheet_name in self.sheets          # the sheet is written first
+            exported.append((sheet_name, Path(target)))
+            return Path(target)
+
+    book = ExcelLike(a)
+    line = summary.run(book, None, {})
+    assert exported == [("汇总上报", a.with_name(f"{a.stem}-汇总上报.pdf"))]
+    assert "打印3份" in line
+    from yibao.macros import _excel
+    assert hasattr(_excel.ExcelBook, "export_pdf")
