@@ -33,7 +33,10 @@ def run(action_id: str):
     try:
         module = importlib.import_module(module_name)
         live = ExcelBook(book)
-        if action_id == "validate":
+        if action_id == "new_ledger":
+            path, line = module.new_ledger(live)
+            xw.Book(str(path))                    # open it for the user to fill
+        elif action_id == "validate":
             line = module.run([live])
         elif action_id == "dedupe":
             files = book.app.api.GetOpenFilename("Excel文件 (*.xls*;*.csv),*.xls*;*.csv", 1,

@@ -271,3 +271,35 @@ def test_addin_help_is_chinese_and_english(capsys):
     out = capsys.readouterr().out
     assert "输出文件" in out and "output file" in out
 
+
+
+def test_every_ribbon_button_reaches_a_real_function():
+    """Each button's module imports and has what macros/ribbon.py calls on it
+    (a button whose module is missing could only ever show an error)."""
+    import importlib
+    ribbon_py = importlib.import_module("yibao.macros.ribbon")
+    for action, (module_name, _label) in ribbon_py.ACTIONS.items():
+        module = importlib.import_module(module_name)
+        assert callable(getattr(module, "new_ledger" if action == "new_ledger" else "run")), action
+
+
+def test_new_ledger_button_writes_the_plans_ledger_beside_the_workbook_never_over_a_file(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import openpyxl
+    from yibao.macros.book import FileBook
+    from yibao.templates.ribbon import new_ledger
+
+    source = Path(__file__).resolve().parent.parent / "examples" / "示例镇" / "台账" / "东山村.xlsx"
+    here = tmp_path / "东山村.xlsx"
+    shutil.copyfile(source, here)
+    before = here.read_bytes()
+    first, line = new_ledger(FileBook(here))
+    assert first == tmp_path / "参保缴费台账-东山村.xlsx" and "shili-2026" in line
+    second, _ = new_ledger(FileBook(here))
+    assert second == tmp_path / "参保缴费台账-东山村-2.xlsx"
+    ws = openpyxl.load_workbook(second).worksheets[0]
+    texts = [c.value for row in ws.iter_rows(max_row=3) for c in row if c.value]
+    assert "shili-2026" in texts and any("示例镇" in str(t) and "东山村" in str(t) for t in texts)
+    assert here.read_bytes() == before
