@@ -52,6 +52,11 @@ def run(book, plan=None, policy: str | None = None, output: Path | None = None, 
     if not tables:
         raise books.BookError("没有找到台账（需要“身份证号”列）")
     records = compute_records(plan, records_of(tables))
+    if not village:
+        # the village the ledger names in its 填报单位 line, when it names one
+        from .town import village_of_sheet
+        named = {village_of_sheet(grids[t.sheet]) for t in tables} - {""}
+        village = named.pop() if len(named) == 1 else ""
     sheet = notice_sheet(plan, records, village)
     count = sum(r.enrolled for r in records)
     where = books.deliver(book, sheet, output)

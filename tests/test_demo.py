@@ -320,3 +320,13 @@ def test_our_own_backups_in_a_file_list_are_skipped_not_counted_twice(tmp_path):
     one = run_yibao("summary", str(ledger), "-o", str(tmp_path / "单独.xlsx"), "--no-pdf")
     alone = next(r for r in values(tmp_path / "单独.xlsx")["汇总上报"] if "合计" in r[:2])
     assert total[3] == alone[3] > 200 and "Traceback" not in one.stderr
+
+
+def test_notice_names_the_village_from_the_ledgers_own_line(tmp_path):
+    ledger = tmp_path / "南岭村.xlsx"
+    shutil.copyfile(EXAMPLES / "台账" / "南岭村.xlsx", ledger)
+    run_yibao("notice", str(ledger), "-o", str(tmp_path / "公示.xlsx"))
+    rows = values(tmp_path / "公示.xlsx")["公示名单"]
+    assert "南岭村" in rows[1][0]
+    body = [r for r in rows[3:] if isinstance(r[0], float)]
+    assert len(body) > 200 and {r[1] for r in body} == {"南岭村"}
