@@ -22,6 +22,7 @@ import dataclasses
 import datetime
 import functools
 import os
+import re
 import sys
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -469,6 +470,9 @@ def _funding_of(entry: _Entry, kind: str, amount: int, share: Decimal, individua
 def _build(data: dict, problems: list[str], path: str) -> Plan | None:
     top = _Entry(data, "方案", problems)
     plan_id = top.text("id")
+    if plan_id and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", plan_id):
+        # it goes into formulas and file names: =PAYABLE(..., "shili-2027")
+        top.fail(f"id“{plan_id}”只能用英文字母、数字和 - _ .，不含空格，如 shili-2027")
     fee = _Entry(data.get("fee", {}), "[fee] 缴费标准", problems)
     individual = fee.money("individual")
     fiscal = fee.money("fiscal")
@@ -628,6 +632,7 @@ def _build(data: dict, problems: list[str], path: str) -> Plan | None:
         ))
     _check_overlaps(rules, problems)
     _check_extras(data, problems)
+    _check_keys(data, problems)
 
     default_pay = enrollment.date("default_pay_date", required=False)
     if default_pay is None and rules:
@@ -663,6 +668,49 @@ def _check_overlaps(rules: list[Rule], problems: list[str]):
                 problems.append(
                     f"[[rule]] 第{b.index}条“{b.name}”：与第{a.index}条“{a.name}”适用同一类人员，"
                     f"缴费期重叠（{max(a.start, b.start)}至{min(a.end, b.end)}）")
+
+
+#: every key a plan file may hold, by section ("" = top level); anything else
+#: is a misspelling the engine would silently ignore (same_dya = true)
+KNOWN_KEYS = {
+    "": {"id", "name", "county", "town", "year", "seed", "published"},
+    "fee": {"individual", "fiscal"},
+    "insurance_year": {"start", "end"},
+    "age": {"reference"},
+    "scope": {"employee_insured", "message"},
+    "enrollment": {"types", "default_pay_date", "no_window_message"},
+    "selection": {"rule", "order"},
+    "proxy": {"payer", "funding_source"},
+    "category": {"name", "aliases", "subsidy", "funding", "age_min", "age_max", "from_age", "excluded_by",
+                 "requires_any", "proxy"},
+    "rule": {"name", "types", "holds_any", "born_between", "event", "event_between", "within_days", "wait_days",
+             "start", "end", "amount", "subsidy", "subsidized_only", "benefit_from"},
+    "cash": {"same_day", "max_days", "deadline"},
+    "work_fee": {"per_person"},
+    "reward": {"by", "rate", "per_person"},
+    "deduction": {"min_rate", "min_poor_rate"},
+    "milestone": {"date", "rate"},
+    "forms": {"copies", "household_types"},
+    "schedule": {"stage", "start", "end"},
+}
+_ANNOTATIONS = {"clause", "interpretation", "note"}
+
+
+def _check_keys(data: dict, problems: list[str]):
+    """Misspelled keys and sections, which would otherwise be ignored."""
+    for key, value in data.items():
+        if key in KNOWN_KEYS and key:
+            tables = value if isinstance(value, list) else [value]
+            for i, table in enumerate(tables, 1):
+                if not isinstance(table, dict):
+                    continue
+                where = f"[[{key}]] 第{i}项" if isinstance(value, list) else f"[{key}]"
+                for name in table:
+                    if name not in KNOWN_KEYS[key] | _ANNOTATIONS:
+                        known = "、".join(sorted(KNOWN_KEYS[key]))
+                        problems.append(f"{where}：不认识的键“{name}”（拼写错了？可用：{known}）")
+        elif key not in KNOWN_KEYS[""] | _ANNOTATIONS:
+            problems.append(f"不认识的项“{key}”（拼写错了？可用的节：{'、'.join(k for k in KNOWN_KEYS if k)}）")
 
 
 def _check_extras(data: dict, problems: list[str]):

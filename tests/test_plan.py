@@ -74,6 +74,11 @@ def _broken(tmp_path, plan_id, old, new, count=1):
     ("xxzhen-2020", 'funding = { "医疗救助" = "125", "财政" = "125" }',
      'funding = { "医疗救助" = "125", "财政" = "100" }', "与资助金额250元不符"),
     ("xxzhen-2020", "end = 2019-12-31\namount", "end = 2019-08-31\namount", "晚于结束"),
+    # a misspelled key would otherwise be ignored: cash could go undeposited unchecked
+    ("shili-2026", "same_day = true", "same_dya = true", "[cash]：不认识的键“same_dya”"),
+    ("shili-2026", "[[milestone]]\ndate", "[[milstone]]\ndate", "不认识的项“milstone”"),
+    ("xxzhen-2020", 'per_person = "1.2"', 'per_persn = "1.2"', "[[reward]] 第1项：不认识的键“per_persn”"),
+    ("shili-2026", 'id = "shili-2026"', 'id = "shili 2026"', "不含空格"),
 ])
 def test_check_names_the_entry_and_the_problem(tmp_path, plan_id, old, new, expected):
     path = _broken(tmp_path, plan_id, old, new)
