@@ -185,7 +185,8 @@ def cmd_policy_new(args) -> int:
         text = f'id = "{args.id}"\n' + text
     header = f"# 由 {source.stem} 复制而来：请逐项核对新年度方案并更新 clause\n"
     write_atomic(target, header + text, backup=True)
-    print(f"已写入 {target}；请按新方案逐项修改，然后运行：yibao policy check \"{target}\"")
+    print(f"已写入 {target}；其中 name、year、金额和各日期仍是 {source.stem} 的，请按新方案逐项修改，"
+          f"然后运行：yibao policy check \"{target}\"")
     return 0
 
 

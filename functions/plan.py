@@ -633,6 +633,10 @@ def _build(data: dict, problems: list[str], path: str) -> Plan | None:
     _check_overlaps(rules, problems)
     _check_extras(data, problems)
     _check_keys(data, problems)
+    named = re.search(r"-(\d{4})$", plan_id or "")
+    if named and isinstance(data.get("year"), int) and int(named.group(1)) != data["year"]:
+        # `policy new shili-2027 --from shili-2026` copies last year's year, name and dates
+        top.fail(f"id 中的年份{named.group(1)}与 year = {data['year']} 不一致：新年度方案的 year、name 和各日期都要改")
 
     default_pay = enrollment.date("default_pay_date", required=False)
     if default_pay is None and rules:

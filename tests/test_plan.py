@@ -39,9 +39,11 @@ def test_new_plan_from_last_years_without_code(user_home):
     made = run_yibao("policy", "new", "shuangshui-2026", "--from", "shuangshui-2025")
     target = user_home / "plans" / "shuangshui-2026.toml"
     assert target.is_file() and str(target) in made.stdout
-    # the county edits next year's fee: 400 → 420
+    # the copy still carries last year's year: the check says so
+    assert "year = 2025 不一致" in run_yibao("policy", "check", str(target), check_rc=1).stdout
+    # the county edits next year's year and fee: 400 → 420
     text = target.read_text(encoding="utf-8")
-    text = text.replace('individual = "400"', 'individual = "420"')
+    text = text.replace('individual = "400"', 'individual = "420"').replace("year = 2025", "year = 2026")
     target.write_text(text, encoding="utf-8")
     assert "检查通过" in run_yibao("policy", "check", str(target)).stdout
     assert "shuangshui-2026" in run_yibao("policy", "list").stdout
