@@ -167,6 +167,47 @@ def describe(p: plans.Plan) -> str:
 
 
 _ID_LINE = re.compile(r'^id\s*=\s*"[^"]*"', re.MULTILINE)
+_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
+_YEAR_IN_TEXT = re.compile(r"(?<![\d〔\[(（])((?:19|20)\d\d)(?=年)")
+_KEY = re.compile(r"^\s*([A-Za-z_]+)\s*=")
+#: keys whose text cites where a value came from: kept as written, not moved
+_CITATIONS = ("clause", "interpretation", "note", "id", "seed")
+
+
+def next_year(text: str) -> str:
+    """A plan file moved one year on: ``year``, every date, and years written
+    as "2025年" in names and messages. Citations (clause, interpretation,
+    note) and comments stay as they were: they still name last year's text.
+
+    >>> print(next_year('year = 2025\\nend = 2024-02-29\\nname = "X县2025年度方案"\\nclause = "国发〔2019〕3号 2019年"'))
+    year = 2026
+    end = 2025-02-28
+    name = "X县2026年度方案"
+    clause = "国发〔2019〕3号 2019年"
+    """
+    out = []
+    for line in text.split("\n"):
+        key = _KEY.match(line)
+        if line.lstrip().startswith("#") or (key and key.group(1) in _CITATIONS):
+            out.append(line)
+            continue
+        if key and key.group(1) == "year":
+            line = re.sub(r"\d{4}", lambda m: str(int(m.group()) + 1), line, count=1)
+        parts = line.split('"')
+        for i, part in enumerate(parts):
+            if i % 2 == 0:      # outside quotes: TOML date literals
+                parts[i] = _DATE.sub(_shift_date, part)
+            else:               # inside quotes: "2025年9月1日"
+                parts[i] = _YEAR_IN_TEXT.sub(lambda m: str(int(m.group(1)) + 1), part)
+        out.append('"'.join(parts))
+    return "\n".join(out)
+
+
+def _shift_date(m) -> str:
+    year, month, day = int(m.group(1)) + 1, int(m.group(2)), int(m.group(3))
+    if (month, day) == (2, 29) and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+        day = 28
+    return f"{year:04d}-{month:02d}-{day:02d}"
 
 
 def cmd_policy_new(args) -> int:
@@ -180,13 +221,19 @@ def cmd_policy_new(args) -> int:
     if target.exists() and not args.force:
         raise UserError(f"{target} 已存在；要覆盖请加 --force（原文件会备份为 .bak）")
     text = source.read_text(encoding="utf-8")
+    if args.next_year:
+        text = next_year(text)
     text, count = _ID_LINE.subn(f'id = "{args.id}"', text, count=1)
     if not count:
         text = f'id = "{args.id}"\n' + text
     header = f"# 由 {source.stem} 复制而来：请逐项核对新年度方案并更新 clause\n"
     write_atomic(target, header + text, backup=True)
-    print(f"已写入 {target}；其中 name、year、金额和各日期仍是 {source.stem} 的，请按新方案逐项修改，"
-          f"然后运行：yibao policy check \"{target}\"")
+    if args.next_year:
+        print(f"已写入 {target}：年度、各日期和名称中的年份已顺延一年，金额和条款出处（clause）仍是 {source.stem} 的，"
+              f"请按新方案逐项核对修改，然后运行：yibao policy check \"{target}\"")
+    else:
+        print(f"已写入 {target}；其中 name、year、金额和各日期仍是 {source.stem} 的，请按新方案逐项修改，"
+              f"然后运行：yibao policy check \"{target}\"")
     return 0
 
 
@@ -243,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", help="新方案编号，如 shuangshui-2026 / new plan id")
     p.add_argument("--from", dest="source", required=True, help="复制哪个方案 / plan to copy")
     p.add_argument("-o", "--output", help="写到这个文件（默认用户方案目录） / output file")
+    p.add_argument("--next-year", action="store_true",
+                   help="年度、日期和名称中的年份顺延一年（金额、条款出处不变） / move year and dates on by one year")
     p.add_argument("--force", action="store_true", help="覆盖已有文件（先备份） / overwrite, keeping a backup")
     p.set_defaults(func=cmd_policy_new)
     p = psub.add_parser("use", help="设为默认方案（公式未写方案时使用） / set the default plan")

@@ -111,3 +111,30 @@ def test_unknown_policy_and_broken_file_are_one_line_errors(tmp_path):
     proc = run_yibao("policy", "check", str(bad), check_rc=1)
     assert "格式错误" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("plan_id", PRESETS + ["shili-2026"])
+def test_next_year_moves_year_and_every_date_on_and_keeps_amounts_and_citations(tmp_path, plan_id):
+    """`policy new X --from Y --next-year`: the draft of next year's plan passes
+    its check at once; only the year, the dates and "2025年" in names move."""
+    old = plans.load(plan_id)
+    new_id = plan_id.rsplit("-", 1)[0] + f"-{old.year + 1}"
+    target = tmp_path / f"{new_id}.toml"
+    made = run_yibao("policy", "new", new_id, "--from", plan_id, "--next-year", "-o", str(target))
+    assert "顺延一年" in made.stdout
+    assert "检查通过" in run_yibao("policy", "check", str(target)).stdout
+    new = plans.load_file(target)
+    assert new.id == new_id and new.year == old.year + 1
+    assert (new.individual, new.fiscal) == (old.individual, old.fiscal)
+    assert str(old.year + 1) in new.name and str(old.year) not in new.name.replace(str(old.year + 1), "")
+
+    def moved(day):
+        try:
+            return day.replace(year=day.year + 1)
+        except ValueError:          # 29 Feb
+            return day.replace(year=day.year + 1, day=28)
+
+    assert [(moved(r.start), moved(r.end)) for r in old.rules] == [(r.start, r.end) for r in new.rules]
+    assert new.year_start == moved(old.year_start)
+    assert [c.name for c in new.categories] == [c.name for c in old.categories]
+    assert [c.clause for c in new.categories] == [c.clause for c in old.categories]
