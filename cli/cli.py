@@ -163,7 +163,41 @@ def describe(p: plans.Plan) -> str:
     if p.proxy_source:
         lines.append(f"代缴：{p.proxy_payer}代缴资助后余额，资金来源“{p.proxy_source}”  "
                      f"[{p.data['proxy'].get('clause', '')}]")
+    lines += _describe_work(p.data)
     return "\n".join(lines)
+
+
+def _describe_work(data: dict) -> list[str]:
+    """The sections the actions read: cash, work fee, rewards, deductions,
+    milestones, forms, schedule."""
+    out = []
+
+    def cite(table):
+        return f"  [{table.get('clause', '')}]" if table.get("clause") else ""
+
+    cash = data.get("cash")
+    if cash:
+        when = "当日缴库，" if cash.get("same_day") else ""
+        deadline = f"，{cash['deadline']}前全部缴库" if cash.get("deadline") else ""
+        out.append(f"现金代收：{when}最迟收款后{cash.get('max_days', '?')}天内缴库{deadline}{cite(cash)}")
+    if data.get("work_fee"):
+        out.append(f"工作经费：每参保一人{data['work_fee']['per_person']}元{cite(data['work_fee'])}")
+    for r in data.get("reward", []):
+        out.append(f"奖励：{r['by']:%Y年%m月%d日}前参保率达到{r['rate']}，每参保一人奖励{r['per_person']}元{cite(r)}")
+    d = data.get("deduction")
+    if d:
+        parts = [f"参保率低于{d['min_rate']}" if d.get("min_rate") else "",
+                 f"建档立卡（脱贫）人口参保率低于{d['min_poor_rate']}" if d.get("min_poor_rate") else ""]
+        out.append(f"扣减：{'或'.join(x for x in parts if x)}的，扣减相应工作经费{cite(d)}")
+    for m in data.get("milestone", []):
+        out.append(f"进度节点：{m['date']:%Y年%m月%d日}前完成{m['rate']}{cite(m)}")
+    forms = data.get("forms")
+    if forms:
+        types = "、".join(forms.get("household_types", []))
+        out.append(f"表格：汇总表一式{forms.get('copies', 1)}份" + (f"；户属性：{types}" if types else "") + cite(forms))
+    for st in data.get("schedule", []):
+        out.append(f"日程：{st['stage']} {st['start']} 至 {st['end']}{cite(st)}")
+    return ([""] + out) if out else []
 
 
 _ID_LINE = re.compile(r'^id\s*=\s*"[^"]*"', re.MULTILINE)

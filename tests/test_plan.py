@@ -138,3 +138,14 @@ def test_next_year_moves_year_and_every_date_on_and_keeps_amounts_and_citations(
     assert new.year_start == moved(old.year_start)
     assert [c.name for c in new.categories] == [c.name for c in old.categories]
     assert [c.clause for c in new.categories] == [c.clause for c in old.categories]
+
+
+def test_policy_show_lists_the_sections_the_actions_read_with_their_clauses():
+    shown = run_yibao("policy", "show", "shili-2026").stdout
+    for line in ("现金代收：当日缴库，最迟收款后3天内缴库，2025-12-31前全部缴库  [仿 002 四(二)]",
+                 "工作经费：每参保一人0.2元  [仿 004 五(三)1]",
+                 "奖励：2025年12月10日前参保率达到100%，每参保一人奖励1.2元  [仿 004 五(三)2]",
+                 "进度节点：2026年02月28日前完成100%  [仿 004 一(二)]",
+                 "表格：汇总表一式3份",
+                 "日程：缴费公示阶段 2026-01-01 至 2026-02-28  [仿 002 五(三)]"):
+        assert line in shown, line
