@@ -163,7 +163,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                     "奖励测算、汇总上报（含PDF）、公示名单，结果写入一个文件夹。"
                     " Runs the whole season for a fictional town and writes the submission pack.")
     p.add_argument("folder", nargs="?", default="示例镇-演示", help="结果文件夹（默认“示例镇-演示”） / output folder")
-    p.add_argument("--persons", type=int, default=1000, help="人数（默认1000） / number of persons")
+    p.add_argument("--persons", type=int, default=1000, help="人数（至少1000，默认1000） / number of persons (at least 1000)")
     p.add_argument("--no-pdf", action="store_true", help="不生成PDF / skip the PDF")
     p.set_defaults(func=cmd_demo)
     return p

@@ -670,7 +670,7 @@ def add_parser(sub):
                     "身份证号校验位正确，但地区码430999不存在，不会是真人的号码。"
                     " Makes a fictional town's ledgers, department lists and task table (valid check digits,"
                     " region code 430999 which no real county has).")
-    p.add_argument("--persons", type=int, default=1000, help="人数（默认1000） / number of persons")
+    p.add_argument("--persons", type=int, default=1000, help="人数（至少1000，默认1000） / number of persons (at least 1000)")
     p.add_argument("--seed", type=int, default=2027, help="随机种子，相同种子生成相同数据 / random seed")
     p.add_argument("-o", "--output", default="示例镇", help="输出文件夹（默认“示例镇”） / output folder")
     p.add_argument("--force", action="store_true", help="文件夹不空时也生成 / write into a non-empty folder")
