@@ -37,7 +37,7 @@ from .identity import split_names
 from .plan import ENROLL_TYPES, Category, Plan, Rule
 from .values import BadValue, first_of_next_month, to_date, yuan, yuan_text
 
-__all__ = ["Person", "Result", "compute", "compute_many", "person_from_dict"]
+__all__ = ["Person", "Result", "compute", "compute_valid", "compute_many", "person_from_dict"]
 
 _DAY = datetime.timedelta(days=1)
 
@@ -346,11 +346,12 @@ def compute(plan: Plan, person: Person, today: datetime.date | None = None) -> R
         _number, born = idno.parse(person.id_no, today)
     except idno.InvalidID as exc:
         return _fail(str(exc))
-    return _compute_born(plan, person, born)
+    return compute_valid(plan, person, born)
 
 
-def _compute_born(plan: Plan, person: Person, born: datetime.date) -> Result:
-    """:func:`compute` once the ID number is known valid, born on ``born``."""
+def compute_valid(plan: Plan, person: Person, born: datetime.date) -> Result:
+    """:func:`compute` for a person whose ID number was already validated
+    (as :func:`idno.parse` does, against today) and gives birth date ``born``."""
     if person.employee_insured:
         return _fail(plan.employee_message)
     kind = person.enroll_type or "普通"
@@ -399,7 +400,7 @@ def compute_many(plan: Plan, people: Iterable[Person], today: datetime.date | No
     gc.disable()
     try:
         if births is not None:
-            return [_compute_born(plan, p, born) for p, born in zip(people, births)]
+            return [compute_valid(plan, p, born) for p, born in zip(people, births)]
         return [compute(plan, p, today) for p in people]
     finally:
         if was_enabled:

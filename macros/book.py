@@ -425,13 +425,20 @@ class FileBook:
             if op[0] == "computed":
                 _k, sheet, values, formats = op
                 styles = {}
-                changes = {}
+                style_of: dict[int, int] = {}
+                by_row: dict[int, dict[int, tuple]] = {}
                 for (r, c), value in values.items():
-                    fmt = formats.get(c)
-                    if fmt not in styles:
-                        styles[fmt] = patch.xf(0, computed=True, num_fmt=fmt)
-                    changes[(r, c)] = ("value", value, styles[fmt])
-                skipped += patch.patch_cells(sheet, changes, protect_typed=True)
+                    style = style_of.get(c)
+                    if style is None:
+                        fmt = formats.get(c)
+                        if fmt not in styles:
+                            styles[fmt] = patch.xf(0, computed=True, num_fmt=fmt)
+                        style = style_of[c] = styles[fmt]
+                    cells = by_row.get(r)
+                    if cells is None:
+                        cells = by_row[r] = {}
+                    cells[c] = ("value", value, style)
+                skipped += patch.patch_rows(sheet, by_row, protect_typed=True, values_only=True)
             elif op[0] == "sheet":
                 sheet = op[1]
                 name = _sheet_title(sheet.name)

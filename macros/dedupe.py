@@ -20,7 +20,8 @@ and write:
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter, defaultdict
+import datetime
+from collections import defaultdict
 from pathlib import Path
 
 from yibao.functions import engine, idno
@@ -77,11 +78,12 @@ def read_lists(paths: list[Path], plan: plans.Plan) -> list[ListRow]:
                 if cat is not None:
                     default_identity = cat.name
                     break
+            source = f"{path.name}：{sheet}"
             for row in table.rows:
                 v = row.values
                 rows.append(ListRow(
                     department=cell_text(v.get("department")) or default_dept,
-                    source=f"{path.name}：{sheet}", row=row.number, name=cell_text(v.get("name")),
+                    source=source, row=row.number, name=cell_text(v.get("name")),
                     raw_id=v.get("id_no"),
                     identity=cell_text(v.get("identities")) or (default_identity or ""),
                     deceased=_truthy(v.get("deceased")),
@@ -149,6 +151,19 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
     scope_clause = plan.data.get("scope", {}).get("clause", "")
     employee_clause = f"（{scope_clause}）" if scope_clause else ""
     dead_clause = "（002 资助流程4）" if plan.seed == "002" else ""
+    today = datetime.date.today()
+    born_on: dict[str, datetime.date] = {}
+    category_names: dict[str, str | None] = {}   # identity text → the plan's name for it
+
+    def category(text: str) -> str | None:
+        try:
+            return category_names[text]
+        except KeyError:
+            cat = plan.lookup(text)
+            name = category_names[text] = cat.name if cat is not None else None
+            return name
+
+    shown_of: dict[tuple, tuple] = {}
 
     def exception(kind, i, message, id_text=None):
         r = rows[i]
@@ -157,7 +172,7 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
 
     for i, r in enumerate(rows):
         try:
-            number = idno.validate(r.raw_id)
+            number, born_on_id = idno.parse(r.raw_id, today)
         except idno.InvalidID as exc:
             exception("身份证号有误", i, str(exc),
                       f"{r.raw_id:.5E}" if isinstance(r.raw_id, float) else None)
@@ -167,18 +182,20 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
             exception("缺少身份类别", i, "名单未写身份类别，文件名或工作表名也不是本方案的身份类别", number)
             outcome[i] = "未纳入：缺少身份类别"
             continue
-        if plan.lookup(r.identity) is None:
+        mine = category(r.identity)
+        if mine is None:
             names = "、".join(plan.category_names())
             exception("未知身份类别", i, f"“{r.identity}”不是本方案的身份类别（{names}）", number)
             outcome[i] = f"未纳入：未知身份类别“{r.identity}”"
             continue
-        key = (r.department, number, plan.lookup(r.identity).name)
+        key = (r.department, number, mine)
         if key in seen_in_list:
             exception("同一名单重复", i, "同一部门名单中重复出现，只计一次", number)
             outcome[i] = "重复行，只计一次"
             continue
         seen_in_list.add(key)
         by_id[number].append(i)
+        born_on[number] = born_on_id
 
     roster: list[list] = []
     stats_cat: dict[str, list] = defaultdict(lambda: [0, 0])
@@ -189,8 +206,16 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
         if progress and n % 5000 == 0:
             progress(n, len(numbers))
         idx = by_id[number]
-        names = Counter(rows[i].name for i in idx if rows[i].name)
-        name = names.most_common(1)[0][0] if names else ""
+        if len(idx) == 1:               # most persons are on one list: no vote to count
+            name = rows[idx[0]].name
+            names = (name,) if name else ()
+        else:
+            # the most frequent name, the first listed on a tie (as Counter.most_common)
+            names = {}
+            for i in idx:
+                if rows[i].name:
+                    names[rows[i].name] = names.get(rows[i].name, 0) + 1
+            name = max(names, key=names.get) if names else ""
         for i in idx:
             stats_dept[rows[i].department][0] += 1
         if len(names) > 1:
@@ -206,35 +231,42 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
             for i in idx:
                 outcome[i] = "已剔除：已参加职工医保"
             continue
-        identities = tuple(dict.fromkeys(plan.lookup(rows[i].identity).name for i in idx))
-        result = engine.compute(plan, engine.Person(number, identities))
+        identities = tuple(dict.fromkeys(category(rows[i].identity) for i in idx))
+        result = engine.compute_valid(plan, engine.Person(number, identities), born_on[number])
         if not result.ok:
             exception("无法计算", idx[0], result.message, number)
             for i in idx:
                 outcome[i] = f"未纳入：{result.message}"
             continue
-        cats = [plan.by_name[x] for x in identities]
         chosen = result.subsidy_tier
-        held = "；".join(f"{plan.lookup(rows[i].identity).name}（{rows[i].department}）" for i in idx)
+        held = "；".join(f"{category(rows[i].identity)}（{rows[i].department}）" for i in idx)
         if not result.subsidy:
             exception("不享受资助", idx[0], result.message or "所持身份不享受资助", number)
             for i in idx:
                 outcome[i] = "未纳入：所持身份不享受资助"
             continue
-        roster.append([len(roster) + 1, name, number, chosen, yuan(result.subsidy),
-                       result.funding_text, yuan(result.payable), held,
-                       _why(plan, cats, chosen, result)])
+        # amounts as shown and why this category: the same for everyone with
+        # the same identities and outcome
+        shown_key = (identities, chosen, result.funding, result.subsidy, result.payable)
+        shown = shown_of.get(shown_key)
+        if shown is None:
+            shown = shown_of[shown_key] = (
+                yuan(result.subsidy), result.funding_text, yuan(result.payable),
+                _why(plan, [plan.by_name[x] for x in identities], chosen, result))
+        subsidy_shown, funding_shown, payable_shown, why = shown
+        roster.append([len(roster) + 1, name, number, chosen, subsidy_shown,
+                       funding_shown, payable_shown, held, why])
         stats_cat[chosen][0] += 1
         stats_cat[chosen][1] += result.subsidy
         for source, amount in result.funding:
             stats_src[source] += amount
         for i in idx:
-            mine = plan.lookup(rows[i].identity).name
+            mine = category(rows[i].identity)
             if mine == chosen:
                 outcome[i] = f"按本部门报送身份“{mine}”资助"
                 stats_dept[rows[i].department][1] += 1
             else:
-                giver = next((rows[j].department for j in idx if plan.lookup(rows[j].identity).name == chosen), "")
+                giver = next((rows[j].department for j in idx if category(rows[j].identity) == chosen), "")
                 outcome[i] = f"按“{chosen}”资助（{giver}），本部门身份不重复资助"
 
     feedback: dict[str, list[list]] = defaultdict(list)

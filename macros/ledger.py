@@ -89,6 +89,8 @@ _FALSE = {"", "否", "未参加", "n", "no", "false", "0", "×"}
 
 
 def _flag(value) -> bool:
+    if value is None:                   # no such column, or left blank
+        return False
     if isinstance(value, bool):
         return value
     text = cell_text(value).lower()

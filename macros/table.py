@@ -181,6 +181,8 @@ def _data_rows(grid: list[list[Any]], first: int, columns: dict[str, int]) -> li
 
 def cell_text(value) -> str:
     """A cell as text: numbers without a trailing .0, dates as ISO."""
+    if value.__class__ is str:          # most cells: skip the checks below
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:

@@ -67,12 +67,17 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
     cash = plan.data.get("cash")
     required_of: dict[tuple[str, str], list[str]] = {}
     for book, records in books_records.items():
+        sheet, required = None, []
         for rec in records:
-            key = (book, rec.sheet)
-            if key not in required_of:
-                required_of[key] = _required_fields(rec, headers.get(key, {}))
-            for field in required_of[key]:
-                value = rec.raw.get(field)
+            if rec.sheet != sheet:          # records come sheet by sheet
+                sheet = rec.sheet
+                key = (book, sheet)
+                if key not in required_of:
+                    required_of[key] = _required_fields(rec, headers.get(key, {}))
+                required = required_of[key]
+            raw = rec.raw
+            for field in required:
+                value = raw.get(field)
                 if value is not None and not (isinstance(value, str) and not value.strip()):
                     continue
                 # 002 附件2: 个人缴费 for those who paid, 未缴费原因 for those who did not

@@ -318,13 +318,20 @@ class XlsxPatch:
         fill over its format (the format used is kept in :attr:`originals`), or ``("value", value, xf_index)`` to write a
         computed value (skipped when ``protect_typed`` and the cell holds a
         value the user typed)."""
+        by_row: dict[int, dict[int, tuple]] = {}
+        for (r, c), change in changes.items():
+            by_row.setdefault(r, {})[c] = change
+        return self.patch_rows(sheet, by_row, protect_typed,
+                               values_only=bool(changes) and all(ch[0] == "value" for ch in changes.values()))
+
+    def patch_rows(self, sheet: str, by_row: dict[int, dict[int, tuple]], protect_typed: bool,
+                   values_only: bool = False) -> int:
+        """:meth:`patch_cells` with the changes grouped by row
+        (``by_row[row][col]``); ``values_only`` says they are all values."""
         part = self._sheets[sheet][1]
         xml = self._read_bytes(part)
         if b't="shared"' in xml:
             raise Unsupported("shared formulas")
-        by_row: dict[int, dict[int, tuple]] = {}
-        for (r, c), change in changes.items():
-            by_row.setdefault(r, {})[c] = change
         skipped = 0
         out = []
         last = 0
@@ -333,7 +340,7 @@ class XlsxPatch:
         for start, end, rnum in self._rows(xml, sorted(by_row)):
             seen_rows.add(rnum)
             tag = xml[start:end]
-            new_row = self._append_cells(tag, rnum, by_row[rnum], templates)
+            new_row = self._append_cells(tag, rnum, by_row[rnum], templates) if values_only else None
             if new_row is None:
                 text, n = self._patch_row(tag.decode("utf-8"), rnum, by_row[rnum], protect_typed)
                 new_row = text.encode("utf-8")
@@ -348,7 +355,7 @@ class XlsxPatch:
         if missing:
             xml = self._insert_rows(xml.decode("utf-8"), {r: by_row[r] for r in missing}).encode("utf-8")
         self._write(part, xml)
-        if any(ch[0] == "value" for ch in changes.values()):
+        if by_row and (values_only or any(ch[0] == "value" for cells in by_row.values() for ch in cells.values())):
             self._drop_calc_chain()
         return skipped
 
@@ -386,13 +393,13 @@ class XlsxPatch:
                 if int(_ROW_NUM_B.search(m.group(0)).group(1)) in wanted_set]
 
     def _append_cells(self, tag: bytes, rnum: int, changes: dict[int, tuple], templates: dict):
-        """Fast path: every changed cell lies right of the row's last cell
+        """Fast path for values only: every changed cell lies right of the row's last cell
         (computed columns beside the plan's own), so the row's existing
         cells need no parsing. None when the path does not apply.
 
         A cell's XML differs between rows only in the row number, so each
         (column, value, style) is rendered once and reused."""
-        if tag.endswith(b"/>") or any(ch[0] != "value" for ch in changes.values()):
+        if tag.endswith(b"/>"):
             return None
         last = tag.rfind(b"<c ")
         if last >= 0:
@@ -737,6 +744,72 @@ def _insert_before(xml: str, element: str, followers: tuple[str, ...]) -> str:
     return xml.replace("</worksheet>", element + "</worksheet>")
 
 
+def _plain_cells(r: int, row: list, letters: list[str], texts: dict[str, str]) -> list[str]:
+    """The cells of an unstyled row: :func:`cell_xml` inlined for the
+    common types, and each text escaped once (categories, departments and
+    results repeat down a sheet)."""
+    number = str(r)
+    cells = []
+    for letter, value in zip(letters, row):
+        if value is None:
+            continue
+        kind = value.__class__
+        if kind is str:
+            if value:
+                text = texts.get(value)
+                if text is None:
+                    text = _text(value)
+                    if len(texts) < 100_000:
+                        texts[value] = text
+                cells.append(f'<c r="{letter}{number}" t="inlineStr"><is>{text}</is></c>')
+            else:
+                cells.append(f'<c r="{letter}{number}"/>')
+        elif kind is int or kind is float:
+            cells.append(f'<c r="{letter}{number}"><v>{value}</v></c>')
+        else:
+            cells.append(cell_xml(letter + number, value, None))
+    return cells
+
+
+class _Texts(dict):
+    """Text → its escaped ``<t>`` element, each distinct text escaped once."""
+
+    def __missing__(self, value: str) -> str:
+        text = _text(value)
+        if len(self) < 200_000:
+            self[value] = text
+        return text
+
+
+def _plain_block(rows: list[list], first: int, letters: list[str]) -> list[str]:
+    """``<row>`` XML for consecutive unstyled rows numbered from ``first``,
+    the same as :func:`_plain_cells` row by row, but built a column at a
+    time: the type of a column's values is looked at once, and the cells
+    come from one comprehension per column instead of a call per cell."""
+    numbers = [str(r) for r in range(first, first + len(rows))]
+    texts = _Texts()
+    columns = []
+    for c, letter in enumerate(letters):
+        values = [row[c] if c < len(row) else None for row in rows]
+        kinds = {v.__class__ for v in values}
+        kinds.discard(type(None))
+        if kinds <= {str}:
+            cells = ["" if v is None else
+                     f'<c r="{letter}{n}" t="inlineStr"><is>{texts[v]}</is></c>' if v else f'<c r="{letter}{n}"/>'
+                     for v, n in zip(values, numbers)]
+        elif kinds <= {int, float}:
+            cells = ["" if v is None else f'<c r="{letter}{n}"><v>{v}</v></c>' for v, n in zip(values, numbers)]
+        else:
+            cells = ["" if v is None else cell_xml(letter + n, v, None) for v, n in zip(values, numbers)]
+        columns.append(cells)
+    out = []
+    for n, cells in zip(numbers, zip(*columns)):
+        body = "".join(cells)
+        if body:
+            out.append(f'<row r="{n}">{body}</row>')
+    return out
+
+
 def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
     """Worksheet XML for one of our result sheets (an ``OutSheet``)."""
     if sheet.chart:
@@ -750,15 +823,20 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
     letters = [get_column_letter(c) for c in range(1, width + 1)]
     body_style = {c: patch.xf(0, num_fmt=fmt) for c, fmt in sheet.number_formats.items()}
     special_rows = {r for r, _c in sheet.links} | {r for r, _c in sheet.fills}
+    texts: dict[str, str] = {}
     rows_xml = []
-    for r, row in enumerate(sheet.rows, 1):
-        cells = []
+    rows = sheet.rows
+    block = []
+    if not body_style and not special_rows and len(rows) > last_header:
+        # a plain body (the merge's 200,000-row sheets): built column by column
+        block = _plain_block(rows[last_header:], last_header + 1, letters)
+        rows = rows[:last_header]
+    for r, row in enumerate(rows, 1):
         if r > last_header and not body_style and r not in special_rows:
             # plain body row: the common case, kept lean for 200,000-row sheets
-            for c, value in enumerate(row):
-                if value is not None:
-                    cells.append(cell_xml(f"{letters[c]}{r}", value, None))
+            cells = _plain_cells(r, row, letters, texts)
         else:
+            cells = []
             for c, value in enumerate(row, 1):
                 style = None
                 if r <= sheet.title_rows:
@@ -784,6 +862,7 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
             rows_xml.append(f'<row r="{r}" ht="{15 * max(lines, 1)}" customHeight="1">{"".join(cells)}</row>')
         elif cells:
             rows_xml.append(f'<row r="{r}">{"".join(cells)}</row>')
+    rows_xml += block
     cols = "".join(f'<col min="{c}" max="{c}" width="{w}" customWidth="1"/>'
                    for c, w in sorted(sheet.widths.items()))
     pane = ""
