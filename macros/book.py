@@ -61,6 +61,7 @@ class OutSheet:
     number_formats: dict[int, str] = dataclasses.field(default_factory=dict)     # column → format
     fills: dict[tuple[int, int], str] = dataclasses.field(default_factory=dict)  # (r, c) → ARGB
     merges: list[str] = dataclasses.field(default_factory=list)                  # "A1:F1"
+    boxes: list[str] = dataclasses.field(default_factory=list)   # "A20:F23": ranges drawn with a thin border (stamp boxes)
     title_rows: int = 0        # rows above the header (titles, 填报单位 lines)
     footer_rows: int = 0       # signature and stamp lines at the end
     landscape: bool = True
@@ -181,13 +182,19 @@ def atomic_save(workbook, path: Path, backup: bool):
             os.unlink(tmp)
 
 
+def print_titles(sheet: OutSheet) -> str | None:
+    """The rows repeated atop every printed page ("3:4"): the header."""
+    if not sheet.header_rows:
+        return None
+    return f"{sheet.title_rows + 1}:{sheet.title_rows + sheet.header_rows}"
+
+
 def _style_sheet(ws, sheet: OutSheet):
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
     thin = Side(style="thin", color="FF999999")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     header_fill = PatternFill("solid", fgColor="FFDDEBF7")
-    first_header = sheet.title_rows + 1
     last_header = sheet.title_rows + sheet.header_rows
     last_body = len(sheet.rows) - sheet.footer_rows
     for r, row in enumerate(sheet.rows, 1):
@@ -201,6 +208,10 @@ def _style_sheet(ws, sheet: OutSheet):
                 cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
                 cell.border = border
             elif r <= last_body:
+                cell.border = border
+    for ref in sheet.boxes:
+        for line in ws[ref]:
+            for cell in line:
                 cell.border = border
     for (r, c), color in sheet.fills.items():
         ws.cell(r, c).fill = PatternFill("solid", fgColor=color)
@@ -217,7 +228,7 @@ def _style_sheet(ws, sheet: OutSheet):
         ws.merge_cells(ref)
     if sheet.header_rows:
         ws.freeze_panes = ws.cell(last_header + 1, 1)
-        ws.print_title_rows = f"{first_header}:{last_header}"
+        ws.print_title_rows = print_titles(sheet)
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape" if sheet.landscape else "portrait"
     ws.page_setup.fitToWidth = 1
@@ -296,7 +307,7 @@ def _write_new_fast(path: Path, sheets: Sequence[OutSheet]) -> Path:
         wb.save(skeleton)
         patch = XlsxPatch(skeleton)
         for sheet in sheets:
-            patch.put_sheet(_sheet_title(sheet.name), sheet_xml(patch, sheet))
+            patch.put_sheet(_sheet_title(sheet.name), sheet_xml(patch, sheet), print_titles=print_titles(sheet))
         patch.save(backup=False)
         if path.exists():
             backup_copy(path)
@@ -444,7 +455,7 @@ class FileBook:
                 name = _sheet_title(sheet.name)
                 if name in patch.sheet_names() and not patch.is_ours(name):
                     raise BookError(f"工作表“{name}”不是本工具生成的，为免覆盖请改名后重试")
-                patch.put_sheet(name, sheet_xml(patch, sheet))
+                patch.put_sheet(name, sheet_xml(patch, sheet), print_titles=print_titles(sheet))
         if cleared or marks:
             rows = [["sheet", "row", "col", "xf"]] + [list(m) for m in kept_marks]
             patch.put_sheet(MARKS_SHEET, sheet_xml(patch, OutSheet(MARKS_SHEET, rows, header_rows=0)),

@@ -221,7 +221,9 @@ def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: 
         rows.append([])
     merges += [f"A{box}:{get_column_letter(mid)}{box + 3}",
                f"{get_column_letter(mid + 1)}{box}:{get_column_letter(max(width, mid + 2))}{box + 3}"]
-    fills = {(box, 1): "FFF2F2F2", (box, mid + 1): "FFF2F2F2"}
+    # the two stamp boxes, drawn (a stamp goes on white paper, not on shading)
+    boxes = [f"A{box}:{get_column_letter(mid)}{box + 3}",
+             f"{get_column_letter(mid + 1)}{box}:{get_column_letter(max(width, mid + 2))}{box + 3}"]
     clause = plan.data.get("forms", {}).get("clause", "")
     rows.append([f"注：本表一式{_copies_text(copies)}份，签字并加盖村委会、乡镇公章后上报"
                  + (f"（{plan.name} {clause}）" if clause else "") + "。金额单位：元。"])
@@ -233,7 +235,7 @@ def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: 
     for k in range(len(sources)):
         money[7 + 2 * len(tiers) + k] = "#,##0.00"
     return books.OutSheet(name, rows, header_rows=2, title_rows=2, footer_rows=len(rows) - body_end,
-                          merges=merges, fills=fills, number_formats=money,
+                          merges=merges, boxes=boxes, number_formats=money,
                           widths={1: 5, 2: 14, 3: 8, 4: 8, 5: 12, 6: 12,
                                   **{c: 10 for c in range(7, width + 1)}})
 

@@ -47,6 +47,10 @@ OUR_TAB = "FF2F75B5"
 COMPUTED_STYLE = "yibao计算"
 MARKS_SHEET = "_yibao标注"
 _EPOCH = datetime.date(1899, 12, 30)
+#: the border of our result tables (as the openpyxl path draws it: thin, grey)
+THIN_BORDER = ("<border>" + "".join(f'<{side} style="thin"><color rgb="FF999999"/></{side}>'
+                                    for side in ("left", "right", "top", "bottom")) + "<diagonal/></border>")
+PRINT_TITLES = "_xlnm.Print_Titles"
 
 
 @functools.lru_cache(maxsize=None)
@@ -204,7 +208,7 @@ class XlsxPatch:
             raise Unsupported(f"styles without {tag}")
         inner = m.group(1) or ""
         item = {"fills": "fill", "cellXfs": "xf", "cellStyleXfs": "xf", "fonts": "font",
-                "cellStyles": "cellStyle", "numFmts": "numFmt"}[tag]
+                "cellStyles": "cellStyle", "numFmts": "numFmt", "borders": "border"}[tag]
         items = re.findall(rf"<{item}\b[^>]*?(?:/>|>.*?</{item}>)", inner, re.S)
         return m.start(), m.end(), items
 
@@ -266,9 +270,11 @@ class XlsxPatch:
         return new_id
 
     def xf(self, base: int = 0, fill: str | None = None, num_fmt: str | None = None,
-           computed: bool = False, bold: bool = False, link: bool = False, wrap: bool = False) -> int:
-        """A cell format: a copy of ``base`` with the changes asked for."""
-        key = (base, fill, num_fmt, computed, bold, link, wrap)
+           computed: bool = False, bold: bool = False, link: bool = False, wrap: bool = False,
+           border: bool = False) -> int:
+        """A cell format: a copy of ``base`` with the changes asked for
+        (``border``: thin grey lines all round, as our result tables have)."""
+        key = (base, fill, num_fmt, computed, bold, link, wrap, border)
         if key in self._xf_cache:
             return self._xf_cache[key]
         _s, _e, xfs = self._section("cellXfs")
@@ -291,6 +297,9 @@ class XlsxPatch:
         if wrap:
             inner = '<alignment horizontal="center" vertical="center" wrapText="1"/>'
             attrs["applyAlignment"] = "1"
+        if border:
+            attrs["borderId"] = str(self._append("borders", THIN_BORDER))
+            attrs["applyBorder"] = "1"
         body = " ".join(f'{k}="{v}"' for k, v in attrs.items())
         new = f"<xf {body}>{inner}</xf>" if inner else f"<xf {body}/>"
         index = self._append("cellXfs", new)
@@ -656,12 +665,14 @@ class XlsxPatch:
         xml = self._read_bytes(self._sheets[sheet][1])
         return f'<tabColor rgb="{OUR_TAB}"'.encode() in xml[:xml.find(b"<sheetData")]
 
-    def put_sheet(self, name: str, xml: str, hidden: bool = False):
-        """Create or replace one of our sheets with the given worksheet XML."""
+    def put_sheet(self, name: str, xml: str, hidden: bool = False, print_titles: str | None = None):
+        """Create or replace one of our sheets with the given worksheet XML;
+        ``print_titles`` ("3:4") are the rows repeated atop every printed page."""
         if name in self._sheets:
             if not self.is_ours(name):
                 raise ValueError(name)
             self._write(self._sheets[name][1], xml)
+            self.set_print_titles(name, print_titles)
             return
         numbers = [int(n) for n in re.findall(r"xl/worksheets/sheet(\d+)\.xml",
                                               " ".join(self.zip.namelist() + list(self.changed)))]
@@ -680,6 +691,44 @@ class XlsxPatch:
         self._override(part, WS_CT)
         self._write(part, xml)
         self._sheets[name] = (rid, part)
+        self.set_print_titles(name, print_titles)
+
+    def _sheet_index(self, name: str) -> int | None:
+        """0-based position of a sheet among the workbook's sheets (localSheetId)."""
+        for i, tag in enumerate(re.findall(r"<sheet\b[^>]*>", self.workbook)):
+            if _unescape(_attr(tag, "name")) == name:
+                return i
+        return None
+
+    def set_print_titles(self, name: str, rows: str | None):
+        """Set (or, with None, drop) the rows a sheet repeats atop each printed page."""
+        index = self._sheet_index(name)
+        if index is None:
+            return
+        mine = re.compile(r"<definedName\b([^>]*?)(?<!/)>.*?</definedName>", re.S)
+
+        def keep(m):
+            attrs = m.group(1)
+            if _attr(attrs, "name") == PRINT_TITLES and _attr(attrs, "localSheetId") == str(index):
+                return ""
+            return m.group(0)
+        self.workbook = mine.sub(keep, self.workbook)
+        if not rows:
+            return
+        first, last = rows.split(":")
+        quoted = "'" + name.replace("'", "''") + "'"
+        element = (f'<definedName name="{PRINT_TITLES}" localSheetId="{index}">'
+                   f"{escape(quoted)}!${first}:${last}</definedName>")
+        m = re.search(r"<definedNames\s*/>", self.workbook)
+        if m:
+            self.workbook = self.workbook[:m.start()] + f"<definedNames>{element}</definedNames>" + self.workbook[m.end():]
+        elif "</definedNames>" in self.workbook:
+            self.workbook = self.workbook.replace("</definedNames>", element + "</definedNames>", 1)
+        else:
+            self.workbook = _insert_before(
+                self.workbook, f"<definedNames>{element}</definedNames>",
+                ("calcPr", "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
+                 "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst"), end="</workbook>")
 
     def read_hidden_marks(self) -> list[tuple[str, int, int, int]]:
         """(sheet, row, col, original xf) recorded by the previous run."""
@@ -735,40 +784,13 @@ def _unescape(text: str | None) -> str:
             .replace("&apos;", "'").replace("&amp;", "&"))
 
 
-def _insert_before(xml: str, element: str, followers: tuple[str, ...]) -> str:
+def _insert_before(xml: str, element: str, followers: tuple[str, ...], end: str = "</worksheet>") -> str:
     """Insert ``element`` before the first of ``followers`` (schema order)."""
     for tag in followers:
         m = re.search(rf"<{tag}\b", xml)
         if m:
             return xml[:m.start()] + element + xml[m.start():]
-    return xml.replace("</worksheet>", element + "</worksheet>")
-
-
-def _plain_cells(r: int, row: list, letters: list[str], texts: dict[str, str]) -> list[str]:
-    """The cells of an unstyled row: :func:`cell_xml` inlined for the
-    common types, and each text escaped once (categories, departments and
-    results repeat down a sheet)."""
-    number = str(r)
-    cells = []
-    for letter, value in zip(letters, row):
-        if value is None:
-            continue
-        kind = value.__class__
-        if kind is str:
-            if value:
-                text = texts.get(value)
-                if text is None:
-                    text = _text(value)
-                    if len(texts) < 100_000:
-                        texts[value] = text
-                cells.append(f'<c r="{letter}{number}" t="inlineStr"><is>{text}</is></c>')
-            else:
-                cells.append(f'<c r="{letter}{number}"/>')
-        elif kind is int or kind is float:
-            cells.append(f'<c r="{letter}{number}"><v>{value}</v></c>')
-        else:
-            cells.append(cell_xml(letter + number, value, None))
-    return cells
+    return xml.replace(end, element + end)
 
 
 class _Texts(dict):
@@ -781,26 +803,30 @@ class _Texts(dict):
         return text
 
 
-def _plain_block(rows: list[list], first: int, letters: list[str]) -> list[str]:
-    """``<row>`` XML for consecutive unstyled rows numbered from ``first``,
-    the same as :func:`_plain_cells` row by row, but built a column at a
-    time: the type of a column's values is looked at once, and the cells
-    come from one comprehension per column instead of a call per cell."""
+def _plain_block(rows: list[list], first: int, letters: list[str], style: int) -> list[str]:
+    """``<row>`` XML for consecutive body rows numbered from ``first``, every
+    cell in format ``style`` (an empty one too, for its border), built a
+    column at a time: the type of a column's values is looked at once, and
+    the cells come from one comprehension per column instead of a call per
+    cell (2 million cells for the merge's 200,000 rows)."""
     numbers = [str(r) for r in range(first, first + len(rows))]
     texts = _Texts()
+    s = f' s="{style}"'
     columns = []
     for c, letter in enumerate(letters):
-        values = [row[c] if c < len(row) else None for row in rows]
+        values = [row[c] if c < len(row) else _ABSENT for row in rows]
         kinds = {v.__class__ for v in values}
         kinds.discard(type(None))
+        kinds.discard(_Absent)
         if kinds <= {str}:
-            cells = ["" if v is None else
-                     f'<c r="{letter}{n}" t="inlineStr"><is>{texts[v]}</is></c>' if v else f'<c r="{letter}{n}"/>'
+            cells = ["" if v is _ABSENT else f'<c r="{letter}{n}"{s}/>' if not v else
+                     f'<c r="{letter}{n}"{s} t="inlineStr"><is>{texts[v]}</is></c>'
                      for v, n in zip(values, numbers)]
         elif kinds <= {int, float}:
-            cells = ["" if v is None else f'<c r="{letter}{n}"><v>{v}</v></c>' for v, n in zip(values, numbers)]
+            cells = ["" if v is _ABSENT else f'<c r="{letter}{n}"{s}/>' if v is None else
+                     f'<c r="{letter}{n}"{s}><v>{v}</v></c>' for v, n in zip(values, numbers)]
         else:
-            cells = ["" if v is None else cell_xml(letter + n, v, None) for v, n in zip(values, numbers)]
+            cells = ["" if v is _ABSENT else cell_xml(letter + n, v, style) for v, n in zip(values, numbers)]
         columns.append(cells)
     out = []
     for n, cells in zip(numbers, zip(*columns)):
@@ -810,51 +836,80 @@ def _plain_block(rows: list[list], first: int, letters: list[str]) -> list[str]:
     return out
 
 
+class _Absent:
+    """A cell beyond the end of a short row (no cell, not even a border)."""
+
+
+_ABSENT = _Absent()
+
+
+def _box_cells(ranges) -> dict[int, set[int]]:
+    """row → columns of the cells inside the given ranges ("A20:F23")."""
+    out: dict[int, set[int]] = {}
+    for ref in ranges:
+        m = re.fullmatch(r"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?", ref)
+        if not m:
+            raise ValueError(ref)
+        c1, r1 = column_index(m.group(1)), int(m.group(2))
+        c2, r2 = (column_index(m.group(3)), int(m.group(4))) if m.group(3) else (c1, r1)
+        for r in range(min(r1, r2), max(r1, r2) + 1):
+            out.setdefault(r, set()).update(range(min(c1, c2), max(c1, c2) + 1))
+    return out
+
+
 def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
     """Worksheet XML for one of our result sheets (an ``OutSheet``)."""
     if sheet.chart:
         raise Unsupported("charts go through openpyxl")
     sev = {}
-    header = patch.xf(0, fill="FFDDEBF7", bold=True, wrap=True)
+    header = patch.xf(0, fill="FFDDEBF7", bold=True, wrap=True, border=True)
     title = patch.xf(0, bold=True)
-    link = patch.xf(0, link=True)
+    link = patch.xf(0, link=True, border=True)
+    border = patch.xf(0, border=True)
     last_header = sheet.title_rows + sheet.header_rows
-    width = max((len(row) for row in sheet.rows), default=0)
+    last_body = len(sheet.rows) - sheet.footer_rows
+    boxed = _box_cells(getattr(sheet, "boxes", ()))
+    width = max([len(row) for row in sheet.rows] + [c for cols in boxed.values() for c in cols], default=0)
     letters = [get_column_letter(c) for c in range(1, width + 1)]
-    body_style = {c: patch.xf(0, num_fmt=fmt) for c, fmt in sheet.number_formats.items()}
-    special_rows = {r for r, _c in sheet.links} | {r for r, _c in sheet.fills}
-    texts: dict[str, str] = {}
+    # the openpyxl path's look: header and body cells boxed, number formats on the body
+    body_style = {c: patch.xf(0, num_fmt=fmt, border=True) for c, fmt in sheet.number_formats.items()}
+    special_rows = {r for r, _c in sheet.links} | {r for r, _c in sheet.fills} | set(boxed)
     rows_xml = []
     rows = sheet.rows
     block = []
-    if not body_style and not special_rows and len(rows) > last_header:
+    if not body_style and not special_rows and last_body > last_header:
         # a plain body (the merge's 200,000-row sheets): built column by column
-        block = _plain_block(rows[last_header:], last_header + 1, letters)
-        rows = rows[:last_header]
+        block = _plain_block(rows[last_header:last_body], last_header + 1, letters, border)
     for r, row in enumerate(rows, 1):
-        if r > last_header and not body_style and r not in special_rows:
-            # plain body row: the common case, kept lean for 200,000-row sheets
-            cells = _plain_cells(r, row, letters, texts)
-        else:
-            cells = []
-            for c, value in enumerate(row, 1):
-                style = None
-                if r <= sheet.title_rows:
-                    style = title
-                elif r <= last_header:
-                    style = header
-                else:
-                    style = body_style.get(c) if value is not None else None
-                    if (r, c) in sheet.links:
-                        style = link
-                if (r, c) in sheet.fills:
-                    color = sheet.fills[(r, c)]
-                    if color not in sev:
-                        sev[color] = patch.xf(0, fill=color)
-                    style = sev[color]
-                if value is None and style is None:
-                    continue
-                cells.append(cell_xml(f"{letters[c - 1]}{r}", value, style))
+        if block and last_header < r <= last_body:
+            if r == last_header + 1:
+                rows_xml += block
+            continue
+        cells = []
+        in_body = last_header < r <= last_body
+        box = boxed.get(r, ())
+        span = max(len(row), max(box, default=0))
+        for c in range(1, span + 1):
+            value = row[c - 1] if c <= len(row) else None
+            if r <= sheet.title_rows:
+                style = title
+            elif r <= last_header:
+                style = header
+            elif in_body:
+                style = body_style.get(c, border)
+                if (r, c) in sheet.links:
+                    style = link
+            else:
+                style = border if c in box else None
+            if (r, c) in sheet.fills:
+                color = sheet.fills[(r, c)]
+                lined = in_body or c in box or (sheet.title_rows < r <= last_header)
+                if (color, lined) not in sev:
+                    sev[(color, lined)] = patch.xf(0, fill=color, border=lined)
+                style = sev[(color, lined)]
+            if value is None and style is None:
+                continue
+            cells.append(cell_xml(f"{letters[c - 1]}{r}", value, style))
         if cells and sheet.title_rows < r <= last_header:
             # wrapped header text: a row tall enough for its longest label (a CJK char ~2 units)
             lines = max((-(-2 * len(str(v or "")) // int(sheet.widths.get(c, 8.43)))
@@ -862,7 +917,6 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
             rows_xml.append(f'<row r="{r}" ht="{15 * max(lines, 1)}" customHeight="1">{"".join(cells)}</row>')
         elif cells:
             rows_xml.append(f'<row r="{r}">{"".join(cells)}</row>')
-    rows_xml += block
     cols = "".join(f'<col min="{c}" max="{c}" width="{w}" customWidth="1"/>'
                    for c, w in sorted(sheet.widths.items()))
     pane = ""

@@ -1,0 +1,127 @@
+"""Our result sheets look the same whichever path writes them: the fast
+path (sheet XML written directly, :mod:`yibao.macros.xlsxpatch`) and the
+openpyxl fallback both box the header and body cells and the stamp boxes in
+thin lines, and repeat the header rows atop every printed page."""
+from __future__ import annotations
+
+import re
+import zipfile
+
+import openpyxl
+
+from conftest import run_yibao
+from test_actions_town import summary_inputs
+from yibao.macros import book as books
+
+SIDES = ("left", "right", "top", "bottom")
+
+
+def lined(cell) -> bool:
+    return all(getattr(cell.border, side).style == "thin" for side in SIDES)
+
+
+def bare(cell) -> bool:
+    return not any(getattr(cell.border, side).style for side in SIDES)
+
+
+def _attr(tag: str, name: str) -> str:
+    return re.search(rf'\b{name}="([^"]*)"', tag).group(1)
+
+
+def lined_in_file(path, sheet: str) -> dict[str, bool]:
+    """Cell reference → boxed all round, as stored in the file (openpyxl
+    hides the formats of the cells a merged range covers)."""
+    with zipfile.ZipFile(path) as z:
+        workbook = z.read("xl/workbook.xml").decode()
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+        styles = z.read("xl/styles.xml").decode()
+        tag = next(t for t in re.findall(r"<sheet\b[^>]*>", workbook) if _attr(t, "name") == sheet)
+        rid = re.search(r'\br:id="([^"]*)"', tag).group(1)
+        target = _attr(next(t for t in re.findall(r"<Relationship\b[^>]*>", rels) if _attr(t, "Id") == rid),
+                       "Target")
+        xml = z.read(target.lstrip("/") if target.startswith("/") else "xl/" + target).decode()
+    borders = re.findall(r"<border\b[^>]*?(?:/>|>.*?</border>)", styles.split("<borders", 1)[1], re.S)
+    thin = [all(re.search(rf'<{side} style="thin"', b) for side in SIDES) for b in borders]
+    xfs = re.findall(r"<xf\b[^>]*>", styles.split("<cellXfs", 1)[1].split("</cellXfs>", 1)[0])
+    out = {}
+    for cell in re.findall(r"<c\b[^>]*>", xml):
+        style = re.search(r'\bs="(\d+)"', cell)
+        out[_attr(cell, "r")] = bool(style) and thin[int(_attr(xfs[int(style.group(1))], "borderId"))]
+    return out
+
+
+def test_summary_table_and_stamp_boxes_are_boxed_and_its_header_repeats_on_every_page(tmp_path):
+    a, b = summary_inputs(tmp_path)
+    out = tmp_path / "汇总.xlsx"
+    run_yibao("summary", str(a), str(b), "-o", str(out), "--town", "XX镇", "--no-pdf")
+    ws = openpyxl.load_workbook(out)["汇总上报"]
+    stored = lined_in_file(out, "汇总上报")
+    width = ws.max_column
+    total = next(r for r in range(5, ws.max_row + 1) if ws.cell(r, 2).value == "合计")
+    assert ws.print_title_rows == "$3:$4"
+    for r in (1, 2):                                     # title lines: no lines
+        assert all(bare(ws.cell(r, c)) for c in range(1, width + 1))
+    for r in range(3, total + 1):                        # header, villages, 合计: every cell boxed
+        for c in range(1, width + 1):
+            assert stored[ws.cell(r, c).coordinate], ws.cell(r, c).coordinate
+    stamps = [c for row in ws.iter_rows() for c in row if c.value in ("村委会（盖章）", "乡镇（盖章）")]
+    assert len(stamps) == 2
+    for stamp in stamps:
+        box = next(m for m in ws.merged_cells.ranges if stamp.coordinate in m)
+        assert box.max_row - box.min_row >= 3
+        for r in range(box.min_row, box.max_row + 1):
+            for c in range(box.min_col, box.max_col + 1):
+                assert stored[ws.cell(r, c).coordinate], ws.cell(r, c).coordinate
+        assert lined(stamp)
+        assert stamp.fill.fgColor.rgb != "FFF2F2F2"      # a box to stamp in, not a shaded area
+    signatures = next(c for row in ws.iter_rows() for c in row if c.value == "收款填表人（签字）：")
+    assert bare(signatures)
+
+
+def _sample() -> books.OutSheet:
+    rows = [["某镇 比对结果"], ["序号", "姓名", "金额（元）", "说明"]]
+    rows += [[i, f"某{i}", 125 * i, None if i % 3 else "=不是公式"] for i in range(1, 8)]
+    rows += [[], ["经办人（签字）：", None, "日期："], [], ["村委会（盖章）", None, "乡镇（盖章）"], [], [], []]
+    return books.OutSheet("结果", rows, title_rows=1, footer_rows=7, number_formats={3: "#,##0.00"},
+                          fills={(4, 4): "FFFFC7CE"}, links={(5, 2): "'台账'!C7"},
+                          merges=["A1:D1", "A13:B16", "C13:D16"], boxes=["A13:B16", "C13:D16"],
+                          widths={1: 6, 2: 10, 3: 12, 4: 20})
+
+
+def test_the_fast_path_boxes_formats_and_repeats_headers_as_the_openpyxl_path_does(tmp_path):
+    sheet = _sample()
+    fast = books.write_new_workbook(tmp_path / "fast.xlsx", [sheet])
+    slow = books._write_new_openpyxl(tmp_path / "slow.xlsx", [sheet])
+    a = openpyxl.load_workbook(fast)["结果"]
+    b = openpyxl.load_workbook(slow)["结果"]
+    assert a.print_title_rows == b.print_title_rows == "$2:$2"
+    for r in range(1, len(sheet.rows) + 1):
+        for c in range(1, 5):
+            x, y = a.cell(r, c), b.cell(r, c)
+            assert x.value == y.value, x.coordinate
+            assert lined(x) == lined(y) and bare(x) == bare(y), x.coordinate
+            if 2 < r <= 9 and c == 3:
+                assert x.number_format == y.number_format == "#,##0.00"
+    assert lined(a["A2"]) and lined(a["D9"]) and lined(a["D5"])       # header, body, an empty body cell
+    assert bare(a["A1"]) and bare(a["A11"]) and bare(b["A11"])                 # title, a signature line
+    stored = lined_in_file(fast, "结果")                # the stamp boxes: every cell they cover
+    assert all(stored[f"{col}{r}"] for col in "ABCD" for r in range(13, 17))
+    assert lined(a["A13"]) and lined(b["A13"]) and lined(a["C13"]) and lined(b["C13"])
+    assert a["D4"].fill.fgColor.rgb == b["D4"].fill.fgColor.rgb == "FFFFC7CE"
+
+
+def test_a_rerun_in_place_keeps_one_set_of_print_titles(tmp_path):
+    path = tmp_path / "台账.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "台账"
+    wb.active["A1"] = "姓名"
+    wb.save(path)
+    for _ in range(2):
+        book = books.FileBook(path)
+        book.replace_sheet(_sample())
+        book.save(backup=False)
+    with zipfile.ZipFile(path) as z:
+        assert z.read("xl/workbook.xml").decode().count("_xlnm.Print_Titles") == 1
+    wb = openpyxl.load_workbook(path)
+    assert wb["结果"].print_title_rows == "$2:$2" and wb["台账"].print_title_rows is None
+    assert lined(wb["结果"]["B5"]) and wb["台账"]["A1"].value == "姓名"
