@@ -97,6 +97,24 @@ def libreoffice_recalc(path: Path, folder: Path) -> dict | None:
                   "--convert-to", "csv", "--outdir", str(folder / "lo"), str(path)])
 
 
+def phases(*args) -> dict:
+    """CPU seconds per step of one action (benchmarks/phases.py, its own process)."""
+    out = subprocess.run([sys.executable, str(HERE / "phases.py"), *map(str, args)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def phase_table(columns: dict[str, dict]) -> list[str]:
+    steps = list(dict.fromkeys(step for col in columns.values() for step in col))
+    lines = ["| step | " + " | ".join(f"{name} CPU s" for name in columns) + " |",
+             "|---|" + "---:|" * len(columns)]
+    for step in steps:
+        lines.append(f"| {step} | " + " | ".join(f"{col[step]:.2f}" if step in col else ""
+                                                  for col in columns.values()) + " |")
+    lines.append("| total | " + " | ".join(f"{sum(col.values()):.2f}" for col in columns.values()) + " |")
+    return lines
+
+
 def report(rows: int, merge_rows: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -110,6 +128,12 @@ def report(rows: int, merge_rows: int) -> str:
         lists = department_lists(folder, merge_rows)
         merge_floor = floor(lists)
         merge = timed(yibao("dedupe", *lists, "--policy", "xinqiao-2021", "-o", folder / "merged.xlsx"))
+        split = {}
+        for action in ("validate", "refresh"):
+            copy = folder / f"{action}-phases.xlsx"
+            shutil.copy(ledger, copy)
+            split[action] = phases(action, copy)
+        merge_split = phases("dedupe", "xinqiao-2021", folder / "merged-phases.xlsx", *lists)
         with_formulas = make(folder / "formulas.xlsx", rows, formulas=True)
         lo = libreoffice_recalc(with_formulas, folder)
         size_mb = ledger.stat().st_size / 1e6
@@ -126,6 +150,8 @@ def report(rows: int, merge_rows: int) -> str:
     if lo:
         lines.append(f"| LibreOffice headless recalculation of a native check-digit column (load + recalc + save as CSV) | "
                      f"{lo['wall']:.2f} | {lo['wall'] / base['wall']:.1f} | {lo['rss_mb']:.0f} | |")
+    lines += ["", "Where the time goes (CPU seconds per step in one process; the steps of each action's "
+              "`run()`, see `benchmarks/phases.py`):", ""] + phase_table(split)
     lines += [
         "",
         f"Subsidy merge: {merge_rows:,} rows in 5 department workbooks.",
@@ -136,7 +162,8 @@ def report(rows: int, merge_rows: int) -> str:
         f"{merge_floor['rss_mb']:.0f} | |",
         f"| `yibao dedupe` | {merge['wall']:.2f} | {merge['wall'] / merge_floor['wall']:.1f} | "
         f"{merge['rss_mb']:.0f} | {merge['out'].strip().splitlines()[-1]} |",
-    ]
+        "",
+    ] + phase_table({"dedupe": merge_split})
     return "\n".join(lines) + "\n"
 
 

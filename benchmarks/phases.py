@@ -1,0 +1,97 @@
+"""Where an action's time goes: the steps of `yibao validate`, `yibao refresh`
+and `yibao dedupe` timed one by one in one process (CPU seconds, the cyclic
+GC paused as the actions pause it). The steps mirror ``run()`` of each action;
+this is a breakdown for docs/performance.md, not a second implementation.
+
+    python benchmarks/phases.py validate|refresh LEDGER.xlsx
+    python benchmarks/phases.py dedupe POLICY OUT.xlsx LIST.xlsx...
+
+Prints one JSON object: step → seconds.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+START = time.process_time()
+
+
+class Clock:
+    def __init__(self):
+        self.steps: dict[str, float] = {}
+        self.last = START
+
+    def __call__(self, step: str):
+        now = time.process_time()
+        self.steps[step] = round(now - self.last, 3)
+        self.last = now
+
+
+def ledger_action(action: str, path: str) -> dict:
+    clock = Clock()
+    from yibao.macros import book as books, refresh, validate
+    from yibao.macros.ledger import compute_records, read_ledger_tables, records_of
+    clock("start (interpreter, imports)")
+    gc.disable()
+    book = books.FileBook(path)
+    grids = book.grids()
+    clock("read cells (python-calamine)")
+    plan = validate.resolve_plan(None, grids)
+    tables, _skipped = read_ledger_tables(grids)
+    clock("find table, rows")
+    records = records_of(tables)
+    clock("records (ID, amount, dates, identities)")
+    compute_records(plan, records)
+    clock("engine")
+    if action == "validate":
+        findings = validate.check_records(plan, {str(book.path): records},
+                                          {(str(book.path), t.sheet): t.headers for t in tables})
+        clock("checks")
+        book.replace_sheet(validate.report_sheet(findings, single_book=True))
+        for sheet in {r.sheet for r in records}:
+            book.clear_marks(sheet)
+        notes = defaultdict(list)
+        for f in findings:
+            notes[(f.sheet, f.row, f.col)].append(f)
+        for (sheet, row, col), fs in notes.items():
+            worst = min(fs, key=lambda f: (validate.ERROR, validate.WARNING, validate.INFO).index(f.severity))
+            book.mark(sheet, row, col, worst.severity, "\n".join(f"{f.severity}：{f.message}" for f in fs))
+        book.save()
+        clock("write report, marks, notes into the .xlsx")
+    else:
+        values = refresh.computed_values(records)
+        clock("computed values")
+        for sheet, cells in values.items():
+            date_cols = {c for t in tables if t.sheet == sheet for f, c in t.columns.items() if f == "calc_benefit"}
+            book.fill_computed(sheet, cells, {c: refresh.DATE_FORMAT for c in date_cols})
+        book.save()
+        clock("write computed cells into the .xlsx")
+    return clock.steps
+
+
+def dedupe(policy: str, output: str, lists: list[str]) -> dict:
+    clock = Clock()
+    from yibao.functions import plan as plans
+    from yibao.macros import book as books, dedupe
+    clock("start (interpreter, imports)")
+    gc.disable()
+    plan = plans.load(policy)
+    rows = dedupe.read_lists([Path(p) for p in lists], plan)
+    clock("read lists (calamine, tables, rows)")
+    merged = dedupe.merge(plan, rows)
+    clock("merge")
+    books.write_new_workbook(Path(output), dedupe.sheets_of(plan, merged))
+    clock("write result workbook")
+    return clock.steps
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "dedupe":
+        print(json.dumps(dedupe(sys.argv[2], sys.argv[3], sys.argv[4:]), ensure_ascii=False))
+    else:
+        print(json.dumps(ledger_action(sys.argv[1], sys.argv[2]), ensure_ascii=False))
