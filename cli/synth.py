@@ -402,24 +402,6 @@ def _save(wb, path: Path) -> None:
     write_atomic(path, raw.getvalue())
 
 
-def _header_map(ws, header_row: int) -> dict[str, int]:
-    from yibao.macros.table import field_of
-    out = {}
-    for cell in ws[header_row]:
-        field = field_of(cell.value)
-        if field and field not in out:
-            out[field] = cell.column
-    return out
-
-
-def _find_header(ws) -> int:
-    from yibao.macros.table import field_of
-    for row in ws.iter_rows(min_row=1, max_row=10):
-        if sum(1 for c in row if field_of(c.value)) >= 3:
-            return row[0].row
-    raise ValueError("template without a header row")
-
-
 def _ledger_values(m: Member, i: int) -> dict:
     return {
         "seq": i + 1, "family": m.family, "name": m.name, "relation": m.relation, "gender": m.gender_cell,
@@ -469,20 +451,19 @@ def _form(form: str, plan_id: str, village: str | None) -> bytes:
     return builder.build_bytes(form, plans.load(plan_id), TOWN, village)
 
 
-@functools.lru_cache(maxsize=4)
-def _capacity(form: str, plan_id: str) -> int:
-    """Data rows of a form (numbered in its 序号 column)."""
-    import openpyxl
-    ws = openpyxl.load_workbook(io.BytesIO(_form(form, plan_id, None))).worksheets[0]
-    head = _find_header(ws)
-    return sum(1 for r in range(head + 1, ws.max_row + 1) if isinstance(ws.cell(r, 1).value, int))
+def _layout(form: str, plan):
+    """Where the builder put the form's header, data rows and columns."""
+    from yibao.templates import builder, content
+    from yibao.templates.spec import form as find_form
+    return builder.Layout(find_form(form), plan, content.context(plan, TOWN))
 
 
 def _ledger(plan, village: str, people: list[Member]):
     """The official 台账 template for the village, filled row by row."""
     import openpyxl
     from openpyxl.styles import Border, Side
-    if len(people) > _capacity("ledger", plan.id):
+    layout = _layout("ledger", plan)
+    if len(people) > layout.form.rows:
         return _big_ledger(plan, village, people)
     # one build of the form for all villages: only the 填报单位 line names the village
     wb = openpyxl.load_workbook(io.BytesIO(_form("ledger", plan.id, None)))
@@ -491,8 +472,8 @@ def _ledger(plan, village: str, people: list[Member]):
         if str(cell.value or "").startswith("填报单位"):
             cell.value = f"填报单位：{TOWN}\u3000\u3000{village}"
             break
-    head = _find_header(ws)
-    cols = _header_map(ws, head)
+    head = layout.data_start - 1
+    cols = dict(layout.col)
     # 缴费方式 and 缴库日期 are not on 002 附件2: staff add them where the plan
     # asks for cash to be deposited in time; matched by header text
     extra = ws.max_column + 1
@@ -522,7 +503,8 @@ def _ledger(plan, village: str, people: list[Member]):
 
 def _list_book(plan, department: str, sheets: dict[str, list[dict]]):
     import openpyxl
-    if max(len(rows) for rows in sheets.values()) > _capacity("subsidy-list", plan.id):
+    layout = _layout("subsidy-list", plan)
+    if max(len(rows) for rows in sheets.values()) > layout.form.rows:
         # longer than the form (benchmark data): plain sheets with the same headers
         big = openpyxl.Workbook()
         big.remove(big.active)
@@ -531,8 +513,8 @@ def _list_book(plan, department: str, sheets: dict[str, list[dict]]):
         return big
     wb = openpyxl.load_workbook(io.BytesIO(_form("subsidy-list", plan.id, None)))
     template = wb.worksheets[0]
-    head = _find_header(template)
-    headers = {str(c.value).rstrip("*★"): c.column for c in template[head] if c.value}
+    head = layout.data_start - 1
+    headers = {layout.headers[key].rstrip("*★"): c for key, c in layout.col.items()}
     # copies of the empty form first, one per list
     pages = [template] + [wb.copy_worksheet(template) for _ in range(len(sheets) - 1)]
     for ws, (sheet, rows) in zip(pages, sheets.items()):
@@ -578,22 +560,9 @@ def _task_book(plan, data: Town):
     import openpyxl
     wb = openpyxl.load_workbook(io.BytesIO(_form("tasks", plan.id, None)))
     ws = wb.worksheets[0]
-    head = next(r for r in range(1, 10)
-                if any(str(c.value or "").replace("\u3000", "").replace(" ", "") == "村名" for c in ws[r]))
-    headers = {c.value: c.column for c in ws[head] if c.value}
-    last_year = plan.year - 1
-
-    def col(*starts):
-        for text, c in headers.items():
-            compact = str(text).replace("\u3000", "").replace(" ", "")
-            if any(compact.startswith(s) for s in starts):
-                return c
-        raise KeyError(starts)
-
-    c_name = col("村名")
-    c_pop = col(f"{last_year}年派出所户籍人口数")
-    c_prev = col(f"{last_year}年目标任务数")
-    c_target = col(f"{plan.year}年目标任务数")
+    layout = _layout("tasks", plan)
+    c_name, c_pop, c_prev, c_target = (layout.col[k] for k in ("unit", "population", "prev_target", "target"))
+    head = layout.data_start - 1
     r = head + 1
     for row in data.tasks:
         ws.cell(r, c_name, row["村名"])
