@@ -26,7 +26,7 @@ from . import book as books
 from .ledger import RESULT_SHEETS, Record, compute_records, read_ledger_tables, records_of
 from .table import cell_date, cell_text
 
-__all__ = ["TaskRow", "TaskTable", "find_task_table", "count_of", "village_of_sheet",
+__all__ = ["TaskRow", "TaskTable", "find_task_table", "count_of", "unit_of_sheet", "village_of_sheet",
            "ledger_records", "VillageCount", "count_villages", "rate_of", "need_for",
            "percent_text", "milestones", "resolve_plan", "output_for", "TOTAL_LABEL"]
 
@@ -237,8 +237,10 @@ _UNIT_LINE = re.compile(r"^\s*填报单位\s*[:：]?(.*)$")
 _PLACEHOLDER = {"村", "村居委会", "村社区", "组", "乡镇", "乡镇街道", "村组社区", "村组"}
 
 
-def village_of_sheet(grid: list[list[Any]]) -> str:
-    """The village a ledger sheet names in its 填报单位 line ("" if none)."""
+def unit_of_sheet(grid: list[list[Any]]) -> tuple[str, str]:
+    """(town, village) a sheet names in its 填报单位 line ("" for either not
+    named; blanks such as 村（居委会） are not names)."""
+    town = village = ""
     for row in grid[:6]:
         for value in row:
             if not isinstance(value, str):
@@ -249,11 +251,22 @@ def village_of_sheet(grid: list[list[Any]]) -> str:
             parts = re.split(r"[\s\u3000]+", unicodedata.normalize("NFKC", found.group(1)).replace("\u3000", " "))
             for part in parts:
                 key = _DROP.sub("", part)
-                if not key or key in _PLACEHOLDER or key.endswith(("乡", "镇", "街道", "乡镇", "组")):
+                if not key or key in _PLACEHOLDER:
                     continue
-                if key.endswith(("村", "社区", "居委会")) or "村" in key:
-                    return key
-    return ""
+                if key.endswith(("乡", "镇", "街道", "乡镇", "组")):
+                    if not town and not key.endswith("组"):
+                        town = key
+                    continue
+                if not village and (key.endswith(("村", "社区", "居委会")) or "村" in key):
+                    village = key
+            if village:
+                return town, village
+    return town, village
+
+
+def village_of_sheet(grid: list[list[Any]]) -> str:
+    """The village a ledger sheet names in its 填报单位 line ("" if none)."""
+    return unit_of_sheet(grid)[1]
 
 
 def ledger_records(plan: plans.Plan, sources: list[tuple[str, dict[str, list[list[Any]]]]],

@@ -9,14 +9,11 @@ is never written over: a free name is chosen (…-2.xlsx, …-3.xlsx).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from yibao.functions import plan as plans
 
 __all__ = ["new_ledger", "free_name"]
-
-_UNIT = re.compile(r"填报单位[:：]\s*(\S+?)(?:\s|\u3000)+(\S+?)\s*$")
 
 
 def free_name(folder: Path, stem: str) -> Path:
@@ -30,14 +27,12 @@ def free_name(folder: Path, stem: str) -> Path:
 
 
 def _unit_of(grids) -> tuple[str | None, str | None]:
+    """(town, village) of the first sheet whose 填报单位 line names either."""
+    from yibao.macros.town import unit_of_sheet
     for grid in grids.values():
-        for row in grid[:5]:
-            for value in row:
-                m = _UNIT.search(str(value or "").replace("\u3000", " "))
-                if m:
-                    village = m.group(2)
-                    # a blank form reads 填报单位：X镇　　　村（居委会）
-                    return m.group(1), (None if village.startswith("村（") else village)
+        town, village = unit_of_sheet(grid)
+        if town or village:
+            return town or None, village or None
     return None, None
 
 
