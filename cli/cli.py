@@ -8,6 +8,7 @@ exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import calendar
 import datetime
 import json
 import re
@@ -239,13 +240,13 @@ def next_year(text: str) -> str:
 
 def _shift_date(m) -> str:
     year, month, day = int(m.group(1)) + 1, int(m.group(2)), int(m.group(3))
-    if (month, day) == (2, 29) and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+    if (month, day) == (2, 29) and not calendar.isleap(year):
         day = 28
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
 def cmd_policy_new(args) -> int:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", args.id):
+    if not plans.PLAN_ID.fullmatch(args.id):
         raise UserError(f"方案编号“{args.id}”只能用字母、数字、-、_（如 shuangshui-2026）")
     try:
         source = plans.find_plan_file(args.source)

@@ -470,7 +470,7 @@ def _funding_of(entry: _Entry, kind: str, amount: int, share: Decimal, individua
 def _build(data: dict, problems: list[str], path: str) -> Plan | None:
     top = _Entry(data, "方案", problems)
     plan_id = top.text("id")
-    if plan_id and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", plan_id):
+    if plan_id and not PLAN_ID.fullmatch(plan_id):
         # it goes into formulas and file names: =PAYABLE(..., "shili-2027")
         top.fail(f"id“{plan_id}”只能用英文字母、数字和 - _ .，不含空格，如 shili-2027")
     fee = _Entry(data.get("fee", {}), "[fee] 缴费标准", problems)
@@ -673,6 +673,9 @@ def _check_overlaps(rules: list[Rule], problems: list[str]):
                     f"[[rule]] 第{b.index}条“{b.name}”：与第{a.index}条“{a.name}”适用同一类人员，"
                     f"缴费期重叠（{max(a.start, b.start)}至{min(a.end, b.end)}）")
 
+
+#: what a plan id may be: it goes into formulas and file names
+PLAN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 #: every key a plan file may hold, by section ("" = top level); anything else
 #: is a misspelling the engine would silently ignore (same_dya = true)
