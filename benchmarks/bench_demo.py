@@ -44,7 +44,7 @@ def steps_once(folder: Path) -> dict[str, float]:
         def close(self):
             marks.append(("end", time.perf_counter()))
 
-    demo.run(folder, bar=Clock("demo"), say=lambda *_: None)
+    demo.run(folder, bar=Clock("demo"))
     return {label: round(marks[i + 1][1] - t, 2) for i, (label, t) in enumerate(marks[:-1])}
 
 

@@ -56,11 +56,9 @@ def _check_folder(folder: Path) -> None:
         raise UserError(f"文件夹“{folder}”里已有别的文件；演示只写入新的或空的文件夹，请换一个名字")
 
 
-def run(folder: Path, persons: int = 1000, pdf: bool = True, say=print, bar=None) -> list[tuple[str, Path]]:
+def run(folder: Path, persons: int = 1000, pdf: bool = True, bar=None) -> list[tuple[str, Path]]:
     """Run the season into ``folder``; returns (what, path) for each result."""
-    from yibao.macros import dedupe, notice, progress, quota, refresh, reward, summary, validate
-    from yibao.macros import book as books
-    from yibao.macros import town
+    from yibao.macros import dedupe, notice, progress, quota, refresh, reward, summary, town, validate
 
     folder = Path(folder)
     _check_folder(folder)

@@ -33,6 +33,8 @@ BASES = {
     "population": ("population", "户籍人口数"),
     "enrolled": ("enrolled", "实际参保数"),
 }
+#: the enrolled base when it is counted on the ledgers, not typed in the table
+COUNTED_BASE = "台账已参保人数"
 _BASE_ALIASES = {"target": "prev_target", "上年任务": "prev_target", "上年目标任务数": "prev_target", "上年": "prev_target",
                  "户籍人口": "population", "户籍人口数": "population", "人口": "population",
                  "已参保": "enrolled", "实际参保数": "enrolled", "参保": "enrolled"}
@@ -221,7 +223,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     if counted is not None:
         # persons enrolled so far, counted on the ledgers, not as typed in the table
         bases = [(r.unit, counted.get(town._key(r.unit), 0)) for r in table.rows]
-        table.headers["enrolled"] = "台账已参保人数"
+        table.headers["enrolled"] = COUNTED_BASE
     else:
         bases = [(r.unit, getattr(r, attr) or 0) for r in table.rows]
     allocations = allocate(int(total), bases, fixed)
@@ -229,7 +231,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     where = books.deliver(book, sheet, options.get("output"))
     left = sum(a.plus for a in allocations)
     kept = sum(a.fixed for a in allocations)
-    base_name = "台账已参保人数" if counted is not None else BASES[base_key][1]
+    base_name = COUNTED_BASE if counted is not None else BASES[base_key][1]
     return (f"已将{total}人分配到{len(allocations)}个单位（按{base_name}，最大余数法补{left}人"
             + (f"，保留指定任务数{kept}个" if kept else "") + f"），合计{total}人，已写入{where}")
 
