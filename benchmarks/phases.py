@@ -38,7 +38,7 @@ def ledger_action(action: str, path: str) -> dict:
     from yibao.macros.ledger import compute_records, read_ledger_tables, records_of
     clock("start (interpreter, imports)")
     gc.disable()
-    book = books.FileBook(path)
+    book = books.FileBook(path, for_update=True)
     grids = book.grids()
     clock("read cells (python-calamine)")
     plan = validate.resolve_plan(None, grids)
@@ -66,9 +66,9 @@ def ledger_action(action: str, path: str) -> dict:
     else:
         values = refresh.computed_values(records)
         clock("computed values")
-        for sheet, cells in values.items():
+        for sheet, (rows, cells) in values.items():
             date_cols = {c for t in tables if t.sheet == sheet for f, c in t.columns.items() if f == "calc_benefit"}
-            book.fill_computed(sheet, cells, {c: refresh.DATE_FORMAT for c in date_cols})
+            book.fill_computed(sheet, rows, cells, {c: refresh.DATE_FORMAT for c in date_cols})
         book.save()
         clock("write computed cells into the .xlsx")
     return clock.steps

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .book import COMPUTED_STYLE, SEVERITY_FILL, OutSheet, _sheet_title
+from .book import COMPUTED_STYLE, SEVERITY_FILL, OutSheet, _sheet_title, writable_runs
 
 _NOTE_PREFIX = "【yibao】"
 
@@ -92,15 +92,26 @@ class ExcelBook:
                 comment.Parent.Interior.ColorIndex = -4142   # xlNone
                 comment.Delete()
 
-    def fill_computed(self, sheet, values, number_formats=None):
+    def fill_computed(self, sheet, rows, columns, number_formats=None):
+        # one read of each column's formulas and one write per run of
+        # writable rows: a call per cell would take minutes on a large ledger
         ws = self.xw.sheets[sheet]
         skipped = 0
-        for (row, col), value in values.items():
-            cell = ws.range((row, col))
-            if cell.formula and not cell.formula.startswith("=") and cell.api.Style.Name != COMPUTED_STYLE:
-                skipped += 1
-                continue
-            cell.value = value
+        top, bottom = min(rows), max(rows)
+        for col, values in columns.items():
+            found = ws.range((top, col), (bottom, col)).formula
+            found = [found] if isinstance(found, str) else [f[0] if isinstance(f, (list, tuple)) else f for f in found]
+
+            def typed(row, col=col, found=found):
+                text = found[row - top]
+                return bool(text) and not text.startswith("=") and \
+                    ws.range((row, col)).api.Style.Name != COMPUTED_STYLE
+            runs, kept = writable_runs(rows, values, typed)
+            skipped += kept
+            for first, block in runs:
+                ws.range((first, col)).options(transpose=True).value = block
+                if col in (number_formats or {}):
+                    ws.range((first, col), (first + len(block) - 1, col)).number_format = number_formats[col]
         self.skipped = getattr(self, "skipped", 0) + skipped
         return skipped
 

@@ -242,7 +242,7 @@ def cmd_validate(args) -> int:
     paths = without_backups(args.files, lambda text: print(text, file=sys.stderr))
     if not paths:
         raise books.BookError("列出的都是备份文件，请列出台账本身")
-    files = [books.FileBook(p) for p in paths]
+    files = [books.FileBook(p, for_update=not args.no_mark) for p in paths]
     for book in files:
         if not book.path.exists():
             raise books.BookError(f"找不到文件：{book.path}")

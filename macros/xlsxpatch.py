@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 __all__ = ["Unsupported", "XlsxPatch", "column_letter", "column_index"]
@@ -144,8 +144,10 @@ def cell_xml(ref: str, value: Any, style: int | None) -> str:
 class XlsxPatch:
     """An .xlsx opened for patching; :meth:`save` writes it atomically."""
 
-    def __init__(self, path):
+    def __init__(self, path, parts: dict[str, bytes] | None = None):
         self.path = Path(path)
+        # parts already read from this file (FileBook inflates the sheets while reading cells)
+        self._preloaded = dict(parts or {})
         try:
             self.zip = zipfile.ZipFile(self.path)
         except zipfile.BadZipFile:
@@ -176,6 +178,8 @@ class XlsxPatch:
         re-encoding 60 MB of it would cost half a second)."""
         if name in self.changed:
             return self.changed[name]
+        if name in self._preloaded:
+            return self._preloaded.pop(name)
         try:
             return self.zip.read(name)
         except KeyError:
@@ -365,6 +369,80 @@ class XlsxPatch:
             xml = self._insert_rows(xml.decode("utf-8"), {r: by_row[r] for r in missing}).encode("utf-8")
         self._write(part, xml)
         if by_row and (values_only or any(ch[0] == "value" for cells in by_row.values() for ch in cells.values())):
+            self._drop_calc_chain()
+        return skipped
+
+    def patch_values(self, sheet: str, rows: Sequence[int], columns: dict[int, Sequence[Any]],
+                     styles: dict[int, int | None]) -> int:
+        """Write computed values given column by column (``columns[col][i]``
+        goes to row ``rows[i]``), never over a value the user typed; return
+        how many typed values were kept.
+
+        The common case, computed columns right of each row's last cell,
+        appends to the row without parsing it, and renders each distinct
+        tuple of a row's values once: most rows of a ledger share their
+        results, so a row costs one dictionary lookup and one join."""
+        cols = sorted(columns)
+        by_row = dict(zip(rows, zip(*(columns[c] for c in cols))))
+        part = self._sheets[sheet][1]
+        xml = self._read_bytes(part)
+        if b't="shared"' in xml:
+            raise Unsupported("shared formulas")
+        first_col = cols[0]
+        templates: dict[tuple, list[bytes]] = {}
+
+        def render(values: tuple) -> list[bytes]:
+            text = "".join(cell_xml(f"{column_letter(c)}\x00", v, styles.get(c)) for c, v in zip(cols, values))
+            return text.encode("utf-8").split(b"\x00")
+
+        skipped = 0
+        out = []
+        last = 0
+        seen_rows = set()
+        find, rfind = xml.find, xml.rfind
+        for start, end, rnum in self._rows(xml, sorted(by_row)):
+            seen_rows.add(rnum)
+            values = by_row[rnum]
+            appendable = xml[end - 6:end] == b"</row>"
+            if appendable:
+                at = rfind(b"<c ", start, end)
+                if at >= 0:
+                    ref = _CELL_REF_B.match(xml, at + 3) or _CELL_REF_B.search(xml, at, at + 40)
+                    appendable = ref is not None and column_index(ref.group(1).decode()) < first_col
+            if appendable:
+                try:
+                    parts = templates.get(values)
+                    if parts is None:
+                        parts = templates[values] = render(values)
+                except TypeError:          # an unhashable value: render it as it is
+                    parts = render(values)
+                head_end = find(b">", start) + 1
+                head = xml[start:head_end]
+                if b"spans=" in head:       # Excel's hint of the row's extent: now wrong, dropped
+                    out.append(xml[last:start])
+                    out.append(_SPANS_B.sub(b"", head))
+                    out.append(xml[head_end:end - 6])
+                else:
+                    out.append(xml[last:end - 6])
+                out.append((b"%d" % rnum).join(parts))
+                last = end - 6
+                continue
+            changes = {c: ("value", v, styles.get(c)) for c, v in zip(cols, values)}
+            text, n = self._patch_row(xml[start:end].decode("utf-8"), rnum, changes, True)
+            skipped += n
+            out.append(xml[last:start])
+            out.append(text.encode("utf-8"))
+            last = end
+        out.append(xml[last:])
+        xml = b"".join(out)
+        del out
+        missing = sorted(set(by_row) - seen_rows)
+        if missing:
+            xml = self._insert_rows(xml.decode("utf-8"), {
+                r: {c: ("value", v, styles.get(c)) for c, v in zip(cols, by_row[r])} for r in missing
+            }).encode("utf-8")
+        self._write(part, xml)
+        if by_row:
             self._drop_calc_chain()
         return skipped
 
