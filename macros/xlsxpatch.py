@@ -27,7 +27,9 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any, Sequence
 from xml.sax.saxutils import escape, quoteattr
@@ -652,12 +654,12 @@ class XlsxPatch:
                 else f'<Relationships xmlns="{PKG_REL_NS}"></Relationships>')
         # only the part after <sheetData> can hold what we change here: leave
         # the rows (nearly all of the XML) as bytes, untouched and unscanned
+        # (a view, not a slice: each copy of a 60 MB sheet costs a tenth of a second)
         raw = self._read_bytes(part)
         cut = raw.rfind(b"</sheetData>")
         if cut < 0:
             cut = raw.rfind(b"<sheetData/>")
-        head, xml = (raw[:cut], raw[cut:].decode("utf-8")) if cut >= 0 else (b"", raw.decode("utf-8"))
-        del raw
+        head, xml = (memoryview(raw)[:cut], raw[cut:].decode("utf-8")) if cut >= 0 else (b"", raw.decode("utf-8"))
         # drop a previous run's notes (ours: author yibao)
         old = re.search(r'<Relationship\b[^>]*Type="' + re.escape(COMMENTS_TYPE) + r'"[^>]*>', rels)
         if old:
@@ -673,7 +675,7 @@ class XlsxPatch:
         if re.search(r"<legacyDrawing\b", xml):
             raise Unsupported("sheet has drawings for form controls")
         if not notes:
-            self._write(part, head + xml.encode("utf-8"))
+            self._write(part, b"".join((head, xml.encode("utf-8"))))
             self._write(rels_name, rels)
             return
         stem = PurePosixPath(part).stem
@@ -715,14 +717,15 @@ class XlsxPatch:
         xml = _insert_before(xml, f'<legacyDrawing r:id="{rid_v}"/>',
                              ("legacyDrawingHF", "picture", "oleObjects", "controls", "webPublishItems",
                               "tableParts", "extLst"))
+        pieces = [head]
         if head:
-            root_at = head.find(b"<worksheet")
-            root = head[root_at:head.find(b">", root_at)]
-            if b"xmlns:r=" not in root:
-                head = head.replace(b"<worksheet ", f'<worksheet xmlns:r="{REL_NS}" '.encode(), 1)
+            root_at = raw.find(b"<worksheet ", 0, cut)
+            if root_at >= 0 and b"xmlns:r=" not in raw[root_at:raw.find(b">", root_at)]:
+                at = root_at + len(b"<worksheet ")
+                pieces = [head[:at], f'xmlns:r="{REL_NS}" '.encode(), head[at:]]
         elif 'xmlns:r=' not in xml[xml.find("<worksheet"):].split(">", 1)[0]:
             xml = xml.replace("<worksheet ", f'<worksheet xmlns:r="{REL_NS}" ', 1)
-        self._write(part, head + xml.encode("utf-8"))
+        self._write(part, b"".join(pieces + [xml.encode("utf-8")]))
         self._override(comments_part, COMMENTS_CT)
         if 'Extension="vml"' not in self.content_types:
             self.content_types = self.content_types.replace(
@@ -837,13 +840,13 @@ class XlsxPatch:
                         continue
                     names.add(info.filename)
                     if info.filename in self.changed:
-                        out.writestr(info.filename, self.changed[info.filename])
+                        _write_part(out, info.filename, self.changed[info.filename])
                     else:
                         with self.zip.open(info) as src, out.open(info, "w") as dst:
                             shutil.copyfileobj(src, dst, 1 << 20)
                 for name, data in self.changed.items():
                     if name not in names and name not in self.removed:
-                        out.writestr(name, data)
+                        _write_part(out, name, data)
             self.zip.close()
             from yibao.atomic import backup_copy, keep_mode
             keep_mode(tmp, self.path)
@@ -853,6 +856,54 @@ class XlsxPatch:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+#: parts larger than this are deflated on two cores
+PARALLEL_DEFLATE_BYTES = 4 << 20
+
+
+class _TwoCoreDeflate:
+    """A stand-in for the compressor zipfile would make: deflates the whole
+    part in two halves at once (zlib releases the GIL), as pigz does: the
+    first half ends with a sync flush, which leaves a byte-aligned,
+    non-final block, so the halves joined are one valid deflate stream."""
+
+    def __init__(self, level: int):
+        self.level = level
+
+    def compress(self, data) -> bytes:
+        import threading
+        view = memoryview(data)
+        half = len(view) // 2
+        out = [b"", b""]
+
+        def deflate(i, chunk, mode):
+            c = zlib.compressobj(self.level, zlib.DEFLATED, -15)
+            out[i] = c.compress(chunk) + c.flush(mode)
+        first = threading.Thread(target=deflate, args=(0, view[:half], zlib.Z_SYNC_FLUSH))
+        first.start()
+        deflate(1, view[half:], zlib.Z_FINISH)
+        first.join()
+        return out[0] + out[1]
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def _write_part(out: zipfile.ZipFile, name: str, data: bytes):
+    """``out.writestr(name, data)``, with a large part deflated on two cores
+    (a 100,000-row sheet: 0.2 s -> 0.1 s). Where zipfile's writer is not as
+    expected, it writes the plain way."""
+    info = zipfile.ZipInfo(name, date_time=time.localtime(time.time())[:6])
+    info.compress_type = out.compression
+    info._compresslevel = out.compresslevel
+    info.external_attr = 0o600 << 16
+    info.file_size = len(data)
+    with out.open(info, "w") as dest:
+        if len(data) > PARALLEL_DEFLATE_BYTES and out.compression == zipfile.ZIP_DEFLATED \
+                and getattr(dest, "_compressor", None) is not None:
+            dest._compressor = _TwoCoreDeflate(out.compresslevel if out.compresslevel is not None else 6)
+        dest.write(data)
 
 
 def _unescape(text: str | None) -> str:

@@ -340,6 +340,37 @@ def test_libreoffice_opens_a_validated_and_refreshed_ledger(tmp_path):
     assert any("第6天才缴库" in (r[6] or "") for r in report)
 
 
+def test_a_sheet_deflated_on_two_cores_reads_back_in_zip_and_libreoffice(tmp_path, monkeypatch):
+    """Large sheets are deflated in two halves at once; the joined stream
+    must be one valid deflate stream (CRC checked) that LibreOffice opens."""
+    import random
+    import zipfile
+    import zlib
+    from yibao.macros import book as books, refresh, validate, xlsxpatch
+    text = "".join(random.Random(1).choice("<c r=\"A1\">张三0123456789</c>") for _ in range(300_000)).encode()
+    packed = xlsxpatch._TwoCoreDeflate(1).compress(text)
+    assert zlib.decompress(packed, -15) == text
+    monkeypatch.setattr(xlsxpatch, "PARALLEL_DEFLATE_BYTES", 0)    # every part, however small
+    path = ledger(tmp_path / "l.xlsx", [
+        [1, "001", "张三", "户主", "女", A, None, 280, None, None, None, "2020-10-21", "2020-10-27"],
+        [2, "001", "李四", "配偶", "女", B, None, 0, None, None, "低保户", "2020-10-21", "2020-10-21"]])
+    validate.run([books.FileBook(path, for_update=True)])
+    refresh.run(books.FileBook(path, for_update=True))
+    assert zipfile.ZipFile(path).testzip() is None
+    ws = openpyxl.load_workbook(path)["台账"]
+    assert ws["N5"].value == 0 and ws["O5"].value == "低保对象"
+    if not _soffice_available():
+        pytest.skip("LibreOffice not installed")
+    out = tmp_path / "lo"
+    proc = subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+                           "--convert-to", "xlsx", "--outdir", str(out), str(path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    ws = openpyxl.load_workbook(out / "l.xlsx")["台账"]
+    assert ws["E4"].comment is not None and "身份证号显示为" in ws["E4"].comment.text
+    assert ws["N5"].value == 0 and ws["O5"].value == "低保对象"
+
+
 def test_employee_insured_person_not_enrolled_here_is_no_mistake_but_paying_twice_is(tmp_path):
     """002 四(一): a person in employee insurance is not enrolled again; the
     ledger row that says so (是否参加职工医保 = 是, 未缴费原因 filled) is right
