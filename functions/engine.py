@@ -42,7 +42,7 @@ __all__ = ["Person", "Result", "compute", "compute_valid", "compute_many", "pers
 _DAY = datetime.timedelta(days=1)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Person:
     id_no: object
     identities: tuple = ()

@@ -27,7 +27,7 @@ RESULT_SHEETS = ("校验报告", "资助名单汇总", "异常名单", "部门�
                  "奖励测算", "进度通报", "汇总上报", "公示名单")
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)      # slots: 100,000 of these, built and read in hot loops
 class Record:
     """One person row of a ledger, with what could be read from it."""
 
@@ -45,6 +45,7 @@ class Record:
     paid: int | None = None          # fen actually paid (个人缴费/实交额)
     paid_error: str = ""
     result: engine.Result | None = None
+    book: str = ""                   # the workbook it came from, where the town actions read several
 
     @property
     def enrolled(self) -> bool:

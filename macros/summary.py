@@ -82,7 +82,7 @@ def _households(records: list[Record]) -> dict[tuple, list[Record]]:
     counter = 0
     last_sheet = None
     for rec in records:
-        where = (getattr(rec, "book", ""), rec.sheet)
+        where = (rec.book, rec.sheet)
         if where != last_sheet:
             counter += 1
             last_sheet = where

@@ -81,7 +81,7 @@ class TableError(Exception):
     """No usable table in a sheet (Chinese message)."""
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Row:
     number: int                 # 1-based sheet row
     values: dict[str, Any]      # field → raw cell value

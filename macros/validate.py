@@ -65,6 +65,9 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
 
     seen: dict[str, list[tuple[str, Record]]] = defaultdict(list)
     cash = plan.data.get("cash")
+    # the rule's numbers read once, not once per row
+    cash_rule = cash and (cash.get("clause", ""), int(cash.get("max_days", 0)), bool(cash.get("same_day")),
+                          cash.get("deadline"))
     required_of: dict[tuple[str, str], list[str]] = {}
     for book, records in books_records.items():
         sheet, required = None, []
@@ -119,8 +122,8 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
                 add(book, rec, "paid", ERROR,
                     f"个人缴费填{yuan_text(rec.paid)}元，按方案应缴{yuan_text(result.payable)}元"
                     + (f"（{result.subsidy_tier}）" if result.subsidy_tier else ""))
-            if cash and "deposit_date" in rec.columns:
-                _check_cash(book, rec, cash, add)
+            if cash_rule and "deposit_date" in rec.columns:
+                _check_cash(book, rec, cash_rule, add)
     for number, places in seen.items():
         if len(places) < 2:
             continue
@@ -134,32 +137,34 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
     return findings
 
 
-def _check_cash(book, rec: Record, cash: dict, add):
+def _check_cash(book, rec: Record, cash_rule: tuple, add):
+    raw = rec.raw
     try:
-        paid_on = cell_date(rec.raw.get("pay_date"))
-        deposited = cell_date(rec.raw.get("deposit_date"))
+        # the pay date was read with the person; read again only where it could not be
+        paid_on = rec.person.pay_date if rec.person is not None else cell_date(raw.get("pay_date"))
+        deposited = cell_date(raw.get("deposit_date"))
     except Exception as exc:
         add(book, rec, "deposit_date", ERROR, str(exc))
         return
-    method = cell_text(rec.raw.get("pay_method"))
-    if "pay_method" in rec.columns and method and "现金" not in method:
-        return
     if paid_on is None:
         return
-    clause = cash.get("clause", "")
+    method = raw.get("pay_method")
+    if method is not None and "pay_method" in rec.columns:
+        method = cell_text(method)
+        if method and "现金" not in method:
+            return
+    clause, limit, same_day, deadline = cash_rule
     if deposited is None:
         add(book, rec, "deposit_date", WARNING, f"现金收款未填缴库日期（{clause}）")
         return
     days = (deposited - paid_on).days
-    limit = int(cash.get("max_days", 0))
     if days < 0:
         add(book, rec, "deposit_date", ERROR, "缴库日期早于收款日期")
     elif days > limit:
         add(book, rec, "deposit_date", ERROR,
             f"现金收款后第{days}天才缴库，超过方案规定的最迟{limit}天（{clause}）")
-    elif days > 0 and cash.get("same_day"):
+    elif days > 0 and same_day:
         add(book, rec, "deposit_date", INFO, f"现金未当日缴库（第{days}天），方案要求当日缴库（{clause}）")
-    deadline = cash.get("deadline")
     if deadline and deposited > deadline:
         add(book, rec, "deposit_date", ERROR, f"现金应在{deadline}前全部缴库（{clause}）")
 
