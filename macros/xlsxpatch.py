@@ -930,14 +930,34 @@ def _quote(value: str) -> str:
     return quoteattr(value) if _NEEDS_QUOTING.search(value) else f'"{value}"'
 
 
-class _Texts(dict):
-    """Text → its escaped ``<t>`` element, each distinct text escaped once."""
+class _Fragments(dict):
+    """Value → a cell's XML after its reference (``' s="3"><v>280</v></c>'``),
+    each distinct value of a column rendered once."""
 
-    def __missing__(self, value: str) -> str:
-        text = _text(value)
+    def __init__(self, style: int | None):
+        super().__init__()
+        self.style = style
+
+    def __missing__(self, value) -> str:
+        fragment = _fragment(value, self.style)
         if len(self) < 200_000:
-            self[value] = text
-        return text
+            self[value] = fragment
+        return fragment
+
+
+def _fragment(value, style: int | None) -> str:
+    """A cell's XML with its leading ``<c r="REF"`` cut off: the same for
+    every row, so it is rendered once per value and joined to each row's
+    reference by the row template."""
+    return cell_xml("", value, style)[len('<c r=""'):]
+
+
+def _plain_texts(values: list[str]) -> bool:
+    """True when no text needs what :func:`_text` does (escapes, kept
+    spaces): no & < > and no white space at all, checked over the column at
+    once (a search per character kind, not a call per cell)."""
+    joined = "".join(values)
+    return not ("&" in joined or "<" in joined or ">" in joined) and len(joined.split(None, 1)) <= 1
 
 
 def _plain_block(rows: list[list], first: int, letters: list[str], styles: list[int],
@@ -945,43 +965,64 @@ def _plain_block(rows: list[list], first: int, letters: list[str], styles: list[
     """``<row>`` XML for consecutive body rows numbered from ``first``, each
     column's cells in format ``styles[c]`` (an empty one too, for its
     border) except the cells in ``overrides[(row, col)]`` (1-based: links,
-    severity fills), built a column at a time: the type of a column's values
-    is looked at once, and the cells come from one comprehension per column
-    instead of a call per cell (2 million cells for the merge's 200,000 rows)."""
-    numbers = [str(r) for r in range(first, first + len(rows))]
-    texts = _Texts()
-    by_col: dict[int, dict[str, int]] = {}
+    severity fills).
+
+    Built for the merge's 2 million cells: each column's values become the
+    part of their cell after the reference, one dictionary lookup per cell
+    for the values a column repeats (categories, amounts, reasons), and each
+    row is one ``str.format`` of a template holding the references. Rows
+    shorter than the rest (no cells at all past their end) are built cell by
+    cell."""
+    numbers = range(first, first + len(rows))
+    by_col: dict[int, dict[int, int]] = {}
     for (r, c), style in (overrides or {}).items():
-        by_col.setdefault(c - 1, {})[str(r)] = style
+        by_col.setdefault(c - 1, {})[r] = style
+    width = len(letters)
+    short = any(len(row) < width for row in rows)
     columns = []
-    for c, letter in enumerate(letters):
-        values = [row[c] if c < len(row) else _ABSENT for row in rows]
-        kinds = {v.__class__ for v in values}
-        kinds.discard(type(None))
-        kinds.discard(_Absent)
+    cell_templates = []      # each column's cell in the row template: {0} row number, {i} its value or fragment
+    for c in range(width):
+        letter = letters[c]
+        values = [row[c] for row in rows] if not short else \
+            [row[c] if c < len(row) else _ABSENT for row in rows]
+        cell_templates.append(f'<c r="{letter}{{0}}"{{{c + 1}}}')
         special = by_col.get(c)
         if special:
             style = styles[c]
-            cells = ["" if v is _ABSENT else cell_xml(letter + n, v, special.get(n, style))
-                     for v, n in zip(values, numbers)]
-            columns.append(cells)
+            columns.append([_fragment(v, special.get(n, style)) if v is not _ABSENT else _ABSENT
+                            for v, n in zip(values, numbers)])
             continue
-        s = f' s="{styles[c]}"' if styles[c] else ""
-        if kinds <= {str}:
-            cells = ["" if v is _ABSENT else f'<c r="{letter}{n}"{s}/>' if not v else
-                     f'<c r="{letter}{n}"{s} t="inlineStr"><is>{texts[v]}</is></c>'
-                     for v, n in zip(values, numbers)]
-        elif kinds <= {int, float}:
-            cells = ["" if v is _ABSENT else f'<c r="{letter}{n}"{s}/>' if v is None else
-                     f'<c r="{letter}{n}"{s}><v>{v}</v></c>' for v, n in zip(values, numbers)]
+        kinds = set(map(type, values))
+        st = f' s="{styles[c]}"' if styles[c] else ""
+        # a column of one plain kind goes into the template whole: the row's
+        # format call then writes the value itself, no string made per cell
+        if kinds == {str} and _plain_texts(values) and all(values):
+            cell_templates[-1] = f'<c r="{letter}{{0}}"{st} t="inlineStr"><is><t>{{{c + 1}}}</t></is></c>'
+            columns.append(values)
+            continue
+        if kinds == {int} or kinds == {float}:
+            cell_templates[-1] = f'<c r="{letter}{{0}}"{st}><v>{{{c + 1}}}</v></c>'
+            columns.append(values)
+            continue
+        kinds.discard(_Absent)
+        fragments = _Fragments(styles[c])
+        if len(kinds - {type(None)}) <= 1 and kinds <= {str, int, float, type(None)}:
+            # one kind of value (None aside): the value alone is the key (1 and 1.0 never meet)
+            columns.append([fragments[v] if v is not _ABSENT else _ABSENT for v in values])
         else:
-            cells = ["" if v is _ABSENT else cell_xml(letter + n, v, styles[c]) for v, n in zip(values, numbers)]
-        columns.append(cells)
+            columns.append([_fragment(v, styles[c]) if v is not _ABSENT else _ABSENT for v in values])
+    template = '<row r="{0}">' + "".join(cell_templates) + "</row>"
+    fill = template.format
+    if not short:
+        return list(map(fill, numbers, *columns))      # the row loop in C
     out = []
     for n, cells in zip(numbers, zip(*columns)):
-        body = "".join(cells)
-        if body:
-            out.append(f'<row r="{n}">{body}</row>')
+        if short and _ABSENT in cells:
+            body = "".join(cell_templates[c].format(n, *cells) for c, cell in enumerate(cells) if cell is not _ABSENT)
+            if body:
+                out.append(f'<row r="{n}">{body}</row>')
+        else:
+            out.append(fill(n, *cells))
     return out
 
 
@@ -1086,18 +1127,22 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
     links = "".join(f'<hyperlink ref="{letters[c - 1]}{r}" location={_quote(target)} '
                     f'display={_quote(str(sheet.rows[r - 1][c - 1]))}/>'
                     for (r, c), target in sorted(sheet.links.items()))
-    return (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
-        f'<sheetPr><tabColor rgb="{OUR_TAB}"/><pageSetUpPr fitToPage="1"/></sheetPr>'
-        f'<sheetViews><sheetView workbookViewId="0">{pane}</sheetView></sheetViews>'
-        f'<sheetFormatPr defaultRowHeight="15"/>'
-        + (f"<cols>{cols}</cols>" if cols else "")
-        + f'<sheetData>{"".join(rows_xml)}</sheetData>'
-        + (f'<mergeCells count="{len(sheet.merges)}">{merges}</mergeCells>' if merges else "")
-        + (f"<hyperlinks>{links}</hyperlinks>" if links else "")
-        + '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-        + f'<pageSetup paperSize="9" orientation="{"landscape" if sheet.landscape else "portrait"}" '
-          f'fitToWidth="1" fitToHeight="0"/>'
-        + '<headerFooter><oddFooter>&amp;C第 &amp;P 页 共 &amp;N 页</oddFooter></headerFooter>'
-        + "</worksheet>")
+    # one join: the rows of the merge's roster are 70 MB of text, and every
+    # concatenation of the whole would copy them again
+    head = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
+            f'<sheetPr><tabColor rgb="{OUR_TAB}"/><pageSetUpPr fitToPage="1"/></sheetPr>'
+            f'<sheetViews><sheetView workbookViewId="0">{pane}</sheetView></sheetViews>'
+            f'<sheetFormatPr defaultRowHeight="15"/>'
+            + (f"<cols>{cols}</cols>" if cols else "") + "<sheetData>")
+    tail = ("</sheetData>"
+            + (f'<mergeCells count="{len(sheet.merges)}">{merges}</mergeCells>' if merges else "")
+            + (f"<hyperlinks>{links}</hyperlinks>" if links else "")
+            + '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+            + f'<pageSetup paperSize="9" orientation="{"landscape" if sheet.landscape else "portrait"}" '
+              f'fitToWidth="1" fitToHeight="0"/>'
+            + '<headerFooter><oddFooter>&amp;C第 &amp;P 页 共 &amp;N 页</oddFooter></headerFooter>'
+            + "</worksheet>")
+    rows_xml.insert(0, head)
+    rows_xml.append(tail)
+    return "".join(rows_xml)

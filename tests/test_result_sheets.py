@@ -125,3 +125,41 @@ def test_a_rerun_in_place_keeps_one_set_of_print_titles(tmp_path):
     wb = openpyxl.load_workbook(path)
     assert wb["结果"].print_title_rows == "$2:$2" and wb["台账"].print_title_rows is None
     assert lined(wb["结果"]["B5"]) and wb["台账"]["A1"].value == "姓名"
+
+
+def test_column_built_rows_equal_cell_by_cell_rendering():
+    """The merge's big sheets are built a column at a time (whole columns in
+    a row template, repeated values rendered once); every cell must come out
+    as rendering it alone would: escapes, kept spaces, empty and absent
+    cells, mixed kinds, per-cell overrides."""
+    import datetime
+    from decimal import Decimal
+    from yibao.macros import xlsxpatch
+    rows = [
+        [1, "张三", "430423199001011234", 280, 1.5, "a&b", None, True],
+        [2, "李四", "43042319900101123X", 0, 2.0, " 前后空格 ", "", datetime.date(2021, 1, 1)],
+        [3, "王<五>", "", 280, 3.25, "多\n行", 7, Decimal("1.10")],
+        [4, "赵六", "430423199001011234"],                      # a short row: nothing past its end
+        [],                                                     # an empty row: no <row> at all
+        [6, "钱七", "X", 1, 1.0, "x", 1.0, 1],
+    ]
+    letters = ["A", "B", "C", "D", "E", "F", "G", "H"]
+    styles = [3, 3, 0, 5, 5, 3, 3, 3]
+    overrides = {(11, 2): 9, (13, 6): 9}
+    got = xlsxpatch._plain_block(rows, 10, letters, styles, overrides)
+    expected = []
+    for i, row in enumerate(rows):
+        n = 10 + i
+        cells = "".join(xlsxpatch.cell_xml(f"{letters[c]}{n}", v, overrides.get((n, c + 1), styles[c]))
+                        for c, v in enumerate(row))
+        if cells:
+            expected.append(f'<row r="{n}">{cells}</row>')
+    assert got == expected
+    # and the same without short rows (the path where rows are filled in C),
+    # with whole columns of plain text, integers and decimals in the template
+    full = [row + [f"名{i}"] for i, row in enumerate(rows) if len(row) == len(letters)]
+    letters, styles = letters + ["I"], styles + [3]
+    got = xlsxpatch._plain_block(full, 1, letters, styles)
+    assert got == [f'<row r="{i}">' + "".join(xlsxpatch.cell_xml(f"{letters[c]}{i}", v, styles[c])
+                                              for c, v in enumerate(row)) + "</row>"
+                   for i, row in enumerate(full, 1)]
