@@ -123,9 +123,13 @@ def _identities(text) -> tuple:
 
 def _record(table: Table, row: Row, today: datetime.date, fen_of: _Memo, ids_of: _Memo) -> Record:
     v = row.values
+    get = v.get
+    # cell_text inline for the common case (text cells): these run for every row
+    village, family, name = get("village"), get("family"), get("name")
     rec = Record(table.sheet, row.number, table.columns, v,
-                 village=cell_text(v.get("village")), family=cell_text(v.get("family")),
-                 name=cell_text(v.get("name")))
+                 village.strip() if village.__class__ is str else cell_text(village),
+                 family.strip() if family.__class__ is str else cell_text(family),
+                 name.strip() if name.__class__ is str else cell_text(name))
     raw_id = v.get("id_no")
     try:
         rec.id_no = idno.validate(raw_id if not isinstance(raw_id, str) else raw_id.strip(), today)
@@ -151,14 +155,17 @@ def _record(table: Table, row: Row, today: datetime.date, fen_of: _Memo, ids_of:
             ids = ids_of[(text.__class__, text)] if text.__hash__ is not None else _identities(text)
         else:
             ids = ()
-        household = cell_text(v.get("household_type"))
+        household = get("household_type")
+        household = cell_text(household) if household is not None else ""
+        event = get("event_date")
+        insured = get("employee_insured")
         rec.person = engine.Person(
-            id_no=rec.id_no,
-            identities=ids + ((household,) if household else ()),
-            pay_date=cell_date(v.get("pay_date")),
-            enroll_type=cell_text(v.get("enroll_type")) or "普通",
-            event_date=cell_date(v.get("event_date")),
-            employee_insured=_flag(v.get("employee_insured")),
+            rec.id_no,
+            ids + ((household,) if household else ()),
+            cell_date(get("pay_date")),
+            cell_text(get("enroll_type")) or "普通",
+            cell_date(event) if event is not None else None,
+            _flag(insured) if insured is not None else False,
         )
     except BadValue as exc:
         rec.input_error = str(exc)

@@ -165,16 +165,21 @@ def _data_rows(grid: list[list[Any]], first: int, columns: dict[str, int]) -> li
             values = dict(zip(fields, pick(raw)))
         else:
             values = {f: (raw[c] if c < len(raw) else None) for f, c in zip(fields, indexes)}
-        id_blank = not has_id or _blank(values["id_no"])
+        if has_id:
+            number = values["id_no"]
+            id_blank = number is None or (number.__class__ is str and not number.strip())
+        else:
+            id_blank = True
         if id_blank and isinstance(lead, str) and _FOOTER.match(lead):
             continue
         if id_blank and (not has_name or _blank(values["name"])):
             continue   # page totals, signature lines, notes
         for field in fill_down:
-            if _blank(values[field]):
+            value = values[field]
+            if value is None or (value.__class__ is str and not value.strip()):
                 values[field] = last.get(field)
             else:
-                last[field] = values[field]
+                last[field] = value
         rows.append(Row(r + 1, values))
     return rows
 

@@ -392,6 +392,7 @@ class XlsxPatch:
             raise Unsupported("shared formulas")
         first_col = cols[0]
         templates: dict[tuple, list[bytes]] = {}
+        last_col: dict[bytes, int] = {}
 
         def render(values: tuple) -> list[bytes]:
             text = "".join(cell_xml(f"{column_letter(c)}\x00", v, styles.get(c)) for c, v in zip(cols, values))
@@ -409,8 +410,16 @@ class XlsxPatch:
             if appendable:
                 at = rfind(b"<c ", start, end)
                 if at >= 0:
-                    ref = _CELL_REF_B.match(xml, at + 3) or _CELL_REF_B.search(xml, at, at + 40)
-                    appendable = ref is not None and column_index(ref.group(1).decode()) < first_col
+                    # the row's last cell must lie left of the computed columns;
+                    # its reference's first bytes (b'Q12') name the column, cached
+                    key = xml[at + 3:at + 9]
+                    col = last_col.get(key)
+                    if col is None:
+                        ref = _CELL_REF_B.match(xml, at + 3) or _CELL_REF_B.search(xml, at, at + 40)
+                        col = column_index(ref.group(1).decode()) if ref is not None else 1 << 20
+                        if ref is not None and ref.start() == at + 3 and len(ref.group(1)) + 3 < len(key):
+                            last_col[key] = col     # r="Q12: the letters are inside the key
+                    appendable = col < first_col
             if appendable:
                 try:
                     parts = templates.get(values)
