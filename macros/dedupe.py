@@ -61,36 +61,49 @@ def _truthy(value) -> bool:
 def read_lists(paths: list[Path], plan: plans.Plan) -> list[ListRow]:
     """Every row of every department list."""
     rows: list[ListRow] = []
-    for path in paths:
-        grids = books.read_grid_any(path)
-        found = False
-        for sheet, grid in grids.items():
-            try:
-                table = find_table(sheet, grid, required=("id_no",))
-            except TableError:
-                continue
-            found = True
-            several = len(grids) > 1
-            default_dept = sheet if several else path.stem
-            default_identity = None
-            for candidate in (sheet, path.stem, *path.stem.replace("_", "-").split("-")):
-                cat = plan.lookup(candidate)
-                if cat is not None:
-                    default_identity = cat.name
-                    break
-            source = f"{path.name}：{sheet}"
-            for row in table.rows:
-                v = row.values
-                rows.append(ListRow(
-                    department=cell_text(v.get("department")) or default_dept,
-                    source=source, row=row.number, name=cell_text(v.get("name")),
-                    raw_id=v.get("id_no"),
-                    identity=cell_text(v.get("identities")) or (default_identity or ""),
-                    deceased=_truthy(v.get("deceased")),
-                ))
-        if not found:
-            raise books.BookError(f"“{path.name}”里找不到资助名单（需要“姓名”“身份证号”列）")
+    # the next lists are read while this one is taken apart: calamine parses
+    # without holding the GIL, so the reading runs on the second core
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reads = [pool.submit(books.read_grid_any, path) for path in paths]
+        try:
+            for path, read in zip(paths, reads):
+                _read_list(path, read.result(), plan, rows)
+        finally:
+            for read in reads:
+                read.cancel()
     return rows
+
+
+def _read_list(path: Path, grids: dict, plan: plans.Plan, rows: list[ListRow]):
+    """The rows of one department's workbook, added to ``rows``."""
+    found = False
+    for sheet, grid in grids.items():
+        try:
+            table = find_table(sheet, grid, required=("id_no",))
+        except TableError:
+            continue
+        found = True
+        several = len(grids) > 1
+        default_dept = sheet if several else path.stem
+        default_identity = None
+        for candidate in (sheet, path.stem, *path.stem.replace("_", "-").split("-")):
+            cat = plan.lookup(candidate)
+            if cat is not None:
+                default_identity = cat.name
+                break
+        source = f"{path.name}：{sheet}"
+        for row in table.rows:
+            v = row.values
+            rows.append(ListRow(
+                department=cell_text(v.get("department")) or default_dept,
+                source=source, row=row.number, name=cell_text(v.get("name")),
+                raw_id=v.get("id_no"),
+                identity=cell_text(v.get("identities")) or (default_identity or ""),
+                deceased=_truthy(v.get("deceased")),
+            ))
+    if not found:
+        raise books.BookError(f"“{path.name}”里找不到资助名单（需要“姓名”“身份证号”列）")
 
 
 def read_id_set(paths: list[Path]) -> set[str]:
