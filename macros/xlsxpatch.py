@@ -90,6 +90,7 @@ _ROW_NUM = re.compile(r'\br="(\d+)"')
 _CELL = re.compile(r'<c\b[^>]*?(?:/>|>.*?</c>)', re.S)
 _CELL_REF = re.compile(r'\br="([A-Z]+)(\d+)"')
 _STYLE_ATTR = re.compile(r'\bs="(\d+)"')
+_STYLE_ATTR_B = re.compile(rb'\bs="(\d+)"')
 _ROW_B = re.compile(rb'<row\b[^>]*?(?:/>|>.*?</row>)', re.S)
 _ROW_NUM_B = re.compile(rb'\br="(\d+)"')
 _CELL_REF_B = re.compile(rb'\br="([A-Z]+)(\d+)"')
@@ -336,13 +337,10 @@ class XlsxPatch:
         by_row: dict[int, dict[int, tuple]] = {}
         for (r, c), change in changes.items():
             by_row.setdefault(r, {})[c] = change
-        return self.patch_rows(sheet, by_row, protect_typed,
-                               values_only=bool(changes) and all(ch[0] == "value" for ch in changes.values()))
+        return self.patch_rows(sheet, by_row, protect_typed)
 
-    def patch_rows(self, sheet: str, by_row: dict[int, dict[int, tuple]], protect_typed: bool,
-                   values_only: bool = False) -> int:
-        """:meth:`patch_cells` with the changes grouped by row
-        (``by_row[row][col]``); ``values_only`` says they are all values."""
+    def patch_rows(self, sheet: str, by_row: dict[int, dict[int, tuple]], protect_typed: bool) -> int:
+        """:meth:`patch_cells` with the changes grouped by row (``by_row[row][col]``)."""
         part = self._sheets[sheet][1]
         xml = self._read_bytes(part)
         if b't="shared"' in xml:
@@ -351,18 +349,17 @@ class XlsxPatch:
         out = []
         last = 0
         seen_rows = set()
-        templates: dict[tuple, tuple[bytes, bytes]] = {}
         for start, end, rnum in self._rows(xml, sorted(by_row)):
             seen_rows.add(rnum)
-            tag = xml[start:end]
-            new_row = self._append_cells(tag, rnum, by_row[rnum], templates) if values_only else None
-            if new_row is None:
-                text, n = self._patch_row(tag.decode("utf-8"), rnum, by_row[rnum], protect_typed)
-                new_row = text.encode("utf-8")
-                skipped += n
             out.append(xml[last:start])
-            out.append(new_row)
             last = end
+            restyled = self._restyle_row(xml, start, end, rnum, by_row[rnum])
+            if restyled is not None:
+                out += restyled
+                continue
+            text, n = self._patch_row(xml[start:end].decode("utf-8"), rnum, by_row[rnum], protect_typed)
+            out.append(text.encode("utf-8"))
+            skipped += n
         out.append(xml[last:])
         xml = b"".join(out)
         del out
@@ -370,7 +367,7 @@ class XlsxPatch:
         if missing:
             xml = self._insert_rows(xml.decode("utf-8"), {r: by_row[r] for r in missing}).encode("utf-8")
         self._write(part, xml)
-        if by_row and (values_only or any(ch[0] == "value" for cells in by_row.values() for ch in cells.values())):
+        if any(ch[0] == "value" for cells in by_row.values() for ch in cells.values()):
             self._drop_calc_chain()
         return skipped
 
@@ -490,41 +487,44 @@ class XlsxPatch:
                 for m in _ROW_B.finditer(xml)
                 if int(_ROW_NUM_B.search(m.group(0)).group(1)) in wanted_set]
 
-    def _append_cells(self, tag: bytes, rnum: int, changes: dict[int, tuple], templates: dict):
-        """Fast path for values only: every changed cell lies right of the row's last cell
-        (computed columns beside the plan's own), so the row's existing
-        cells need no parsing. None when the path does not apply.
-
-        A cell's XML differs between rows only in the row number, so each
-        (column, value, style) is rendered once and reused."""
-        if tag.endswith(b"/>"):
-            return None
-        last = tag.rfind(b"<c ")
-        if last >= 0:
-            ref = _CELL_REF_B.match(tag, last + 3) or _CELL_REF_B.search(tag, last, last + 40)
-            if ref is None or column_index(ref.group(1).decode()) >= min(changes):
+    def _restyle_row(self, xml: bytes, start: int, end: int, rnum: int,
+                     changes: dict[int, tuple]) -> list[bytes] | None:
+        """The row ``xml[start:end]`` with the formats changed, as pieces of
+        bytes: the fast path of validation's marks (a fill on a cell that
+        exists, the format it had kept in :attr:`originals`). Only the start
+        tags of the changed cells are touched. None when a change is not a
+        format or its cell is not there (then :meth:`_patch_row` does it)."""
+        spots = []
+        find = xml.find
+        for col, change in changes.items():
+            if change[0] not in ("style", "restyle"):
                 return None
-        number = b"%d" % rnum
-        cells = []
-        for c in sorted(changes):
-            _kind, value, style = changes[c]
-            try:
-                key = (c, style, type(value), value)
-                parts = templates.get(key)
-            except TypeError:              # an unhashable value: render it as it is
-                key, parts = None, None
-            if parts is None:
-                # the reference is the cell's first attribute: split the XML around its row number
-                text = cell_xml(f"{column_letter(c)}\x00", value, style).encode("utf-8")
-                parts = tuple(text.split(b"\x00", 1))
-                if key is not None:
-                    templates[key] = parts
-            cells += (parts[0], number, parts[1])
-        head_end = tag.index(b">") + 1
-        head = tag[:head_end]
-        if b"spans=" in head:
-            head = _SPANS_B.sub(b"", head)
-        return head + tag[head_end:-6] + b"".join(cells) + b"</row>"
+            at = find(b'<c r="%s%d"' % (column_letter(col).encode(), rnum), start, end)
+            if at < 0:
+                return None
+            gt = find(b">", at, end)
+            if gt < 0:
+                return None
+            spots.append((at, gt, col, change))
+        spots.sort()
+        pieces = []
+        last = start
+        for at, gt, col, change in spots:
+            tag = xml[at:gt]                 # the cell's start tag, without its '>'
+            m = _STYLE_ATTR_B.search(tag)
+            if change[0] == "restyle":
+                _k, fill, base = change
+                if base is None:
+                    base = int(m.group(1)) if m else 0
+                self.originals[(rnum, col)] = base
+                xf = self.xf(base, fill=fill)
+            else:
+                xf = change[1]
+            pieces.append(xml[last:at])
+            pieces.append(tag[:m.start()] + b's="%d"' % xf + tag[m.end():] if m else b'<c s="%d" ' % xf + tag[3:])
+            last = gt
+        pieces.append(xml[last:end])
+        return pieces
 
     def _patch_row(self, tag: str, rnum: int, changes: dict[int, tuple], protect_typed: bool):
         direct = self._patch_row_direct(tag, rnum, changes, protect_typed)
