@@ -30,7 +30,7 @@ import datetime
 import functools
 import gc
 from fractions import Fraction
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from . import idno
 from .identity import split_names
@@ -42,8 +42,10 @@ __all__ = ["Person", "Result", "compute", "compute_valid", "compute_many", "pers
 _DAY = datetime.timedelta(days=1)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Person:
+class Person(NamedTuple):
+    """What the plan needs to know of one person (immutable; a named tuple
+    because a ledger makes 100,000 of them)."""
+
     id_no: object
     identities: tuple = ()
     pay_date: datetime.date | None = None

@@ -132,13 +132,13 @@ def _record(table: Table, row: Row, today: datetime.date, fen_of: _Memo, ids_of:
                  name.strip() if name.__class__ is str else cell_text(name))
     raw_id = v.get("id_no")
     try:
-        rec.id_no = idno.validate(raw_id if not isinstance(raw_id, str) else raw_id.strip(), today)
+        rec.id_no = idno.parse(raw_id if not isinstance(raw_id, str) else raw_id.strip(), today)[0]
     except idno.InvalidID as exc:
         rec.id_no = cell_text(raw_id) if not isinstance(raw_id, float) else f"{raw_id:.5E}"
         rec.id_error = str(exc)
     if "paid" in v:
         paid = v["paid"]
-        if cell_text(paid):
+        if paid is not None and not (paid.__class__ is str and not paid.strip()):
             try:
                 # keyed by type too: True == 1 but is no amount
                 rec.paid = fen_of[(paid.__class__, paid)]
