@@ -387,3 +387,92 @@ def test_employee_insured_person_not_enrolled_here_is_no_mistake_but_paying_twic
     rows = report_rows(path)
     assert not [r for r in rows if r[4] == "张三"], rows
     assert any(r[4] == "李四" and r[5] == "错误" and "职工医保" in r[6] for r in rows), rows
+
+
+def test_refresh_hands_any_book_its_values_column_by_column(tmp_path):
+    """The contract the live Excel backend relies on: refresh gives
+    ``fill_computed(sheet, rows, {col: values})``, one list per computed
+    column in the order of ``rows``, equal to what the functions give."""
+    from yibao.macros import book as books, refresh
+    path = ledger(tmp_path / "l.xlsx", [
+        [1, "001", "张三", "户主", "男", A, None, 280, None, None, None, "2020-10-21", None],
+        [2, "001", "李四", "配偶", "女", B, None, 0, None, None, "低保户", "2020-10-21", None],
+        [3, "002", "王五", "户主", "男", "4304231990", None, 280, None, None, None, "2020-10-21", None]])
+    calls = []
+
+    class Recording(books.FileBook):
+        def fill_computed(self, sheet, rows, columns, number_formats=None):
+            calls.append((sheet, list(rows), {c: list(v) for c, v in columns.items()}, number_formats))
+            super().fill_computed(sheet, rows, columns, number_formats)
+
+    refresh.run(Recording(path))
+    [(sheet, rows, columns, formats)] = calls
+    assert sheet == "台账" and rows == [4, 5, 6]
+    assert sorted(columns) == [14, 15, 16, 17] and formats == {16: "yyyy-mm-dd"}
+    assert columns[14][:2] == [udf.PAYABLE(A, None, "2020-10-21", policy="xinqiao-2021"),
+                               udf.PAYABLE(B, "低保户", "2020-10-21", policy="xinqiao-2021")]
+    assert columns[15][1] == "低保对象"
+    assert columns[17][2] == udf.ID_CHECK("4304231990")     # the problem shows in the check column
+    assert all(len(v) == 3 for v in columns.values())
+
+
+def test_live_excel_refresh_writes_runs_of_rows_and_keeps_typed_cells():
+    """ExcelBook.fill_computed against a recording stand-in for xlwings'
+    sheet API (Excel cannot run here): one formula read per column, one write
+    per run of consecutive writable rows, and a typed value left alone."""
+    from yibao.macros import _excel
+    from yibao.macros.book import COMPUTED_STYLE
+
+    cells = {(r, 14): "" for r in range(4, 10)}
+    cells[(6, 14)] = "999"                     # typed by the user
+    cells[(7, 14)] = "=PAYABLE(F7)"            # a formula: ours to replace
+    styles = {(6, 14): "Normal"}
+    calls = []
+
+    class Range:
+        def __init__(self, first, last=None):
+            self.first, self.last = first, last or first
+
+        @property
+        def formula(self):
+            calls.append(("read", self.first, self.last))
+            column = [cells.get((r, self.first[1]), "") for r in range(self.first[0], self.last[0] + 1)]
+            return column[0] if self.first == self.last else tuple((f,) for f in column)
+
+        @property
+        def api(self):
+            class Style:
+                Name = styles.get(self.first, COMPUTED_STYLE)
+
+            class Api:
+                pass
+            api = Api()
+            api.Style = Style
+            return api
+
+        def options(self, transpose=False):
+            assert transpose
+            return self
+
+        @property
+        def value(self):
+            raise AssertionError("not read")
+
+        @value.setter
+        def value(self, block):
+            calls.append(("write", self.first, list(block)))
+
+    class Sheet:
+        def range(self, first, last=None):
+            return Range(first, last)
+
+    class Book:
+        fullname = "台账.xlsx"
+        sheets = {"台账": Sheet()}
+
+    book = _excel.ExcelBook(Book())
+    kept = book.fill_computed("台账", [4, 5, 6, 7, 9], {14: [280, 0, 280, 280, 0]})
+    assert kept == 1
+    assert [c for c in calls if c[0] == "read"] == [("read", (4, 14), (9, 14))]
+    assert [c for c in calls if c[0] == "write"] == [
+        ("write", (4, 14), [280, 0]), ("write", (7, 14), [280]), ("write", (9, 14), [0])]
