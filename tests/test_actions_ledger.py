@@ -340,6 +340,33 @@ def test_libreoffice_opens_a_validated_and_refreshed_ledger(tmp_path):
     assert any("第6天才缴库" in (r[6] or "") for r in report)
 
 
+def test_a_ledger_saved_by_libreoffice_is_validated_and_refreshed(tmp_path):
+    """A ledger last saved by LibreOffice (or WPS), not openpyxl: shared
+    strings and rows laid out differently. The byte-level paths (marks on
+    existing cells, computed values appended to rows) must find their cells."""
+    if not _soffice_available():
+        pytest.skip("LibreOffice not installed")
+    src = ledger(tmp_path / "src.xlsx", [
+        [1, "001", "张三", "户主", "女", A, None, 280, None, None, None, "2020-10-21", "2020-10-27"],
+        [2, "001", "李四", "配偶", "女", B, None, 0, None, None, "低保户", "2020-10-21", "2020-10-21"]])
+    proc = subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+                           "--convert-to", "xlsx", "--outdir", str(tmp_path / "lo"), str(src)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    path = tmp_path / "lo" / "src.xlsx"
+    import zipfile
+    assert "xl/sharedStrings.xml" in zipfile.ZipFile(path).namelist()
+    before = snapshot(path)
+    run_yibao("validate", str(path))
+    run_yibao("refresh", str(path))
+    wb = openpyxl.load_workbook(path)
+    ws = wb["台账"]
+    assert ws["E4"].comment is not None and "身份证号显示为" in ws["E4"].comment.text
+    assert ws["E4"].fill.fgColor.rgb == "FFFFC7CE"
+    assert [ws["N4"].value, ws["N5"].value, ws["O5"].value] == [280, 0, "低保对象"]
+    user_cells_unchanged(before, snapshot(path))
+
+
 def test_a_sheet_deflated_on_two_cores_reads_back_in_zip_and_libreoffice(tmp_path, monkeypatch):
     """Large sheets are deflated in two halves at once; the joined stream
     must be one valid deflate stream (CRC checked) that LibreOffice opens."""
