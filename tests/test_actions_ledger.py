@@ -503,3 +503,29 @@ def test_live_excel_refresh_writes_runs_of_rows_and_keeps_typed_cells():
     assert [c for c in calls if c[0] == "read"] == [("read", (4, 14), (9, 14))]
     assert [c for c in calls if c[0] == "write"] == [
         ("write", (4, 14), [280, 0]), ("write", (7, 14), [280]), ("write", (9, 14), [0])]
+
+
+def test_refresh_on_rows_as_excel_writes_them_with_spans(tmp_path):
+    """Excel writes ``spans="1:13"`` on every row, a hint of the row's
+    extent: when refresh appends computed cells the hint would be wrong, so
+    it goes; the values land where the functions would put them."""
+    import re
+    import zipfile
+    src = ledger(tmp_path / "src.xlsx", [
+        [1, "001", "张三", "户主", "男", A, None, 280, None, None, None, "2020-10-21", None],
+        [2, "001", "李四", "配偶", "女", B, None, 0, None, None, "低保户", "2020-10-21", None]])
+    path = tmp_path / "excel.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<row r="(\d+)"', rb'<row r="\1" spans="1:13"', data)
+                assert data.count(b"spans=") >= 5
+            zout.writestr(info, data)
+    run_yibao("refresh", str(path))
+    xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    rows = dict(re.findall(rb'<row r="(\d+)"([^>]*)>', xml))
+    assert b"spans" not in rows[b"4"] and b"spans" not in rows[b"5"]     # rows written to
+    assert b"spans" in rows[b"1"]                                         # rows left alone keep theirs
+    ws = openpyxl.load_workbook(path)["台账"]
+    assert [ws["N4"].value, ws["N5"].value, ws["O5"].value] == [280, 0, "低保对象"]
