@@ -20,7 +20,8 @@ from typing import Any
 
 from yibao.functions.values import to_date
 
-__all__ = ["FIELDS", "Table", "Row", "field_of", "find_table", "TableError"]
+__all__ = ["FIELDS", "Table", "Row", "field_of", "find_table", "TableError", "is_blank", "header_key",
+           "HEADER_NOISE"]
 
 #: canonical field → header texts it goes by (after normalization)
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -58,7 +59,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "calc_check": ("校验", "校验结果"),
 }
 
-_DROP = re.compile(r"[\s★☆*＊、,，.。:：()（）\[\]【】/\\\-—_'\"“”]")
+#: what a header or label is compared without: spaces, the stars of
+#: required cells, punctuation, line breaks
+HEADER_NOISE = re.compile(r"[\s★☆*＊、,，.。:：()（）\[\]【】/\\\-—_'\"“”]")
+_DROP = HEADER_NOISE
 _LOOKUP = {}
 for _field, _names in FIELDS.items():
     for _name in _names:
@@ -100,8 +104,22 @@ class Table:
         return field in self.columns
 
 
-def _blank(value) -> bool:
+def is_blank(value) -> bool:
+    """An empty cell: nothing, or only white space."""
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+_blank = is_blank
+
+
+def header_key(value) -> str:
+    """A header or label as compared: full-width folded (NFKC), without
+    :data:`HEADER_NOISE`.
+
+    >>> header_key('村（社区）★'), header_key('合 计')
+    ('村社区', '合计')
+    """
+    return HEADER_NOISE.sub("", unicodedata.normalize("NFKC", cell_text(value)))
 
 
 def find_table(sheet: str, grid: list[list[Any]], required=("id_no",), scan_rows: int = 30) -> Table:

@@ -24,14 +24,13 @@ from yibao.functions.values import BadValue
 
 from . import book as books
 from .ledger import RESULT_SHEETS, Record, compute_records, read_ledger_tables, records_of
-from .table import cell_date, cell_text
+from .table import HEADER_NOISE, cell_date, cell_text, header_key, is_blank
 
 __all__ = ["TaskRow", "TaskTable", "find_task_table", "count_of", "unit_of_sheet", "village_of_sheet",
            "ledger_records", "VillageCount", "count_villages", "rate_of", "need_for",
            "percent_text", "milestones", "resolve_plan", "output_for", "TOTAL_LABEL"]
 
 TOTAL_LABEL = "合计"
-_DROP = re.compile(r"[\s★☆*＊、,，.。:：()（）\[\]【】/\\\-—_'\"“”]")
 _YEAR = re.compile(r"^(\d{4})年?(?:度)?")
 _UNIT_NAMES = {"村名", "村", "村社区", "村居委会", "村社区名称", "所在村", "镇街", "乡镇", "镇街道", "乡镇街道",
                "单位", "单位名称", "村组", "名称", "村庄", "社区", "社区名称", "居委会"}
@@ -39,18 +38,10 @@ _TOTAL_ROW = re.compile(r"^(合计|总计|小计|全镇|全乡|全街道)")
 _REACH = re.compile(r"(?:达到|完成|达)(\d+(?:\.\d+)?)%")
 
 
-def _norm(value) -> str:
-    return _DROP.sub("", unicodedata.normalize("NFKC", cell_text(value)))
-
-
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def count_of(value, where: str = "") -> int | None:
     """A head count from a cell: numbers, numbers stored as text ("2,810",
     " 2810人"), None when blank; raises BadValue naming the cell."""
-    if _blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, bool):
         raise BadValue(f"{where}应为人数，见到真/假值")
@@ -118,7 +109,7 @@ class TaskTable:
 
 
 def _task_field(header, year: int) -> tuple[str, Any] | None:
-    text = _norm(header)
+    text = header_key(header)
     if not text:
         return None
     if text in _UNIT_NAMES:
@@ -184,7 +175,7 @@ def _task_table_in(sheet: str, grid: list[list[Any]], year: int) -> TaskTable | 
         numbers = {"population", "prev_target", "target", "enrolled", "override"} & set(fields)
         if "unit" not in fields or not numbers:
             continue
-        if "id_no" in {_norm(v) for v in row}:
+        if "id_no" in {header_key(v) for v in row}:
             continue
         return _read_task_rows(sheet, grid, r, fields, headers, reached)
     return None
@@ -250,7 +241,7 @@ def unit_of_sheet(grid: list[list[Any]]) -> tuple[str, str]:
                 continue
             parts = re.split(r"[\s\u3000]+", unicodedata.normalize("NFKC", found.group(1)).replace("\u3000", " "))
             for part in parts:
-                key = _DROP.sub("", part)
+                key = HEADER_NOISE.sub("", part)
                 if not key or key in _PLACEHOLDER:
                     continue
                 if key.endswith(("乡", "镇", "街道", "乡镇", "组")):
@@ -573,14 +564,14 @@ def allocated_targets(grids: dict[str, list[list[Any]]]) -> dict[str, int]:
         return {}
     out: dict[str, int] = {}
     for r, row in enumerate(grid[:10]):
-        texts = [_norm(v) for v in row]
+        texts = [header_key(v) for v in row]
         if "分配任务数" not in texts:
             continue
         col = texts.index("分配任务数")
         unit_col = next((i for i, t in enumerate(texts) if t in ("村社区", "村", "村名", "镇街", "单位")), 1)
         for line in grid[r + 1:]:
             unit = cell_text(line[unit_col]) if unit_col < len(line) else ""
-            if not unit or _norm(unit) == "合计":
+            if not unit or header_key(unit) == "合计":
                 break
             value = count_of(line[col]) if col < len(line) else None
             if value is not None:
