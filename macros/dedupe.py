@@ -34,7 +34,7 @@ from .table import TableError, cell_text, find_table
 __all__ = ["ListRow", "Merged", "merge", "run", "add_parser"]
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class ListRow:
     department: str
     source: str          # "file：sheet"
@@ -75,12 +75,16 @@ def read_lists(paths: list[Path], plan: plans.Plan) -> list[ListRow]:
     return rows
 
 
+#: the columns of a department list the merge reads
+_LIST_FIELDS = ("department", "name", "id_no", "identities", "deceased")
+
+
 def _read_list(path: Path, grids: dict, plan: plans.Plan, rows: list[ListRow]):
     """The rows of one department's workbook, added to ``rows``."""
     found = False
     for sheet, grid in grids.items():
         try:
-            table = find_table(sheet, grid, required=("id_no",))
+            table = find_table(sheet, grid, required=("id_no",), carry=_LIST_FIELDS)
         except TableError:
             continue
         found = True
@@ -183,9 +187,16 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
         exceptions.append([kind, r.department, r.source, r.row, r.name,
                            id_text if id_text is not None else cell_text(r.raw_id), r.identity, message])
 
+    parsed: dict = {}      # a person on several lists: the number parsed once
     for i, r in enumerate(rows):
         try:
-            number, born_on_id = idno.parse(r.raw_id, today)
+            raw = r.raw_id
+            found = parsed.get(raw) if raw.__class__ is str else None
+            if found is None:
+                found = idno.parse(raw, today)
+                if raw.__class__ is str:
+                    parsed[raw] = found
+            number, born_on_id = found
         except idno.InvalidID as exc:
             exception("身份证号有误", i, str(exc),
                       f"{r.raw_id:.5E}" if isinstance(r.raw_id, float) else None)

@@ -122,9 +122,12 @@ def header_key(value) -> str:
     return HEADER_NOISE.sub("", unicodedata.normalize("NFKC", cell_text(value)))
 
 
-def find_table(sheet: str, grid: list[list[Any]], required=("id_no",), scan_rows: int = 30) -> Table:
+def find_table(sheet: str, grid: list[list[Any]], required=("id_no",), scan_rows: int = 30,
+               carry: tuple[str, ...] | None = None) -> Table:
     """Locate the header row (the row naming the most known fields within
-    the first ``scan_rows``), map columns, and read the data rows below."""
+    the first ``scan_rows``), map columns, and read the data rows below;
+    each row carries the values of the fields in ``carry`` only, when given (the merge
+    reads five of a department form's twelve columns)."""
     best, best_score = None, 0
     for r, row in enumerate(grid[:scan_rows]):
         fields = {field_of(v) for v in row} - {None}
@@ -155,8 +158,10 @@ def find_table(sheet: str, grid: list[list[Any]], required=("id_no",), scan_rows
     if missing:
         names = "、".join(FIELDS[f][0] for f in missing)
         raise TableError(f"工作表“{sheet}”缺少列：{names}")
+    carried = columns if carry is None else {f: c for f, c in columns.items()
+                                             if f in carry or f in ("id_no", "name") or f in FILL_DOWN}
     return Table(sheet, header_rows[-1] + 1, columns, headers,
-                 _data_rows(grid, header_rows[-1] + 1, columns), unknown)
+                 _data_rows(grid, header_rows[-1] + 1, carried), unknown)
 
 
 def _data_rows(grid: list[list[Any]], first: int, columns: dict[str, int]) -> list[Row]:
