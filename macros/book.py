@@ -294,7 +294,7 @@ def deliver(book, sheet: OutSheet, output=None) -> str:
 
 def _write_new_fast(path: Path, sheets: Sequence[OutSheet]) -> Path:
     from openpyxl import Workbook
-    from .xlsxpatch import XlsxPatch, sheet_xml
+    from .xlsxpatch import SharedStrings, XlsxPatch, sheet_xml
     fd, skeleton = tempfile.mkstemp(prefix=".~yibao-", suffix=".xlsx", dir=path.parent)
     os.close(fd)
     try:
@@ -306,8 +306,11 @@ def _write_new_fast(path: Path, sheets: Sequence[OutSheet]) -> Path:
         wb.properties.creator = "yibao"
         wb.save(skeleton)
         patch = XlsxPatch(skeleton)
+        shared = SharedStrings()
         for sheet in sheets:
-            patch.put_sheet(_sheet_title(sheet.name), sheet_xml(patch, sheet), print_titles=print_titles(sheet))
+            patch.put_sheet(_sheet_title(sheet.name), sheet_xml(patch, sheet, shared=shared),
+                            print_titles=print_titles(sheet))
+        patch.put_shared_strings(shared)
         patch.save(backup=False)
         if path.exists():
             backup_copy(path)

@@ -45,6 +45,8 @@ VML_TYPE = REL_NS + "/vmlDrawing"
 WS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 COMMENTS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
 VML_CT = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+SST_TYPE = REL_NS + "/sharedStrings"
+SST_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 OUR_TAB = "FF2F75B5"
 COMPUTED_STYLE = "yibao计算"
 MARKS_SHEET = "_yibao标注"
@@ -750,6 +752,21 @@ class XlsxPatch:
             self.content_types = self.content_types.replace(
                 "</Types>", f'<Override PartName="/{part}" ContentType="{content_type}"/></Types>')
 
+    def put_shared_strings(self, strings: "SharedStrings"):
+        """Add the shared-string table the new sheets refer to (``t="s"``).
+        Only for a workbook we create whole: a user's workbook has its own
+        table, which we never renumber."""
+        if not strings:
+            return
+        if "xl/sharedStrings.xml" in self.zip.namelist() or SST_TYPE in self.wb_rels:
+            raise Unsupported("workbook has shared strings already")
+        self._write("xl/sharedStrings.xml", strings.xml())
+        rid = self._new_rid(self.wb_rels)
+        self.wb_rels = self.wb_rels.replace(
+            "</Relationships>", f'<Relationship Id="{rid}" Type="{SST_TYPE}" Target="/xl/sharedStrings.xml"/>'
+                                "</Relationships>")
+        self._override("xl/sharedStrings.xml", SST_CT)
+
     # ------------------------------------------------------------ sheets
     def is_ours(self, sheet: str) -> bool:
         xml = self._read_bytes(self._sheets[sheet][1])
@@ -939,25 +956,45 @@ def _quote(value: str) -> str:
     return quoteattr(value) if _NEEDS_QUOTING.search(value) else f'"{value}"'
 
 
+class SharedStrings(dict):
+    """Text → its index in the workbook's shared-string table, numbered as
+    first met. A new workbook's repeated texts (categories, funding sources,
+    reasons, outcomes) are written once here and referred to by number: the
+    merge's sheets shrink by half, and so does the text to join, encode and
+    deflate."""
+
+    def __missing__(self, text: str) -> int:
+        index = self[text] = len(self)
+        return index
+
+    def xml(self) -> str:
+        items = "".join(f"<si>{_text(text)}</si>" for text in self)
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                f'<sst xmlns="{MAIN_NS}" uniqueCount="{len(self)}">{items}</sst>')
+
+
 class _Fragments(dict):
     """Value → a cell's XML after its reference (``' s="3"><v>280</v></c>'``),
     each distinct value of a column rendered once."""
 
-    def __init__(self, style: int | None):
+    def __init__(self, style: int | None, shared: SharedStrings | None = None):
         super().__init__()
         self.style = style
+        self.shared = shared
 
     def __missing__(self, value) -> str:
-        fragment = _fragment(value, self.style)
+        fragment = _fragment(value, self.style, self.shared)
         if len(self) < 200_000:
             self[value] = fragment
         return fragment
 
 
-def _fragment(value, style: int | None) -> str:
+def _fragment(value, style: int | None, shared: SharedStrings | None = None) -> str:
     """A cell's XML with its leading ``<c r="REF"`` cut off: the same for
     every row, so it is rendered once per value and joined to each row's
-    reference by the row template."""
+    reference by the row template. Text goes to ``shared`` when given."""
+    if shared is not None and value.__class__ is str and value:
+        return f'{f" s={chr(34)}{style}{chr(34)}" if style else ""} t="s"><v>{shared[value]}</v></c>'
     return cell_xml("", value, style)[len('<c r=""'):]
 
 
@@ -970,7 +1007,8 @@ def _plain_texts(values: list[str]) -> bool:
 
 
 def _plain_block(rows: list[list], first: int, letters: list[str], styles: list[int],
-                 overrides: dict[tuple[int, int], int] | None = None) -> list[str]:
+                 overrides: dict[tuple[int, int], int] | None = None,
+                 shared: SharedStrings | None = None) -> list[str]:
     """``<row>`` XML for consecutive body rows numbered from ``first``, each
     column's cells in format ``styles[c]`` (an empty one too, for its
     border) except the cells in ``overrides[(row, col)]`` (1-based: links,
@@ -1005,6 +1043,11 @@ def _plain_block(rows: list[list], first: int, letters: list[str], styles: list[
         st = f' s="{styles[c]}"' if styles[c] else ""
         # a column of one plain kind goes into the template whole: the row's
         # format call then writes the value itself, no string made per cell
+        if shared is not None and kinds == {str} and all(values) and 2 * len(set(values)) <= len(values):
+            # texts that repeat (categories, sources, reasons): their numbers in the shared table
+            cell_templates[-1] = f'<c r="{letter}{{0}}"{st} t="s"><v>{{{c + 1}}}</v></c>'
+            columns.append([shared[v] for v in values])
+            continue
         if kinds == {str} and _plain_texts(values) and all(values):
             cell_templates[-1] = f'<c r="{letter}{{0}}"{st} t="inlineStr"><is><t>{{{c + 1}}}</t></is></c>'
             columns.append(values)
@@ -1014,12 +1057,12 @@ def _plain_block(rows: list[list], first: int, letters: list[str], styles: list[
             columns.append(values)
             continue
         kinds.discard(_Absent)
-        fragments = _Fragments(styles[c])
+        fragments = _Fragments(styles[c], shared)
         if len(kinds - {type(None)}) <= 1 and kinds <= {str, int, float, type(None)}:
             # one kind of value (None aside): the value alone is the key (1 and 1.0 never meet)
             columns.append([fragments[v] if v is not _ABSENT else _ABSENT for v in values])
         else:
-            columns.append([_fragment(v, styles[c]) if v is not _ABSENT else _ABSENT for v in values])
+            columns.append([_fragment(v, styles[c], shared) if v is not _ABSENT else _ABSENT for v in values])
     template = '<row r="{0}">' + "".join(cell_templates) + "</row>"
     fill = template.format
     if not short:
@@ -1056,8 +1099,9 @@ def _box_cells(ranges) -> dict[int, set[int]]:
     return out
 
 
-def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
-    """Worksheet XML for one of our result sheets (an ``OutSheet``)."""
+def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: SharedStrings | None = None) -> str:
+    """Worksheet XML for one of our result sheets (an ``OutSheet``); the
+    body's repeated texts go to ``shared`` when given (a new workbook)."""
     if sheet.chart:
         raise Unsupported("charts go through openpyxl")
     sev = {}
@@ -1087,7 +1131,7 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False) -> str:
                     sev[(color, True)] = patch.xf(0, fill=color, border=True)
                 overrides[(r, c)] = sev[(color, True)]
         block = _plain_block(rows[last_header:last_body], last_header + 1, letters,
-                             [body_style.get(c, border) for c in range(1, width + 1)], overrides)
+                             [body_style.get(c, border) for c in range(1, width + 1)], overrides, shared)
     for r, row in enumerate(rows, 1):
         if block and last_header < r <= last_body:
             if r == last_header + 1:

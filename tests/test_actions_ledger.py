@@ -241,6 +241,31 @@ def test_dedupe_one_subsidy_per_person_with_reasons_exceptions_and_feedback(tmp_
     assert stats[("资助类别", "合计")][2] == 2 and stats[("资助类别", "合计")][3] == 560
 
 
+def test_a_new_workbook_with_shared_strings_reads_the_same_in_libreoffice(tmp_path):
+    """New result workbooks keep repeated texts in a shared-string table;
+    LibreOffice (as Excel and WPS) must read every cell as we wrote it."""
+    lists = _lists(tmp_path)
+    out = tmp_path / "结果.xlsx"
+    run_yibao("dedupe", *map(str, lists), "--policy", "xinqiao-2021", "-o", str(out))
+    import zipfile
+    assert b't="s"' in zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml")
+    if not _soffice_available():
+        pytest.skip("LibreOffice not installed")
+    proc = subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+                           "--convert-to", "xlsx", "--outdir", str(tmp_path / "lo"), str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+
+    def cells(path):
+        wb = openpyxl.load_workbook(path)
+        return {ws.title: [[c for c in row] for row in ws.iter_rows(values_only=True)] for ws in wb}
+    ours, theirs = cells(out), cells(tmp_path / "lo" / "结果.xlsx")
+    assert ours.keys() == theirs.keys()
+    for name in ours:
+        assert [[c for c in r if c is not None] for r in ours[name]] == \
+            [[c for c in r if c is not None] for r in theirs[name]], name
+
+
 def test_dedupe_highest_subsidy_and_funding_split(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active

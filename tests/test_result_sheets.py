@@ -163,3 +163,24 @@ def test_column_built_rows_equal_cell_by_cell_rendering():
     assert got == [f'<row r="{i}">' + "".join(xlsxpatch.cell_xml(f"{letters[c]}{i}", v, styles[c])
                                               for c, v in enumerate(row)) + "</row>"
                    for i, row in enumerate(full, 1)]
+
+
+def test_shared_strings_stand_for_exactly_the_texts_they_replace():
+    """In a new workbook repeated texts are written once, in the shared
+    table, and cells carry their number; put back, every cell is what
+    rendering it alone gives."""
+    from yibao.macros import xlsxpatch
+    rows = [[i, f"名{i}", ["低保对象", "特困人员", "孤 儿", "A&B"][i % 4], ["按本部门报送身份资助", ""][i % 2]]
+            for i in range(1, 41)]
+    letters, styles = ["A", "B", "C", "D"], [3, 3, 3, 3]
+    shared = xlsxpatch.SharedStrings()
+    got = xlsxpatch._plain_block(rows, 2, letters, styles, shared=shared)
+    assert 'r="C2" s="3" t="s"' in got[0] and len(shared) == 5       # 4 kinds + 1 outcome, each once
+    texts = list(shared)
+    restored = [re.sub(r' t="s"><v>(\d+)</v></c>',
+                       lambda m: f' t="inlineStr"><is>{xlsxpatch._text(texts[int(m.group(1))])}</is></c>', row)
+                for row in got]
+    assert restored == [f'<row r="{n}">' + "".join(xlsxpatch.cell_xml(f"{letters[c]}{n}", v, styles[c])
+                                                    for c, v in enumerate(row)) + "</row>"
+                        for n, row in enumerate(rows, 2)]
+    assert "<si><t>孤 儿</t></si>" in shared.xml() and "<si><t>A&amp;B</t></si>" in shared.xml()
