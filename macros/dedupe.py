@@ -43,6 +43,9 @@ class ListRow:
     raw_id: object
     identity: str
     deceased: bool = False
+    # the ID number read when the list was (see read_lists): (number, birth
+    # date), or the InvalidID it raised; None when not read yet
+    parsed: tuple | idno.InvalidID | None = None
 
 
 @dataclasses.dataclass
@@ -67,8 +70,9 @@ def read_lists(paths: list[Path], plan: plans.Plan) -> list[ListRow]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         reads = [pool.submit(books.read_grid_any, path) for path in paths]
         try:
+            today, parsed = datetime.date.today(), {}
             for path, read in zip(paths, reads):
-                _read_list(path, read.result(), plan, rows)
+                _read_list(path, read.result(), plan, rows, today, parsed)
         finally:
             for read in reads:
                 read.cancel()
@@ -79,8 +83,27 @@ def read_lists(paths: list[Path], plan: plans.Plan) -> list[ListRow]:
 _LIST_FIELDS = ("department", "name", "id_no", "identities", "deceased")
 
 
-def _read_list(path: Path, grids: dict, plan: plans.Plan, rows: list[ListRow]):
+def _parse_id(raw, today: datetime.date, memo: dict):
+    """``idno.parse`` of a list's ID cell, or the InvalidID it raises; a
+    number on several lists is parsed once."""
+    if raw.__class__ is str:
+        found = memo.get(raw)
+        if found is not None:
+            return found
+    try:
+        found = idno.parse(raw, today)
+    except idno.InvalidID as exc:
+        return exc
+    if raw.__class__ is str:
+        memo[raw] = found
+    return found
+
+
+def _read_list(path: Path, grids: dict, plan: plans.Plan, rows: list[ListRow],
+               today: datetime.date | None = None, parsed: dict | None = None):
     """The rows of one department's workbook, added to ``rows``."""
+    today = today or datetime.date.today()
+    parsed = {} if parsed is None else parsed
     found = False
     for sheet, grid in grids.items():
         try:
@@ -99,13 +122,12 @@ def _read_list(path: Path, grids: dict, plan: plans.Plan, rows: list[ListRow]):
         source = f"{path.name}：{sheet}"
         for row in table.rows:
             v = row.values
+            raw_id = v.get("id_no")
             rows.append(ListRow(
-                department=cell_text(v.get("department")) or default_dept,
-                source=source, row=row.number, name=cell_text(v.get("name")),
-                raw_id=v.get("id_no"),
-                identity=cell_text(v.get("identities")) or (default_identity or ""),
-                deceased=_truthy(v.get("deceased")),
-            ))
+                cell_text(v.get("department")) or default_dept, source, row.number, cell_text(v.get("name")),
+                raw_id, cell_text(v.get("identities")) or (default_identity or ""), _truthy(v.get("deceased")),
+                # parsed here, while the next lists are still being read on the other core
+                _parse_id(raw_id, today, parsed)))
     if not found:
         raise books.BookError(f"“{path.name}”里找不到资助名单（需要“姓名”“身份证号”列）")
 
@@ -187,15 +209,12 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
         exceptions.append([kind, r.department, r.source, r.row, r.name,
                            id_text if id_text is not None else cell_text(r.raw_id), r.identity, message])
 
-    parsed: dict = {}      # a person on several lists: the number parsed once
+    parsed: dict = {}
     for i, r in enumerate(rows):
+        found = r.parsed if r.parsed is not None else _parse_id(r.raw_id, today, parsed)
         try:
-            raw = r.raw_id
-            found = parsed.get(raw) if raw.__class__ is str else None
-            if found is None:
-                found = idno.parse(raw, today)
-                if raw.__class__ is str:
-                    parsed[raw] = found
+            if isinstance(found, idno.InvalidID):
+                raise found
             number, born_on_id = found
         except idno.InvalidID as exc:
             exception("身份证号有误", i, str(exc),
