@@ -121,7 +121,9 @@ class ExcelBook:
         return Path(target)
 
     def save(self, backup=True):
-        return {"skipped": 0}   # in Excel the user decides when to save; skips were counted above
+        # in Excel the user decides when to save; this reports the typed cells fill_computed kept
+        skipped, self.skipped = getattr(self, "skipped", 0), 0
+        return {"skipped": skipped}
 
 
 def _rgb_int(argb: str) -> int:

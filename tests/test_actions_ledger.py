@@ -528,6 +528,8 @@ def test_live_excel_refresh_writes_runs_of_rows_and_keeps_typed_cells():
     assert [c for c in calls if c[0] == "read"] == [("read", (4, 14), (9, 14))]
     assert [c for c in calls if c[0] == "write"] == [
         ("write", (4, 14), [280, 0]), ("write", (7, 14), [280]), ("write", (9, 14), [0])]
+    assert book.save() == {"skipped": 1}        # refresh's one-line result names the kept cell
+    assert book.save() == {"skipped": 0}
 
 
 def test_refresh_on_rows_as_excel_writes_them_with_spans(tmp_path):
