@@ -8,6 +8,11 @@ computed columns, one report sheet. So we copy every zip member as it is and
 rewrite just those: the touched rows of the sheet XML, appended styles, a
 comments part, the report sheet. No library does this partial patching.
 
+The same writer makes our new result workbooks (an openpyxl skeleton, then
+sheet XML written directly): a 200,000-row merge writes 2 million cells, each
+row one ``str.format`` of a template, repeated texts in a shared-string table,
+large parts deflated on two cores.
+
 Anything unusual (shared formulas in a column we write, a sheet that already
 has notes, a chart in the result) raises :class:`Unsupported`, and the caller
 falls back to openpyxl, which is slow but handles everything.
