@@ -556,3 +556,24 @@ def test_refresh_on_rows_as_excel_writes_them_with_spans(tmp_path):
     assert b"spans" in rows[b"1"]                                         # rows left alone keep theirs
     ws = openpyxl.load_workbook(path)["台账"]
     assert [ws["N4"].value, ws["N5"].value, ws["O5"].value] == [280, 0, "低保对象"]
+
+
+def test_a_change_to_the_file_after_reading_is_not_undone_by_the_early_inflated_copy(tmp_path):
+    """validate and refresh inflate the sheet XML while the cells are read;
+    if the file changes before the results are written (saved again from
+    Excel meanwhile), that early copy is dropped and the file as it now is
+    gets patched: nothing typed in between is lost."""
+    import os
+    from yibao.macros import book as books
+    path = ledger(tmp_path / "l.xlsx", [
+        [1, "001", "张三", "户主", "男", A, None, 280, None, None, None, "2020-10-21", None]])
+    book = books.FileBook(path, for_update=True)
+    book.grids()
+    wb = openpyxl.load_workbook(path)
+    wb["台账"]["Z1"] = "读取之后才填的"
+    wb.save(path)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    book.fill_computed("台账", [4], {14: [280]})
+    book.save()
+    ws = openpyxl.load_workbook(path)["台账"]
+    assert ws["Z1"].value == "读取之后才填的" and ws["N4"].value == 280
