@@ -19,6 +19,37 @@ def _rgb(argb: str) -> tuple[int, int, int]:
     return int(argb[2:4], 16), int(argb[4:6], 16), int(argb[6:8], 16)
 
 
+def hyperlink_formula(target: str, shown) -> str:
+    """An Excel formula linking to ``target`` ("'台账'!F5") inside the workbook.
+
+    >>> print(hyperlink_formula("'台账'!F5", 'F"5'))
+    =HYPERLINK("#'台账'!F5","F""5")
+    """
+    def quoted(text) -> str:
+        return '"' + str(text).replace('"', '""') + '"'
+    return f"=HYPERLINK({quoted('#' + target)},{quoted(shown)})"
+
+
+def address_groups(cells: dict[tuple[int, int], str], limit: int = 240) -> dict[str, list[str]]:
+    """value → comma-joined cell addresses ("F5,F9,F12") no longer than
+    ``limit`` characters (Excel takes up to 255 in one Range): one call per
+    group instead of one per cell.
+
+    >>> address_groups({(5, 6): "red", (9, 6): "red", (7, 2): "blue"})
+    {'blue': ['B7'], 'red': ['F5,F9']}
+    """
+    from .xlsxpatch import column_letter
+    out: dict[str, list[str]] = {}
+    for (r, c), value in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        groups = out.setdefault(value, [])
+        address = f"{column_letter(c)}{r}"
+        if groups and len(groups[-1]) + 1 + len(address) <= limit:
+            groups[-1] += "," + address
+        else:
+            groups.append(address)
+    return out
+
+
 class ExcelBook:
     """The workbook Excel has open (``xw.Book.caller()``)."""
 
@@ -55,17 +86,20 @@ class ExcelBook:
         grid = [list(r) + [None] * (width - len(r)) for r in sheet.rows]
         # text that looks like a formula is written as text (leading apostrophe)
         grid = [["'" + v if isinstance(v, str) and v[:1] in "=+-@" else v for v in r] for r in grid]
+        # links go in with the values, as HYPERLINK formulas: one call for the
+        # whole sheet instead of two per link (a report can have 10,000)
+        for (r, c), target in sheet.links.items():
+            grid[r - 1][c - 1] = hyperlink_formula(target, sheet.rows[r - 1][c - 1])
         if grid:
             ws.range("A1").value = grid
-        for (r, c), target in sheet.links.items():
-            ws.range((r, c)).add_hyperlink(f"#{target}", str(ws.range((r, c)).value))
         for ref in sheet.merges:
             ws.range(ref).merge()
         first_body = sheet.title_rows + sheet.header_rows + 1
         for c, fmt in sheet.number_formats.items():
             ws.range((first_body, c), (max(len(grid), first_body), c)).number_format = fmt
-        for (r, c), argb in sheet.fills.items():
-            ws.range((r, c)).color = _rgb(argb)
+        for argb, addresses in address_groups(sheet.fills).items():
+            for union in addresses:
+                ws.range(union).color = _rgb(argb)
         ws.autofit("c")
         if sheet.chart:
             spec = sheet.chart

@@ -22,7 +22,7 @@ from python_calamine import CalamineWorkbook
 from conftest import run_yibao
 from yibao import atomic, synth
 from yibao.functions import engine, idno, plan as plans
-from yibao.macros import book, summary, table
+from yibao.macros import _excel, book, summary, table
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "示例镇"
 VILLAGES = [v for v, _ in synth.VILLAGES]
@@ -294,7 +294,7 @@ def test_synth_refuses_a_folder_with_files(tmp_path):
     assert (tmp_path / "x.txt").read_text() == "mine"
 
 
-@pytest.mark.parametrize("module", [synth, summary, table, atomic, book])
+@pytest.mark.parametrize("module", [synth, summary, table, atomic, book, _excel])
 def test_docstring_examples(module):
     failures, _tried = doctest.testmod(module)
     assert failures == 0
