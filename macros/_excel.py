@@ -56,6 +56,8 @@ class ExcelBook:
     def __init__(self, xw_book):
         self.xw = xw_book
         self.path = Path(xw_book.fullname)
+        self._marks: list[tuple] = []      # (sheet, row, col, severity, note), put on at save()
+        self.skipped = 0                   # typed cells fill_computed kept
 
     def grids(self):
         out = {}
@@ -111,13 +113,25 @@ class ExcelBook:
             chart.api[1].SeriesCollection(1).XValues = ws.range((c1, ccol), (c2, ccol)).api
 
     def mark(self, sheet, row, col, severity, note):
-        cell = self.xw.sheets[sheet].range((row, col))
-        cell.color = _rgb(SEVERITY_FILL.get(severity, "FFFFC7CE"))
-        text = _NOTE_PREFIX + note
-        if cell.note is not None:
-            cell.note.text = text
-        else:
-            cell.api.AddComment(text)
+        # kept until save(): the fills then go one call per group of cells
+        self._marks.append((sheet, row, col, severity, note))
+
+    def _apply_marks(self):
+        marks, self._marks = self._marks, []
+        for sheet in dict.fromkeys(m[0] for m in marks):
+            ws = self.xw.sheets[sheet]
+            mine = [m for m in marks if m[0] == sheet]
+            fills = {(r, c): SEVERITY_FILL.get(severity, "FFFFC7CE") for _s, r, c, severity, _n in mine}
+            for argb, unions in address_groups(fills).items():
+                for union in unions:
+                    ws.range(union).color = _rgb(argb)
+            for _s, r, c, _severity, note in mine:      # a note is one cell's own
+                cell = ws.range((r, c))
+                text = _NOTE_PREFIX + note
+                if cell.note is not None:
+                    cell.note.text = text
+                else:
+                    cell.api.AddComment(text)
 
     def clear_marks(self, sheet):
         ws = self.xw.sheets[sheet]
@@ -146,7 +160,7 @@ class ExcelBook:
                 ws.range((first, col)).options(transpose=True).value = block
                 if col in (number_formats or {}):
                     ws.range((first, col), (first + len(block) - 1, col)).number_format = number_formats[col]
-        self.skipped = getattr(self, "skipped", 0) + skipped
+        self.skipped += skipped
         return skipped
 
     def export_pdf(self, sheet_name: str, target: Path) -> Path:
@@ -155,8 +169,10 @@ class ExcelBook:
         return Path(target)
 
     def save(self, backup=True):
-        # in Excel the user decides when to save; this reports the typed cells fill_computed kept
-        skipped, self.skipped = getattr(self, "skipped", 0), 0
+        # in Excel the user decides when to save: this puts the marks on and
+        # reports the typed cells fill_computed kept
+        self._apply_marks()
+        skipped, self.skipped = self.skipped, 0
         return {"skipped": skipped}
 
 

@@ -577,3 +577,69 @@ def test_a_change_to_the_file_after_reading_is_not_undone_by_the_early_inflated_
     book.save()
     ws = openpyxl.load_workbook(path)["台账"]
     assert ws["Z1"].value == "读取之后才填的" and ws["N4"].value == 280
+
+
+def test_live_excel_marks_fill_cells_in_groups_and_note_each():
+    """ExcelBook.mark against a recording stand-in for xlwings: fills go on
+    at save, one call per colour for a group of cells; each cell gets its own
+    note, an earlier note of ours is rewritten rather than doubled."""
+    from yibao.macros import _excel
+    calls = []
+
+    class Note:
+        def __init__(self, address):
+            self.address = address
+
+        @property
+        def text(self):
+            return ""
+
+        @text.setter
+        def text(self, value):
+            calls.append(("note rewritten", self.address, value))
+
+    class Range:
+        def __init__(self, address):
+            self.address = address
+
+        @property
+        def color(self):
+            raise AssertionError("not read")
+
+        @color.setter
+        def color(self, rgb):
+            calls.append(("color", self.address, rgb))
+
+        @property
+        def note(self):
+            return Note(self.address) if self.address == (9, 6) else None
+
+        @property
+        def api(self):
+            address = self.address
+
+            class Api:
+                @staticmethod
+                def AddComment(text):
+                    calls.append(("note", address, text))
+            return Api()
+
+    class Sheet:
+        def range(self, address, last=None):
+            return Range(address)
+
+    class Book:
+        fullname = "台账.xlsx"
+        sheets = {"台账": Sheet()}
+
+    book = _excel.ExcelBook(Book())
+    book.mark("台账", 5, 6, "错误", "身份证号校验位不对")
+    book.mark("台账", 9, 6, "错误", "身份证号重复")
+    book.mark("台账", 7, 2, "提示", "现金未当日缴库")
+    assert calls == []                                  # nothing until save
+    book.save()
+    assert [c for c in calls if c[0] == "color"] == [("color", "B7", (221, 235, 247)),
+                                                     ("color", "F5,F9", (255, 199, 206))]
+    assert ("note", (5, 6), "【yibao】身份证号校验位不对") in calls
+    assert ("note rewritten", (9, 6), "【yibao】身份证号重复") in calls
+    assert ("note", (7, 2), "【yibao】现金未当日缴库") in calls
