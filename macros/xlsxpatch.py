@@ -101,6 +101,7 @@ _STYLE_ATTR_B = re.compile(rb'\bs="(\d+)"')
 _ROW_B = re.compile(rb'<row\b[^>]*?(?:/>|>.*?</row>)', re.S)
 _ROW_NUM_B = re.compile(rb'\br="(\d+)"')
 _CELL_REF_B = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_SPANS = re.compile(r'\sspans="[^"]*"')
 _SPANS_B = re.compile(rb'\sspans="[^"]*"')
 
 
@@ -348,35 +349,10 @@ class XlsxPatch:
 
     def patch_rows(self, sheet: str, by_row: dict[int, dict[int, tuple]], protect_typed: bool) -> int:
         """:meth:`patch_cells` with the changes grouped by row (``by_row[row][col]``)."""
-        part = self._sheets[sheet][1]
-        xml = self._read_bytes(part)
-        if b't="shared"' in xml:
-            raise Unsupported("shared formulas")
-        skipped = 0
-        out = []
-        last = 0
-        seen_rows = set()
-        for start, end, rnum in self._rows(xml, sorted(by_row)):
-            seen_rows.add(rnum)
-            out.append(xml[last:start])
-            last = end
-            restyled = self._restyle_row(xml, start, end, rnum, by_row[rnum])
-            if restyled is not None:
-                out += restyled
-                continue
-            text, n = self._patch_row(xml[start:end].decode("utf-8"), rnum, by_row[rnum], protect_typed)
-            out.append(text.encode("utf-8"))
-            skipped += n
-        out.append(xml[last:])
-        xml = b"".join(out)
-        del out
-        missing = sorted(set(by_row) - seen_rows)
-        if missing:
-            xml = self._insert_rows(xml.decode("utf-8"), {r: by_row[r] for r in missing}).encode("utf-8")
-        self._write(part, xml)
-        if any(ch[0] == "value" for cells in by_row.values() for ch in cells.values()):
-            self._drop_calc_chain()
-        return skipped
+        return self._rewrite_rows(
+            sheet, sorted(by_row), by_row.__getitem__, protect_typed,
+            fast=lambda xml, start, end, rnum: self._restyle_row(xml, start, end, rnum, by_row[rnum]),
+            values=any(ch[0] == "value" for cells in by_row.values() for ch in cells.values()))
 
     def patch_values(self, sheet: str, rows: Sequence[int], columns: dict[int, Sequence[Any]],
                      styles: dict[int, int | None]) -> int:
@@ -390,10 +366,6 @@ class XlsxPatch:
         results, so a row costs one dictionary lookup and one join."""
         cols = sorted(columns)
         by_row = dict(zip(rows, zip(*(columns[c] for c in cols))))
-        part = self._sheets[sheet][1]
-        xml = self._read_bytes(part)
-        if b't="shared"' in xml:
-            raise Unsupported("shared formulas")
         first_col = cols[0]
         templates: dict[tuple, list[bytes]] = {}
         last_col: dict[bytes, int] = {}
@@ -402,62 +374,76 @@ class XlsxPatch:
             text = "".join(cell_xml(f"{column_letter(c)}\x00", v, styles.get(c)) for c, v in zip(cols, values))
             return text.encode("utf-8").split(b"\x00")
 
+        def appended(xml: bytes, start: int, end: int, rnum: int) -> list[bytes] | None:
+            if xml[end - 6:end] != b"</row>":
+                return None
+            at = xml.rfind(b"<c ", start, end)
+            if at >= 0:
+                # the row's last cell must lie left of the computed columns;
+                # its reference's first bytes (b'Q12') name the column, cached
+                key = xml[at + 3:at + 9]
+                col = last_col.get(key)
+                if col is None:
+                    ref = _CELL_REF_B.match(xml, at + 3) or _CELL_REF_B.search(xml, at, at + 40)
+                    col = column_index(ref.group(1).decode()) if ref is not None else 1 << 20
+                    if ref is not None and ref.start() == at + 3 and len(ref.group(1)) + 3 < len(key):
+                        last_col[key] = col     # r="Q12: the letters are inside the key
+                if col >= first_col:
+                    return None
+            values = by_row[rnum]
+            try:
+                parts = templates.get(values)
+                if parts is None:
+                    parts = templates[values] = render(values)
+            except TypeError:          # an unhashable value: render it as it is
+                parts = render(values)
+            cells = (b"%d" % rnum).join(parts)
+            head_end = xml.find(b">", start) + 1
+            head = xml[start:head_end]
+            if b"spans=" in head:       # Excel's hint of the row's extent: now wrong, dropped
+                return [_SPANS_B.sub(b"", head), xml[head_end:end - 6], cells, b"</row>"]
+            return [xml[start:end - 6], cells, b"</row>"]
+
+        def changes_of(rnum: int) -> dict[int, tuple]:
+            return {c: ("value", v, styles.get(c)) for c, v in zip(cols, by_row[rnum])}
+        return self._rewrite_rows(sheet, sorted(by_row), changes_of, True, fast=appended, values=bool(by_row))
+
+    def _rewrite_rows(self, sheet: str, wanted: list[int], changes_of, protect_typed: bool, fast,
+                      values: bool) -> int:
+        """The walk :meth:`patch_rows` and :meth:`patch_values` share: each
+        wanted row is found by its number; ``fast(xml, start, end, number)``
+        gives the new row as pieces of bytes, or None to have
+        :meth:`_patch_row` rewrite it cell by cell with ``changes_of(number)``;
+        rows the sheet lacks are inserted. ``values``: values were written,
+        so Excel must rebuild its calculation chain. Returns how many typed
+        values were kept."""
+        part = self._sheets[sheet][1]
+        xml = self._read_bytes(part)
+        if b't="shared"' in xml:
+            raise Unsupported("shared formulas")
         skipped = 0
         out = []
         last = 0
         seen_rows = set()
-        find, rfind = xml.find, xml.rfind
-        for start, end, rnum in self._rows(xml, sorted(by_row)):
+        for start, end, rnum in self._rows(xml, wanted):
             seen_rows.add(rnum)
-            values = by_row[rnum]
-            appendable = xml[end - 6:end] == b"</row>"
-            if appendable:
-                at = rfind(b"<c ", start, end)
-                if at >= 0:
-                    # the row's last cell must lie left of the computed columns;
-                    # its reference's first bytes (b'Q12') name the column, cached
-                    key = xml[at + 3:at + 9]
-                    col = last_col.get(key)
-                    if col is None:
-                        ref = _CELL_REF_B.match(xml, at + 3) or _CELL_REF_B.search(xml, at, at + 40)
-                        col = column_index(ref.group(1).decode()) if ref is not None else 1 << 20
-                        if ref is not None and ref.start() == at + 3 and len(ref.group(1)) + 3 < len(key):
-                            last_col[key] = col     # r="Q12: the letters are inside the key
-                    appendable = col < first_col
-            if appendable:
-                try:
-                    parts = templates.get(values)
-                    if parts is None:
-                        parts = templates[values] = render(values)
-                except TypeError:          # an unhashable value: render it as it is
-                    parts = render(values)
-                head_end = find(b">", start) + 1
-                head = xml[start:head_end]
-                if b"spans=" in head:       # Excel's hint of the row's extent: now wrong, dropped
-                    out.append(xml[last:start])
-                    out.append(_SPANS_B.sub(b"", head))
-                    out.append(xml[head_end:end - 6])
-                else:
-                    out.append(xml[last:end - 6])
-                out.append((b"%d" % rnum).join(parts))
-                last = end - 6
-                continue
-            changes = {c: ("value", v, styles.get(c)) for c, v in zip(cols, values)}
-            text, n = self._patch_row(xml[start:end].decode("utf-8"), rnum, changes, True)
-            skipped += n
             out.append(xml[last:start])
-            out.append(text.encode("utf-8"))
             last = end
+            pieces = fast(xml, start, end, rnum)
+            if pieces is not None:
+                out += pieces
+                continue
+            text, n = self._patch_row(xml[start:end].decode("utf-8"), rnum, changes_of(rnum), protect_typed)
+            out.append(text.encode("utf-8"))
+            skipped += n
         out.append(xml[last:])
         xml = b"".join(out)
         del out
-        missing = sorted(set(by_row) - seen_rows)
+        missing = [r for r in wanted if r not in seen_rows]
         if missing:
-            xml = self._insert_rows(xml.decode("utf-8"), {
-                r: {c: ("value", v, styles.get(c)) for c, v in zip(cols, by_row[r])} for r in missing
-            }).encode("utf-8")
+            xml = self._insert_rows(xml.decode("utf-8"), {r: changes_of(r) for r in missing}).encode("utf-8")
         self._write(part, xml)
-        if by_row:
+        if values:
             self._drop_calc_chain()
         return skipped
 
@@ -557,7 +543,7 @@ class XlsxPatch:
                 cells[col] = new
             skipped += n
         body = "".join(cells[c] for c in sorted(cells))
-        head = re.sub(r'\sspans="[^"]*"', "", head)
+        head = _SPANS.sub("", head)
         return head + body + tail, skipped
 
     def _patch_row_direct(self, tag: str, rnum: int, changes: dict[int, tuple], protect_typed: bool):
@@ -601,7 +587,7 @@ class XlsxPatch:
         head_end = row.index(">") + 1
         head = row[:head_end]
         if "spans=" in head:
-            head = re.sub(r'\sspans="[^"]*"', "", head)
+            head = _SPANS.sub("", head)
         return head + row[head_end:], skipped
 
     def _change_cell(self, old: str | None, ref: str, rnum: int, col: int, change: tuple,
@@ -999,7 +985,8 @@ def _fragment(value, style: int | None, shared: SharedStrings | None = None) -> 
     every row, so it is rendered once per value and joined to each row's
     reference by the row template. Text goes to ``shared`` when given."""
     if shared is not None and value.__class__ is str and value:
-        return f'{f" s={chr(34)}{style}{chr(34)}" if style else ""} t="s"><v>{shared[value]}</v></c>'
+        s = f' s="{style}"' if style else ""
+        return f'{s} t="s"><v>{shared[value]}</v></c>'
     return cell_xml("", value, style)[len('<c r=""'):]
 
 
@@ -1074,7 +1061,7 @@ def _plain_block(rows: list[list], first: int, letters: list[str], styles: list[
         return list(map(fill, numbers, *columns))      # the row loop in C
     out = []
     for n, cells in zip(numbers, zip(*columns)):
-        if short and _ABSENT in cells:
+        if _ABSENT in cells:
             body = "".join(cell_templates[c].format(n, *cells) for c, cell in enumerate(cells) if cell is not _ABSENT)
             if body:
                 out.append(f'<row r="{n}">{body}</row>')
