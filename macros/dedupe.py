@@ -100,10 +100,9 @@ def _parse_id(raw, today: datetime.date, memo: dict):
 
 
 def _read_list(path: Path, grids: dict, plan: plans.Plan, rows: list[ListRow],
-               today: datetime.date | None = None, parsed: dict | None = None):
-    """The rows of one department's workbook, added to ``rows``."""
-    today = today or datetime.date.today()
-    parsed = {} if parsed is None else parsed
+               today: datetime.date, parsed: dict):
+    """The rows of one department's workbook, added to ``rows`` (ID numbers
+    parsed against ``today``, each once across the lists through ``parsed``)."""
     found = False
     for sheet, grid in grids.items():
         try:
@@ -211,16 +210,14 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
 
     parsed: dict = {}
     for i, r in enumerate(rows):
+        # read_lists parsed the number already; rows made otherwise are parsed here
         found = r.parsed if r.parsed is not None else _parse_id(r.raw_id, today, parsed)
-        try:
-            if isinstance(found, idno.InvalidID):
-                raise found
-            number, born_on_id = found
-        except idno.InvalidID as exc:
-            exception("身份证号有误", i, str(exc),
+        if isinstance(found, idno.InvalidID):
+            exception("身份证号有误", i, str(found),
                       f"{r.raw_id:.5E}" if isinstance(r.raw_id, float) else None)
-            outcome[i] = f"未纳入：{exc}"
+            outcome[i] = f"未纳入：{found}"
             continue
+        number, born_on_id = found
         if not r.identity:
             exception("缺少身份类别", i, "名单未写身份类别，文件名或工作表名也不是本方案的身份类别", number)
             outcome[i] = "未纳入：缺少身份类别"

@@ -18,7 +18,7 @@ from yibao.functions import plan as plans
 from yibao.functions.identity import split_names
 from yibao.functions.values import BadValue, fen
 
-from .table import Row, Table, TableError, cell_date, cell_text, find_table
+from .table import Row, Table, TableError, cell_date, cell_text, find_table, is_blank
 
 __all__ = ["Record", "read_ledger_tables", "records_of", "compute_records", "plan_id_in", "RESULT_SHEETS"]
 
@@ -124,48 +124,38 @@ def _identities(text) -> tuple:
 def _record(table: Table, row: Row, today: datetime.date, fen_of: _Memo, ids_of: _Memo) -> Record:
     v = row.values
     get = v.get
-    # cell_text inline for the common case (text cells): these run for every row
-    village, family, name = get("village"), get("family"), get("name")
     rec = Record(table.sheet, row.number, table.columns, v,
-                 village.strip() if village.__class__ is str else cell_text(village),
-                 family.strip() if family.__class__ is str else cell_text(family),
-                 name.strip() if name.__class__ is str else cell_text(name))
+                 cell_text(get("village")), cell_text(get("family")), cell_text(get("name")))
     raw_id = v.get("id_no")
     try:
         rec.id_no = idno.parse(raw_id if not isinstance(raw_id, str) else raw_id.strip(), today)[0]
     except idno.InvalidID as exc:
         rec.id_no = cell_text(raw_id) if not isinstance(raw_id, float) else f"{raw_id:.5E}"
         rec.id_error = str(exc)
-    if "paid" in v:
-        paid = v["paid"]
-        if paid is not None and not (paid.__class__ is str and not paid.strip()):
+    paid = get("paid")
+    if not is_blank(paid):
+        try:
             try:
                 # keyed by type too: True == 1 but is no amount
                 rec.paid = fen_of[(paid.__class__, paid)]
-            except BadValue as exc:
-                rec.paid_error = str(exc)
             except TypeError:           # unhashable: not from a cell, read it as it is
-                try:
-                    rec.paid = fen(paid)
-                except BadValue as exc:
-                    rec.paid_error = str(exc)
+                rec.paid = fen(paid)
+        except BadValue as exc:
+            rec.paid_error = str(exc)
     try:
         if "identities" in v:
             text = v["identities"]
             ids = ids_of[(text.__class__, text)] if text.__hash__ is not None else _identities(text)
         else:
             ids = ()
-        household = get("household_type")
-        household = cell_text(household) if household is not None else ""
-        event = get("event_date")
-        insured = get("employee_insured")
+        household = cell_text(get("household_type"))
         rec.person = engine.Person(
             rec.id_no,
             ids + ((household,) if household else ()),
             cell_date(get("pay_date")),
             cell_text(get("enroll_type")) or "普通",
-            cell_date(event) if event is not None else None,
-            _flag(insured) if insured is not None else False,
+            cell_date(get("event_date")),
+            _flag(get("employee_insured")),
         )
     except BadValue as exc:
         rec.input_error = str(exc)

@@ -62,11 +62,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
 #: what a header or label is compared without: spaces, the stars of
 #: required cells, punctuation, line breaks
 HEADER_NOISE = re.compile(r"[\s★☆*＊、,，.。:：()（）\[\]【】/\\\-—_'\"“”]")
-_DROP = HEADER_NOISE
 _LOOKUP = {}
 for _field, _names in FIELDS.items():
     for _name in _names:
-        _LOOKUP[_DROP.sub("", _name)] = _field
+        _LOOKUP[HEADER_NOISE.sub("", _name)] = _field
 
 #: fields whose merged cells mean "same as above" (a household's rows)
 FILL_DOWN = ("family", "village", "household_type")
@@ -77,7 +76,7 @@ def field_of(header) -> str | None:
     """The field a header names, or None."""
     if header is None:
         return None
-    text = _DROP.sub("", unicodedata.normalize("NFKC", str(header)))
+    text = HEADER_NOISE.sub("", unicodedata.normalize("NFKC", str(header)))
     return _LOOKUP.get(text)
 
 
@@ -107,9 +106,6 @@ class Table:
 def is_blank(value) -> bool:
     """An empty cell: nothing, or only white space."""
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-_blank = is_blank
 
 
 def header_key(value) -> str:
@@ -144,7 +140,7 @@ def find_table(sheet: str, grid: list[list[Any]], required=("id_no",), scan_rows
         below = grid[best + 1]
         known_below = [c for c, v in enumerate(below) if field_of(v)]
         if known_below and not any(field_of(v) == "id_no" for v in below) and \
-                all(_blank(v) or field_of(v) for v in below):
+                all(is_blank(v) or field_of(v) for v in below):
             header_rows.append(best + 1)
     for r in header_rows:
         for c, value in enumerate(grid[r]):
@@ -152,7 +148,7 @@ def find_table(sheet: str, grid: list[list[Any]], required=("id_no",), scan_rows
             if field and field not in columns:
                 columns[field] = c + 1
                 headers[c + 1] = str(value).strip()
-            elif not _blank(value) and not field and r == best:
+            elif not is_blank(value) and not field and r == best:
                 unknown.append(str(value).strip())
     missing = [f for f in required if f not in columns]
     if missing:
@@ -179,30 +175,24 @@ def _data_rows(grid: list[list[Any]], first: int, columns: dict[str, int]) -> li
     for r in range(first, len(grid)):
         raw = grid[r]
         for lead in raw:                 # the first non-blank cell; none: a blank row
-            if lead is None or (isinstance(lead, str) and not lead.strip()):
-                continue
-            break
+            if not is_blank(lead):
+                break
         else:
             continue
         if len(raw) >= width:
             values = dict(zip(fields, pick(raw)))
         else:
             values = {f: (raw[c] if c < len(raw) else None) for f, c in zip(fields, indexes)}
-        if has_id:
-            number = values["id_no"]
-            id_blank = number is None or (number.__class__ is str and not number.strip())
-        else:
-            id_blank = True
+        id_blank = not has_id or is_blank(values["id_no"])
         if id_blank and isinstance(lead, str) and _FOOTER.match(lead):
             continue
-        if id_blank and (not has_name or _blank(values["name"])):
+        if id_blank and (not has_name or is_blank(values["name"])):
             continue   # page totals, signature lines, notes
         for field in fill_down:
-            value = values[field]
-            if value is None or (value.__class__ is str and not value.strip()):
+            if is_blank(values[field]):
                 values[field] = last.get(field)
             else:
-                last[field] = value
+                last[field] = values[field]
         rows.append(Row(r + 1, values))
     return rows
 
@@ -236,7 +226,7 @@ def cell_date(value):
         if len(_DATES) < 65536:
             _DATES[value] = day
         return day
-    if _blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, float) and not value.is_integer():
         value = int(value)

@@ -24,7 +24,7 @@ from yibao.functions.values import yuan_text
 
 from . import book as books
 from .ledger import Record, compute_records, plan_id_in, read_ledger_tables, records_of
-from .table import cell_date, cell_text
+from .table import cell_date, cell_text, is_blank
 from .xlsxpatch import column_letter
 
 __all__ = ["Finding", "check_records", "run", "add_parser"]
@@ -81,7 +81,7 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
             raw = rec.raw
             for field in required:
                 value = raw.get(field)
-                if value is not None and not (isinstance(value, str) and not value.strip()):
+                if not is_blank(value):
                     continue
                 # 002 附件2: 个人缴费 for those who paid, 未缴费原因 for those who did not
                 if field == "unpaid_reason" and (rec.enrolled or rec.paid):
