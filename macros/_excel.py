@@ -50,6 +50,13 @@ def address_groups(cells: dict[tuple[int, int], str], limit: int = 240) -> dict[
     return out
 
 
+def _fill(ws, cells: dict[tuple[int, int], str]):
+    """Colour cells ((row, col) → ARGB), one call per group of addresses."""
+    for argb, unions in address_groups(cells).items():
+        for union in unions:
+            ws.range(union).color = _rgb(argb)
+
+
 class ExcelBook:
     """The workbook Excel has open (``xw.Book.caller()``)."""
 
@@ -99,9 +106,7 @@ class ExcelBook:
         first_body = sheet.title_rows + sheet.header_rows + 1
         for c, fmt in sheet.number_formats.items():
             ws.range((first_body, c), (max(len(grid), first_body), c)).number_format = fmt
-        for argb, addresses in address_groups(sheet.fills).items():
-            for union in addresses:
-                ws.range(union).color = _rgb(argb)
+        _fill(ws, sheet.fills)
         ws.autofit("c")
         if sheet.chart:
             spec = sheet.chart
@@ -121,10 +126,7 @@ class ExcelBook:
         for sheet in dict.fromkeys(m[0] for m in marks):
             ws = self.xw.sheets[sheet]
             mine = [m for m in marks if m[0] == sheet]
-            fills = {(r, c): SEVERITY_FILL.get(severity, "FFFFC7CE") for _s, r, c, severity, _n in mine}
-            for argb, unions in address_groups(fills).items():
-                for union in unions:
-                    ws.range(union).color = _rgb(argb)
+            _fill(ws, {(r, c): SEVERITY_FILL.get(severity, "FFFFC7CE") for _s, r, c, severity, _n in mine})
             for _s, r, c, _severity, note in mine:      # a note is one cell's own
                 cell = ws.range((r, c))
                 text = _NOTE_PREFIX + note
