@@ -247,7 +247,7 @@ def _shift_date(m) -> str:
 
 def cmd_policy_new(args) -> int:
     if not plans.PLAN_ID.fullmatch(args.id):
-        raise UserError(f"方案编号“{args.id}”只能用字母、数字、-、_（如 shuangshui-2026）")
+        raise UserError(f"方案编号“{args.id}”{plans.PLAN_ID_RULE}（如 shuangshui-2026）")
     try:
         source = plans.find_plan_file(args.source)
     except plans.PlanError as exc:

@@ -472,7 +472,7 @@ def _build(data: dict, problems: list[str], path: str) -> Plan | None:
     plan_id = top.text("id")
     if plan_id and not PLAN_ID.fullmatch(plan_id):
         # it goes into formulas and file names: =PAYABLE(..., "shili-2027")
-        top.fail(f"id“{plan_id}”只能用英文字母、数字和 - _ .，不含空格，如 shili-2027")
+        top.fail(f"id“{plan_id}”{PLAN_ID_RULE}，如 shili-2027")
     fee = _Entry(data.get("fee", {}), "[fee] 缴费标准", problems)
     individual = fee.money("individual")
     fiscal = fee.money("fiscal")
@@ -676,6 +676,8 @@ def _check_overlaps(rules: list[Rule], problems: list[str]):
 
 #: what a plan id may be: it goes into formulas and file names
 PLAN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+#: what PLAN_ID asks, in the words both the plan check and `policy new` use
+PLAN_ID_RULE = "只能用英文字母、数字和 - _ .，不含空格"
 
 #: every key a plan file may hold, by section ("" = top level); anything else
 #: is a misspelling the engine would silently ignore (same_dya = true)
