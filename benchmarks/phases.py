@@ -15,7 +15,6 @@ import gc
 import json
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 START = time.process_time()
@@ -52,15 +51,7 @@ def ledger_action(action: str, path: str) -> dict:
         findings = validate.check_records(plan, {str(book.path): records},
                                           {(str(book.path), t.sheet): t.headers for t in tables})
         clock("checks")
-        book.replace_sheet(validate.report_sheet(findings, single_book=True))
-        for sheet in {r.sheet for r in records}:
-            book.clear_marks(sheet)
-        notes = defaultdict(list)
-        for f in findings:
-            notes[(f.sheet, f.row, f.col)].append(f)
-        for (sheet, row, col), fs in notes.items():
-            worst = min(fs, key=lambda f: (validate.ERROR, validate.WARNING, validate.INFO).index(f.severity))
-            book.mark(sheet, row, col, worst.severity, "\n".join(f"{f.severity}：{f.message}" for f in fs))
+        validate.write_findings(book, findings, {r.sheet for r in records})
         book.save()
         clock("write report, marks, notes into the .xlsx")
     else:

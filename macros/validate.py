@@ -27,7 +27,7 @@ from .ledger import Record, compute_records, plan_id_in, read_ledger_tables, rec
 from .table import cell_date, cell_text, is_blank
 from .xlsxpatch import column_letter
 
-__all__ = ["Finding", "check_records", "run", "add_parser"]
+__all__ = ["Finding", "check_records", "write_findings", "run", "add_parser"]
 
 ERROR, WARNING, INFO = "错误", "警告", "提示"
 REPORT_SHEET = "校验报告"
@@ -199,6 +199,23 @@ def resolve_plan(policy: str | None, grids) -> plans.Plan:
     return plans.load(plan_id)
 
 
+def write_findings(book, findings: list[Finding], sheets: set[str], mark: bool = True):
+    """One workbook's findings into it: the report sheet and, with ``mark``,
+    on each ledger sheet (``sheets``) last run's marks undone and a fill and
+    note on every cell found wanting (the worst severity colours it)."""
+    book.replace_sheet(report_sheet(findings, single_book=True))
+    if not mark:
+        return
+    for sheet in sheets:
+        book.clear_marks(sheet)
+    notes = defaultdict(list)
+    for f in findings:
+        notes[(f.sheet, f.row, f.col)].append(f)
+    for (sheet, row, col), fs in notes.items():
+        worst = min(fs, key=lambda f: (ERROR, WARNING, INFO).index(f.severity)).severity
+        book.mark(sheet, row, col, worst, "\n".join(f"{f.severity}：{f.message}" for f in fs))
+
+
 @books.gc_paused()
 def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = None,
         mark: bool = True, progress=None) -> str:
@@ -225,17 +242,7 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
         by_book[f.book].append(f)
     for book in books_in:
         key = str(book.path)
-        mine = by_book.get(key, [])
-        book.replace_sheet(report_sheet(mine, single_book=True))
-        if mark:
-            for sheet in {r.sheet for r in all_records[key]}:
-                book.clear_marks(sheet)
-            notes = defaultdict(list)
-            for f in mine:
-                notes[(f.sheet, f.row, f.col)].append(f)
-            for (sheet, row, col), fs in notes.items():
-                worst = min(fs, key=lambda f: (ERROR, WARNING, INFO).index(f.severity)).severity
-                book.mark(sheet, row, col, worst, "\n".join(f"{f.severity}：{f.message}" for f in fs))
+        write_findings(book, by_book.get(key, []), {r.sheet for r in all_records[key]}, mark)
         book.save()
     checked = sum(len(r) for r in all_records.values())
     return summary_line(findings, checked)
