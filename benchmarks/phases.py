@@ -57,9 +57,7 @@ def ledger_action(action: str, path: str) -> dict:
     else:
         values = refresh.computed_values(records)
         clock("computed values")
-        for sheet, (rows, cells) in values.items():
-            date_cols = {c for t in tables if t.sheet == sheet for f, c in t.columns.items() if f == "calc_benefit"}
-            book.fill_computed(sheet, rows, cells, {c: refresh.DATE_FORMAT for c in date_cols})
+        refresh.fill_values(book, tables, values)
         book.save()
         clock("write computed cells into the .xlsx")
     return clock.steps

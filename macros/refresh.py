@@ -16,7 +16,7 @@ from . import book as books
 from .ledger import Record, compute_records, read_ledger_tables, records_of
 from .validate import resolve_plan
 
-__all__ = ["computed_values", "run", "add_parser"]
+__all__ = ["computed_values", "fill_values", "run", "add_parser"]
 
 #: computed column field → the Excel function whose value it shows
 COLUMN_FUNCTION = {
@@ -56,6 +56,17 @@ def computed_values(records: list[Record]) -> dict[str, tuple[list[int], dict[in
     return out
 
 
+def fill_values(book, tables, values: dict[str, tuple[list[int], dict[int, list]]]) -> int:
+    """Hand :func:`computed_values` to the book, benefit dates formatted as
+    dates; returns how many cells were offered."""
+    written = 0
+    for sheet, (rows, cells) in values.items():
+        date_cols = {c for t in tables if t.sheet == sheet for f, c in t.columns.items() if f == "calc_benefit"}
+        book.fill_computed(sheet, rows, cells, {c: DATE_FORMAT for c in date_cols})
+        written += len(rows) * len(cells)
+    return written
+
+
 @books.gc_paused()
 def run(book, plan=None, policy: str | None = None) -> str:
     grids = book.grids()
@@ -65,11 +76,7 @@ def run(book, plan=None, policy: str | None = None) -> str:
     if not tables:
         raise books.BookError("台账中没有计算列（应缴、资助类别、待遇起始、校验等），无需刷新")
     records = compute_records(plan, records_of(tables))
-    written = 0
-    for sheet, (rows, cells) in computed_values(records).items():
-        date_cols = {c for t in tables if t.sheet == sheet for f, c in t.columns.items() if f == "calc_benefit"}
-        book.fill_computed(sheet, rows, cells, {c: DATE_FORMAT for c in date_cols})
-        written += len(rows) * len(cells)
+    written = fill_values(book, tables, computed_values(records))
     kept = (book.save() or {}).get("skipped", 0)
     line = f"已刷新{len(records)}行、{written - kept}个计算单元格"
     if kept:
