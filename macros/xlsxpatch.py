@@ -351,7 +351,7 @@ class XlsxPatch:
         """:meth:`patch_cells` with the changes grouped by row (``by_row[row][col]``)."""
         return self._rewrite_rows(
             sheet, sorted(by_row), by_row.__getitem__, protect_typed,
-            fast=lambda xml, start, end, rnum: self._restyle_row(xml, start, end, rnum, by_row[rnum]),
+            fast=lambda xml, start, end, rnum: _no_skips(self._restyle_row(xml, start, end, rnum, by_row[rnum])),
             values=any(ch[0] == "value" for cells in by_row.values() for ch in cells.values()))
 
     def patch_values(self, sheet: str, rows: Sequence[int], columns: dict[int, Sequence[Any]],
@@ -360,23 +360,95 @@ class XlsxPatch:
         goes to row ``rows[i]``), never over a value the user typed; return
         how many typed values were kept.
 
-        The common case, computed columns right of each row's last cell,
-        appends to the row without parsing it, and renders each distinct
-        tuple of a row's values once: most rows of a ledger share their
-        results, so a row costs one dictionary lookup and one join."""
+        Rows are changed as bytes, without parsing them. Where the computed
+        columns lie right of the row's last cell (a ledger never refreshed),
+        the row's new cells are appended, each distinct tuple of a row's
+        values rendered once: most rows of a ledger share their results.
+        Where the cells are there already (our template's formulas, or the
+        values of an earlier refresh), each is replaced in place unless the
+        user typed a value into it. Anything else goes through
+        :meth:`_patch_row`."""
         cols = sorted(columns)
         by_row = dict(zip(rows, zip(*(columns[c] for c in cols))))
         first_col = cols[0]
-        templates: dict[tuple, list[bytes]] = {}
+        templates: dict[tuple, list[bytes]] = {}      # a row's values → its cells, row number left open
+        cell_parts: dict[tuple, list[bytes]] = {}     # (col, kind, value) → one cell, the same
         last_col: dict[bytes, int] = {}
 
-        def render(values: tuple) -> list[bytes]:
-            text = "".join(cell_xml(f"{column_letter(c)}\x00", v, styles.get(c)) for c, v in zip(cols, values))
-            return text.encode("utf-8").split(b"\x00")
+        letters = {c: column_letter(c).encode() for c in cols}
 
-        def appended(xml: bytes, start: int, end: int, rnum: int) -> list[bytes] | None:
+        def rendered(cache: dict, key: tuple, pairs, rnum: int) -> bytes:
+            """The cells of ``pairs`` ((col, value), ...) in row ``rnum``:
+            rendered once per ``key`` with the row number left open, then
+            joined to each row's number."""
+            try:
+                parts = cache.get(key)
+            except TypeError:          # an unhashable value: render it as it is
+                parts, cache = None, None
+            if parts is None:
+                text = "".join(cell_xml(f"{column_letter(c)}\x00", v, styles.get(c)) for c, v in pairs)
+                parts = text.encode("utf-8").split(b"\x00")
+                if cache is not None:
+                    cache[key] = parts
+            return (b"%d" % rnum).join(parts)
+
+        def row_cells(values: tuple, rnum: int) -> bytes:
+            return rendered(templates, values, zip(cols, values), rnum)
+
+        def cell(c: int, value, rnum: int) -> bytes:
+            return rendered(cell_parts, (c, value.__class__, value), ((c, value),), rnum)
+
+        def replaced(xml: bytes, start: int, end: int, rnum: int, first: int) -> tuple[list[bytes], int] | None:
+            """The row with each computed cell (the first found at ``first``)
+            replaced, or kept when the user typed into it."""
+            pieces, last, kept = [], start, 0
+            for c, value in zip(cols, by_row[rnum]):
+                at = first if c == first_col else xml.find(b'<c r="%s%d"' % (letters[c], rnum), last, end)
+                found = _cell_end(xml, at, end)
+                if found is None:
+                    return None
+                gt, close = found
+                old = xml[at:close]
+                pieces.append(xml[last:at])
+                last = close
+                if _typed(self, old, gt - at):
+                    pieces.append(old)
+                    kept += 1
+                else:
+                    pieces.append(cell(c, value, rnum))
+            pieces.append(xml[last:end])
+            return pieces, kept
+
+        contiguous = cols == list(range(first_col, first_col + len(cols)))
+
+        def whole_run(xml: bytes, start: int, first: int, end: int, rnum: int) -> tuple[list[bytes], int] | None:
+            """The common cases at once: the computed cells side by side and
+            all of them formulas (our template) or all our own values (an
+            earlier refresh), so none can hold a typed value; the run is
+            replaced by the row's cells, rendered once per tuple of values."""
+            if not contiguous:
+                return None
+            found = _cell_end(xml, xml.find(b'<c r="%s%d"' % (letters[cols[-1]], rnum), first, end), end)
+            if found is None:
+                return None
+            close = found[1]
+            run = xml[first:close]
+            if run.count(b"<c ") != len(cols):
+                return None
+            formulas = run.count(b"<f")
+            if formulas != len(cols):
+                own = _STYLE_ATTR_B.findall(run)
+                if formulas or len(own) != len(cols) or not all(self.xf_is_computed(int(x)) for x in own):
+                    return None
+            return [xml[start:first], row_cells(by_row[rnum], rnum), xml[close:end]], 0
+
+        def rewritten(xml: bytes, start: int, end: int, rnum: int) -> tuple[list[bytes], int] | None:
             if xml[end - 6:end] != b"</row>":
                 return None
+            first = xml.find(b'<c r="%s%d"' % (letters[first_col], rnum), start, end)
+            if first >= 0:
+                whole = whole_run(xml, start, first, end, rnum)
+                return whole if whole is not None else replaced(xml, start, end, rnum, first)
             at = xml.rfind(b"<c ", start, end)
             if at >= 0:
                 # the row's last cell must lie left of the computed columns;
@@ -390,29 +462,22 @@ class XlsxPatch:
                         last_col[key] = col     # r="Q12: the letters are inside the key
                 if col >= first_col:
                     return None
-            values = by_row[rnum]
-            try:
-                parts = templates.get(values)
-                if parts is None:
-                    parts = templates[values] = render(values)
-            except TypeError:          # an unhashable value: render it as it is
-                parts = render(values)
-            cells = (b"%d" % rnum).join(parts)
+            cells = row_cells(by_row[rnum], rnum)
             head_end = xml.find(b">", start) + 1
             head = xml[start:head_end]
             if b"spans=" in head:       # Excel's hint of the row's extent: now wrong, dropped
-                return [_SPANS_B.sub(b"", head), xml[head_end:end - 6], cells, b"</row>"]
-            return [xml[start:end - 6], cells, b"</row>"]
+                return [_SPANS_B.sub(b"", head), xml[head_end:end - 6], cells, b"</row>"], 0
+            return [xml[start:end - 6], cells, b"</row>"], 0
 
         def changes_of(rnum: int) -> dict[int, tuple]:
             return {c: ("value", v, styles.get(c)) for c, v in zip(cols, by_row[rnum])}
-        return self._rewrite_rows(sheet, sorted(by_row), changes_of, True, fast=appended, values=bool(by_row))
+        return self._rewrite_rows(sheet, sorted(by_row), changes_of, True, fast=rewritten, values=bool(by_row))
 
     def _rewrite_rows(self, sheet: str, wanted: list[int], changes_of, protect_typed: bool, fast,
                       values: bool) -> int:
         """The walk :meth:`patch_rows` and :meth:`patch_values` share: each
         wanted row is found by its number; ``fast(xml, start, end, number)``
-        gives the new row as pieces of bytes, or None to have
+        gives the new row as pieces of bytes and the typed values it kept, or None to have
         :meth:`_patch_row` rewrite it cell by cell with ``changes_of(number)``;
         rows the sheet lacks are inserted. ``values``: values were written,
         so Excel must rebuild its calculation chain. Returns how many typed
@@ -429,9 +494,10 @@ class XlsxPatch:
             seen_rows.add(rnum)
             out.append(xml[last:start])
             last = end
-            pieces = fast(xml, start, end, rnum)
-            if pieces is not None:
-                out += pieces
+            done = fast(xml, start, end, rnum)
+            if done is not None:
+                out += done[0]
+                skipped += done[1]
                 continue
             text, n = self._patch_row(xml[start:end].decode("utf-8"), rnum, changes_of(rnum), protect_typed)
             out.append(text.encode("utf-8"))
@@ -609,11 +675,8 @@ class XlsxPatch:
             return old.replace("<c ", f'<c s="{change[1]}" ', 1), 0
         _kind, value, style = change
         if old is not None and protect_typed:
-            has_value = "<v>" in old or "<v " in old or "<is>" in old
-            is_formula = "<f>" in old or "<f " in old
-            m = _STYLE_ATTR.search(old.split(">", 1)[0])
-            ours = m is not None and self.xf_is_computed(int(m.group(1)))
-            if has_value and not is_formula and not ours:
+            raw = old.encode("utf-8")
+            if _typed(self, raw, raw.find(b">")):
                 return None, 1
         return cell_xml(ref, value, style), 0
 
@@ -873,6 +936,33 @@ class XlsxPatch:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+def _cell_end(xml: bytes, at: int, end: int) -> tuple[int, int] | None:
+    """(end of its start tag, end of the cell) for the cell starting at
+    ``at`` (-1: not found) before ``end``; None when it is not there whole."""
+    if at < 0:
+        return None
+    gt = xml.find(b">", at, end)
+    if gt < 0:
+        return None
+    if xml[gt - 1] == 47:            # b"/": <c r="P5" s="3"/>
+        return gt, gt + 1
+    close = xml.find(b"</c>", gt, end)
+    return None if close < 0 else (gt, close + 4)
+
+
+def _no_skips(pieces: list[bytes] | None) -> tuple[list[bytes], int] | None:
+    return None if pieces is None else (pieces, 0)
+
+
+def _typed(patch: XlsxPatch, cell: bytes, tag_end: int) -> bool:
+    """A cell (its XML; its start tag ends at ``tag_end``) holding a value the
+    user typed: a value, no formula, and not our computed format."""
+    if not (b"<v>" in cell or b"<v " in cell or b"<is>" in cell) or b"<f>" in cell or b"<f " in cell:
+        return False
+    m = _STYLE_ATTR_B.search(cell, 0, tag_end)
+    return not (m is not None and patch.xf_is_computed(int(m.group(1))))
 
 
 #: parts larger than this are deflated on two cores

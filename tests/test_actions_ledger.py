@@ -643,3 +643,37 @@ def test_live_excel_marks_fill_cells_in_groups_and_note_each():
     assert ("note", (5, 6), "【yibao】身份证号校验位不对") in calls
     assert ("note rewritten", (9, 6), "【yibao】身份证号重复") in calls
     assert ("note", (7, 2), "【yibao】现金未当日缴库") in calls
+
+
+def test_refresh_over_the_templates_formulas_and_over_its_own_values(tmp_path):
+    """Our ledger template has formulas in every computed cell: refresh
+    replaces them with values (the whole run of a row at once), keeps a value
+    the user typed in their place, and on a rerun replaces its own values."""
+    rows = [[i, f"{i:03d}", "张三", "户主", "男", A, None, 280, None, None, None, "2020-10-21", None]
+            for i in range(1, 6)]
+    rows[1][10], rows[1][7] = "低保户", 0
+    path = ledger(tmp_path / "l.xlsx", rows)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["台账"]
+    for r in range(4, 9):
+        ws.cell(r, 14).value = f'=PAYABLE(F{r},K{r},L{r},,,,"xinqiao-2021")'
+        ws.cell(r, 15).value = f'=SUBSIDY_TIER(F{r},K{r},L{r},,,,"xinqiao-2021")'
+        ws.cell(r, 16).value = f'=BENEFIT_START(F{r},K{r},L{r},,,,"xinqiao-2021")'
+        ws.cell(r, 17).value = f"=ID_CHECK(F{r})"
+    ws["N7"].value = 999                     # typed over the formula: must survive
+    wb.save(path)
+    before = snapshot(path)
+    for _ in range(2):                       # over the formulas, then over our own values
+        proc = run_yibao("refresh", str(path))
+        assert "1个单元格已有手填内容，未覆盖" in proc.stdout
+        ws = openpyxl.load_workbook(path)["台账"]
+        assert ws["N7"].value == 999
+        for r, row in enumerate(rows, 4):
+            args = (row[5], row[10], row[11], None, None, None, "xinqiao-2021")
+            if r != 7:
+                assert ws.cell(r, 14).value == udf.PAYABLE(*args)
+            assert (ws.cell(r, 15).value or "") == udf.SUBSIDY_TIER(*args)
+            assert ws.cell(r, 16).value.date() == udf.BENEFIT_START(*args)
+            assert ws.cell(r, 17).value in (None, "")
+        assert ws["O5"].value == "低保对象"
+        user_cells_unchanged(before, snapshot(path))
