@@ -20,7 +20,11 @@ IDENTITIES = ["", "", "", "", "", "", "低保户", "特困人员", "一二级残
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨"
 
 
-def make(path: Path, rows: int, seed: int = 5, policy: str = "xinqiao-2021", formulas: bool = False):
+def make(path: Path, rows: int, seed: int = 5, policy: str = "xinqiao-2021", formulas: bool = False,
+         template: bool = False):
+    """``formulas``: a native check-digit formula in 校验 (for LibreOffice);
+    ``template``: our ledger template's formulas in every computed cell, as a
+    ledger made from it has them, with ~1% of 应缴 typed over by hand."""
     rng = random.Random(seed)
     plan = plans.load(policy)
     wb = Workbook(write_only=True)
@@ -53,6 +57,11 @@ def make(path: Path, rows: int, seed: int = 5, policy: str = "xinqiao-2021", for
             check = (f'=IF(MID("10X98765432",MOD(SUMPRODUCT(--MID(F{r},ROW($1:$17),1),'
                      f'{{7;9;10;5;8;4;2;1;6;3;7;9;10;5;8;4;2}}),11)+1,1)=RIGHT(F{r}),"","校验位错误")')
             row += [None, None, None, check]
+        elif template:
+            args = f'F{r},K{r},L{r},,,,"{policy}"'
+            row += [f"=PAYABLE({args})", f"=SUBSIDY_TIER({args})", f"=BENEFIT_START({args})", f"=ID_CHECK(F{r})"]
+            if rng.random() < 0.01:
+                row[13] = paid if paid is not None else 0
         ws.append(row)
     wb.save(path)
     return path
