@@ -28,7 +28,7 @@ try:
 except ModuleNotFoundError:          # Python 3.10
     import tomli as tomllib
 
-__all__ = ["FIELDS", "synonyms", "Table", "Row", "field_of", "find_table", "TableError", "is_blank", "header_key",
+__all__ = ["FIELDS", "synonyms", "Table", "Row", "field_of", "find_table", "TableError", "AmbiguousColumns", "is_blank", "header_key",
            "HEADER_NOISE", "cell_text", "cell_date"]
 
 
@@ -91,6 +91,11 @@ def field_of(header) -> str | None:
 
 class TableError(Exception):
     """No usable table in a sheet (Chinese message)."""
+
+
+class AmbiguousColumns(TableError):
+    """A table with two columns for one field of :data:`UNIQUE` (身份证号
+    and 证件号码): an error in any sheet, never a sheet to pass over."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -174,7 +179,7 @@ def find_table(sheet: str, grid: list[list[Any]], required=("id_no",), scan_rows
                 headers[c + 1] = str(value).strip()
             elif field in UNIQUE:
                 first = columns[field]
-                raise TableError(
+                raise AmbiguousColumns(
                     f"工作表“{sheet}”有两列{FIELDS[field][0]}：{column_name(first)}列“{headers[first]}”和"
                     f"{column_name(c + 1)}列“{str(value).strip()}”，不知道该用哪一列：请删去或改名其中一列"
                     f"（户主的号码请写“户主身份证号”）")
