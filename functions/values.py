@@ -27,7 +27,7 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from .text import clean
+from .text import INVISIBLE, clean
 
 __all__ = ["BadValue", "fen", "yuan", "yuan_text", "to_date", "add_months", "first_of_next_month"]
 
@@ -36,7 +36,7 @@ class BadValue(ValueError):
     """A value that cannot be read; ``str(exc)`` is a Chinese message."""
 
 
-_MONEY_JUNK = re.compile(r"[,，\s元¥￥]")
+_MONEY_JUNK = re.compile(f"[,，\\s{INVISIBLE}元¥￥]")
 
 
 def fen(value) -> int:
