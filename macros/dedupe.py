@@ -144,16 +144,21 @@ def read_id_set(paths: list[Path]) -> set[str]:
     """IDs listed in deceased or employee-insurance lists."""
     found = set()
     for path in paths:
+        problems, read = [], False
         for sheet, grid in books.read_grid_any(path).items():
             try:
                 table = find_table(sheet, grid, required=("id_no",))
-            except TableError:
+            except TableError as exc:
+                problems.append(str(exc))
                 continue
+            read = True
             for row in table.rows:
                 try:
                     found.add(idno.validate(row.values.get("id_no")))
                 except idno.InvalidID:
                     pass
+        if not read:        # a list that cannot be read must not quietly exclude no one
+            raise books.BookError(f"“{Path(path).name}”里找不到名单（需要“身份证号”列）：" + "；".join(problems))
     return found
 
 

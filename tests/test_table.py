@@ -130,3 +130,30 @@ def test_validate_refuses_two_id_columns_with_one_chinese_line(tmp_path):
     proc = run_yibao("validate", str(path), check_rc=2)
     assert proc.stderr.startswith("错误：") and "C列“身份证号”" in proc.stderr and "E列“证件号码”" in proc.stderr
     assert "Traceback" not in proc.stderr and path.read_bytes() == before
+
+
+def test_a_workbook_without_a_ledger_says_what_headers_it_has(tmp_path):
+    path = tmp_path / "东山村.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "证件类型", "号码", "联系电话"])
+    wb.active.append(["张三", "居民身份证", A, "13800000000"])
+    wb.save(path)
+    proc = run_yibao("validate", str(path), "--policy", "shili-2026", check_rc=2)
+    assert "没有找到台账" in proc.stderr and "“证件类型”“号码”" in proc.stderr, proc.stderr
+
+
+def test_a_deceased_list_that_cannot_be_read_is_an_error_not_an_empty_list(tmp_path):
+    lists = tmp_path / "民政.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "身份证号", "身份类别"])
+    wb.active.append(["张三", A, "低保对象"])
+    wb.save(lists)
+    dead = tmp_path / "死亡名单.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["死者姓名", "号码", "死亡日期"])
+    wb.active.append(["张三", A, "2025-07-03"])
+    wb.save(dead)
+    proc = run_yibao("dedupe", str(lists), "--policy", "shili-2026", "-o", str(tmp_path / "o.xlsx"),
+                     "--deceased", str(dead), check_rc=2)
+    assert "死亡名单.xlsx" in proc.stderr and "“死者姓名”“号码”" in proc.stderr, proc.stderr
+    assert not (tmp_path / "o.xlsx").exists()
