@@ -34,7 +34,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from yibao.atomic import backup_copy, keep_mode
+from yibao.atomic import commit, hold, note_read, real_path
 
 __all__ = ["BookError", "OutSheet", "FileBook", "open_book", "read_grid_any",
            "write_new_workbook", "COMPUTED_STYLE"]
@@ -144,14 +144,20 @@ def read_grid_any(path) -> dict[str, list[list[Any]]]:
 
 # ---------------------------------------------------------------- writing
 
-def _lock_file(path: Path) -> Path:
-    return path.with_name("~$" + path.name)
+def _lock_files(path: Path) -> list[tuple[Path, str]]:
+    """The lock files an office program keeps beside a workbook it has open:
+    Excel's and WPS's ``~$name`` and LibreOffice's ``.~lock.name#``."""
+    return [(path.with_name("~$" + path.name), "Excel或WPS"),
+            (path.with_name(f".~lock.{path.name}#"), "LibreOffice")]
 
 
 def check_writable(path: Path):
-    """Refuse to write a workbook that Excel or WPS has open."""
-    if _lock_file(path).exists():
-        raise BookError(f"“{path.name}”正被Excel或WPS打开，请先关闭再运行")
+    """Refuse to write a workbook that Excel, WPS or LibreOffice has open
+    (its lock file is beside it) or that cannot be opened for writing."""
+    path = Path(path)
+    for lock, program in _lock_files(path):
+        if lock.exists():
+            raise BookError(f"“{path.name}”正被{program}打开，请先关闭再运行")
     if path.exists():
         try:
             with open(path, "r+b"):
@@ -171,10 +177,7 @@ def atomic_save(workbook, path: Path, backup: bool):
         with zipfile.ZipFile(tmp) as check:   # never replace a good file with a broken one
             if check.testzip() is not None:
                 raise BookError("保存时文件损坏，原文件未改动")
-        keep_mode(tmp, path)
-        if backup and path.exists():
-            backup_copy(path)
-        os.replace(tmp, path)
+        commit(tmp, path, backup=backup and path.exists())
     except PermissionError:
         raise BookError(f"无法写入“{path.name}”：文件正被其他程序打开，请关闭后再试") from None
     finally:
@@ -312,10 +315,7 @@ def _write_new_fast(path: Path, sheets: Sequence[OutSheet]) -> Path:
                             print_titles=print_titles(sheet))
         patch.put_shared_strings(shared)
         patch.save(backup=False)
-        if path.exists():
-            backup_copy(path)
-        keep_mode(skeleton, path)
-        os.replace(skeleton, path)
+        commit(skeleton, path, backup=path.exists())
     finally:
         if os.path.exists(skeleton):
             os.unlink(skeleton)
@@ -390,7 +390,7 @@ class FileBook:
     """
 
     def __init__(self, path, for_update: bool = False):
-        self.path = Path(path)
+        self.path = real_path(path)    # a link: the real file is read and written
         self._grids: dict[str, list[list[Any]]] | None = None
         self._ops: list[tuple] = []
         # an action that will patch this file's sheets (validate, refresh)
@@ -404,8 +404,11 @@ class FileBook:
 
     def grids(self) -> dict[str, list[list[Any]]]:
         if self._grids is None:
-            if self._for_update and self.path.suffix.lower() == ".xlsx" and self.path.exists():
-                self._parts = _PartsPrefetch(self.path)
+            if self._for_update and self.path.exists():
+                hold(self.path)        # one yibao command at a time on a file it will write
+                note_read(self.path)   # and none if another program saved it meanwhile
+                if self.path.suffix.lower() == ".xlsx":
+                    self._parts = _PartsPrefetch(self.path)
             self._grids = read_grid_any(self.path)
         return self._grids
 

@@ -1,0 +1,215 @@
+"""Real-world files around a run: lock files, backups, concurrency, full
+disks, links, permissions, BOMs, many files at once, and argparse errors in
+Chinese (issue 16, items 2, 7, 11)."""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from conftest import run_yibao
+from test_actions_ledger import A, B, ledger
+from yibao import atomic
+from yibao.macros import book as books
+from yibao.macros import refresh
+
+
+ROW = [1, "F1", "张三", "户主", "男", A, "电话", 380, None, None, "", None, None]
+
+
+def small_ledger(path):
+    return ledger(path, [ROW, [2, "F1", "李四", "配偶", "女", B, "电话", 380, None, None, "", None, None]])
+
+
+def computed(path):
+    ws = openpyxl.load_workbook(path)["台账"]
+    return [ws.cell(r, 14).value for r in range(4, 6)]
+
+
+# ---------------------------------------------------------------- lock files
+
+def test_wildcard_run_skips_office_lock_files_with_one_notice(tmp_path):
+    folder = tmp_path / "台账"
+    folder.mkdir()
+    small_ledger(folder / "东山村.xlsx")
+    (folder / "~$东山村.xlsx").write_bytes(b"\x0bYibaoUser" + b"\0" * 150)   # Excel's owner file
+    (folder / ".~lock.东山村.xlsx#").write_text(",张三,PC,01.12.2026 09:00,file:///tmp;\n")
+    paths = sorted(str(p) for p in folder.iterdir())
+    proc = run_yibao("validate", "--no-mark", *paths, check_rc=None)
+    assert "ZipError" not in proc.stderr and "损坏" not in proc.stderr
+    assert proc.stderr.count("已跳过锁定文件") == 2
+    # the ledger itself is open: validate writes its report into it, so it says so
+    assert proc.returncode == 2 and "正被Excel或WPS打开" in proc.stderr
+
+
+def test_libreoffice_lock_file_refuses_the_write_untouched(tmp_path):
+    path = small_ledger(tmp_path / "东山村.xlsx")
+    before = path.read_bytes()
+    (tmp_path / ".~lock.东山村.xlsx#").write_text(",张三,PC,01.12.2026 09:00,file:///tmp;\n")
+    proc = run_yibao("refresh", str(path), check_rc=2)
+    assert "正被LibreOffice打开" in proc.stderr
+    assert path.read_bytes() == before
+
+
+# ---------------------------------------------------------------- backups
+
+def test_backups_within_one_second_keep_distinct_names(tmp_path):
+    path = tmp_path / "东山村.xlsx"
+    path.write_bytes(b"first")
+    one = atomic.backup_copy(path)
+    path.write_bytes(b"second")
+    two = atomic.backup_copy(path)
+    assert one != two and one.read_bytes() == b"first" and two.read_bytes() == b"second"
+    assert atomic.is_backup(one) and atomic.is_backup(two)
+
+
+def test_refresh_then_validate_keeps_the_pre_refresh_backup(tmp_path):
+    path = small_ledger(tmp_path / "东山村.xlsx")
+    original = path.read_bytes()
+    run_yibao("refresh", str(path))
+    run_yibao("validate", str(path), check_rc=None)
+    backups = [p.read_bytes() for p in tmp_path.glob("*.备份-*")]
+    assert original in backups, "the backup taken before refresh was overwritten"
+
+
+def test_disk_full_leaves_no_truncated_backup_and_the_ledger_untouched(tmp_path, monkeypatch):
+    path = tmp_path / "东山村.xlsx"
+    path.write_bytes(b"ledger" * 1000)
+
+    def full(src, dst, **kw):
+        with open(dst, "wb") as out:
+            out.write(b"led")            # half written, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+    monkeypatch.setattr(shutil, "copy2", full)
+    tmp = tmp_path / ".~yibao-new.xlsx"
+    tmp.write_bytes(b"new")
+    with pytest.raises(atomic.WriteRefused, match="磁盘空间不足"):
+        atomic.commit(tmp, path, backup=True)
+    assert path.read_bytes() == b"ledger" * 1000
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, tmp.name])
+
+
+def test_disk_full_is_a_chinese_line(tmp_path, monkeypatch):
+    def full(*a, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(atomic.WriteRefused, match="磁盘空间不足"):
+        atomic.write_atomic(tmp_path / "a.toml", "x = 1\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- concurrency
+
+def test_a_second_command_on_a_locked_file_is_refused(tmp_path):
+    path = small_ledger(tmp_path / "东山村.xlsx")
+    before = path.read_bytes()
+    lock = tmp_path / ".~yibao-lock.东山村.xlsx#"
+    import socket
+    lock.write_text(f"{socket.gethostname()} {os.getpid()}\n")     # this test process: alive
+    proc = run_yibao("refresh", str(path), check_rc=2)
+    assert "正被另一个yibao命令处理" in proc.stderr
+    assert path.read_bytes() == before
+
+
+def test_a_stale_lock_of_a_crashed_run_is_taken_over(tmp_path):
+    path = small_ledger(tmp_path / "东山村.xlsx")
+    import socket
+    import subprocess
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / ".~yibao-lock.东山村.xlsx#").write_text(f"{socket.gethostname()} {dead.pid}\n")
+    run_yibao("refresh", str(path))
+    assert computed(path) == [380, 380] or all(v not in (None, "") for v in computed(path))
+    assert not (tmp_path / ".~yibao-lock.东山村.xlsx#").exists()
+
+
+def test_a_file_saved_by_someone_else_meanwhile_is_not_overwritten(tmp_path):
+    path = small_ledger(tmp_path / "东山村.xlsx")
+    book = books.FileBook(path, for_update=True)
+    book.grids()
+    other = small_ledger(tmp_path / "other.xlsx").read_bytes()
+    os.utime(path, ns=(1, 1))                    # "Excel saved it" after we read
+    path.write_bytes(other + b"")
+    changed = path.read_bytes()
+    try:
+        with pytest.raises(atomic.WriteRefused, match="被其他程序改动过"):
+            refresh.run(book, policy="xinqiao-2021")
+        assert path.read_bytes() == changed
+    finally:
+        atomic.release(path)
+
+
+# ---------------------------------------------------------------- links and permissions
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_refresh_through_a_symlink_updates_the_real_file(tmp_path):
+    real = small_ledger(tmp_path / "real.xlsx")
+    link = tmp_path / "东山村.xlsx"
+    link.symlink_to(real)
+    run_yibao("refresh", str(link))
+    assert link.is_symlink()
+    assert all(v not in (None, "") for v in computed(real))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_new_files_get_the_umask_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        target = books.write_new_workbook(tmp_path / "汇总.xlsx", [books.OutSheet("汇总", [["a"]])])
+        tmp = tmp_path / ".~yibao-x.pdf"
+        tmp.write_bytes(b"%PDF")
+        os.chmod(tmp, 0o600)                     # what mkstemp gives
+        atomic.commit(tmp, tmp_path / "汇总.pdf")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "汇总.pdf").stat().st_mode) == 0o644
+
+
+# ---------------------------------------------------------------- plan BOM, argparse
+
+def test_a_plan_saved_with_a_utf8_bom_loads(tmp_path, user_home):
+    from yibao.functions import plan as plans
+    source = plans.find_plan_file("shili-2026").read_text(encoding="utf-8")
+    path = tmp_path / "记事本.toml"
+    path.write_bytes("\ufeff".encode("utf-8") + source.encode("utf-8"))
+    proc = run_yibao("policy", "check", str(path))
+    assert "检查通过" in proc.stdout
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["synth", "--persons", "abc"], "应为整数"),
+    (["calc"], "缺少参数"),
+    (["policy", "show", "shili-2026", "extra"], "不认识的参数"),
+])
+def test_argparse_errors_reach_staff_in_chinese(args, expect):
+    proc = run_yibao(*args, check_rc=2)
+    assert expect in proc.stderr
+    for english in ("invalid int value", "the following arguments are required", "unrecognized arguments"):
+        assert english not in proc.stderr
+
+
+# ---------------------------------------------------------------- refresh, many files
+
+def test_refresh_takes_many_files_and_a_bad_one_does_not_stop_the_rest(tmp_path):
+    folder = tmp_path / "台账"
+    folder.mkdir()
+    one = small_ledger(folder / "东山村.xlsx")
+    two = small_ledger(folder / "西山村.xlsx")
+    (folder / "坏文件.xlsx").write_bytes(b"not a zip at all")
+    atomic.backup_copy(one)
+    proc = run_yibao("refresh", *sorted(str(p) for p in folder.iterdir()), check_rc=2)
+    lines = proc.stdout.splitlines()
+    assert any(l.startswith("东山村.xlsx：已刷新2行") for l in lines)
+    assert any(l.startswith("西山村.xlsx：已刷新2行") for l in lines)
+    assert lines[-1] == "共3个文件：2个已刷新，1个出错（见上方错误）"
+    assert "坏文件.xlsx" in proc.stderr and "Traceback" not in proc.stderr
+    assert "已跳过备份文件" in proc.stderr
+    for path in (one, two):
+        assert all(v not in (None, "") for v in computed(path))
