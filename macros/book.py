@@ -27,10 +27,13 @@ import contextlib
 import csv
 import dataclasses
 import gc
+import html.parser
 import io
 import os
+import re
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -94,12 +97,143 @@ def _put(cell, value):
 
 
 # ---------------------------------------------------------------- reading
+#
+# Files staff get are often not what their name says, and some are hostile
+# (a stray cell at XFD1048576 makes calamine allocate the whole rectangle:
+# 16,384 x 1,048,576 cells). So a file is read by what its bytes are, and a
+# workbook is measured cheaply before calamine reads it:
+#
+# - ``PK`` (zip: .xlsx/.xlsm/.ods): every member's inflated size is capped
+#   (absolutely and by ratio: zip bombs), and each worksheet's farthest row
+#   and column are found by a streamed scan of its XML (linear, bounded
+#   memory); a sheet whose rectangle exceeds :data:`MAX_CELLS` is refused;
+# - a compound file (``D0 CF 11 E0``) holding ``EncryptionInfo`` is a
+#   password-protected .xlsx; other compound files are .xls for calamine;
+# - text (a web system's "Excel export": an HTML table, or tab- or
+#   comma-separated text, in UTF-8, UTF-16 or GBK/GB18030) is parsed as text,
+#   every cell kept as text so that IDs keep their digits; ``="430…"`` (how
+#   exports keep Excel from turning an ID into a number) is unwrapped.
+
+#: a sheet's rectangle (rows x columns, empty cells included) read at most:
+#: 20 million cells is a 1,000,000-row list of 20 columns
+MAX_CELLS = 20_000_000
+#: inflated size of one zip member read at most, and at most this many times
+#: its compressed size once over :data:`_RATIO_FLOOR` (real sheets: under 30)
+MAX_MEMBER = 1 << 30
+MAX_RATIO = 200
+_RATIO_FLOOR = 64 << 20
+_ZIP_MAGIC = b"PK\x03\x04"
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ROW_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b[^>]*?\sr=\"(\d{1,9})\"")
+_WIDE_REF = re.compile(rb"\sr=\"([A-Z]{2,4})(\d{1,9})\"")
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _column_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _too_big(path: Path, what: str) -> BookError:
+    return BookError(f"无法读取“{path.name}”：{what}，超出可安全读取的范围（文件可能已损坏或被篡改）；"
+                     "请在Excel或WPS中打开检查，删除多余内容后另存为.xlsx再试")
+
+
+def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int]:
+    """(farthest row, farthest column, bytes) of a worksheet's XML, read in
+    chunks: cost linear in the inflated size, memory one chunk. Columns of
+    one letter (A-Z) are not looked at one by one: at most 26."""
+    max_row = max_col = size = 0
+    tail = b""
+    while True:
+        chunk = stream.read(1 << 22)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise _too_big(path, f"解压后超过{limit >> 20}MB")
+        data = tail + chunk
+        for m in _ROW_REF.finditer(data):
+            max_row = max(max_row, int(m.group(1)))
+        for m in _WIDE_REF.finditer(data):
+            max_col = max(max_col, _column_number(m.group(1)))
+            max_row = max(max_row, int(m.group(2)))
+        tail = data[-512:]
+    if max_col == 0 and size:
+        max_col = 26
+    return max_row, max_col, size
+
+
+def _check_zip(path: Path):
+    """Refuse a zip (.xlsx/.xlsm/.ods) whose members inflate beyond the caps
+    or whose worksheets span more than :data:`MAX_CELLS` (with the sheet's
+    farthest cell named, so a stray entry can be found and deleted)."""
+    try:
+        z = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise BookError(f"无法读取“{path.name}”：文件已损坏或不是Excel文件（{type(exc).__name__}）") from None
+    with z:
+        infos = z.infolist()
+        if len(infos) > 100_000:
+            raise _too_big(path, f"包含{len(infos)}个部件")
+        for info in infos:
+            if info.file_size > MAX_MEMBER or (
+                    info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1)):
+                raise _too_big(path, f"部件“{info.filename}”解压后有{info.file_size >> 20}MB")
+        for info in infos:
+            name = info.filename
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            try:
+                with z.open(info) as stream:
+                    rows, cols, _size = _sheet_extent(stream, path, MAX_MEMBER)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+                raise BookError(f"无法读取“{path.name}”：文件已损坏（{type(exc).__name__}）") from None
+            if rows * cols > MAX_CELLS:
+                raise BookError(
+                    f"无法读取“{path.name}”：工作表的范围到了{_column_letters(cols)}{rows}"
+                    f"（{rows}行×{cols}列），超出可安全读取的{MAX_CELLS // 10000}万个单元格；"
+                    "多半是远处误填了内容或格式：请在Excel或WPS中按Ctrl+End找到它，删除多余的行和列后保存再试")
+
+
+def _encrypted(path: Path) -> bool:
+    """A compound file holding an ``EncryptionInfo`` stream: an .xlsx saved
+    with a password to open (ECMA-376 Part 2 / MS-OFFCRYPTO 2.3.4)."""
+    try:
+        import olefile
+    except ImportError:
+        olefile = None
+    if olefile is not None:
+        try:
+            with olefile.OleFileIO(str(path)) as ole:
+                return ole.exists("EncryptionInfo")
+        except Exception:
+            return False
+    with open(path, "rb") as handle:
+        return "EncryptionInfo".encode("utf-16-le") in handle.read(64 << 20)
+
+
+def _password_error(path: Path) -> BookError:
+    return BookError(f"“{path.name}”设置了打开密码，无法读取：请在Excel或WPS中打开，"
+                     "在“文件→信息→保护工作簿”（WPS：“文件→文档加密”）中取消密码并保存后再试")
+
 
 def _calamine_grid(path: Path) -> dict[str, list[list[Any]]]:
     from python_calamine import CalamineWorkbook
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types
+        if "password" in str(exc).lower():
+            raise _password_error(path) from None
         raise BookError(f"无法读取“{path.name}”：文件已损坏或不是Excel文件（{type(exc).__name__}）") from None
     grids = {}
     for name in book.sheet_names:
@@ -111,32 +245,173 @@ def _calamine_grid(path: Path) -> dict[str, list[list[Any]]]:
     return grids
 
 
-def _csv_grid(path: Path) -> dict[str, list[list[Any]]]:
-    raw = path.read_bytes()
+def _decode_text(path: Path, raw: bytes) -> str:
+    """Text in the encodings exports use: UTF-16 with a BOM (Excel's
+    "Unicode 文本"), UTF-8 with or without a BOM, else GBK/GB18030."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            text = raw.decode(encoding)
-            break
+            return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    else:
-        raise BookError(f"“{path.name}”的编码无法识别，请用Excel另存为.xlsx")
-    rows = list(csv.reader(io.StringIO(text)))
+    raise BookError(f"“{path.name}”的编码无法识别，请用Excel另存为.xlsx")
+
+
+_EXCEL_TEXT = re.compile(r'^="(.*)"$', re.DOTALL)
+
+
+def _unwrap(cell: str) -> str:
+    """A cell as exports write it to keep Excel from making an ID a number.
+
+    >>> _unwrap('="430999195001010213"'), _unwrap("张三")
+    ('430999195001010213', '张三')
+    """
+    m = _EXCEL_TEXT.match(cell)
+    return m.group(1).replace('""', '"') if m else cell
+
+
+def _delimited_grid(path: Path, text: str) -> dict[str, list[list[Any]]]:
+    """Comma- or tab-separated text (the delimiter the first line uses most)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = "\t" if first.count("\t") >= max(first.count(","), 1) else ","
+    rows = [[_unwrap(cell) for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     return {path.stem: rows}
 
 
-def read_grid_any(path) -> dict[str, list[list[Any]]]:
-    """Every sheet of a .xlsx/.xlsm/.xls/.ods/.csv file as rows of values.
+def _csv_grid(path: Path) -> dict[str, list[list[Any]]]:
+    return _delimited_grid(path, _decode_text(path, path.read_bytes()))
 
-    Merged ranges come back with the value in the top-left cell only; the
-    table reader fills them down where it matters.
+
+class _TableParser(html.parser.HTMLParser):
+    """Every ``<table>`` of an HTML page as rows of cell text.
+
+    The standard library's parser (linear in its input, no dependency):
+    what web systems save as ".xls" is one plain table, which needs neither
+    lxml nor html5lib (pandas.read_html needs one of them and would turn IDs
+    into numbers). ``colspan`` leaves empty cells after the value, as
+    merged cells read from a workbook do."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self._depth = 0
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._span = 1
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self._depth += 1
+            if self._depth == 1:
+                self.tables.append([])
+        elif self._depth != 1:
+            return
+        elif tag == "tr":
+            self._end_row()
+            self._row = []
+        elif tag in ("td", "th"):
+            self._end_cell()
+            if self._row is None:
+                self._row = []
+            self._cell = []
+            span = dict(attrs).get("colspan") or "1"
+            self._span = min(int(span), 256) if span.isdigit() and int(span) > 0 else 1
+        elif tag == "br" and self._cell is not None:
+            self._cell.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            if self._depth == 1:
+                self._end_row()
+            self._depth = max(self._depth - 1, 0)
+        elif self._depth != 1:
+            return
+        elif tag in ("td", "th"):
+            self._end_cell()
+        elif tag == "tr":
+            self._end_row()
+
+    def handle_data(self, data):
+        if self._cell is not None and self._depth == 1:
+            self._cell.append(data)
+
+    def _end_cell(self):
+        if self._cell is not None and self._row is not None:
+            text = " ".join("".join(self._cell).replace("\xa0", " ").split(" ")).strip()
+            self._row.append(_unwrap(text))
+            self._row.extend([""] * (self._span - 1))
+        self._cell = None
+        self._span = 1
+
+    def _end_row(self):
+        self._end_cell()
+        if self._row is not None and self.tables:
+            self.tables[-1].append(self._row)
+        self._row = None
+
+
+def _html_grid(path: Path, text: str) -> dict[str, list[list[Any]]]:
+    parser = _TableParser()
+    parser.feed(text)
+    parser.close()
+    parser._end_row()
+    tables = [t for t in parser.tables if t]
+    if not tables:
+        raise BookError(f"“{path.name}”是网页文件，其中没有表格：请从系统重新导出，或用Excel打开后另存为.xlsx")
+    if len(tables) == 1:
+        return {path.stem: tables[0]}
+    return {f"{path.stem}{i}": t for i, t in enumerate(tables, 1)}
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return b"\0" not in head
+
+
+_HTML_START = re.compile(r"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|meta|body|table|style|\?xml[^>]*>\s*<html)",
+                         re.IGNORECASE | re.DOTALL)
+
+
+def read_grid_any(path) -> dict[str, list[list[Any]]]:
+    """Every sheet of a workbook or table file as rows of values, by what the
+    file is rather than what its name says: .xlsx/.xlsm/.ods (zip), .xls
+    (compound file), .xlsb, or text: an HTML table or comma/tab-separated
+    values (in that case every cell is text and the sheet is named after the
+    file). Merged ranges come back with the value in the top-left cell only;
+    the table reader fills them down where it matters.
+
+    Raises :class:`BookError` (Chinese) for a missing, unreadable,
+    password-protected or oversized file (see :data:`MAX_CELLS`,
+    :data:`MAX_MEMBER`).
     """
     path = Path(path)
     if not path.exists():
         raise BookError(f"找不到文件：{path}")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _csv_grid(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except IsADirectoryError:
+        raise BookError(f"“{path}”是文件夹，不是表格文件") from None
+    if head.startswith(_ZIP_MAGIC):
+        _check_zip(path)
+        return _calamine_grid(path)
+    if head.startswith(_CFB_MAGIC):
+        if _encrypted(path):
+            raise _password_error(path)
+        return _calamine_grid(path)
+    if suffix in (".csv", ".txt", ".tsv", ".xls", ".xlsx", ".xlsm", ".htm", ".html") and _looks_like_text(head):
+        if path.stat().st_size > MAX_MEMBER:
+            raise _too_big(path, f"文件有{path.stat().st_size >> 20}MB")
+        text = _decode_text(path, path.read_bytes())
+        if _HTML_START.match(text[:4096]):
+            return _html_grid(path, text)
+        return _delimited_grid(path, text)
     if suffix in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
         return _calamine_grid(path)
     raise BookError(f"不支持“{path.suffix}”文件：请用Excel或WPS另存为.xlsx后再试")
@@ -174,6 +449,12 @@ def atomic_save(workbook, path: Path, backup: bool):
     os.close(fd)
     try:
         workbook.save(tmp)
+        # openpyxl keeps an .xlsm's macros in an in-memory zip whose buffer
+        # its writer closes; closed here, it prints no traceback at exit
+        vba = getattr(workbook, "vba_archive", None)
+        if vba is not None:
+            with contextlib.suppress(Exception):
+                vba.close()
         with zipfile.ZipFile(tmp) as check:   # never replace a good file with a broken one
             if check.testzip() is not None:
                 raise BookError("保存时文件损坏，原文件未改动")

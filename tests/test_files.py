@@ -213,3 +213,136 @@ def test_refresh_takes_many_files_and_a_bad_one_does_not_stop_the_rest(tmp_path)
     assert "已跳过备份文件" in proc.stderr
     for path in (one, two):
         assert all(v not in (None, "") for v in computed(path))
+
+
+# ---------------------------------------------------------------- file kinds by content
+
+PEOPLE = [["序号", "姓名", "身份证号", "身份类别"], ["1", "张三", A, "低保户"], ["2", "李四", B, "特困人员"]]
+
+
+def _grid(path):
+    grids = books.read_grid_any(path)
+    assert len(grids) == 1
+    return [[str(c) for c in row] for row in next(iter(grids.values())) if any(row)]
+
+
+@pytest.mark.parametrize("name, encoding", [("民政.csv", "utf-8"), ("民政.xls", "utf-8"), ("民政.xls", "utf-16"),
+                                            ("民政.csv", "gb18030")])
+def test_tab_separated_text_under_any_name_is_read(tmp_path, name, encoding):
+    path = tmp_path / name
+    path.write_bytes("\r\n".join("\t".join(r) for r in PEOPLE).encode(encoding))
+    assert _grid(path) == PEOPLE
+
+
+def test_gbk_csv_with_bom_and_excel_text_wrappers_keeps_id_digits(tmp_path):
+    path = tmp_path / "残联.csv"
+    lines = ["序号,姓名,身份证号,身份类别"] + [f'{r[0]},{r[1]},="{r[2]}",{r[3]}' for r in PEOPLE[1:]]
+    path.write_bytes("\r\n".join(lines).encode("gbk"))
+    assert _grid(path) == PEOPLE
+    bom = tmp_path / "残联8.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode("utf-8"))
+    assert _grid(bom) == PEOPLE
+
+
+def test_html_table_saved_as_xls_is_read_as_text(tmp_path):
+    rows = "".join("<tr>" + "".join(f"<td style='mso-number-format:\"\\@\"'>{c}</td>" for c in r) + "</tr>"
+                   for r in PEOPLE[1:])
+    page = ("<html xmlns:x=\"urn:schemas-microsoft-com:office:excel\"><head><meta charset=\"gbk\">"
+            "<style>td{}</style></head><body><table border=1><tr><th>序号</th><th>姓名</th>"
+            f"<th>身份证号</th><th>身份类别</th></tr>{rows}</table></body></html>")
+    path = tmp_path / "系统导出.xls"
+    path.write_bytes(page.encode("gbk"))
+    assert _grid(path) == PEOPLE
+
+
+def test_html_export_through_the_cli_is_not_called_broken(tmp_path):
+    rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in PEOPLE)
+    path = tmp_path / "低保名单.xls"
+    path.write_text(f"<table>{rows}</table>", encoding="utf-8")
+    proc = run_yibao("dedupe", str(path), "-o", str(tmp_path / "合并.xlsx"), check_rc=None)
+    assert "损坏" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_password_protected_xlsx_is_called_so(tmp_path):
+    msoffcrypto = pytest.importorskip("msoffcrypto")
+    import io
+    plain = small_ledger(tmp_path / "plain.xlsx")
+    out = io.BytesIO()
+    with open(plain, "rb") as handle:
+        office = msoffcrypto.OfficeFile(handle)
+        office.encrypt("1234", out)
+    path = tmp_path / "东山村.xlsx"
+    path.write_bytes(out.getvalue())
+    proc = run_yibao("validate", str(path), check_rc=2)
+    assert "设置了打开密码" in proc.stderr and "损坏" not in proc.stderr
+
+
+def test_xlsm_runs_without_a_traceback(tmp_path):
+    path = tmp_path / "东山村.xlsm"
+    wb = openpyxl.load_workbook(small_ledger(tmp_path / "a.xlsx"))
+    wb.save(path)
+    proc = run_yibao("refresh", str(path))
+    assert "Traceback" not in proc.stderr and "已刷新2行" in proc.stdout
+    assert all(v not in (None, "") for v in computed(path))
+
+
+# ---------------------------------------------------------------- hostile files, bounded memory
+
+LIMITED = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+from yibao.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_limited(*args):
+    """The real command in a process that cannot take more than 1.5 GB."""
+    import subprocess
+    return subprocess.run([sys.executable, "-c", LIMITED, *args], capture_output=True, text=True,
+                          encoding="utf-8", timeout=300)
+
+
+def _rewrite_sheet(path, change):
+    import zipfile
+    src = path.read_bytes()
+    out = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = change(data)
+            zout.writestr(info.filename, data)
+    out.replace(path)
+    return src
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS")
+@pytest.mark.parametrize("cell", ["XFD1048576", "CV1048576"])
+def test_a_stray_far_cell_is_refused_in_bounded_memory(tmp_path, cell):
+    path = small_ledger(tmp_path / "东山村.xlsx")
+    row = cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    stray = f'<row r="{row}"><c r="{cell}" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'.encode()
+    _rewrite_sheet(path, lambda xml: xml.replace(b"</sheetData>", stray))
+    assert path.stat().st_size < 20_000
+    before = path.read_bytes()
+    proc = run_limited("validate", str(path))
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-500:])
+    assert f"范围到了{cell}" in proc.stderr and "Ctrl+End" in proc.stderr
+    assert path.read_bytes() == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS")
+def test_a_zip_bomb_is_refused_in_bounded_memory(tmp_path):
+    import zlib
+    path = small_ledger(tmp_path / "东山村.xlsx")
+    row = b"<row>" + b"<c><v>1</v></c>" * 100 + b"</row>"       # no r: nothing to measure but size
+
+    def bomb(xml):
+        head, _, rest = xml.partition(b"</sheetData>")
+        return head + row * 250_000 + b"</sheetData>" + rest     # 400 MB inflated, about 1 MB on disk
+    _rewrite_sheet(path, bomb)
+    assert path.stat().st_size < 3_000_000
+    proc = run_limited("validate", str(path))
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-500:])
+    assert "超出可安全读取的范围" in proc.stderr
