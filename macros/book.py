@@ -23,6 +23,7 @@ The rules every action keeps (the product's promise never to lose data):
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import csv
 import dataclasses
@@ -39,7 +40,7 @@ from typing import Any, Sequence
 
 from yibao.atomic import commit, hold, note_read, real_path
 
-__all__ = ["BookError", "OutSheet", "FileBook", "open_book", "read_grid_any",
+__all__ = ["Book", "BookError", "OutSheet", "FileBook", "open_book", "read_grid_any",
            "write_new_workbook", "COMPUTED_STYLE"]
 
 #: openpyxl named style on cells our actions computed (so reruns may replace them)
@@ -69,6 +70,47 @@ class OutSheet:
     footer_rows: int = 0       # signature and stamp lines at the end
     landscape: bool = True
     chart: dict | None = None  # {"type": "bar", "categories": (col, r1, r2), "values": (col, r1, r2), "title": str}
+
+
+class Book(abc.ABC):
+    """The workbook interface every action works against, declared once.
+
+    Implemented by :class:`FileBook` (a file on disk), ``ExcelBook``
+    (:mod:`yibao.macros._excel`, the live workbook through xlwings) and the
+    tests' in-memory book. An action uses nothing else.
+
+    ``path`` (:class:`pathlib.Path`): where the workbook lives; result files
+    are named after it. Rows and columns below are 1-based, as in Excel."""
+
+    path: Path
+
+    @abc.abstractmethod
+    def grids(self) -> dict[str, list[list[Any]]]:
+        """Every sheet's cell values, ``{sheet name: rows of values}``."""
+
+    @abc.abstractmethod
+    def replace_sheet(self, sheet: OutSheet) -> None:
+        """Create or replace one of our result sheets (never a user's sheet);
+        raises :class:`BookError` when a user's sheet has that name."""
+
+    @abc.abstractmethod
+    def mark(self, sheet: str, row: int, col: int, severity: str, note: str) -> None:
+        """Fill a user cell by ``severity`` (a key of :data:`SEVERITY_FILL`)
+        and attach ``note``; the value stays."""
+
+    @abc.abstractmethod
+    def clear_marks(self, sheet: str) -> None:
+        """Undo the fills and notes of our previous run on ``sheet``."""
+
+    @abc.abstractmethod
+    def fill_computed(self, sheet: str, rows: Sequence[int], columns: dict[int, Sequence[Any]],
+                      number_formats: dict[int, str] | None = None):
+        """Write computed values, ``columns[col][i]`` to row ``rows[i]``, only
+        where the cell is empty, a formula, or ours (never over a typed value)."""
+
+    @abc.abstractmethod
+    def save(self, backup: bool = True) -> dict:
+        """Apply the writes; returns ``{"skipped": typed cells kept}``."""
 
 
 @contextlib.contextmanager
@@ -661,7 +703,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
-class FileBook:
+class FileBook(Book):
     """A workbook file: read fast, write carefully (see module docstring).
 
     Writes are collected and applied by :meth:`save`: an .xlsx is patched in

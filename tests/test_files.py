@@ -346,3 +346,20 @@ def test_a_zip_bomb_is_refused_in_bounded_memory(tmp_path):
     proc = run_limited("validate", str(path))
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-500:])
     assert "超出可安全读取的范围" in proc.stderr
+
+
+# ---------------------------------------------------------------- one workbook interface
+
+def test_every_backend_implements_the_one_workbook_interface():
+    import inspect
+    from yibao.macros._excel import ExcelBook
+    from test_actions_town import MemoryBook
+    for backend in (books.FileBook, ExcelBook, MemoryBook):
+        assert issubclass(backend, books.Book) and not inspect.isabstract(backend), backend
+    assert {"grids", "replace_sheet", "mark", "clear_marks", "fill_computed", "save"} <= books.Book.__abstractmethods__
+
+    class Partial(books.Book):          # a backend missing a method fails at once, not mid-action
+        def grids(self):
+            return {}
+    with pytest.raises(TypeError):
+        Partial()
