@@ -215,6 +215,38 @@ def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int]:
     return max_row, max_col, size
 
 
+_CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\sr=\"([A-Z]{1,4})(\d{1,9})\"[^>]*?(/?)>")
+_CELL_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?c>")
+_CELL_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:v|is)\b")
+
+
+def _value_extent(stream) -> tuple[int, int]:
+    """(farthest row, farthest column) of the cells that hold a value (what
+    calamine's rectangle spans: empty styled cells and rows do not count).
+    Per cell, so only run on a sheet :func:`_sheet_extent` found too large."""
+    max_row = max_col = 0
+    buf = b""
+    while True:
+        chunk = stream.read(1 << 22)
+        buf += chunk
+        pos, resume = 0, None
+        for m in _CELL_START.finditer(buf):
+            if m.group(3):
+                pos = m.end()
+                continue
+            close = _CELL_END.search(buf, m.end())
+            if close is None:           # the cell goes on in the next chunk
+                resume = m.start()
+                break
+            if _CELL_VALUE.search(buf, m.end(), close.start()):
+                max_row = max(max_row, int(m.group(2)))
+                max_col = max(max_col, _column_number(m.group(1)))
+            pos = close.end()
+        if not chunk:
+            return max_row, max_col
+        buf = buf[resume:] if resume is not None else buf[max(pos, len(buf) - 512):]
+
+
 def _check_zip(path: Path):
     """Refuse a zip (.xlsx/.xlsm/.ods) whose members inflate beyond the caps
     or whose worksheets span more than :data:`MAX_CELLS` (with the sheet's
@@ -240,6 +272,9 @@ def _check_zip(path: Path):
                     rows, cols, _size = _sheet_extent(stream, path, MAX_MEMBER)
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
                 raise BookError(f"无法读取“{path.name}”：文件已损坏（{type(exc).__name__}）") from None
+            if rows * cols > MAX_CELLS:     # an upper bound: measure the cells with values
+                with z.open(info) as stream:
+                    rows, cols = _value_extent(stream)
             if rows * cols > MAX_CELLS:
                 raise BookError(
                     f"无法读取“{path.name}”：工作表的范围到了{_column_letters(cols)}{rows}"

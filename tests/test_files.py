@@ -363,3 +363,15 @@ def test_every_backend_implements_the_one_workbook_interface():
             return {}
     with pytest.raises(TypeError):
         Partial()
+
+
+@pytest.mark.parametrize("stray", [b'<row r="1048576"><c r="XFD1048576" s="1"/></row>',
+                                   b'<row r="1048576" ht="20" customHeight="1"/>',
+                                   b'<row r="1048576"><c r="XFD1048576" s="1"></c></row>'])
+def test_far_formatting_without_a_value_is_not_refused(tmp_path, stray):
+    """Empty formatted cells and rows span nothing calamine allocates: such a
+    ledger (Excel writes them for a formatted far row) is read as usual."""
+    path = small_ledger(tmp_path / "东山村.xlsx")
+    _rewrite_sheet(path, lambda xml: xml.replace(b"</sheetData>", stray + b"</sheetData>"))
+    grid = books.read_grid_any(path)["台账"]
+    assert grid[3][5] == A and len(grid) < 100
