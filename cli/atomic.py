@@ -183,13 +183,28 @@ def _stale(lock: Path) -> bool:
     host, _, pid = text.strip().partition(" ")
     if host != socket.gethostname() or not pid.isdigit():
         return False
+    return not _alive(int(pid))
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine. (On Windows ``os.kill``
+    would terminate it, so the process list is asked instead.)"""
+    if os.name == "nt":
+        import ctypes
+        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)   # QUERY_LIMITED_INFORMATION
+        if not handle:                       # denied: another user's, running
+            return ctypes.windll.kernel32.GetLastError() == 5
+        code = ctypes.c_ulong()
+        ctypes.windll.kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        ctypes.windll.kernel32.CloseHandle(handle)
+        return code.value == 259                                            # STILL_ACTIVE
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except (PermissionError, OSError):
         return False
-    return False
+    except OSError:          # another user's process: alive
+        return True
+    return True
 
 
 def hold(path) -> None:
