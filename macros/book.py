@@ -446,6 +446,58 @@ def _html_grid(path: Path, text: str) -> dict[str, list[list[Any]]]:
     return {f"{path.stem}{i}": t for i, t in enumerate(tables, 1)}
 
 
+_SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
+
+
+def _spreadsheetml_grid(path: Path, raw: bytes) -> dict[str, list[list[Any]]]:
+    """An XML Spreadsheet 2003 (``<Workbook xmlns="urn:schemas-microsoft-
+    com:office:spreadsheet">``, what many Java web systems export as .xls):
+    every sheet, cells as text (IDs keep their digits), ``ss:Index`` gaps and
+    ``ss:MergeAcross`` kept as empty cells. The standard library's expat
+    parser (linear; it refuses entity expansion bombs); the rectangle is
+    measured before it is built."""
+    import xml.etree.ElementTree as ET
+    sheets: dict[str, dict[int, dict[int, str]]] = {}
+    extent: dict[str, tuple[int, int]] = {}
+    name, r, cells = None, 0, None
+    try:
+        for event, el in ET.iterparse(io.BytesIO(raw), events=("start", "end")):
+            tag = el.tag
+            if event == "start":
+                if tag == _SS + "Worksheet":
+                    name = el.get(_SS + "Name") or f"Sheet{len(sheets) + 1}"
+                    sheets[name], r = {}, 0
+                elif tag == _SS + "Row" and name is not None:
+                    r = int(el.get(_SS + "Index") or r + 1)
+                    cells, c = sheets[name].setdefault(r, {}), 0
+                continue
+            if tag == _SS + "Cell" and cells is not None:
+                c = int(el.get(_SS + "Index") or c + 1)
+                data = el.find(_SS + "Data")
+                text = "".join(data.itertext()) if data is not None else ""
+                if text:
+                    cells[c] = _unwrap(text)
+                    rows, cols = extent.get(name, (0, 0))
+                    extent[name] = (max(rows, r), max(cols, c))
+                c += int(el.get(_SS + "MergeAcross") or 0)
+                el.clear()
+            elif tag == _SS + "Row":
+                el.clear()
+    except (ET.ParseError, ValueError) as exc:
+        raise BookError(f"无法读取“{path.name}”：XML表格已损坏（{type(exc).__name__}）") from None
+    out = {}
+    for name, rows in sheets.items():
+        height, width = extent.get(name, (0, 0))
+        if height * width > MAX_CELLS:
+            raise _too_big(path, f"工作表“{name}”有{height}行×{width}列")
+        grid = [[""] * width for _ in range(height)]
+        for r, cells in rows.items():
+            for c, value in cells.items():
+                grid[r - 1][c - 1] = value
+        out[name] = grid
+    return out
+
+
 def _looks_like_text(head: bytes) -> bool:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True
@@ -461,7 +513,7 @@ def read_grid_any(path) -> dict[str, list[list[Any]]]:
     file is rather than what its name says: .xlsx/.xlsm/.ods (zip), .xls
     (compound file), .xlsb, or text: an HTML table or comma/tab-separated
     values (in that case every cell is text and the sheet is named after the
-    file). Merged ranges come back with the value in the top-left cell only;
+    file), or an XML Spreadsheet 2003. Merged ranges come back with the value in the top-left cell only;
     the table reader fills them down where it matters.
 
     Raises :class:`BookError` (Chinese) for a missing, unreadable,
@@ -487,7 +539,10 @@ def read_grid_any(path) -> dict[str, list[list[Any]]]:
     if suffix in (".csv", ".txt", ".tsv", ".xls", ".xlsx", ".xlsm", ".htm", ".html") and _looks_like_text(head):
         if path.stat().st_size > MAX_MEMBER:
             raise _too_big(path, f"文件有{path.stat().st_size >> 20}MB")
-        text = _decode_text(path, path.read_bytes())
+        raw = path.read_bytes()
+        if b"urn:schemas-microsoft-com:office:spreadsheet" in raw[:4096] and re.search(rb"<(?:ss:)?Workbook\b", raw[:4096]):
+            return _spreadsheetml_grid(path, raw)
+        text = _decode_text(path, raw)
         if _HTML_START.match(text[:4096]):
             return _html_grid(path, text)
         return _delimited_grid(path, text)

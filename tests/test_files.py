@@ -375,3 +375,18 @@ def test_far_formatting_without_a_value_is_not_refused(tmp_path, stray):
     _rewrite_sheet(path, lambda xml: xml.replace(b"</sheetData>", stray + b"</sheetData>"))
     grid = books.read_grid_any(path)["台账"]
     assert grid[3][5] == A and len(grid) < 100
+
+
+def test_xml_spreadsheet_2003_saved_as_xls_is_read_as_text(tmp_path):
+    def row(values, index=""):
+        cells = "".join(f'<Cell><Data ss:Type="String">{v}</Data></Cell>' for v in values)
+        return f"<Row{index}>{cells}</Row>"
+    body = row(PEOPLE[0]) + row(PEOPLE[1]) + row(PEOPLE[2], ' ss:Index="4"')
+    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+           '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+           'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">'
+           f'<Worksheet ss:Name="低保"><Table>{body}</Table></Worksheet></Workbook>')
+    path = tmp_path / "民政导出.xls"
+    path.write_text(xml, encoding="utf-8")
+    grid = books.read_grid_any(path)["低保"]
+    assert grid[0] == PEOPLE[0] and grid[1] == PEOPLE[1] and grid[3] == PEOPLE[2] and not any(grid[2])
