@@ -372,7 +372,9 @@ class _TableParser(html.parser.HTMLParser):
     what web systems save as ".xls" is one plain table, which needs neither
     lxml nor html5lib (pandas.read_html needs one of them and would turn IDs
     into numbers). ``colspan`` leaves empty cells after the value, as
-    merged cells read from a workbook do."""
+    merged cells read from a workbook do; so does ``rowspan`` (web exports
+    merge a household's 家庭编号 down its rows) in the rows below, so that
+    every later cell stays in its column."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -381,6 +383,8 @@ class _TableParser(html.parser.HTMLParser):
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
         self._span = 1
+        self._down = 1
+        self._below: dict[int, int] = {}     # column → rows still covered by a rowspan above
 
     def handle_starttag(self, tag, attrs):
         if tag == "table":
@@ -397,8 +401,8 @@ class _TableParser(html.parser.HTMLParser):
             if self._row is None:
                 self._row = []
             self._cell = []
-            span = dict(attrs).get("colspan") or "1"
-            self._span = min(int(span), 256) if span.isdigit() and int(span) > 0 else 1
+            self._span = _span(dict(attrs).get("colspan"))
+            self._down = _span(dict(attrs).get("rowspan"))
         elif tag == "br" and self._cell is not None:
             self._cell.append("\n")
 
@@ -418,19 +422,42 @@ class _TableParser(html.parser.HTMLParser):
         if self._cell is not None and self._depth == 1:
             self._cell.append(data)
 
+    def _skip_covered(self):
+        while self._below.get(len(self._row), 0) > 0:
+            self._row.append("")
+
     def _end_cell(self):
         if self._cell is not None and self._row is not None:
             text = " ".join("".join(self._cell).replace("\xa0", " ").split(" ")).strip()
+            self._skip_covered()
+            if self._down > 1:
+                for col in range(len(self._row), len(self._row) + self._span):
+                    self._below[col] = self._down      # counted down as this row ends
             self._row.append(_unwrap(text))
             self._row.extend([""] * (self._span - 1))
         self._cell = None
-        self._span = 1
+        self._span = self._down = 1
 
     def _end_row(self):
         self._end_cell()
         if self._row is not None and self.tables:
-            self.tables[-1].append(self._row)
+            if self._below:
+                width = max(self._below) + 1
+                while len(self._row) < width:
+                    self._skip_covered()
+                    if len(self._row) < width:
+                        break
+                self.tables[-1].append(self._row)
+                self._below = {c: n - 1 for c, n in self._below.items() if n > 1}
+            else:
+                self.tables[-1].append(self._row)
         self._row = None
+
+
+def _span(value) -> int:
+    """A colspan/rowspan attribute as a count (1 when absent or odd; at most 1000)."""
+    value = (value or "1").strip()
+    return min(int(value), 1000) if value.isdigit() and int(value) > 0 else 1
 
 
 def _html_grid(path: Path, text: str) -> dict[str, list[list[Any]]]:

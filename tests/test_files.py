@@ -390,3 +390,15 @@ def test_xml_spreadsheet_2003_saved_as_xls_is_read_as_text(tmp_path):
     path.write_text(xml, encoding="utf-8")
     grid = books.read_grid_any(path)["低保"]
     assert grid[0] == PEOPLE[0] and grid[1] == PEOPLE[1] and grid[3] == PEOPLE[2] and not any(grid[2])
+
+
+def test_html_rowspan_keeps_every_later_cell_in_its_column(tmp_path):
+    """A web export merging one household's 家庭编号 down its rows: the
+    second person's ID stays under 身份证号, not under 姓名."""
+    page = ("<table><tr><th>家庭编号</th><th>姓名</th><th>身份证号</th></tr>"
+            f"<tr><td rowspan=2>F001</td><td>张三</td><td>{A}</td></tr>"
+            f"<tr><td>李四</td><td>{B}</td></tr>"
+            f"<tr><td>F002</td><td>王五</td><td>{A}</td></tr></table>")
+    path = tmp_path / "导出.xls"
+    path.write_text(page, encoding="utf-8")
+    assert _grid(path) == [["家庭编号", "姓名", "身份证号"], ["F001", "张三", A], ["", "李四", B], ["F002", "王五", A]]
