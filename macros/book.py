@@ -846,11 +846,12 @@ class FileBook(Book):
 
     def grids(self) -> dict[str, list[list[Any]]]:
         if self._grids is None:
-            if self._for_update and self.path.exists():
-                hold(self.path)        # one yibao command at a time on a file it will write
-                note_read(self.path)   # and none if another program saved it meanwhile
-                if self.path.suffix.lower() == ".xlsx":
-                    self._parts = _PartsPrefetch(self.path)
+            if self.path.exists():
+                if self._for_update:
+                    hold(self.path)    # one yibao command at a time on a file it will write
+                    if self.path.suffix.lower() == ".xlsx":
+                        self._parts = _PartsPrefetch(self.path)
+                note_read(self.path)   # a write refuses if another program saved it meanwhile
             self._grids = read_grid_any(self.path)
         return self._grids
 

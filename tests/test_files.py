@@ -402,3 +402,17 @@ def test_html_rowspan_keeps_every_later_cell_in_its_column(tmp_path):
     path = tmp_path / "导出.xls"
     path.write_text(page, encoding="utf-8")
     assert _grid(path) == [["家庭编号", "姓名", "身份证号"], ["F001", "张三", A], ["", "李四", B], ["F002", "王五", A]]
+
+
+def test_a_result_sheet_is_not_written_over_a_file_changed_since_it_was_read(tmp_path):
+    """validate --no-mark, quota, notice write their own sheet into the file
+    they read: if another program (or a refresh) saved it meanwhile, the
+    write is refused rather than undoing that save."""
+    path = small_ledger(tmp_path / "东山村.xlsx")
+    book = books.FileBook(path)
+    book.grids()
+    os.utime(path, ns=(1, 1))
+    book.replace_sheet(books.OutSheet("校验报告", [["a"]]))
+    with pytest.raises(atomic.WriteRefused):
+        book.save()
+    assert "校验报告" not in openpyxl.load_workbook(path).sheetnames
