@@ -416,3 +416,23 @@ def test_a_result_sheet_is_not_written_over_a_file_changed_since_it_was_read(tmp
     with pytest.raises(atomic.WriteRefused):
         book.save()
     assert "校验报告" not in openpyxl.load_workbook(path).sheetnames
+
+
+def test_two_commands_at_once_never_both_succeed_with_one_result_lost(tmp_path):
+    """refresh and validate started together on one ledger, five times: each
+    either reports success and its result is in the file, or is refused."""
+    import subprocess
+    for attempt in range(5):
+        path = small_ledger(tmp_path / f"东山村{attempt}.xlsx")
+        procs = [subprocess.Popen([sys.executable, "-m", "yibao", *cmd, str(path)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, encoding="utf-8")
+                 for cmd in (["refresh"], ["validate"])]
+        (r_out, r_err), (v_out, v_err) = (p.communicate(timeout=300) for p in procs)
+        refreshed, validated = procs[0].returncode == 0, procs[1].returncode in (0, 1)
+        assert refreshed or "正被另一个yibao命令处理" in r_err, r_err
+        assert validated or "正被另一个yibao命令处理" in v_err, v_err
+        wb = openpyxl.load_workbook(path)
+        if refreshed:
+            assert all(v not in (None, "") for v in computed(path)), "refresh said done, its values are gone"
+        if validated:
+            assert "校验报告" in wb.sheetnames, "validate said done, its report is gone"
