@@ -306,10 +306,20 @@ def _password_error(path: Path) -> BookError:
                      "在“文件→信息→保护工作簿”（WPS：“文件→文档加密”）中取消密码并保存后再试")
 
 
-def _calamine_grid(path: Path) -> dict[str, list[list[Any]]]:
+#: the names calamine picks its reader by, for each kind of content
+_SUFFIXES = {"zip": (".xlsx", ".xlsm", ".ods"), "cfb": (".xls",)}
+
+
+def _calamine_grid(path: Path, kind: str | None = None) -> dict[str, list[list[Any]]]:
     from python_calamine import CalamineWorkbook
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        if kind and path.suffix.lower() not in _SUFFIXES[kind]:
+            # named for another kind (an .xlsx saved as .xls): calamine picks
+            # by name from a path, by content from a file object
+            with open(path, "rb") as handle:
+                book = CalamineWorkbook.from_filelike(handle)
+        else:
+            book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types
         if "password" in str(exc).lower():
             raise _password_error(path) from None
@@ -558,11 +568,11 @@ def read_grid_any(path) -> dict[str, list[list[Any]]]:
         raise BookError(f"“{path}”是文件夹，不是表格文件") from None
     if head.startswith(_ZIP_MAGIC):
         _check_zip(path)
-        return _calamine_grid(path)
+        return _calamine_grid(path, "zip")
     if head.startswith(_CFB_MAGIC):
         if _encrypted(path):
             raise _password_error(path)
-        return _calamine_grid(path)
+        return _calamine_grid(path, "cfb")
     if suffix in (".csv", ".txt", ".tsv", ".xls", ".xlsx", ".xlsm", ".htm", ".html") and _looks_like_text(head):
         if path.stat().st_size > MAX_MEMBER:
             raise _too_big(path, f"文件有{path.stat().st_size >> 20}MB")

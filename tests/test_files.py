@@ -436,3 +436,10 @@ def test_two_commands_at_once_never_both_succeed_with_one_result_lost(tmp_path):
             assert all(v not in (None, "") for v in computed(path)), "refresh said done, its values are gone"
         if validated:
             assert "校验报告" in wb.sheetnames, "validate said done, its report is gone"
+
+
+@pytest.mark.parametrize("name", ["东山村.xls", "东山村.csv"])
+def test_a_workbook_under_another_kinds_name_is_read_by_its_content(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(small_ledger(tmp_path / "real.xlsx").read_bytes())
+    assert books.read_grid_any(path)["台账"][3][5] == A
