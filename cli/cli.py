@@ -320,13 +320,22 @@ def chinese_usage_error(message: str) -> str:
     >>> chinese_usage_error("argument --persons: invalid int value: 'abc'")
     '参数 --persons 应为整数，而不是“abc”'
     >>> chinese_usage_error("the following arguments are required: files")
-    '缺少参数：files'
+    '缺少参数：文件'
     """
     for pattern, repl in _ARGPARSE_ZH:
         m = pattern.fullmatch(message.strip())
         if m:
-            return m.expand(repl)
+            text = m.expand(repl)
+            if text.startswith("缺少参数："):
+                names = [_ARG_NAMES.get(n.strip(), n.strip()) for n in text[5:].split(",")]
+                text = "缺少参数：" + "、".join(names)
+            return text
     return message
+
+
+#: positional argument names as staff know them
+_ARG_NAMES = {"files": "文件", "file": "文件", "ledgers": "台账文件", "lists": "名单文件", "id": "方案编号",
+              "folder": "文件夹"}
 
 
 class ChineseArgumentParser(argparse.ArgumentParser):
