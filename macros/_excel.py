@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .book import COMPUTED_STYLE, SEVERITY_FILL, OutSheet, _sheet_title, writable_runs
+from .book import COMPUTED_STYLE, SEVERITY_FILL, Book, OutSheet, _sheet_title, writable_runs
 
 _NOTE_PREFIX = "【yibao】"
 
@@ -57,7 +57,7 @@ def _fill(ws, cells: dict[tuple[int, int], str]):
             ws.range(union).color = _rgb(argb)
 
 
-class ExcelBook:
+class ExcelBook(Book):
     """The workbook Excel has open (``xw.Book.caller()``)."""
 
     def __init__(self, xw_book):

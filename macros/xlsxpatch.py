@@ -928,11 +928,8 @@ class XlsxPatch:
                     if name not in names and name not in self.removed:
                         _write_part(out, name, data)
             self.zip.close()
-            from yibao.atomic import backup_copy, keep_mode
-            keep_mode(tmp, self.path)
-            if backup:
-                backup_copy(self.path)
-            os.replace(tmp, self.path)
+            from yibao.atomic import commit
+            commit(tmp, self.path, backup=backup)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)

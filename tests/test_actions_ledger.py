@@ -561,8 +561,9 @@ def test_refresh_on_rows_as_excel_writes_them_with_spans(tmp_path):
 def test_a_change_to_the_file_after_reading_is_not_undone_by_the_early_inflated_copy(tmp_path):
     """validate and refresh inflate the sheet XML while the cells are read;
     if the file changes before the results are written (saved again from
-    Excel meanwhile), that early copy is dropped and the file as it now is
-    gets patched: nothing typed in between is lost."""
+    Excel meanwhile), the write is refused and the file stays as it now is:
+    nothing typed in between is lost, and no result computed from the old
+    cells lands beside the new ones (issue 16 item 11). A rerun then works."""
     import os
     from yibao.macros import book as books
     path = ledger(tmp_path / "l.xlsx", [
@@ -573,6 +574,13 @@ def test_a_change_to_the_file_after_reading_is_not_undone_by_the_early_inflated_
     wb["台账"]["Z1"] = "读取之后才填的"
     wb.save(path)
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    book.fill_computed("台账", [4], {14: [280]})
+    from yibao import atomic
+    with pytest.raises(atomic.WriteRefused, match="被其他程序改动过"):
+        book.save()
+    assert openpyxl.load_workbook(path)["台账"]["Z1"].value == "读取之后才填的"
+    book = books.FileBook(path, for_update=True)
+    book.grids()
     book.fill_computed("台账", [4], {14: [280]})
     book.save()
     ws = openpyxl.load_workbook(path)["台账"]
