@@ -99,8 +99,20 @@ XFAIL: dict[tuple[str, str], str] = {
 }
 
 
+ITEM6 = "issue 16 item 6: with lxml installed the patcher writes a malformed xl/workbook.xml"
+try:
+    import lxml  # noqa: F401
+    LXML = True
+except ImportError:
+    LXML = False
+#: failing only with lxml installed (CI runs the suite with and without it):
+#: validate adds its sheets to a workbook.xml openpyxl wrote through lxml,
+#: whose r: prefix is declared where the patcher does not look: "unbound prefix"
+XFAIL_LXML = {(shape, "validate"): ITEM6 for shape in ("plain", "excel_everyday", "wps", "mac1904")}
+
+
 def _case(shape, action):
-    reason = XFAIL.get((shape, action))
+    reason = XFAIL.get((shape, action)) or (XFAIL_LXML.get((shape, action)) if LXML else None)
     marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
     return pytest.param(shape, action, marks=marks, id=f"{shape}-{action}")
 
@@ -366,6 +378,15 @@ def _lost(run: Run, reference: dict) -> list[str]:
                             f"{reference[run.action]}人: {run.proc.stdout.strip()}")
         return problems
 
+    broken = []
+    for name, data in after.items():
+        if name.endswith((".xml", ".rels")):
+            try:
+                ET.fromstring(data)
+            except ET.ParseError as exc:
+                broken.append(f"{name} is not well-formed XML ({exc})")
+    if broken:
+        return broken
     sheets_b, sheets_a = _sheets(before), _sheets(after)
     ledger_b, ledger_a = sheets_b[mc.LEDGER], sheets_a.get(mc.LEDGER)
     if ledger_a is None:
