@@ -373,6 +373,12 @@ def _lost(run: Run, reference: dict) -> list[str]:
             problems.append("a read-only action changed the ledger")
         if not run.out.exists():
             problems.append("no output file")
+        else:
+            from openpyxl import load_workbook
+            try:
+                load_workbook(run.out, read_only=True).close()
+            except Exception as exc:
+                problems.append(f"openpyxl cannot open the output ({type(exc).__name__}: {exc})")
         if _reported(run) != reference[run.action]:
             problems.append(f"reports {_reported(run)}人, the same persons in our own file "
                             f"{reference[run.action]}人: {run.proc.stdout.strip()}")
@@ -548,3 +554,40 @@ def test_summary_never_drops_a_village_it_cannot_read(corpus, tmp_path):
     assert both.returncode == 0, both.stderr
     assert re.search(r"2个村（社区）参保\d+户4人", both.stdout), both.stdout
     assert all(re.search(r"参保\d+户2人", p.stdout) for p in each), [p.stdout for p in each]
+
+
+# --------------------------------------------------------------- the corpus itself
+def test_corpus_holds_what_the_checks_compare(corpus):
+    """The generator really produced each shape (else the matrix above
+    would pass on files without the things it checks)."""
+    from openpyxl import load_workbook
+    for shape in ("plain", "excel", "excel_everyday", "libreoffice", "wps", "sdk", "mac1904"):
+        ws = load_workbook(corpus[shape])[mc.LEDGER]
+        typed = {ref: ws[ref].value for ref in mc.TYPED}
+        assert typed == mc.TYPED, shape  # the 0 in H6 and " 电话告知 " with its spaces included
+    excel = _members(corpus["excel"])
+    sheets = _sheets(excel)
+    feats = _sheet_features(excel, sheets[mc.LEDGER])
+    assert len(feats["pictures"]) == 1 and feats["charts"] == 1 and feats["threaded comments"]
+    assert len(_sheet_features(excel, sheets[mc.NOTES_SHEET])["pictures"]) == 1
+    assert _sheet_features(excel, sheets[mc.NOTES_SHEET])["tables"] == [("缴费进度", "A1:B4")]
+    for key in ("sheetProtection", "autoFilter", "conditionalFormatting", "dataValidations", "headerFooter"):
+        assert feats.get(key), key
+    assert feats["hidden rows"] == [mc.HIDDEN_ROW]
+    assert mc.USER_NOTE in _notes(excel, sheets[mc.LEDGER])[mc.USER_NOTE_CELL]
+    assert ("村民名单", None, f"{mc.LEDGER}!$C$4:$C$7") in _defined_names(excel)
+    assert b'Target="../comments1.xml"' in excel[mc._rels_name(sheets[mc.LEDGER])]
+    assert b'<f t="shared" ref="W4:W7" si="0">' in excel[sheets[mc.LEDGER]]
+    assert {"xl/calcChain.xml", "xl/persons/person.xml", "docProps/custom.xml"} <= excel.keys()
+    lo = _members(corpus["libreoffice"])
+    assert b"LibreOffice" in lo["docProps/app.xml"]
+    lo_dim = _members(corpus["libreoffice_dim"])
+    assert re.search(rb'<dimension ref="1:\d+"/>', lo_dim[_sheets(lo_dim)[mc.LEDGER]])
+    wps = _members(corpus["wps"])
+    assert b"etc:cellImages" in wps["xl/cellimages.xml"] and b'DISPIMG("ID_' in wps[_sheets(wps)[mc.LEDGER]]
+    sdk = _members(corpus["sdk"])
+    assert all(sdk[p].lstrip().split(b">", 1)[1].lstrip().startswith(b"<x:")
+               for p in ("xl/workbook.xml", "xl/styles.xml", "xl/sharedStrings.xml", _sheets(sdk)[mc.LEDGER]))
+    assert b'date1904="1"' in _members(corpus["mac1904"])["xl/workbook.xml"]
+    strict = _members(corpus["strict"])
+    assert b'conformance="strict"' in strict["xl/workbook.xml"] and mc.MAIN_NS.encode() not in strict["xl/workbook.xml"]
