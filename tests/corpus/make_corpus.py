@@ -17,7 +17,12 @@ Shapes (the source each one imitates is named in its builder):
 * ``libreoffice`` — (a) converted by ``soffice --headless --convert-to xlsx``
   (:func:`libreoffice_shape`).
 * ``wps``        — WPS Office in-cell picture: ``xl/cellimages.xml`` and a
-  ``=DISPIMG("ID_…",1)`` cell (:func:`wps_shape`).
+  ``=DISPIMG("ID_…",1)`` cell (:func:`wps_shape`); ``wps_note`` the same with
+  the village agent's own note on the cell validate flags.
+* ``excel_everyday`` — (a) without the note, thread and shared formula: the
+  ledger of the everyday path validate → save in Excel → validate.
+* ``libreoffice_dim`` — ``libreoffice`` with LibreOffice's row-only
+  ``<dimension ref="1:N"/>`` (:func:`libreoffice_dimension`).
 * ``sdk``        — Open XML SDK / ClosedXML: every SpreadsheetML part written
   with the ``x:`` prefix (:func:`sdk_shape`).
 * ``mac1904``    — the 1904 date system of old Mac Excel (:func:`mac1904_shape`).
@@ -536,17 +541,21 @@ def libreoffice_dimension(path: Path, sheet: str = LEDGER, rows: int | None = No
 
 
 # ---------------------------------------------------------------- (c) WPS
-def wps_shape(folder: Path, name: str = "wps.xlsx") -> Path:
+def wps_shape(folder: Path, name: str = "wps.xlsx", note: bool = False) -> Path:
     """(c) WPS Office's in-cell picture: the picture lives in
     ``xl/cellimages.xml`` (namespace http://www.wps.cn/officeDocument/2017/etCustomData,
     relationship type …/2020/cellImage from the workbook), and the cell holds
     ``=DISPIMG("ID_…",1)`` with the formula text as its cached value, as WPS
-    writes it for "嵌入单元格的图片"."""
+    writes it for "嵌入单元格的图片". ``note``: and the village agent's own
+    note on H7 (the cell validate flags)."""
     def extras(wb):
+        from openpyxl.comments import Comment
         ws = wb[LEDGER]
         ws[f"{SHARED_FORMULA_COL}3"] = "户口本照片"
         ws[f"{SHARED_FORMULA_COL}{FIRST_ROW}"] = "x"
-    parts = read_package(filled(folder, "_wps_base.xlsx", extras=extras))
+        if note:
+            ws[USER_NOTE_CELL].comment = Comment(USER_NOTE, "村代办员")
+    parts = read_package(filled(folder, f"_{name}", extras=extras))
     shared_strings(parts)
     ledger = sheet_part(parts, LEDGER)
     image_id = "ID_3F2A9B7C5D1E4F60A8B9C0D1E2F3A4B5"
@@ -648,7 +657,7 @@ def strict_shape(folder: Path, name: str = "strict.xlsx") -> Path:
 
 
 # ---------------------------------------------------------------- all of them
-SHAPES = ("excel", "excel_everyday", "libreoffice", "libreoffice_dim", "wps", "sdk", "mac1904", "strict")
+SHAPES = ("excel", "excel_everyday", "libreoffice", "libreoffice_dim", "wps", "wps_note", "sdk", "mac1904", "strict")
 
 
 def build(folder) -> dict[str, Path]:
@@ -662,6 +671,7 @@ def build(folder) -> dict[str, Path]:
         "excel": excel_shape(folder),
         "excel_everyday": excel_shape(folder, "excel_everyday.xlsx", everyday=True),
         "wps": wps_shape(folder),
+        "wps_note": wps_shape(folder, "wps_note.xlsx", note=True),
         "sdk": sdk_shape(folder),
         "mac1904": mac1904_shape(folder),
         "strict": strict_shape(folder),
