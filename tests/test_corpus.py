@@ -26,6 +26,7 @@ into an error, and the mark goes.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -44,8 +45,6 @@ SOFFICE = shutil.which("soffice")
 pytestmark = pytest.mark.skipif(not SOFFICE, reason="需要 LibreOffice（soffice）")
 
 MAIN = mc.MAIN_NS
-STRICT_MAIN = mc.STRICT[mc.MAIN_NS]
-PKG = mc.PKG_REL_NS
 COMMENTS_TYPES = (mc.REL_NS + "/comments", mc.STRICT[mc.REL_NS] + "/comments")
 OUR_SHEETS = {"校验报告", "_yibao标注", "公示名单", "汇总上报", "进度通报"}
 COMPUTED_HEADERS = {"应缴", "资助类别", "资助金额", "资金来源", "待遇起始", "校验"}
@@ -103,11 +102,7 @@ XFAIL: dict[tuple[str, str], str] = {
 
 
 ITEM6 = "issue 16 item 6: with lxml installed the patcher writes a malformed xl/workbook.xml"
-try:
-    import lxml  # noqa: F401
-    LXML = True
-except ImportError:
-    LXML = False
+LXML = importlib.util.find_spec("lxml") is not None
 #: failing only with lxml installed (CI runs the suite with and without it):
 #: validate adds its sheets to a workbook.xml openpyxl wrote through lxml,
 #: whose r: prefix is declared where the patcher does not look: "unbound prefix"
@@ -185,8 +180,11 @@ def runs(corpus, tmp_path_factory) -> dict[tuple[str, str], Run]:
 
 @pytest.fixture(scope="session")
 def reference(runs):
-    """What each reader reports on the control file (same persons)."""
-    return {action: _reported(runs[("plain", action)]) for action in READERS}
+    """What each action reports on the control file (same persons): a
+    reader's count of persons, an in-place action's whole line."""
+    out = {action: _reported(runs[("plain", action)]) for action in READERS}
+    out.update({action: runs[("plain", action)].proc.stdout.strip() for action in IN_PLACE})
+    return out
 
 
 # --------------------------------------------------------------- reading packages
@@ -396,6 +394,9 @@ def _lost(run: Run, reference: dict) -> list[str]:
                 broken.append(f"{name} is not well-formed XML ({exc})")
     if broken:
         return broken
+    if run.proc.stdout.strip() != reference[run.action]:
+        problems.append(f"says {run.proc.stdout.strip()!r}, on the same persons in our own file "
+                        f"{reference[run.action]!r}")
     sheets_b, sheets_a = _sheets(before), _sheets(after)
     ledger_b, ledger_a = sheets_b[mc.LEDGER], sheets_a.get(mc.LEDGER)
     if ledger_a is None:
