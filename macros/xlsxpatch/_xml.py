@@ -1,0 +1,115 @@
+"""Small XML helpers every part uses: cell references, attributes, text escapes, one cell's XML."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from .constants import _EPOCH
+
+
+@functools.lru_cache(maxsize=None)
+def column_letter(col: int) -> str:
+    """1 → 'A', 28 → 'AB' (as openpyxl's get_column_letter, without
+    importing openpyxl, which costs a third of a second)."""
+    if not 1 <= col <= 18278:
+        raise ValueError(f"column {col} out of range")
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+@functools.lru_cache(maxsize=None)
+def column_index(letters: str) -> int:
+    """'A' → 1, 'AB' → 28."""
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + ord(ch) - 64
+    return index
+
+
+get_column_letter = column_letter
+column_index_from_string = column_index
+
+
+class Unsupported(Exception):
+    """This file needs the general (openpyxl) path."""
+
+
+_ROW = re.compile(r'<row\b[^>]*?(?:/>|>.*?</row>)', re.S)
+_ROW_NUM = re.compile(r'\br="(\d+)"')
+_CELL = re.compile(r'<c\b[^>]*?(?:/>|>.*?</c>)', re.S)
+_CELL_REF = re.compile(r'\br="([A-Z]+)(\d+)"')
+_STYLE_ATTR = re.compile(r'\bs="(\d+)"')
+_STYLE_ATTR_B = re.compile(rb'\bs="(\d+)"')
+_ROW_B = re.compile(rb'<row\b[^>]*?(?:/>|>.*?</row>)', re.S)
+_ROW_NUM_B = re.compile(rb'\br="(\d+)"')
+_CELL_REF_B = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_SPANS = re.compile(r'\sspans="[^"]*"')
+_SPANS_B = re.compile(rb'\sspans="[^"]*"')
+
+
+def _attr(tag: str, name: str) -> str | None:
+    m = re.search(r'\b' + name + r'="([^"]*)"', tag)
+    return m.group(1) if m else None
+
+
+def _text(value: str) -> str:
+    if "&" in value or "<" in value or ">" in value:
+        value = escape(value)
+    if value[:1].isspace() or value[-1:].isspace() or "\n" in value:
+        return f'<t xml:space="preserve">{value}</t>'
+    return f"<t>{value}</t>"
+
+
+def cell_xml(ref: str, value: Any, style: int | None) -> str:
+    s = f' s="{style}"' if style else ""
+    kind = type(value)
+    if kind is str:
+        if not value:
+            return f'<c r="{ref}"{s}/>'
+        # any text, including text starting with = + - @, is an inline string
+        return f'<c r="{ref}"{s} t="inlineStr"><is>{_text(value)}</is></c>'
+    if kind is int or kind is float:
+        return f'<c r="{ref}"{s}><v>{value}</v></c>'
+    if value is None:
+        return f'<c r="{ref}"{s}/>'
+    if kind is bool:
+        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if isinstance(value, datetime.date):
+        return f'<c r="{ref}"{s}><v>{(value - _EPOCH).days}</v></c>'
+    if isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
+        return f'<c r="{ref}"{s}><v>{value}</v></c>'
+    return f'<c r="{ref}"{s} t="inlineStr"><is>{_text(str(value))}</is></c>'
+
+
+
+def _unescape(text: str | None) -> str:
+    if text is None:
+        return ""
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+            .replace("&apos;", "'").replace("&amp;", "&"))
+
+
+def _insert_before(xml: str, element: str, followers: tuple[str, ...], end: str = "</worksheet>") -> str:
+    """Insert ``element`` before the first of ``followers`` (schema order)."""
+    for tag in followers:
+        m = re.search(rf"<{tag}\b", xml)
+        if m:
+            return xml[:m.start()] + element + xml[m.start():]
+    return xml.replace(end, element + end)
+
+
+_NEEDS_QUOTING = re.compile(r'[&<>"\n\r\t]')
+
+
+def _quote(value: str) -> str:
+    """``quoteattr`` for the common case in one search (a link per report row)."""
+    return quoteattr(value) if _NEEDS_QUOTING.search(value) else f'"{value}"'
