@@ -26,6 +26,7 @@ style it had before we marked it).
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -61,6 +62,11 @@ class XlsxPatch(PackageParts, WorkbookParts, StylesPart, SheetRows, SharedString
         self.wb_rels = self._read("xl/_rels/workbook.xml.rels")
         self.content_types = self._read("[Content_Types].xml")
         self.styles = self._read("xl/styles.xml")
+        # as read: save() writes these four parts only when they changed
+        self._as_read = {"xl/workbook.xml": self.workbook, "xl/_rels/workbook.xml.rels": self.wb_rels,
+                         "[Content_Types].xml": self.content_types, "xl/styles.xml": self.styles}
+        # the workbook's date system: serial 0 is 1899-12-30, or 1904-01-01 (old Mac Excel)
+        self.date1904 = bool(re.search(r'<workbookPr\b[^>]*\bdate1904="(?:1|true)"', self.workbook))
         self._sheets = self._sheet_map()
         self._xf_cache: dict[tuple, int] = {}
         self._computed_xfs: dict[tuple[int, int], bool] = {}

@@ -8,7 +8,7 @@ import re
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from .constants import _EPOCH
+from .constants import _EPOCH, MAIN_NS
 
 
 @functools.lru_cache(maxsize=None)
@@ -59,12 +59,49 @@ def _attr(tag: str, name: str) -> str | None:
     return m.group(1) if m else None
 
 
+_ROOT = re.compile(rb"<(?![?!])([^\s>/]+)([^>]*)>")
+
+
+def _normalise(data: bytes) -> bytes:
+    """A SpreadsheetML part written with a prefix for the main namespace
+    (``<x:worksheet xmlns:x="…main">``, as ClosedXML and the Open XML SDK
+    write), rewritten with that namespace as the default, so every search
+    for ``<row``, ``<c``, ``<sheets>`` finds what it means: the same
+    document to any XML reader. Other parts are returned as they are."""
+    m = _ROOT.search(data, 0, 4096)
+    if m is None or b":" not in m.group(1):
+        return data
+    prefix = m.group(1).split(b":", 1)[0]
+    attrs = m.group(2)
+    declared = b'xmlns:%s="%s"' % (prefix, MAIN_NS.encode())
+    if declared not in attrs or b'xmlns="' in attrs:
+        return data
+    data = data.replace(b"<%s:" % prefix, b"<").replace(b"</%s:" % prefix, b"</")
+    at = data.find(declared)
+    return data[:at] + b'xmlns="%s" ' % MAIN_NS.encode() + data[at:]
+
+
 def _text(value: str) -> str:
     if "&" in value or "<" in value or ">" in value:
         value = escape(value)
     if value[:1].isspace() or value[-1:].isspace() or "\n" in value:
         return f'<t xml:space="preserve">{value}</t>'
     return f"<t>{value}</t>"
+
+
+_EPOCH_1904 = datetime.date(1904, 1, 1)
+
+
+def in_1904(value):
+    """A date as its serial number in the 1904 date system (days since
+    1904-01-01, as old Mac Excel counts); anything else as it is. For a
+    workbook whose ``workbookPr`` says ``date1904="1"``: :func:`cell_xml`
+    counts from 1899-12-30."""
+    if isinstance(value, datetime.date):
+        if isinstance(value, datetime.datetime):
+            value = value.date()
+        return (value - _EPOCH_1904).days
+    return value
 
 
 def cell_xml(ref: str, value: Any, style: int | None) -> str:

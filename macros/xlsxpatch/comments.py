@@ -90,17 +90,10 @@ class CommentsPart:
         rels = rels.replace("</Relationships>", f'<Relationship Id="{rid_v}" Type="{VML_TYPE}" '
                             f'Target="/{vml_part}"/></Relationships>')
         self._write(rels_name, rels)
-        xml = _insert_before(xml, f'<legacyDrawing r:id="{rid_v}"/>',
+        xml = _insert_before(xml, f'<legacyDrawing xmlns:r="{REL_NS}" r:id="{rid_v}"/>',
                              ("legacyDrawingHF", "picture", "oleObjects", "controls", "webPublishItems",
                               "tableParts", "extLst"))
         pieces = [head]
-        if head:
-            root_at = raw.find(b"<worksheet ", 0, cut)
-            if root_at >= 0 and b"xmlns:r=" not in raw[root_at:raw.find(b">", root_at)]:
-                at = root_at + len(b"<worksheet ")
-                pieces = [head[:at], f'xmlns:r="{REL_NS}" '.encode(), head[at:]]
-        elif 'xmlns:r=' not in xml[xml.find("<worksheet"):].split(">", 1)[0]:
-            xml = xml.replace("<worksheet ", f'<worksheet xmlns:r="{REL_NS}" ', 1)
         self._write(part, b"".join(pieces + [xml.encode("utf-8")]))
         self._override(comments_part, COMMENTS_CT)
         if 'Extension="vml"' not in self.content_types:

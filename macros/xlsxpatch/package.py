@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shutil
 import tempfile
@@ -12,13 +13,16 @@ import zlib
 from pathlib import PurePosixPath
 
 from . import constants
-from ._xml import Unsupported
+from ._xml import Unsupported, _normalise
 
 
 def _part_path(base: str, target: str) -> str:
+    """The zip member a relationship of part ``base`` points to: absolute
+    ("/xl/comments1.xml") or relative, with ".." as Excel writes it
+    ("../comments1.xml" from a sheet) resolved."""
     if target.startswith("/"):
-        return target.lstrip("/")
-    return str(PurePosixPath(base).parent.joinpath(target)).replace("xl/../", "")
+        return posixpath.normpath(target.lstrip("/"))
+    return posixpath.normpath(posixpath.join(posixpath.dirname(base), target))
 
 
 def _rels_path(part: str) -> str:
@@ -35,7 +39,7 @@ class PackageParts:
         if name in self.changed:
             return self.changed[name].decode("utf-8")
         try:
-            return self.zip.read(name).decode("utf-8")
+            return _normalise(self.zip.read(name)).decode("utf-8")
         except KeyError:
             raise Unsupported(f"missing {name}") from None
 
@@ -45,9 +49,9 @@ class PackageParts:
         if name in self.changed:
             return self.changed[name]
         if name in self._preloaded:
-            return self._preloaded.pop(name)
+            return _normalise(self._preloaded.pop(name))
         try:
-            return self.zip.read(name)
+            return _normalise(self.zip.read(name))
         except KeyError:
             raise Unsupported(f"missing {name}") from None
 
@@ -75,10 +79,10 @@ class PackageParts:
 
     # ------------------------------------------------------------ saving
     def save(self, backup: bool = True):
-        self._write("xl/workbook.xml", self.workbook)
-        self._write("xl/_rels/workbook.xml.rels", self.wb_rels)
-        self._write("[Content_Types].xml", self.content_types)
-        self._write("xl/styles.xml", self.styles)
+        for name, text in (("xl/workbook.xml", self.workbook), ("xl/_rels/workbook.xml.rels", self.wb_rels),
+                           ("[Content_Types].xml", self.content_types), ("xl/styles.xml", self.styles)):
+            if text != self._as_read.get(name):
+                self._write(name, text)
         fd, tmp = tempfile.mkstemp(prefix=".~yibao-", suffix=".xlsx", dir=self.path.parent)
         os.close(fd)
         try:

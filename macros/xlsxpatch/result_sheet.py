@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .constants import MAIN_NS, OUR_TAB, REL_NS
-from ._xml import Unsupported, _quote, cell_xml, column_index, get_column_letter
+from ._xml import Unsupported, _quote, cell_xml, in_1904, column_index, get_column_letter
 from .sharedstrings import SharedStrings
 
 if TYPE_CHECKING:
@@ -159,6 +159,8 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: Share
     body_style = {c: patch.xf(0, num_fmt=fmt, border=True) for c, fmt in sheet.number_formats.items()}
     rows_xml = []
     rows = sheet.rows
+    if getattr(patch, "date1904", False):
+        rows = [[in_1904(v) for v in row] for row in rows]
     block = []
     if last_body > last_header and not any(last_header < r <= last_body for r in boxed):
         # the body (the merge's 200,000-row sheets, the validation report) built column by column

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ._xml import (_CELL, _CELL_REF, _CELL_REF_B, _ROW, _ROW_B, _ROW_NUM, _ROW_NUM_B, _SPANS, _SPANS_B,
-                   _STYLE_ATTR, _STYLE_ATTR_B, Unsupported, cell_xml, column_index, column_index_from_string,
+                   _STYLE_ATTR, _STYLE_ATTR_B, Unsupported, cell_xml, in_1904, column_index, column_index_from_string,
                    column_letter, get_column_letter)
 
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ class SheetRows:
         values of an earlier refresh), each is replaced in place unless the
         user typed a value into it. Anything else goes through
         :meth:`_patch_row`."""
+        if self.date1904:
+            columns = {c: [in_1904(v) for v in values] for c, values in columns.items()}
         cols = sorted(columns)
         by_row = dict(zip(rows, zip(*(columns[c] for c in cols))))
         first_col = cols[0]
@@ -356,6 +358,8 @@ class SheetRows:
                 return _STYLE_ATTR.sub(f's="{change[1]}"', old, count=1), 0
             return old.replace("<c ", f'<c s="{change[1]}" ', 1), 0
         _kind, value, style = change
+        if self.date1904:
+            value = in_1904(value)
         if old is not None and protect_typed:
             raw = old.encode("utf-8")
             if _typed(self, raw, raw.find(b">")):

@@ -52,12 +52,13 @@ class WorkbookParts:
             "</Relationships>", f'<Relationship Id="{rid}" Type="{WS_TYPE}" Target="/{part}"/></Relationships>')
         ids = [int(x) for x in re.findall(r'<sheet\b[^>]*\bsheetId="(\d+)"', self.workbook)]
         state = ' state="hidden"' if hidden else ""
-        tag = f'<sheet name={quoteattr(name)} sheetId="{max(ids, default=0) + 1}"{state} r:id="{rid}"/>'
+        # the relationships namespace declared on the element itself: valid
+        # whatever the root declares (openpyxl's lxml writer declares it on each <sheet>)
+        tag = (f'<sheet xmlns:r="{REL_NS}" name={quoteattr(name)} sheetId="{max(ids, default=0) + 1}"{state} '
+               f'r:id="{rid}"/>')
         if "</sheets>" not in self.workbook:
             raise Unsupported("workbook without sheets")
         self.workbook = self.workbook.replace("</sheets>", tag + "</sheets>")
-        if 'xmlns:r=' not in self.workbook.split(">", 2)[1] and 'xmlns:r=' not in self.workbook[:400]:
-            self.workbook = self.workbook.replace("<workbook ", f'<workbook xmlns:r="{REL_NS}" ', 1)
         self._override(part, WS_CT)
         self._write(part, xml)
         self._sheets[name] = (rid, part)

@@ -1,0 +1,180 @@
+"""The in-place patcher on files shaped as other programs write them.
+
+Each test builds a small ledger, reshapes one zip member the way Excel,
+LibreOffice, the Open XML SDK or old Mac Excel writes it, runs the real
+command and checks what a user would see: the values written, and every
+member we had no need to change still byte for byte the same.
+"""
+from __future__ import annotations
+
+import datetime
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+
+from conftest import run_yibao
+from test_actions_ledger import A, B, C, ledger
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+ROWS = [
+    [1, "001", "张三", "户主", "男", A, None, 280, None, None, None, "2020-10-21", None],
+    [2, "001", "李四", "配偶", "女", B, None, 0, None, None, "低保户", "2020-10-21", None],
+    [3, "002", "王五", "户主", "男", C, None, 140, None, None, "边缘户", None, None],
+]
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def rewrite(path: Path, change) -> None:
+    """Rewrite the zip with ``change(members)`` applied (a dict to edit in place)."""
+    parts = members(path)
+    change(parts)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+def sheet_part(parts: dict[str, bytes], sheet="台账") -> str:
+    wb = parts["xl/workbook.xml"].decode()
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    tag = re.search(r'<sheet\b[^>]*name="%s"[^>]*>' % sheet, wb).group(0)
+    rid = re.search(r'\bid="([^"]+)"', tag.split("name=")[0] + tag.split("sheetId")[1]).group(1)
+    target = re.search(r'<Relationship\b[^>]*Id="%s"[^>]*>' % rid, rels).group(0)
+    target = re.search(r'Target="([^"]+)"', target).group(1)
+    return target.lstrip("/") if target.startswith("/") else "xl/" + target
+
+
+def prefixed(xml: bytes, prefix=b"x") -> bytes:
+    """The part as the Open XML SDK writes it: every main-namespace element prefixed."""
+    text = re.sub(rb"<(/?)(?![?!])([A-Za-z]+)(?=[\s>/])", rb"<\1" + prefix + rb":\2", xml)
+    return text.replace(b'xmlns="%s"' % MAIN.encode(), b'xmlns:%s="%s"' % (prefix, MAIN.encode()), 1)
+
+
+def as_date(value):
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def test_refresh_writes_into_a_sheet_with_prefixed_elements(tmp_path):
+    """ClosedXML / Open XML SDK write <x:worksheet><x:row><x:c>: refresh
+    must write the computed cells there (issue 16 item 5), not report
+    cells it never wrote."""
+    path = ledger(tmp_path / "l.xlsx", ROWS)
+
+    def reshape(parts):
+        name = sheet_part(parts)
+        parts[name] = prefixed(parts[name])
+    rewrite(path, reshape)
+    proc = run_yibao("refresh", str(path))
+    assert "已刷新3行" in proc.stdout
+    ws = openpyxl.load_workbook(path)["台账"]
+    assert [ws.cell(r, 14).value for r in (4, 5, 6)] == [280, 0, 140]
+    assert ws["O5"].value == "低保对象"
+
+
+def test_validate_marks_a_cell_in_a_prefixed_sheet(tmp_path):
+    rows = [list(r) for r in ROWS]
+    rows[0][5] = A[:-1] + ("0" if A[-1] != "0" else "1")     # a wrong check digit
+    path = ledger(tmp_path / "l.xlsx", rows)
+
+    def reshape(parts):
+        name = sheet_part(parts)
+        parts[name] = prefixed(parts[name])
+    rewrite(path, reshape)
+    run_yibao("validate", str(path), check_rc=None)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["台账"]
+    assert ws["F4"].comment is not None                   # the bad ID is marked
+    assert ws["F4"].fill.fgColor.rgb not in (None, "00000000")
+    assert ws["F4"].value == rows[0][5]
+
+
+def test_a_workbook_saved_by_openpyxl_with_lxml_takes_a_new_sheet(tmp_path):
+    """openpyxl's lxml writer declares xmlns:r on each <sheet>, not on the
+    root: the report sheet we add must still be a well-formed workbook
+    (issue 16 item 6: "无法打开…写入结果（XMLSyntaxError）")."""
+    path = ledger(tmp_path / "l.xlsx", ROWS)
+
+    def reshape(parts):
+        wb = parts["xl/workbook.xml"].decode()
+        wb = wb.replace(' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"', "", 1)
+        wb = wb.replace("<sheet ", '<sheet xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" ')
+        parts["xl/workbook.xml"] = wb.encode()
+    rewrite(path, reshape)
+    run_yibao("validate", str(path), check_rc=None)
+    from xml.dom import minidom
+    minidom.parseString(members(path)["xl/workbook.xml"])      # well-formed, prefixes declared
+    wb = openpyxl.load_workbook(path)
+    assert "校验报告" in wb.sheetnames
+
+
+def test_refresh_writes_dates_in_the_1904_date_system(tmp_path):
+    """A workbook in the 1904 date system (old Mac Excel): 待遇起始 must
+    read back as the same date (issue 16 item 3: every row was 4 years and
+    a day late)."""
+    path = ledger(tmp_path / "l.xlsx", ROWS)
+
+    def reshape(parts):
+        wb = parts["xl/workbook.xml"].decode()
+        wb = re.sub(r"<workbookPr\b[^>]*/>", '<workbookPr date1904="1"/>', wb) if "<workbookPr" in wb \
+            else wb.replace("<sheets>", '<workbookPr date1904="1"/><sheets>')
+        parts["xl/workbook.xml"] = wb.encode()
+    rewrite(path, reshape)
+    run_yibao("refresh", str(path))
+    wb = openpyxl.load_workbook(path)
+    assert wb.epoch == openpyxl.utils.datetime.MAC_EPOCH
+    from yibao.functions import udf
+    expected = udf.BENEFIT_START(A, None, "2020-10-21", None, None, None, "xinqiao-2021")
+    assert isinstance(expected, datetime.date)
+    assert as_date(wb["台账"]["P4"].value) == expected
+    # and our own reader reads it back the same
+    from yibao.macros.book import read_grid_any
+    grid = read_grid_any(path)["台账"]
+    assert as_date(grid[3][15]) == expected
+
+
+def test_notes_part_named_relative_with_dots_keeps_the_pictures(tmp_path):
+    """validate, save in Excel, validate again: Excel names the notes part
+    ``../comments1.xml``; the second run must find it (issue 16 item
+    12(a)) and keep the ledger's pictures byte for byte."""
+    rows = [list(r) for r in ROWS]
+    rows[0][5] = A[:-1] + ("0" if A[-1] != "0" else "1")
+    path = ledger(tmp_path / "l.xlsx", rows)
+    run_yibao("validate", str(path), check_rc=None)
+
+    def as_excel(parts):
+        name = sheet_part(parts)
+        rels_name = name.rsplit("/", 1)[0] + "/_rels/" + name.rsplit("/", 1)[1] + ".rels"
+        rels = parts[rels_name].decode()
+        for target in re.findall(r'Target="(/xl/[^"]+)"', rels):
+            rels = rels.replace(f'Target="{target}"', 'Target="../' + target[len("/xl/"):] + '"')
+        # a picture on the sheet, as Excel stores it
+        rels = rels.replace("</Relationships>", '<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/'
+                            'officeDocument/2006/relationships/drawing" Target="../drawings/drawing1.xml"/>'
+                            "</Relationships>")
+        parts[rels_name] = rels.encode()
+        parts["xl/drawings/drawing1.xml"] = b'<?xml version="1.0"?><xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"/>'
+        parts["xl/media/image1.png"] = b"\x89PNG\r\n\x1a\nfictional picture bytes"
+    rewrite(path, as_excel)
+    before = members(path)
+    run_yibao("validate", str(path), check_rc=None)
+    after = members(path)
+    assert after["xl/media/image1.png"] == before["xl/media/image1.png"]
+    assert after["xl/drawings/drawing1.xml"] == before["xl/drawings/drawing1.xml"]
+    ws = openpyxl.load_workbook(path)["台账"]
+    assert ws["F4"].comment is not None
+
+
+def test_members_we_do_not_change_stay_byte_for_byte(tmp_path):
+    path = ledger(tmp_path / "l.xlsx", ROWS)
+    before = members(path)
+    run_yibao("refresh", str(path))
+    after = members(path)
+    changed = {n for n in before if after.get(n) != before[n]}
+    assert changed <= {sheet_part(before), "xl/styles.xml", "xl/workbook.xml",
+                       "xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
+    assert "docProps/core.xml" not in changed and "xl/theme/theme1.xml" not in changed
