@@ -88,6 +88,9 @@ def gc_paused():
 
 def _put(cell, value):
     """Set a cell's value; strings starting like a formula stay strings."""
+    if isinstance(value, str):
+        from .xlsxpatch import writable_text
+        value = writable_text(value)       # control characters, over-long text (issue 16 item 10)
     cell.value = value
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         cell.data_type = "s"
@@ -299,16 +302,17 @@ def _write_new_fast(path: Path, sheets: Sequence[OutSheet]) -> Path:
     os.close(fd)
     try:
         wb = Workbook()
-        wb.active.title = _sheet_title(sheets[0].name)
+        titles = _sheet_titles([sheet.name for sheet in sheets])
+        wb.active.title = titles[0]
         wb.active.sheet_properties.tabColor = _OUR_TAB
-        for sheet in sheets[1:]:
-            wb.create_sheet(_sheet_title(sheet.name)).sheet_properties.tabColor = _OUR_TAB
+        for title in titles[1:]:
+            wb.create_sheet(title).sheet_properties.tabColor = _OUR_TAB
         wb.properties.creator = "yibao"
         wb.save(skeleton)
         patch = XlsxPatch(skeleton)
         shared = SharedStrings()
-        for sheet in sheets:
-            patch.put_sheet(_sheet_title(sheet.name), sheet_xml(patch, sheet, shared=shared),
+        for title, sheet in zip(titles, sheets):
+            patch.put_sheet(title, sheet_xml(patch, sheet, shared=shared),
                             print_titles=print_titles(sheet))
         patch.put_shared_strings(shared)
         patch.save(backup=False)
@@ -326,17 +330,37 @@ def _write_new_openpyxl(path: Path, sheets: Sequence[OutSheet]) -> Path:
     from openpyxl import Workbook
     wb = Workbook()
     wb.remove(wb.active)
-    for sheet in sheets:
-        _fill_sheet(wb.create_sheet(_sheet_title(sheet.name)), sheet)
+    for title, sheet in zip(_sheet_titles([sheet.name for sheet in sheets]), sheets):
+        _fill_sheet(wb.create_sheet(title), sheet)
     wb.properties.creator = "yibao"
     atomic_save(wb, path, backup=path.exists())
     return path
 
 
 def _sheet_title(name: str) -> str:
+    """A sheet name Excel accepts: none of []:*?/\\ or control characters,
+    no apostrophe at either end, not empty, at most 31 characters."""
     bad = '[]:*?/\\'
-    clean = "".join("_" if ch in bad else ch for ch in name)
-    return clean[:31]
+    clean = "".join("_" if ch in bad or ch < " " else ch for ch in name).strip("'")
+    return clean[:31] or "Sheet"
+
+
+def _sheet_titles(names: Sequence[str]) -> list[str]:
+    """:func:`_sheet_title` of each name, made unique as Excel compares
+    them (ignoring case): a repeat gets "(2)", "(3)"… so two departments
+    whose names clean to the same never overwrite each other's sheet."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        base = title = _sheet_title(name)
+        n = 2
+        while title.casefold() in seen:
+            suffix = f"({n})"
+            title = base[:31 - len(suffix)] + suffix
+            n += 1
+        seen.add(title.casefold())
+        out.append(title)
+    return out
 
 
 # ---------------------------------------------------------------- the file backend
@@ -483,6 +507,7 @@ class FileBook:
             patch.patch_cells(sheet, changes, protect_typed=False)
             kept_marks += [(sheet, r, c, base) for (r, c), base in patch.originals.items()]
             patch.set_notes(sheet, {cell: note for cell, (_s, note) in new.items()})
+        titles = iter(_sheet_titles([op[1].name for op in self._ops if op[0] == "sheet"]))
         for op in self._ops:
             if op[0] == "computed":
                 _k, sheet, rows, columns, formats = op
@@ -491,7 +516,7 @@ class FileBook:
                 skipped += patch.patch_values(sheet, rows, columns, style_of)
             elif op[0] == "sheet":
                 sheet = op[1]
-                name = _sheet_title(sheet.name)
+                name = next(titles)
                 if name in patch.sheet_names() and not patch.is_ours(name):
                     raise BookError(f"工作表“{name}”不是本工具生成的，为免覆盖请改名后重试")
                 patch.put_sheet(name, sheet_xml(patch, sheet), print_titles=print_titles(sheet))

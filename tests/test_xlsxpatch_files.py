@@ -178,3 +178,33 @@ def test_members_we_do_not_change_stay_byte_for_byte(tmp_path):
     assert changed <= {sheet_part(before), "xl/styles.xml", "xl/workbook.xml",
                        "xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
     assert "docProps/core.xml" not in changed and "xl/theme/theme1.xml" not in changed
+
+
+def test_control_characters_and_huge_text_make_a_valid_file(tmp_path):
+    """Text copied from web systems carries control characters; a report
+    cell can exceed Excel's 32,767 characters. What we write must still
+    open everywhere (issue 16 item 10), the characters kept as Excel's
+    _x000B_ escapes, the long text cut with a visible marker."""
+    from yibao.macros import book as books
+    from yibao.macros.xlsxpatch import MAX_CELL_CHARS, TRUNCATED
+    long = "很长" * 20000
+    rows = [["序号", "内容"], [1, "张\x0b三\x01"], [2, long], [3, "_x0041_ 原样"]]
+    sheets = [books.OutSheet("名单", rows, header_rows=1), books.OutSheet("名单", rows, header_rows=1),
+              books.OutSheet("民政[局]:低保/特困?", rows, header_rows=1)]
+    out = books.write_new_workbook(tmp_path / "o.xlsx", sheets)
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["名单", "名单(2)", "民政_局__低保_特困_"]
+    ws = wb["名单"]
+    assert ws["B3"].value.endswith(TRUNCATED) and len(ws["B3"].value) == MAX_CELL_CHARS
+    assert ws["B2"].value == "张\x0b三\x01" or ws["B2"].value == "张_x000B_三_x0001_"
+    assert ws["B4"].value in ("_x0041_ 原样", "_x005F_x0041_ 原样")
+    # the report in a user's own ledger, and a note, with the same text
+    path = ledger(tmp_path / "l.xlsx", ROWS)
+    book = books.FileBook(path, for_update=True)
+    book.grids()
+    book.mark("台账", 4, 6, "错误", "复制来的\x0b文字")
+    book.replace_sheet(books.OutSheet("报告", rows, header_rows=1))
+    book.save()
+    wb = openpyxl.load_workbook(path)                 # would raise on a raw control character
+    assert len(list(wb["报告"].iter_rows())) == 4
+    assert "复制来的" in wb["台账"]["F4"].comment.text

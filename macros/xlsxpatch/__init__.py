@@ -32,7 +32,8 @@ from pathlib import Path
 
 from .constants import *  # noqa: F401,F403
 from .constants import COMPUTED_STYLE, MARKS_SHEET, OUR_TAB, PARALLEL_DEFLATE_BYTES  # noqa: F401
-from ._xml import (Unsupported, _attr, _insert_before, _quote, _text, _unescape, cell_xml,  # noqa: F401
+from ._xml import (MAX_CELL_CHARS, TRUNCATED, in_1904, writable_attr, writable_text,  # noqa: F401
+                   Unsupported, _attr, _insert_before, _quote, _text, _unescape, cell_xml,  # noqa: F401
                    column_index, column_index_from_string, column_letter, get_column_letter)
 from .package import PackageParts, _TwoCoreDeflate, _part_path, _rels_path, _write_part  # noqa: F401
 from .workbook import WorkbookParts

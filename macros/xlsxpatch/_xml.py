@@ -81,7 +81,40 @@ def _normalise(data: bytes) -> bytes:
     return data[:at] + b'xmlns="%s" ' % MAIN_NS.encode() + data[at:]
 
 
+#: characters XML 1.0 cannot carry (C0 controls but tab and line breaks,
+#: U+FFFE/U+FFFF, lone surrogates), and an underscore that would start
+#: Excel's own escape (``_x000B_``) and so be read as one
+_UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]|_(?=x[0-9A-Fa-f]{4}_)")
+#: Excel's limit on a cell's text
+MAX_CELL_CHARS = 32767
+TRUNCATED = "…（内容过长，已截断）"
+
+
+def _escape_char(m: re.Match) -> str:
+    return "_x%04X_" % ord(m.group())
+
+
+def writable_text(value: str) -> str:
+    """Text as a cell or note can hold it: control characters copied from
+    web systems written as Excel's ``_x000B_`` escapes (Excel, WPS and
+    LibreOffice show them as the character; a raw one makes the file
+    unreadable), and text over 32,767 characters cut with a visible
+    marker. Issue 16 item 10."""
+    if _UNWRITABLE.search(value) is not None:
+        value = _UNWRITABLE.sub(_escape_char, value)
+    if len(value) > MAX_CELL_CHARS:
+        value = value[:MAX_CELL_CHARS - len(TRUNCATED)] + TRUNCATED
+    return value
+
+
+def writable_attr(value: str) -> str:
+    """Text for an attribute (a link's display text): characters XML
+    cannot carry dropped."""
+    return _UNWRITABLE.sub(lambda m: m.group() if m.group() == "_" else "", value)
+
+
 def _text(value: str) -> str:
+    value = writable_text(value)
     if "&" in value or "<" in value or ">" in value:
         value = escape(value)
     if value[:1].isspace() or value[-1:].isspace() or "\n" in value:
@@ -149,4 +182,5 @@ _NEEDS_QUOTING = re.compile(r'[&<>"\n\r\t]')
 
 def _quote(value: str) -> str:
     """``quoteattr`` for the common case in one search (a link per report row)."""
+    value = writable_attr(value)
     return quoteattr(value) if _NEEDS_QUOTING.search(value) else f'"{value}"'

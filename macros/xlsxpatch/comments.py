@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from xml.sax.saxutils import escape
 
 from .constants import COMMENTS_CT, COMMENTS_TYPE, MAIN_NS, PKG_REL_NS, REL_NS, VML_CT, VML_TYPE
-from ._xml import Unsupported, _attr, _insert_before, get_column_letter
+from ._xml import Unsupported, writable_text, _attr, _insert_before, get_column_letter
 from .package import _part_path, _rels_path
 
 
@@ -64,7 +64,7 @@ class CommentsPart:
         for n, ((r, c), text) in enumerate(sorted(notes.items())):
             ref = f"{get_column_letter(c)}{r}"
             items.append(f'<comment ref="{ref}" authorId="0"><text><r><t xml:space="preserve">'
-                         f"{escape(text)}</t></r></text></comment>")
+                         f"{escape(writable_text(text))}</t></r></text></comment>")
             shapes.append(
                 f'<v:shape id="_x0000_s{1025 + n}" type="#_x0000_t202" '
                 f'style="position:absolute;margin-left:59.25pt;margin-top:1.5pt;width:180pt;height:60pt;'

@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .constants import MAIN_NS, OUR_TAB, REL_NS
-from ._xml import Unsupported, _quote, cell_xml, in_1904, column_index, get_column_letter
+from ._xml import MAX_CELL_CHARS, _UNWRITABLE, Unsupported, _quote, cell_xml, in_1904, column_index, get_column_letter
 from .sharedstrings import SharedStrings
 
 if TYPE_CHECKING:
@@ -44,7 +44,8 @@ def _plain_texts(values: list[str]) -> bool:
     spaces): no & < > and no white space at all, checked over the column at
     once (a search per character kind, not a call per cell)."""
     joined = "".join(values)
-    return not ("&" in joined or "<" in joined or ">" in joined) and len(joined.split(None, 1)) <= 1
+    return not ("&" in joined or "<" in joined or ">" in joined) and len(joined.split(None, 1)) <= 1 \
+        and _UNWRITABLE.search(joined) is None and max(map(len, values), default=0) <= MAX_CELL_CHARS
 
 
 def _plain_block(rows: list[list], first: int, letters: list[str], styles: list[int],
