@@ -472,16 +472,18 @@ class FileBook:
         from .xlsxpatch import Unsupported
         try:
             stats = self._save_patched(backup)
-        except Unsupported:
-            stats = self._save_openpyxl(backup)
+        except Unsupported as exc:
+            # no lossy path: the patcher keeps every part it does not change,
+            # or nothing is written at all (issue 16 item 4)
+            why = str(exc) if any("\u4e00" <= ch <= "\u9fff" for ch in str(exc)) else ""
+            raise BookError(f"“{self.path.name}”" + (f"中{why}，" if why else "含有本工具不支持的内容，")
+                            + "无法在不丢失内容的情况下写入，已停止，文件未改动") from None
         self._ops = []
         self._grids = None
         return stats
 
     def _save_patched(self, backup: bool) -> dict:
         from .xlsxpatch import MARKS_SHEET, Unsupported, XlsxPatch, sheet_xml
-        if self.path.suffix.lower() != ".xlsx":
-            raise Unsupported("xlsm")
         parts, self._parts = (self._parts.result() if self._parts else None), None
         patch = XlsxPatch(self.path, parts=parts)
         skipped = 0
@@ -519,7 +521,15 @@ class FileBook:
                 name = next(titles)
                 if name in patch.sheet_names() and not patch.is_ours(name):
                     raise BookError(f"工作表“{name}”不是本工具生成的，为免覆盖请改名后重试")
-                patch.put_sheet(name, sheet_xml(patch, sheet), print_titles=print_titles(sheet))
+                if sheet.chart:
+                    patch.put_sheet(name, sheet_xml(patch, dataclasses.replace(sheet, chart=None)),
+                                    print_titles=print_titles(sheet))
+                    with tempfile.TemporaryDirectory(prefix=".~yibao-", dir=self.path.parent) as scratch:
+                        # openpyxl draws the chart in a workbook of its own; its parts are moved in
+                        drawn = _write_new_openpyxl(Path(scratch) / "chart.xlsx", [sheet])
+                        patch.put_chart_from(name, drawn)
+                else:
+                    patch.put_sheet(name, sheet_xml(patch, sheet), print_titles=print_titles(sheet))
         if cleared or marks:
             rows = [["sheet", "row", "col", "xf"]] + [list(m) for m in kept_marks]
             patch.put_sheet(MARKS_SHEET, sheet_xml(patch, OutSheet(MARKS_SHEET, rows, header_rows=0)),

@@ -208,3 +208,81 @@ def test_control_characters_and_huge_text_make_a_valid_file(tmp_path):
     wb = openpyxl.load_workbook(path)                 # would raise on a raw control character
     assert len(list(wb["报告"].iter_rows())) == 4
     assert "复制来的" in wb["台账"]["F4"].comment.text
+
+
+def _shared_formula_in(parts, cell_col="R", master_row=4, last_row=6):
+    """Excel's fill-down of =H4*2 in column R: the first cell holds the
+    formula, the rest refer to it (t="shared")."""
+    name = sheet_part(parts)
+    xml = parts[name].decode()
+    for r in range(master_row, last_row + 1):
+        f = (f'<f t="shared" ref="{cell_col}{master_row}:{cell_col}{last_row}" si="0">H{master_row}*2</f>'
+             if r == master_row else '<f t="shared" si="0"/>')
+        xml = re.sub(rf'(<row r="{r}"[^>]*>.*?)(</row>)', lambda m: m.group(1) + f'<c r="{cell_col}{r}">{f}<v>0</v></c>'
+                     + m.group(2), xml, count=1, flags=re.S)
+    parts[name] = xml.encode()
+    return name
+
+
+def test_a_formula_filled_down_elsewhere_keeps_the_pictures_and_itself(tmp_path):
+    """One filled-down formula anywhere on the sheet used to send the write
+    through openpyxl, which dropped the ledger's picture (issue 16 item 4)."""
+    rows = [list(r) for r in ROWS]
+    rows[0][5] = A[:-1] + ("0" if A[-1] != "0" else "1")
+    path = ledger(tmp_path / "l.xlsx", rows)
+
+    def reshape(parts):
+        _shared_formula_in(parts)
+        parts["xl/media/image1.png"] = b"\x89PNG\r\n\x1a\nfictional picture bytes"
+    rewrite(path, reshape)
+    before = members(path)
+    run_yibao("validate", str(path), check_rc=None)
+    run_yibao("refresh", str(path))
+    after = members(path)
+    assert after["xl/media/image1.png"] == before["xl/media/image1.png"]
+    name = sheet_part(after)
+    assert b'<f t="shared" ref="R4:R6" si="0">H4*2</f>' in after[name]
+    assert after[name].count(b'<f t="shared" si="0"/>') == 2
+    ws = openpyxl.load_workbook(path)["台账"]
+    assert ws["N5"].value == 0 and ws["N6"].value == 140 and ws["F4"].comment is not None
+
+
+def test_replacing_the_cell_holding_a_filled_down_formula_is_refused_untouched(tmp_path):
+    """A formula in 应缴 N4 filled down to N9, past the rows refresh
+    writes (N4:N6): replacing N4 would leave N7:N9 without a formula, so
+    the action refuses with one Chinese line and the file stays byte for
+    byte (issue 16 item 4: no lossy path)."""
+    path = ledger(tmp_path / "l.xlsx", ROWS)
+
+    def reshape(parts):
+        name = sheet_part(parts)
+        xml = parts[name].decode()
+        xml = re.sub(r'(<row r="4"[^>]*>.*?)(</row>)',
+                     lambda m: m.group(1) + '<c r="N4"><f t="shared" ref="N4:N9" si="0">H4</f><v>280</v></c>' + m.group(2),
+                     xml, count=1, flags=re.S)
+        parts[name] = xml.encode()
+    rewrite(path, reshape)
+    before = path.read_bytes()
+    proc = run_yibao("refresh", str(path), check_rc=None)
+    assert proc.returncode != 0
+    assert "无法在不丢失内容的情况下写入，已停止，文件未改动" in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr
+    assert path.read_bytes() == before
+
+
+def test_a_chart_sheet_is_redrawn_in_place_and_the_old_one_removed(tmp_path):
+    """progress puts its sheet with a native chart into the user's workbook
+    in place (no openpyxl round trip of the whole file); a rerun leaves one
+    chart, not two."""
+    from yibao.macros import book as books
+    path = ledger(tmp_path / "l.xlsx", ROWS)
+    rows = [["村", "人数"], ["一村", 5], ["二村", 7]]
+    chart = {"type": "bar", "categories": (1, 2, 3), "values": (2, 1, 3), "title": "人数"}
+    for _ in range(2):
+        book = books.FileBook(path)
+        book.replace_sheet(books.OutSheet("通报", rows, header_rows=1, chart=chart))
+        book.save()
+    after = members(path)
+    assert len([n for n in after if n.startswith("xl/charts/")]) == 1
+    ws = openpyxl.load_workbook(path)["通报"]
+    assert len(ws._charts) == 1

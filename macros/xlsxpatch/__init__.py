@@ -41,12 +41,14 @@ from .styles import StylesPart
 from .rows import SheetRows, _cell_end, _typed  # noqa: F401
 from .sharedstrings import SharedStrings, SharedStringsPart
 from .comments import CommentsPart
+from .drawings import DrawingsPart
 from .result_sheet import _box_cells, _fragment, _plain_block, sheet_xml  # noqa: F401
 
 __all__ = ["Unsupported", "XlsxPatch", "column_letter", "column_index"]
 
 
-class XlsxPatch(PackageParts, WorkbookParts, StylesPart, SheetRows, SharedStringsPart, CommentsPart):
+class XlsxPatch(PackageParts, WorkbookParts, StylesPart, SheetRows, SharedStringsPart, CommentsPart,
+                DrawingsPart):
     """An .xlsx opened for patching; :meth:`save` writes it atomically."""
 
     def __init__(self, path, parts: dict[str, bytes] | None = None):

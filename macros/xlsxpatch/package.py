@@ -79,6 +79,9 @@ class PackageParts:
 
     # ------------------------------------------------------------ saving
     def save(self, backup: bool = True):
+        for name in self.removed:         # no content type left for a part that is gone
+            self.content_types = re.sub(r'<Override\b[^>]*PartName="/' + re.escape(name) + r'"[^>]*/>', "",
+                                        self.content_types)
         for name, text in (("xl/workbook.xml", self.workbook), ("xl/_rels/workbook.xml.rels", self.wb_rels),
                            ("[Content_Types].xml", self.content_types), ("xl/styles.xml", self.styles)):
             if text != self._as_read.get(name):

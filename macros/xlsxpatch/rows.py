@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ._xml import (_CELL, _CELL_REF, _CELL_REF_B, _ROW, _ROW_B, _ROW_NUM, _ROW_NUM_B, _SPANS, _SPANS_B,
                    _STYLE_ATTR, _STYLE_ATTR_B, Unsupported, cell_xml, in_1904, column_index, column_index_from_string,
                    column_letter, get_column_letter)
+
+_RANGED_F = re.compile(rb'<f\b[^>]*?\bref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 
 if TYPE_CHECKING:
     from . import XlsxPatch
@@ -168,8 +171,8 @@ class SheetRows:
         values were kept."""
         part = self._sheets[sheet][1]
         xml = self._read_bytes(part)
-        if b't="shared"' in xml:
-            raise Unsupported("shared formulas")
+        if values and b' ref="' in xml:
+            self._check_ranged_formulas(xml, wanted, changes_of)
         skipped = 0
         out = []
         last = 0
@@ -196,6 +199,35 @@ class SheetRows:
         if values:
             self._drop_calc_chain()
         return skipped
+
+    @staticmethod
+    def _check_ranged_formulas(xml: bytes, wanted: list[int], changes_of):
+        """Formulas filled down (shared: the first cell holds the text, the
+        rest of its range refer to it) or array formulas are left alone, and
+        so may a cell of their range be replaced; only the cell holding the
+        formula may not, unless every cell of its range is written too
+        (refresh over a column filled down from our template). Else
+        :class:`Unsupported`: the range would lose its formula."""
+        wanted_set = set(wanted)
+        for m in _RANGED_F.finditer(xml):
+            c1, r1 = column_index(m.group(1).decode()), int(m.group(2))
+            c2, r2 = (column_index(m.group(3).decode()), int(m.group(4))) if m.group(3) else (c1, r1)
+            if (c1, r1) == (c2, r2):
+                continue
+            at = xml.rfind(b"<c ", 0, m.start())
+            ref = _CELL_REF_B.search(xml, at, m.start()) if at >= 0 else None
+            if ref is None:
+                raise Unsupported("无法确定的共享公式")
+            col, row = column_index(ref.group(1).decode()), int(ref.group(2))
+            change = changes_of(row).get(col) if row in wanted_set else None
+            if change is None or change[0] != "value":
+                continue                    # the formula's own cell stays
+            for r in range(min(r1, r2), max(r1, r2) + 1):
+                cells = changes_of(r) if r in wanted_set else {}
+                for c in range(min(c1, c2), max(c1, c2) + 1):
+                    if cells.get(c, ("",))[0] != "value":
+                        raise Unsupported(f"{column_letter(col)}{row}单元格的公式向下填充到了"
+                                          f"{column_letter(c)}{r}，改写它会使这些单元格失去公式")
 
     @staticmethod
     def _rows(xml: bytes, wanted: list[int]):

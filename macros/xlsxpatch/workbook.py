@@ -42,6 +42,7 @@ class WorkbookParts:
             if not self.is_ours(name):
                 raise ValueError(name)
             self._write(self._sheets[name][1], xml)
+            self._drop_drawings(self._sheets[name][1])     # an earlier run's chart: ours, redrawn if wanted
             self.set_print_titles(name, print_titles)
             return
         numbers = [int(n) for n in re.findall(r"xl/worksheets/sheet(\d+)\.xml",
