@@ -41,7 +41,7 @@ __all__ = ["BookError", "OutSheet", "FileBook", "open_book", "read_grid_any",
 
 #: openpyxl named style on cells our actions computed (so reruns may replace them)
 COMPUTED_STYLE = "yibao计算"
-SEVERITY_FILL = {"错误": "FFFFC7CE", "警告": "FFFFEB9C", "提示": "FFDDEBF7"}
+from .marks import SEVERITY_FILL  # noqa: E402  (the one marker module: our fills, our notes)
 _FORMULA_START = ("=", "+", "-", "@")
 
 
@@ -483,7 +483,7 @@ class FileBook:
         return stats
 
     def _save_patched(self, backup: bool) -> dict:
-        from .xlsxpatch import MARKS_SHEET, Unsupported, XlsxPatch, sheet_xml
+        from .xlsxpatch import MARKS_SHEET, XlsxPatch, sheet_xml
         parts, self._parts = (self._parts.result() if self._parts else None), None
         patch = XlsxPatch(self.path, parts=parts)
         skipped = 0
@@ -498,6 +498,7 @@ class FileBook:
         for sheet, row, col, xf in previous:
             original[(sheet, row, col)] = xf
         kept_marks = [(s, r, c, x) for s, r, c, x in previous if s not in cleared]
+        on_threads: list[tuple[str, int, int]] = []
         for sheet in cleared | set(marks):
             if sheet not in patch.sheet_names():
                 continue
@@ -508,7 +509,9 @@ class FileBook:
             patch.originals = {}
             patch.patch_cells(sheet, changes, protect_typed=False)
             kept_marks += [(sheet, r, c, base) for (r, c), base in patch.originals.items()]
+            patch.notes_on_threads = []
             patch.set_notes(sheet, {cell: note for cell, (_s, note) in new.items()})
+            on_threads += [(sheet, r, c) for r, c in patch.notes_on_threads]
         titles = iter(_sheet_titles([op[1].name for op in self._ops if op[0] == "sheet"]))
         for op in self._ops:
             if op[0] == "computed":
@@ -535,73 +538,9 @@ class FileBook:
             patch.put_sheet(MARKS_SHEET, sheet_xml(patch, OutSheet(MARKS_SHEET, rows, header_rows=0)),
                             hidden=True)
         patch.save(backup=backup)
-        return {"skipped": skipped}
-
-    def _save_openpyxl(self, backup: bool) -> dict:
-        from openpyxl import load_workbook
-        try:
-            wb = load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm", rich_text=True)
-        except Exception as exc:
-            raise BookError(f"无法打开“{self.path.name}”写入结果（{type(exc).__name__}）") from None
-        _ensure_computed_style(wb)
-        skipped = 0
-        for op in self._ops:
-            if op[0] == "sheet":
-                _replace_sheet_openpyxl(wb, op[1])
-            elif op[0] == "clear":
-                _clear_marks_openpyxl(wb[op[1]])
-            elif op[0] == "mark":
-                _mark_openpyxl(wb[op[1]], *op[2:])
-            elif op[0] == "computed":
-                skipped += _fill_computed_openpyxl(wb[op[1]], op[2], op[3], op[4])
-        atomic_save(wb, self.path, backup=backup)
-        return {"skipped": skipped}
-
-
-def _ensure_computed_style(wb):
-    from openpyxl.styles import NamedStyle, PatternFill
-    if COMPUTED_STYLE not in wb.named_styles:
-        style = NamedStyle(name=COMPUTED_STYLE)
-        style.fill = PatternFill("solid", fgColor="FFF2F2F2")
-        wb.add_named_style(style)
-
-
-def _replace_sheet_openpyxl(wb, sheet: OutSheet):
-    title = _sheet_title(sheet.name)
-    index = None
-    if title in wb.sheetnames:
-        old = wb[title]
-        if old.sheet_properties.tabColor is None or old.sheet_properties.tabColor.rgb != _OUR_TAB:
-            raise BookError(f"工作表“{title}”不是本工具生成的，为免覆盖请改名后重试")
-        index = wb.sheetnames.index(title)
-        wb.remove(old)
-    ws = wb.create_sheet(title, index)
-    ws.sheet_properties.tabColor = _OUR_TAB
-    _fill_sheet(ws, sheet)
-
-
-def _mark_openpyxl(ws, row, col, severity, note):
-    from openpyxl.comments import Comment
-    from openpyxl.styles import PatternFill
-    cell = ws.cell(row, col)
-    if type(cell).__name__ == "MergedCell":
-        return
-    cell.fill = PatternFill("solid", fgColor=SEVERITY_FILL.get(severity, "FFFFC7CE"))
-    comment = Comment(note, "yibao")
-    comment.width, comment.height = 240, 90
-    cell.comment = comment
-
-
-def _clear_marks_openpyxl(ws):
-    from openpyxl.styles import PatternFill
-    ours = set(SEVERITY_FILL.values())
-    for row in ws.iter_rows():
-        for cell in row:
-            if cell.comment is not None and cell.comment.author == "yibao":
-                cell.comment = None
-                if cell.fill is not None and cell.fill.fgColor is not None and cell.fill.fgColor.rgb in ours:
-                    cell.fill = PatternFill()
-
+        # notes_on_threads: flagged cells that carry a threaded comment, so
+        # their finding is in the report only
+        return {"skipped": skipped, "notes_on_threads": on_threads}
 
 def writable_runs(rows: Sequence[int], values: Sequence[Any], typed) -> tuple[list[tuple[int, list]], int]:
     """The (first row, values) blocks of consecutive rows to write, leaving
@@ -625,23 +564,6 @@ def writable_runs(rows: Sequence[int], values: Sequence[Any], typed) -> tuple[li
             runs.append((row, [value]))
         last = row
     return runs, kept
-
-
-def _fill_computed_openpyxl(ws, rows, columns, number_formats) -> int:
-    skipped = 0
-    for col, row, value in ((c, r, v) for c, values in columns.items() for r, v in zip(rows, values)):
-        cell = ws.cell(row, col)
-        current = cell.value
-        ours = cell.style == COMPUTED_STYLE
-        is_formula = cell.data_type == "f" or (isinstance(current, str) and current.startswith("="))
-        if current not in (None, "") and not ours and not is_formula:
-            skipped += 1
-            continue
-        _put(cell, value)
-        cell.style = COMPUTED_STYLE
-        if col in number_formats:
-            cell.number_format = number_formats[col]
-    return skipped
 
 
 _OUR_TAB = "FF2F75B5"

@@ -640,9 +640,9 @@ def test_live_excel_marks_fill_cells_in_groups_and_note_each():
     book.save()
     assert [c for c in calls if c[0] == "color"] == [("color", "B7", (221, 235, 247)),
                                                      ("color", "F5,F9", (255, 199, 206))]
-    assert ("note", (5, 6), "【yibao】身份证号校验位不对") in calls
-    assert ("note rewritten", (9, 6), "【yibao】身份证号重复") in calls
-    assert ("note", (7, 2), "【yibao】现金未当日缴库") in calls
+    assert ("note", (5, 6), "【yibao校验】\n身份证号校验位不对") in calls
+    assert ("note rewritten", (9, 6), "【yibao校验】\n身份证号重复") in calls
+    assert ("note", (7, 2), "【yibao校验】\n现金未当日缴库") in calls
 
 
 def test_refresh_over_the_templates_formulas_and_over_its_own_values(tmp_path):

@@ -286,3 +286,117 @@ def test_a_chart_sheet_is_redrawn_in_place_and_the_old_one_removed(tmp_path):
     assert len([n for n in after if n.startswith("xl/charts/")]) == 1
     ws = openpyxl.load_workbook(path)["通报"]
     assert len(ws._charts) == 1
+
+
+BAD = A[:-1] + ("0" if A[-1] != "0" else "1")      # a wrong check digit: validate flags F4
+
+
+def _with_user_notes(path: Path):
+    """The village agent's own notes, written by Excel (openpyxl here): one
+    on the cell validate will flag (F4), one elsewhere (C5)."""
+    from openpyxl.comments import Comment
+    wb = openpyxl.load_workbook(path)
+    ws = wb["台账"]
+    ws["F4"].comment = Comment("已电话核实，户籍在外地", "王专干")
+    ws["C5"].comment = Comment("本人在外务工", "王专干")
+    wb.save(path)
+
+
+def test_a_users_note_keeps_its_text_and_ours_goes_beside_it_then_away(tmp_path):
+    """validate used to replace the agent's note on a flagged cell with ours,
+    and the next run deleted it (issue 16 item 4). Now our finding follows
+    the agent's text in the same note; once the ID is fixed, the next run
+    removes only our part."""
+    rows = [list(r) for r in ROWS]
+    rows[0][5] = BAD
+    path = ledger(tmp_path / "l.xlsx", rows)
+    _with_user_notes(path)
+    run_yibao("validate", str(path), check_rc=None)
+    ws = openpyxl.load_workbook(path)["台账"]
+    note = ws["F4"].comment.text
+    assert note.startswith("已电话核实，户籍在外地")
+    assert "【yibao校验】" in note and "校验位" in note
+    assert ws["C5"].comment.text == "本人在外务工"
+    # the agent fixes the ID; the rerun takes our part away, theirs stays
+    wb = openpyxl.load_workbook(path)
+    wb["台账"]["F4"].value = A
+    wb.save(path)
+    run_yibao("validate", str(path), check_rc=None)
+    ws = openpyxl.load_workbook(path)["台账"]
+    assert ws["F4"].comment.text == "已电话核实，户籍在外地"
+    assert ws["C5"].comment.text == "本人在外务工"
+
+
+THREADED_NS = "http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments"
+
+
+def test_threaded_comments_and_their_notes_are_left_alone(tmp_path):
+    """An Excel 365 threaded comment on the flagged cell: the thread, the
+    persons part and Excel's legacy copy of it stay byte for byte; our
+    finding goes to the report only."""
+    rows = [list(r) for r in ROWS]
+    rows[0][5] = BAD
+    path = ledger(tmp_path / "l.xlsx", rows)
+    _with_user_notes(path)
+
+    def add_thread(parts):
+        name = sheet_part(parts)
+        rels_name = name.rsplit("/", 1)[0] + "/_rels/" + name.rsplit("/", 1)[1] + ".rels"
+        parts["xl/threadedComments/threadedComment1.xml"] = (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<ThreadedComments xmlns="{THREADED_NS}">'
+            '<threadedComment ref="F4" dT="2025-10-15T09:31:27.00" personId="{00000000-0000-0000-0000-000000000001}" '
+            'id="{00000000-0000-0000-0000-000000000002}"><text>请核对身份证</text></threadedComment></ThreadedComments>'
+        ).encode()
+        parts["xl/persons/person.xml"] = (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<personList xmlns="{THREADED_NS}">'
+            '<person displayName="王专干" id="{00000000-0000-0000-0000-000000000001}"/></personList>').encode()
+        rels = parts[rels_name].decode().replace("</Relationships>", (
+            '<Relationship Id="rId90" Type="http://schemas.microsoft.com/office/2017/10/relationships/threadedComment" '
+            'Target="../threadedComments/threadedComment1.xml"/></Relationships>'))
+        parts[rels_name] = rels.encode()
+    rewrite(path, add_thread)
+    before = members(path)
+    run_yibao("validate", str(path), check_rc=None)
+    after = members(path)
+    for name in ("xl/threadedComments/threadedComment1.xml", "xl/persons/person.xml"):
+        assert after[name] == before[name]
+    ws = openpyxl.load_workbook(path)["台账"]
+    assert ws["F4"].comment.text == "已电话核实，户籍在外地"      # Excel's copy of the thread, untouched
+    assert ws["F4"].fill.fgColor.rgb == "FFFFC7CE"                # the cell is still marked
+    report = openpyxl.load_workbook(path)["校验报告"]
+    assert any("校验位" in str(v) for row in report.iter_rows(values_only=True) for v in row)
+
+
+def _soffice():
+    import shutil as sh
+    return sh.which("soffice") or sh.which("libreoffice")
+
+
+def test_our_notes_are_cleared_after_a_libreoffice_round_trip(tmp_path):
+    """A ledger validated, then saved by LibreOffice (which rewrites notes'
+    authors and every style number), then fixed and validated again: no
+    stale note of ours is left, the agent's note stays (issue 16 item 4)."""
+    import subprocess
+    import pytest
+    if not _soffice():
+        pytest.skip("LibreOffice not installed")
+    rows = [list(r) for r in ROWS]
+    rows[0][5] = BAD
+    path = ledger(tmp_path / "l.xlsx", rows)
+    _with_user_notes(path)
+    run_yibao("validate", str(path), check_rc=None)
+    out = tmp_path / "lo"
+    proc = subprocess.run([_soffice(), f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+                           "--convert-to", "xlsx", "--outdir", str(out), str(path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    saved = out / path.name
+    wb = openpyxl.load_workbook(saved)
+    assert "【yibao校验】" in wb["台账"]["F4"].comment.text
+    wb["台账"]["F4"].value = A
+    wb.save(saved)
+    run_yibao("validate", str(saved), check_rc=None)
+    ws = openpyxl.load_workbook(saved)["台账"]
+    assert ws["F4"].comment is not None and "【yibao校验】" not in ws["F4"].comment.text
+    assert ws["F4"].comment.text.startswith("已电话核实")
+    assert ws["C5"].comment.text == "本人在外务工"

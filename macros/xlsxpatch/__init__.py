@@ -74,4 +74,6 @@ class XlsxPatch(PackageParts, WorkbookParts, StylesPart, SheetRows, SharedString
         self._xf_cache: dict[tuple, int] = {}
         self._computed_xfs: dict[tuple[int, int], bool] = {}
         self.originals: dict[tuple[int, int], int] = {}
+        # cells whose finding went only to the report: they carry an Excel 365 threaded comment
+        self.notes_on_threads: list[tuple[int, int]] = []
         self._computed_xf_id = self._named_style()
