@@ -494,21 +494,23 @@ class FileBook:
             if op[0] == "mark":
                 _k, sheet, row, col, severity, note = op
                 marks.setdefault(sheet, {})[(row, col)] = (severity, note)
-        original: dict[tuple[str, int, int], int] = {}
-        for sheet, row, col, xf in previous:
-            original[(sheet, row, col)] = xf
-        kept_marks = [(s, r, c, x) for s, r, c, x in previous if s not in cleared]
+        # an earlier run's marks: (sheet, row, col) → (format under our fill, the fill under ours);
+        # that fill is None in the records of earlier versions, which kept the format only
+        original = {(s, r, c): (x, f) for s, r, c, x, f in previous}
+        kept_marks = [m for m in previous if m[0] not in cleared]
         on_threads: list[tuple[str, int, int]] = []
         for sheet in cleared | set(marks):
             if sheet not in patch.sheet_names():
                 continue
-            changes = {(r, c): ("style", x) for s, r, c, x in previous if s == sheet}
+            changes = {(r, c): ("style", x) if f is None else ("unmark", f)
+                       for s, r, c, x, f in previous if s == sheet}
             new = marks.get(sheet, {})
             for (r, c), (severity, _note) in new.items():
-                changes[(r, c)] = ("restyle", SEVERITY_FILL[severity], original.get((sheet, r, c)))
+                x, f = original.get((sheet, r, c), (None, None))
+                changes[(r, c)] = ("restyle", SEVERITY_FILL[severity], x if f is None else None, f)
             patch.originals = {}
             patch.patch_cells(sheet, changes, protect_typed=False)
-            kept_marks += [(sheet, r, c, base) for (r, c), base in patch.originals.items()]
+            kept_marks += [(sheet, r, c, base, fill) for (r, c), (base, fill) in patch.originals.items()]
             patch.notes_on_threads = []
             patch.set_notes(sheet, {cell: note for cell, (_s, note) in new.items()})
             on_threads += [(sheet, r, c) for r, c in patch.notes_on_threads]
@@ -534,7 +536,7 @@ class FileBook:
                 else:
                     patch.put_sheet(name, sheet_xml(patch, sheet), print_titles=print_titles(sheet))
         if cleared or marks:
-            rows = [["sheet", "row", "col", "xf"]] + [list(m) for m in kept_marks]
+            rows = [["sheet", "row", "col", "xf", "fill"]] + [list(m) for m in kept_marks]
             patch.put_sheet(MARKS_SHEET, sheet_xml(patch, OutSheet(MARKS_SHEET, rows, header_rows=0)),
                             hidden=True)
         patch.save(backup=backup)

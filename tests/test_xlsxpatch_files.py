@@ -375,7 +375,7 @@ def _soffice():
 def test_our_notes_are_cleared_after_a_libreoffice_round_trip(tmp_path):
     """A ledger validated, then saved by LibreOffice (which rewrites notes'
     authors and every style number), then fixed and validated again: no
-    stale note of ours is left, the agent's note stays (issue 16 item 4)."""
+    stale note or red fill of ours is left, the agent's note stays (issue 16 item 4)."""
     import subprocess
     import pytest
     if not _soffice():
@@ -393,10 +393,12 @@ def test_our_notes_are_cleared_after_a_libreoffice_round_trip(tmp_path):
     saved = out / path.name
     wb = openpyxl.load_workbook(saved)
     assert "【yibao校验】" in wb["台账"]["F4"].comment.text
+    assert wb["台账"]["F4"].fill.fgColor.rgb == "FFFFC7CE"          # our red, kept by LibreOffice
     wb["台账"]["F4"].value = A
     wb.save(saved)
     run_yibao("validate", str(saved), check_rc=None)
     ws = openpyxl.load_workbook(saved)["台账"]
     assert ws["F4"].comment is not None and "【yibao校验】" not in ws["F4"].comment.text
     assert ws["F4"].comment.text.startswith("已电话核实")
+    assert ws["F4"].fill.fgColor.rgb != "FFFFC7CE" and ws["F4"].fill.fill_type in (None, "none")   # no stale red
     assert ws["C5"].comment.text == "本人在外务工"

@@ -162,10 +162,19 @@ def cell_xml(ref: str, value: Any, style: int | None) -> str:
 
 
 def _unescape(text: str | None) -> str:
+    """XML text or attribute value to plain text: the five named entities
+    and numeric character references (``&#21488;``, ``&#x53F0;``, as
+    openpyxl's lxml writer and others write non-ASCII text)."""
     if text is None:
         return ""
+    if "&#" in text:
+        text = _CHAR_REF.sub(lambda m: chr(int(m.group(1)[1:], 16) if m.group(1)[0] in "xX" else int(m.group(1))),
+                             text)
     return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
             .replace("&apos;", "'").replace("&amp;", "&"))
+
+
+_CHAR_REF = re.compile(r"&#([0-9]+|[xX][0-9A-Fa-f]+);")
 
 
 def _insert_before(xml: str, element: str, followers: tuple[str, ...], end: str = "</worksheet>") -> str:

@@ -23,8 +23,8 @@ class SheetRows:
         """Apply changes to a sheet's cells; return how many were skipped.
 
         ``changes[(row, col)]`` is ``("style", xf_index)`` to restyle a cell
-        keeping its content, ``("restyle", fill, base_xf_or_None)`` to add a
-        fill over its format (the format used is kept in :attr:`originals`), or ``("value", value, xf_index)`` to write a
+        keeping its content, ``("restyle", …)`` / ``("unmark", …)`` to put
+        on or take off a validation fill (see :meth:`mark_style`), or ``("value", value, xf_index)`` to write a
         computed value (skipped when ``protect_typed`` and the cell holds a
         value the user typed)."""
         by_row: dict[int, dict[int, tuple]] = {}
@@ -272,7 +272,7 @@ class SheetRows:
         spots = []
         find = xml.find
         for col, change in changes.items():
-            if change[0] not in ("style", "restyle"):
+            if change[0] not in ("style", "restyle", "unmark"):
                 return None
             at = find(b'<c r="%s%d"' % (column_letter(col).encode(), rnum), start, end)
             if at < 0:
@@ -287,12 +287,10 @@ class SheetRows:
         for at, gt, col, change in spots:
             tag = xml[at:gt]                 # the cell's start tag, without its '>'
             m = _STYLE_ATTR_B.search(tag)
-            if change[0] == "restyle":
-                _k, fill, base = change
-                if base is None:
-                    base = int(m.group(1)) if m else 0
-                self.originals[(rnum, col)] = base
-                xf = self.xf(base, fill=fill)
+            if change[0] in ("restyle", "unmark"):
+                xf = self.mark_style(int(m.group(1)) if m else 0, change, rnum, col)
+                if xf is None:
+                    continue
             else:
                 xf = change[1]
             pieces.append(xml[last:at])
@@ -375,14 +373,13 @@ class SheetRows:
     def _change_cell(self, old: str | None, ref: str, rnum: int, col: int, change: tuple,
                      protect_typed: bool) -> tuple[str | None, int]:
         """(new cell XML or None to keep it, 1 when a typed value was kept)."""
-        if change[0] == "restyle":
-            # a fill on top of the cell's own format; remember that format
-            _k, fill, base = change
-            if base is None:
-                m = _STYLE_ATTR.search(old.split(">", 1)[0]) if old else None
-                base = int(m.group(1)) if m else 0
-            self.originals[(rnum, col)] = base
-            change = ("style", self.xf(base, fill=fill))
+        if change[0] in ("restyle", "unmark"):
+            # a fill on top of the cell's own format (or taken away again)
+            m = _STYLE_ATTR.search(old.split(">", 1)[0]) if old else None
+            xf = self.mark_style(int(m.group(1)) if m else 0, change, rnum, col)
+            if xf is None:
+                return None, 0
+            change = ("style", xf)
         if change[0] == "style":
             if old is None:
                 return f'<c r="{ref}" s="{change[1]}"/>', 0

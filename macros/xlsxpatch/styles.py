@@ -82,10 +82,11 @@ class StylesPart:
 
     def xf(self, base: int = 0, fill: str | None = None, num_fmt: str | None = None,
            computed: bool = False, bold: bool = False, link: bool = False, wrap: bool = False,
-           border: bool = False) -> int:
+           border: bool = False, no_fill: bool = False) -> int:
         """A cell format: a copy of ``base`` with the changes asked for
-        (``border``: thin grey lines all round, as our result tables have)."""
-        key = (base, fill, num_fmt, computed, bold, link, wrap, border)
+        (``border``: thin grey lines all round, as our result tables have;
+        ``no_fill``: its fill taken away)."""
+        key = (base, fill, num_fmt, computed, bold, link, wrap, border, no_fill)
         if key in self._xf_cache:
             return self._xf_cache[key]
         _s, _e, xfs = self._section("cellXfs")
@@ -94,6 +95,9 @@ class StylesPart:
         inner = tag.split(">", 1)[1].rsplit("</xf>", 1)[0] if not tag.endswith("/>") else ""
         if computed:
             attrs["xfId"] = str(self._ensure_named_style())
+        if no_fill:
+            attrs["fillId"] = "0"
+            attrs.pop("applyFill", None)
         if fill or computed:
             attrs["fillId"] = str(self._fill(fill or "FFF2F2F2"))
             attrs["applyFill"] = "1"
@@ -116,6 +120,47 @@ class StylesPart:
         index = self._append("cellXfs", new)
         self._xf_cache[key] = index
         return index
+
+    def fill_of(self, index: int) -> str | None:
+        """The ARGB of format ``index``'s solid fill, None when it has none."""
+        _s, _e, xfs = self._section("cellXfs")
+        if index >= len(xfs):
+            return None
+        fill_id = int(_attr(xfs[index].split(">", 1)[0], "fillId") or 0)
+        _s, _e, fills = self._section("fills")
+        if fill_id >= len(fills):
+            return None
+        m = re.search(r'<fgColor\b[^>]*\brgb="([0-9A-Fa-f]{8})"', fills[fill_id])
+        return m.group(1).upper() if m else None
+
+    def mark_style(self, current: int, change: tuple, rnum: int, col: int) -> int | None:
+        """The format for a validation mark change on a cell of format
+        ``current``; None to leave the cell as it is.
+
+        ``("restyle", fill, base, previous)``: our fill over the cell's
+        format (``base``, or its current one; a cell still showing our fill
+        from an earlier run is first given back ``previous``, the fill it
+        had before: "none" or an ARGB); the format under our fill is kept in
+        :attr:`originals` as (format, its fill). ``("unmark", previous)``:
+        the fill the cell had before we marked it, given back only where
+        the cell still shows one of our fills (a LibreOffice or Excel round
+        trip renumbers formats but keeps colours; a fill the user changed
+        since is theirs)."""
+        from ..marks import OUR_FILLS
+        if change[0] == "unmark":
+            if self.fill_of(current) not in OUR_FILLS:
+                return None
+            return self._unfilled(current, change[1])
+        _k, fill, base, previous = change
+        if base is None:
+            base = current
+            if previous is not None and self.fill_of(base) in OUR_FILLS:
+                base = self._unfilled(base, previous)
+        self.originals[(rnum, col)] = (base, self.fill_of(base) or "none")
+        return self.xf(base, fill=fill)
+
+    def _unfilled(self, current: int, previous: str) -> int:
+        return self.xf(current, no_fill=True) if previous in (None, "none") else self.xf(current, fill=previous)
 
     def xf_is_computed(self, index: int) -> bool:
         if self._computed_xf_id is None:

@@ -102,15 +102,41 @@ class WorkbookParts:
                 ("calcPr", "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
                  "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst"), end="</workbook>")
 
-    def read_hidden_marks(self) -> list[tuple[str, int, int, int]]:
-        """(sheet, row, col, original xf) recorded by the previous run."""
+    def read_hidden_marks(self) -> list[tuple]:
+        """(sheet, row, col, format under our fill, fill under ours or
+        None) recorded by the previous run. The cells are read as any
+        program may have saved them (LibreOffice writes the texts to the
+        shared-string table)."""
         if MARKS_SHEET not in self._sheets:
             return []
         xml = self._read(self._sheets[MARKS_SHEET][1])
+        shared = self._shared_strings() if 't="s"' in xml else []
         out = []
         for row in _ROW.finditer(xml):
-            values = re.findall(r"<t[^>]*>(.*?)</t>|<v>(.*?)</v>", row.group(0))
-            flat = [a or b for a, b in values]
-            if len(flat) == 4 and flat[0] != "sheet":
-                out.append((_unescape(flat[0]), int(flat[1]), int(flat[2]), int(float(flat[3]))))
+            flat = []
+            for cell in re.finditer(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", row.group(0), re.S):
+                body = cell.group(2) or ""
+                v = re.search(r"<v>(.*?)</v>", body)
+                if _attr(cell.group(1), "t") == "s" and v:
+                    flat.append(shared[int(v.group(1))] if int(v.group(1)) < len(shared) else "")
+                elif v:
+                    flat.append(_unescape(v.group(1)))
+                else:
+                    flat.append(_unescape("".join(re.findall(r"<t\b[^>]*>(.*?)</t>", body, re.S))))
+            if len(flat) in (4, 5) and flat[0] != "sheet":
+                try:
+                    out.append((flat[0], int(float(flat[1])), int(float(flat[2])), int(float(flat[3])),
+                                flat[4] if len(flat) == 5 else None))
+                except ValueError:
+                    continue
         return out
+
+    def _shared_strings(self) -> list[str]:
+        """The workbook's shared-string table, each item's text."""
+        m = re.search(r'<Relationship\b[^>]*Type="[^"]*/sharedStrings"[^>]*>', self.wb_rels)
+        if not m:
+            return []
+        xml = self._read(_part_path("xl/workbook.xml", _attr(m.group(0), "Target")))
+        return [_unescape("".join(re.findall(r"<t\b[^>]*>(.*?)</t>", si, re.S)))
+                for si in re.findall(r"<si>(.*?)</si>|<si/>", xml, re.S)]
+
