@@ -409,8 +409,8 @@ class FileBook:
 
     Writes are collected and applied by :meth:`save`: an .xlsx is patched in
     place part by part (:mod:`yibao.macros.xlsxpatch`: seconds for 100,000
-    rows, everything else in the file left byte for byte); anything that
-    patcher does not handle goes through openpyxl instead.
+    rows, everything else in the file left byte for byte); a file that
+    patcher cannot keep whole is refused (:class:`BookError`) untouched.
     """
 
     def __init__(self, path, for_update: bool = False):

@@ -402,3 +402,57 @@ def test_our_notes_are_cleared_after_a_libreoffice_round_trip(tmp_path):
     assert ws["F4"].comment.text.startswith("已电话核实")
     assert ws["F4"].fill.fgColor.rgb != "FFFFC7CE" and ws["F4"].fill.fill_type in (None, "none")   # no stale red
     assert ws["C5"].comment.text == "本人在外务工"
+
+
+def test_wps_in_cell_pictures_survive_validate_and_refresh(tmp_path):
+    """WPS keeps in-cell pictures in xl/cellimages.xml and a cell formula
+    =DISPIMG("ID_…",1); openpyxl dropped both. The patcher leaves them
+    byte for byte (issue 16 item 4)."""
+    rows = [list(r) for r in ROWS]
+    rows[0][5] = BAD
+    path = ledger(tmp_path / "l.xlsx", rows)
+    cellimages = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<etc:cellImages '
+                  'xmlns:etc="http://www.wps.cn/officeDocument/2017/etCustomData"><etc:cellImage/></etc:cellImages>')
+
+    def as_wps(parts):
+        name = sheet_part(parts)
+        xml = parts[name].decode()
+        xml = re.sub(r'(<row r="4"[^>]*>.*?)(</row>)', lambda m: m.group(1) + '<c r="S4" t="str"><f>_xlfn.DISPIMG('
+                     '"ID_0123456789ABCDEF",1)</f><v>=DISPIMG("ID_0123456789ABCDEF",1)</v></c>' + m.group(2),
+                     xml, count=1, flags=re.S)
+        parts[name] = xml.encode()
+        parts["xl/cellimages.xml"] = cellimages.encode()
+        parts["xl/_rels/cellimages.xml.rels"] = b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="media/image1.png"/></Relationships>'
+        parts["xl/media/image1.png"] = b"\x89PNG\r\n\x1a\nfictional photo of a household register"
+    rewrite(path, as_wps)
+    before = members(path)
+    run_yibao("validate", str(path), check_rc=None)
+    run_yibao("refresh", str(path))
+    after = members(path)
+    for name in ("xl/cellimages.xml", "xl/_rels/cellimages.xml.rels", "xl/media/image1.png"):
+        assert after[name] == before[name]
+    assert b'_xlfn.DISPIMG("ID_0123456789ABCDEF",1)' in after[sheet_part(after)]
+
+
+def test_a_sheet_with_form_controls_is_refused_untouched(tmp_path):
+    """A VML drawing that is not notes (form controls): we cannot add our
+    notes beside it without risk, so validate refuses and changes nothing."""
+    rows = [list(r) for r in ROWS]
+    rows[0][5] = BAD
+    path = ledger(tmp_path / "l.xlsx", rows)
+
+    def controls(parts):
+        name = sheet_part(parts)
+        rels_name = name.rsplit("/", 1)[0] + "/_rels/" + name.rsplit("/", 1)[1] + ".rels"
+        parts[rels_name] = (b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+                            b'2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+                            b'officeDocument/2006/relationships/vmlDrawing" Target="../drawings/vmlDrawing1.vml"/>'
+                            b'</Relationships>')
+        parts["xl/drawings/vmlDrawing1.vml"] = b'<xml xmlns:v="urn:schemas-microsoft-com:vml"></xml>'
+        parts[name] = parts[name].replace(b"</worksheet>", b'<legacyDrawing xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" r:id="rId1"/></worksheet>')
+    rewrite(path, controls)
+    before = path.read_bytes()
+    proc = run_yibao("validate", str(path), check_rc=None)
+    assert "无法在不丢失内容的情况下写入，已停止，文件未改动" in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr and proc.returncode != 0
+    assert path.read_bytes() == before

@@ -13,15 +13,22 @@ sheet XML written directly): a 200,000-row merge writes 2 million cells, each
 row one ``str.format`` of a template, repeated texts in a shared-string table,
 large parts deflated on two cores.
 
-Anything unusual (shared formulas in a column we write, a sheet that already
-has notes, a chart in the result) raises :class:`Unsupported`, and the caller
-falls back to openpyxl, which is slow but handles everything.
+Anything the patcher cannot keep whole raises :class:`Unsupported`, which
+the file backend turns into a Chinese refusal before the file is touched:
+there is no lossy fallback (issue 16 item 4).
 
-Conventions shared with the openpyxl path, so either can follow the other:
-the named cell style ``yibao计算`` marks values we computed; our result sheets
-carry tab colour FF2F75B5; notes we write have author ``yibao``; marks of the
-previous run are undone from the hidden sheet ``_yibao标注`` (cell → the
-style it had before we marked it).
+Modules, one per file part: :mod:`.constants` (names, namespaces, our
+conventions), :mod:`._xml` (references, escapes, one cell's XML, text a cell
+can hold), :mod:`.package` (zip members, relationships, content types, the
+atomic save), :mod:`.workbook`, :mod:`.styles`, :mod:`.rows` (sheet rows),
+:mod:`.sharedstrings`, :mod:`.comments` (notes merged with the user's,
+threaded comments left alone), :mod:`.drawings` (our sheets' charts),
+:mod:`.result_sheet` (the XML of our result sheets).
+
+Conventions: the named cell style ``yibao计算`` marks values we computed;
+our result sheets carry tab colour FF2F75B5; notes and fills are recognised
+as ours by :mod:`yibao.macros.marks` (the note text marker; the hidden sheet
+``_yibao标注`` records cell → the format and fill under our fill).
 """
 
 from __future__ import annotations
