@@ -402,7 +402,7 @@ def test_a_sheet_deflated_on_two_cores_reads_back_in_zip_and_libreoffice(tmp_pat
     text = "".join(random.Random(1).choice("<c r=\"A1\">张三0123456789</c>") for _ in range(300_000)).encode()
     packed = xlsxpatch._TwoCoreDeflate(1).compress(text)
     assert zlib.decompress(packed, -15) == text
-    monkeypatch.setattr(xlsxpatch, "PARALLEL_DEFLATE_BYTES", 0)    # every part, however small
+    monkeypatch.setattr(xlsxpatch.constants, "PARALLEL_DEFLATE_BYTES", 0)    # every part, however small
     path = ledger(tmp_path / "l.xlsx", [
         [1, "001", "张三", "户主", "女", A, None, 280, None, None, None, "2020-10-21", "2020-10-27"],
         [2, "001", "李四", "配偶", "女", B, None, 0, None, None, "低保户", "2020-10-21", "2020-10-21"]])
@@ -648,9 +648,9 @@ def test_live_excel_marks_fill_cells_in_groups_and_note_each():
     book.save()
     assert [c for c in calls if c[0] == "color"] == [("color", "B7", (221, 235, 247)),
                                                      ("color", "F5,F9", (255, 199, 206))]
-    assert ("note", (5, 6), "【yibao】身份证号校验位不对") in calls
-    assert ("note rewritten", (9, 6), "【yibao】身份证号重复") in calls
-    assert ("note", (7, 2), "【yibao】现金未当日缴库") in calls
+    assert ("note", (5, 6), "【yibao校验】\n身份证号校验位不对") in calls
+    assert ("note rewritten", (9, 6), "【yibao校验】\n身份证号重复") in calls
+    assert ("note", (7, 2), "【yibao校验】\n现金未当日缴库") in calls
 
 
 def test_refresh_over_the_templates_formulas_and_over_its_own_values(tmp_path):
