@@ -76,3 +76,121 @@ def test_side_lists_refuse_a_department_list_and_read_a_merged_roster(tmp_path):
     merged = _book(tmp_path / "结果.xlsx", {"资助名单汇总": [
         ["标题"], ["序号", "村（社区）", "姓名", "身份证号", "资助类别", "确定理由"], [1, "东山村", "甲", DEAD, "低保对象", "唯一"]]})
     assert lists.read_side_lists([merged]).roster == {DEAD: "低保对象"}
+
+
+# ---------------------------------------------------------------- yibao dedupe over a folder
+
+P1 = make_id("19500101", 21, "430999")
+P2 = make_id("19620305", 33, "430999")
+P3 = make_id("19700708", 45, "430999")
+P4 = make_id("19801016", 57, "430999")
+P5 = make_id("19881212", 69, "430999")
+P6 = make_id("19900202", 71, "430999")
+
+
+def _department(path, rows, village=True):
+    header = ["序号", "姓名", "身份证号", "身份类别"] + (["村（社区）"] if village else [])
+    body = [[n + 1, *r] if village else [n + 1, *r[:3]] for n, r in enumerate(rows)]
+    return _book(path, {"低保": [["示例县2026年资助名单"], header, *body]})
+
+
+def _roster(out):
+    ws = openpyxl.load_workbook(out)["资助名单汇总"]
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    header = list(rows[0])
+    return [dict(zip(header, r)) for r in rows[1:]]
+
+
+def _sheet(out, name):
+    rows = list(openpyxl.load_workbook(out)[name].iter_rows(values_only=True))
+    return [dict(zip(rows[0], r)) for r in rows[1:]]
+
+
+def test_a_wildcard_sweeps_in_death_and_employee_lists_and_they_are_applied(tmp_path):
+    folder = tmp_path / "部门名单"
+    folder.mkdir()
+    _department(folder / "民政.xlsx", [["甲", P1, "低保户", "东山村"], ["乙", P2, "低保户", "南岭村"],
+                                      ["丙", P3, "低保户", "东山村"]])
+    _book(folder / "职工医保参保名单.xlsx", {"Sheet1": [["姓名", "身份证号", "参保单位"], ["乙", P2, "某公司"]]})
+    _book(folder / "死亡人员名单.xlsx", {"Sheet1": [["姓名", "身份证号", "死亡日期"], ["丙", P3, "2025-07-03"]]})
+    out = tmp_path / "结果.xlsx"
+    proc = run_yibao("dedupe", *sorted(map(str, folder.glob("*.xlsx"))), "--policy", "shili-2026", "-o", str(out))
+    roster = _roster(out)
+    assert [r["身份证号"] for r in roster] == [P1]              # not the employee-insured, not the deceased
+    assert roster[0]["村（社区）"] == "东山村"
+    kinds = {(r["异常类型"], r["姓名"]) for r in _sheet(out, "异常名单")}
+    assert ("已参加职工医保", "乙") in kinds and ("已死亡", "丙") in kinds
+    assert not any(k == "缺少身份类别" for k, _ in kinds)
+    assert "职工医保参保名单.xlsx" in proc.stdout and "死亡人员名单.xlsx" in proc.stdout
+
+
+def test_a_list_that_cannot_be_classified_is_refused_naming_the_options(tmp_path):
+    dept = _department(tmp_path / "民政.xlsx", [["甲", P1, "低保户", "东山村"]])
+    plain = _book(tmp_path / "名单.xlsx", {"Sheet1": [["姓名", "身份证号"], ["甲", P1]]})
+    out = tmp_path / "结果.xlsx"
+    proc = run_yibao("dedupe", str(dept), str(plain), "--policy", "shili-2026", "-o", str(out), check_rc=2)
+    assert "名单.xlsx" in proc.stderr and "--deceased" in proc.stderr and "--employee" in proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()
+    # the option says what it is
+    run_yibao("dedupe", str(dept), "--deceased", str(plain), "--policy", "shili-2026", "-o", str(out))
+    assert _roster(out) == [] and any(r["异常类型"] == "已死亡" for r in _sheet(out, "异常名单"))
+
+
+def test_unreadable_death_list_ids_are_never_dropped_silently(tmp_path):
+    """Three deceased persons whose numbers the death list spoilt (a float,
+    an old 15-digit number, an invisible character) keep no subsidy; a name
+    whose number cannot be matched at all is held back as 待核实; every
+    unreadable row is in 异常名单 and the message (issue 11)."""
+    dept = _department(tmp_path / "民政.xlsx", [
+        ["甲", P1, "低保户", "东山村"], ["乙", P2, "低保户", "东山村"], ["丙", P3, "低保户", "东山村"],
+        ["丁", P4, "低保户", "南岭村"], ["戊", P5, "低保户", "南岭村"], ["己", P6, "低保户", "南岭村"]])
+    typo = P4[:10] + ("1" if P4[10] != "1" else "2") + P4[11:]
+    dead = _book(tmp_path / "死亡人员名单.xlsx", {"Sheet1": [
+        ["姓名", "身份证号", "死亡日期"],
+        ["甲", float(P1), "2025-07-03"],                 # Excel stored it as a number
+        ["乙", P2[:6] + P2[8:17], "2025-07-04"],          # old 15-digit number
+        ["丙", P3[:9] + "\u200b" + P3[9:], "2025-07-05"],  # an invisible character pasted in
+        ["丁", typo, "2025-07-06"],                       # a typo: same name, number does not agree
+        ["庚", "不详", "2025-07-07"]]})                   # nobody of that name on the lists
+    out = tmp_path / "结果.xlsx"
+    proc = run_yibao("dedupe", str(dept), str(dead), "--policy", "shili-2026", "-o", str(out))
+    funded = {r["身份证号"] for r in _roster(out)}
+    assert funded == {P5, P6}
+    exceptions = _sheet(out, "异常名单")
+    dead_rows = {r["姓名"] for r in exceptions if r["异常类型"] == "已死亡"}
+    assert {"甲", "乙", "丙"} <= dead_rows
+    pending = [r for r in exceptions if r["异常类型"] == "待核实"]
+    assert [r["姓名"] for r in pending] == ["丁"]
+    assert "死亡人员名单.xlsx 第5行" in pending[0]["说明"] and "民政.xlsx：低保 第6行" in pending[0]["说明"]
+    unreadable = {r["行"] for r in exceptions if r["异常类型"] == "死亡人员名单身份证号无法识别"}
+    # the float (row 2), the typo and 不详; the 15-digit number (row 3) is upgraded
+    assert {2, 5, 6} <= unreadable and 3 not in unreadable
+    assert "身份证号无法识别" in proc.stdout and "1人待核实" in proc.stdout
+
+
+def test_every_row_of_every_list_is_accounted_for_in_the_statistics(tmp_path):
+    dept = _department(tmp_path / "民政.xlsx", [
+        ["甲", P1, "低保户", "东山村"], ["甲", P1, "低保户", "东山村"], ["乙", P2, "低保户", "东山村"],
+        ["丙", "123", "低保户", "东山村"], ["丁", P4, "不知道", "东山村"], ["戊", P5, "低保户", "南岭村"]])
+    dead = _book(tmp_path / "死亡.xlsx", {"Sheet1": [["姓名", "身份证号", "死亡日期"], ["乙", P2, "2025-01-01"],
+                                                     ["乙", P2, "2025-01-01"], ["某", "x", "2025-01-01"]]})
+    out = tmp_path / "结果.xlsx"
+    run_yibao("dedupe", str(dept), str(dead), "--policy", "shili-2026", "-o", str(out))
+    lines = [r for r in _sheet(out, "分类统计") if r["分类"] == "名单核对"]
+    sources = {r["项目"].rsplit("：", 1)[0] for r in lines}
+    assert sources == {"民政.xlsx：低保", "死亡.xlsx：Sheet1"}
+    for source in sources:
+        mine = {r["项目"].rsplit("：", 1)[1]: r["人数"] for r in lines if r["项目"].rsplit("：", 1)[0] == source}
+        read = mine.pop("读入行数")
+        assert read == sum(mine.values()), (source, mine)
+    dept_lines = {r["项目"].rsplit("：", 1)[1]: r["人数"] for r in lines if r["项目"].startswith("民政")}
+    assert dept_lines["读入行数"] == 6 and dept_lines["剔除（死亡人员）"] == 1 and dept_lines["列入异常名单"] == 3
+    dead_lines = {r["项目"].rsplit("：", 1)[1]: r["人数"] for r in lines if r["项目"].startswith("死亡")}
+    assert dead_lines["读入行数"] == 3 and dead_lines["身份证号无法识别（列入异常名单）"] == 1
+
+
+def test_the_village_column_is_blank_when_the_list_has_none(tmp_path):
+    dept = _department(tmp_path / "民政.xlsx", [["甲", P1, "低保户"]], village=False)
+    out = tmp_path / "结果.xlsx"
+    run_yibao("dedupe", str(dept), "--policy", "shili-2026", "-o", str(out))
+    assert [(r["姓名"], r["村（社区）"]) for r in _roster(out)] == [("甲", None)]
