@@ -100,6 +100,9 @@ def read_all(paths: list[Path], plan: plans.Plan, deceased=(), employee=()
             for path, read in zip(order, reads):
                 grids = read.result()
                 if path in forced:
+                    if not kinds.classify_book(grids, path.name):
+                        raise books.BookError(f"“{path.name}”里找不到{kinds.KIND_NAMES[forced[path]]}"
+                                              "（需要“姓名”“身份证号”列）")
                     found = kinds.read_side_rows(path, forced[path], grids, today=today)
                     side += found
                     recognized.append(f"{path.name}（按选项作{kinds.KIND_NAMES[forced[path]]}，{len(found)}行）")
@@ -453,9 +456,11 @@ def _reconciliation(rows: list[ListRow], outcome: dict[int, str], side, side_out
                 "身份证号无法识别": "身份证号无法识别（列入异常名单）"}[went]
         parts[went] = parts.get(went, 0) + 1
     out = []
+    rank = ("纳入", "已用于比对", "剔除", "重复", "暂不纳入", "列入异常名单", "身份证号无法识别", "未处理")
     for source, parts in per.items():
         out.append(["名单核对", f"{source}：读入行数", sum(parts.values()), None])
-        for what, count in parts.items():
+        for what, count in sorted(parts.items(), key=lambda kv: next(
+                (k for k, word in enumerate(rank) if kv[0].startswith(word)), len(rank))):
             out.append(["名单核对", f"{source}：{what}", count, None])
     return out
 

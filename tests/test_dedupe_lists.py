@@ -194,3 +194,12 @@ def test_the_village_column_is_blank_when_the_list_has_none(tmp_path):
     out = tmp_path / "结果.xlsx"
     run_yibao("dedupe", str(dept), "--policy", "shili-2026", "-o", str(out))
     assert [(r["姓名"], r["村（社区）"]) for r in _roster(out)] == [("甲", None)]
+
+
+def test_a_forced_death_list_without_an_id_column_is_refused(tmp_path):
+    dept = _department(tmp_path / "民政.xlsx", [["甲", P1, "低保户", "东山村"]])
+    notes = _book(tmp_path / "说明.xlsx", {"Sheet1": [["这里没有名单"]]})
+    out = tmp_path / "结果.xlsx"
+    proc = run_yibao("dedupe", str(dept), "--deceased", str(notes), "--policy", "shili-2026", "-o", str(out),
+                     check_rc=2)
+    assert "“说明.xlsx”里找不到死亡人员名单" in proc.stderr and not out.exists()
