@@ -99,7 +99,8 @@ def classify(grid: list[list], sheet: str = "", file: str = "",
     0
     """
     try:
-        table = find_table(sheet or "Sheet1", grid, required=("id_no",))
+        # the header is within find_table's first 30 rows: the data rows below are not read here
+        table = find_table(sheet or "Sheet1", grid[:32], required=("id_no",))
     except TableError:
         return Kind(None, "没有身份证号列", 0)
     header_row = table.header_row      # 1-based, the last header row
