@@ -309,8 +309,9 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
                            kinds.id_text(r.raw_id), "", f"{r.note}；此行无法比对，请核实后改正"])
         digits = kinds.id_digits(r.raw_id)
         for number in names_of.get(r.name, ()) if r.name else ():
-            agrees = len(digits) >= 9 and number.startswith(digits)
-            side_hold.setdefault(number, (r.kind, agrees, r.place, len(digits)))
+            agrees = kinds.match_unread(r.name, digits, r.name, number) == "same"
+            if number not in side_hold or (agrees and not side_hold[number][1]):
+                side_hold[number] = (r.kind, agrees, r.place, len(digits))
 
     pending = 0
     roster: list[list] = []

@@ -30,7 +30,7 @@ from .table import TableError, cell_text, find_table, header_key
 
 __all__ = ["SUBSIDY", "DECEASED", "EMPLOYEE", "ROSTER", "KIND_NAMES", "Kind", "classify", "classify_book",
            "unclassified_message", "Unread", "SideLists", "SideRow", "read_side_rows", "read_side_lists",
-           "upgrade_15", "id_digits", "id_text"]
+           "upgrade_15", "id_digits", "id_text", "match_unread", "MATCH_DIGITS"]
 
 SUBSIDY, DECEASED, EMPLOYEE, ROSTER = "subsidy", "deceased", "employee", "roster"
 #: each kind as staff call it
@@ -210,11 +210,38 @@ def read_id(raw, today: datetime.date | None = None) -> tuple[str | None, str]:
         return None, str(exc)
 
 
+#: at least this many readable leading digits (region code and birth year)
+#: for a damaged number to be taken as a named person's
+MATCH_DIGITS = 9
+
+
+def match_unread(name: str, digits: str, person_name: str, number: str) -> str | None:
+    """How an unreadable list row (its ``name`` and readable ``digits``)
+    bears on a person (``person_name``, valid ``number``): "same" when the
+    names agree and the digits left are the start of the number (at least
+    :data:`MATCH_DIGITS`), "pending" (待核实) when only the names agree,
+    None otherwise.
+
+    >>> match_unread("甲", "430999198010169", "甲", "430999198010169158")
+    'same'
+    >>> match_unread("甲", "430999198010160", "甲", "430999198010169158")
+    'pending'
+    >>> match_unread("乙", "430999198010169", "甲", "430999198010169158") is None
+    True
+    """
+    if not name or name != person_name:
+        return None
+    if len(digits) >= MATCH_DIGITS and number.startswith(digits):
+        return "same"
+    return "pending"
+
+
 # ---------------------------------------------------------------- reading
 
 class Unread(NamedTuple):
     """A row of a list that could not be used: ``kind`` (a KIND_NAMES key),
-    file, sheet, 1-based row, name, the ID as written, the Chinese reason."""
+    file, sheet, 1-based row, name, the ID as written, the Chinese reason,
+    and the digits of the ID that can still be trusted (:func:`id_digits`)."""
     kind: str
     file: str
     sheet: str
@@ -222,6 +249,7 @@ class Unread(NamedTuple):
     name: str
     id_text: str
     reason: str
+    digits: str = ""
 
     @property
     def place(self) -> str:
@@ -326,7 +354,8 @@ def side_lists(rows: list[SideRow]) -> SideLists:
     unread = []
     for r in rows:
         if r.number is None:
-            unread.append(Unread(r.kind, r.file, r.sheet, r.row, r.name, id_text(r.raw_id), r.note))
+            unread.append(Unread(r.kind, r.file, r.sheet, r.row, r.name, id_text(r.raw_id), r.note,
+                                 id_digits(r.raw_id)))
             continue
         target = found[r.kind]
         if r.number not in target:
