@@ -197,16 +197,36 @@ def id_digits(raw) -> str:
     return "".join(ch for ch in text.translate(str.maketrans("０１２３４５６７８９", "0123456789")) if ch.isdigit())
 
 
+_FULLWIDTH_X = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")
+
+
 def read_id(raw, today: datetime.date | None = None) -> tuple[str | None, str]:
     """(the 18-digit number, a note) of an ID cell, or (None, why not).
-    Old 15-digit numbers are upgraded; everything else is ``idno.parse``'s."""
+    Old 15-digit numbers are upgraded; a number wrapped in other characters
+    (a CSV's ="…", an invisible character) is taken when its check digit
+    agrees; everything else is ``idno.parse``'s.
+
+    >>> read_id('="430999198010169158"')[0], read_id("430999800101915")[0]
+    ('430999198010169158', '430999198001019158')
+    >>> read_id("4309991980101691")
+    (None, '身份证号应为18位，现为16位')
+    """
     try:
         return idno.parse(raw, today)[0], ""
     except idno.InvalidID as exc:
-        digits = idno.compact(raw) if not isinstance(raw, float) else ""
-        upgraded = upgrade_15(digits) if digits else None
+        if isinstance(raw, (int, float)):
+            return None, str(exc)
+        # a CSV's ="…" wrapper, an invisible or stray character: the number
+        # is taken when what is left is a valid number (its check digit agrees)
+        kept = re.sub(r"[^0-9X]", "", cell_text(raw).translate(_FULLWIDTH_X).upper())
+        if kept != idno.compact(raw):
+            try:
+                return idno.parse(kept, today)[0], f"身份证号“{cell_text(raw)}”去除多余字符后为{kept}"
+            except idno.InvalidID:
+                pass
+        upgraded = upgrade_15(kept)
         if upgraded:
-            return upgraded, f"15位旧号码{digits}按规则升为18位"
+            return upgraded, f"15位旧号码{kept}按规则升为18位"
         return None, str(exc)
 
 

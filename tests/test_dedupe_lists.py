@@ -203,3 +203,14 @@ def test_a_forced_death_list_without_an_id_column_is_refused(tmp_path):
     proc = run_yibao("dedupe", str(dept), "--deceased", str(notes), "--policy", "shili-2026", "-o", str(out),
                      check_rc=2)
     assert "“说明.xlsx”里找不到死亡人员名单" in proc.stderr and not out.exists()
+
+
+def test_a_gbk_csv_death_list_with_excel_text_formulas_is_read(tmp_path):
+    dept = _department(tmp_path / "民政.xlsx", [["甲", P1, "低保户", "东山村"], ["乙", P2, "低保户", "东山村"]])
+    dead = tmp_path / "死亡.csv"
+    dead.write_bytes(f'姓名,身份证号,死亡日期\r\n甲,="{P1}",2025-07-03 08:30:00\r\n'.encode("gbk"))
+    out = tmp_path / "结果.xlsx"
+    proc = run_yibao("dedupe", str(dept), str(dead), "--policy", "shili-2026", "-o", str(out))
+    assert {r["身份证号"] for r in _roster(out)} == {P2}
+    assert not [r for r in _sheet(out, "异常名单") if "无法识别" in r["异常类型"]]
+    assert "无法识别" not in proc.stdout
