@@ -11,10 +11,15 @@ and write:
   identity held (and who reported it), and why this one won;
 - 异常名单: bad IDs, one ID under two names, persons on a deceased list,
   persons already in employee insurance, repeats within one list, unknown
-  identity names;
+  identity names, death/employee list rows whose ID cannot be read, and
+  persons held back until such a row is checked (待核实);
 - 反馈-<部门>: each department's own list with what became of every row
   (002 资助流程 3–4);
-- 分类统计: counts and amounts by category, by funding source, by department.
+- 分类统计: counts and amounts by category, by funding source, by department,
+  and 名单核对: per list, rows read = used + excluded by reason + reported.
+
+The death and employee lists may come among the department lists; which is
+which is read from the content (:mod:`yibao.macros.lists`).
 """
 
 from __future__ import annotations
@@ -526,12 +531,14 @@ def add_parser(sub):
     p = sub.add_parser(
         "dedupe", help="合并各部门资助名单，一人只享受一种资助 / merge subsidy lists",
         description="读入各部门报送的资助名单，按方案“就高不重复”或资助顺序确定每人一种资助类别，"
-                    "输出汇总名单、异常名单、分类统计和给各部门的反馈。"
-                    " Merges department subsidy lists by ID and picks one category per person.")
-    p.add_argument("lists", nargs="+", help="各部门资助名单（.xlsx/.xls/.csv） / department lists")
+                    "输出汇总名单、异常名单、分类统计和给各部门的反馈。死亡人员名单和职工医保参保名单可以和部门名单"
+                    "一起给出（如 部门名单/*.xlsx），按表头、标题、文件名自动区分；看不出来的用 --deceased/--employee 指定。"
+                    " Merges department subsidy lists by ID and picks one category per person; death and"
+                    " employee-insurance lists among the files are recognized by their content.")
+    p.add_argument("lists", nargs="+", help="各部门资助名单，可连同死亡和职工医保名单（.xlsx/.xls/.csv） / lists")
     p.add_argument("--policy", required=True, help="方案编号 / plan id")
     p.add_argument("-o", "--output", required=True, help="结果文件（.xlsx） / output workbook")
-    p.add_argument("--deceased", action="append", default=[], help="死亡人员名单 / deceased list")
-    p.add_argument("--employee", action="append", default=[], help="已参加职工医保人员名单 / employee-insured list")
+    p.add_argument("--deceased", action="append", default=[], help="死亡人员名单（不论表头如何都按死亡名单读） / deceased list")
+    p.add_argument("--employee", action="append", default=[], help="已参加职工医保人员名单（不论表头如何都按此读） / employee-insured list")
     p.add_argument("--force", action="store_true", help="覆盖已有结果文件（先备份） / overwrite")
     p.set_defaults(func=cmd_dedupe)
