@@ -135,12 +135,16 @@ def classify(grid: list[list], sheet: str = "", file: str = "",
 def classify_book(grids: dict[str, list[list]], file: str,
                   is_category: Callable[[str], bool] | None = None) -> dict[str, Kind]:
     """:func:`classify` for every sheet of one workbook that has a table
-    (sheets without an ID column, such as a form's option list, left out)."""
+    (sheets without an ID column, such as a form's option list, left out;
+    in our merge result only its 资助名单汇总)."""
     out = {}
     for sheet, grid in grids.items():
         found = classify(grid, sheet, file, is_category)
         if found.header_row:
             out[sheet] = found
+    if any(k.kind == ROSTER for k in out.values()):
+        # our merge result: its 异常名单 and 反馈 sheets are not lists to read
+        out = {sheet: k for sheet, k in out.items() if k.kind == ROSTER}
     return out
 
 

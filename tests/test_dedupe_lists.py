@@ -214,3 +214,15 @@ def test_a_gbk_csv_death_list_with_excel_text_formulas_is_read(tmp_path):
     assert {r["身份证号"] for r in _roster(out)} == {P2}
     assert not [r for r in _sheet(out, "异常名单") if "无法识别" in r["异常类型"]]
     assert "无法识别" not in proc.stdout
+
+
+def test_the_merge_result_reads_back_as_the_roster(tmp_path):
+    dept = _department(tmp_path / "民政.xlsx", [["甲", P1, "低保户", "东山村"], ["乙", P2, "低保户", "东山村"]])
+    out = tmp_path / "结果.xlsx"
+    run_yibao("dedupe", str(dept), "--policy", "shili-2026", "-o", str(out))
+    side = lists.read_side_lists([out])
+    assert side.roster == {P1: "低保对象", P2: "低保对象"} and not side.deceased and not side.unreadable
+    # and it is refused as a department list
+    proc = run_yibao("dedupe", str(dept), str(out), "--policy", "shili-2026", "-o", str(tmp_path / "x.xlsx"),
+                     check_rc=2)
+    assert "是合并结果" in proc.stderr
