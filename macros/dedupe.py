@@ -232,7 +232,7 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
     """
     side_place: dict[str, dict[str, str]] = {kinds.DECEASED: {}, kinds.EMPLOYEE: {}}
     for r in side:
-        if r.number is not None and r.kind in side_place:
+        if r.number is not None and r.kind in side_place and not r.skipped:
             side_place[r.kind].setdefault(r.number, r.place)
     deceased = set(deceased) | set(side_place[kinds.DECEASED])
     employee = set(employee) | set(side_place[kinds.EMPLOYEE])
@@ -304,6 +304,9 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
     side_outcome: list[str] = []
     for r in side:
         what = kinds.KIND_NAMES.get(r.kind, r.kind)
+        if r.skipped:
+            side_outcome.append("不用于比对（" + r.skipped + "）")
+            continue
         if r.number is not None:
             key = (r.kind, r.number)
             side_outcome.append("重复行" if key in side_seen else "已用于比对")
@@ -459,10 +462,10 @@ def _reconciliation(rows: list[ListRow], outcome: dict[int, str], side, side_out
     for r, went in zip(side, side_outcome):
         parts = per.setdefault(f"{r.file}：{r.sheet}", {})
         went = {"已用于比对": f"已用于比对（{kinds.KIND_NAMES.get(r.kind, r.kind)}）", "重复行": "重复行（只计一次）",
-                "身份证号无法识别": "身份证号无法识别（列入异常名单）"}[went]
+                "身份证号无法识别": "身份证号无法识别（列入异常名单）"}.get(went, went)
         parts[went] = parts.get(went, 0) + 1
     out = []
-    rank = ("纳入", "已用于比对", "剔除", "重复", "暂不纳入", "列入异常名单", "身份证号无法识别", "未处理")
+    rank = ("纳入", "已用于比对", "剔除", "不用于比对", "重复", "暂不纳入", "列入异常名单", "身份证号无法识别", "未处理")
     for source, parts in per.items():
         out.append(["名单核对", f"{source}：读入行数", sum(parts.values()), None])
         for what, count in sorted(parts.items(), key=lambda kv: next(

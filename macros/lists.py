@@ -293,6 +293,8 @@ class SideRow:
     number: str | None
     note: str           # the normalization applied, or why the ID is unreadable
     tier: str = ""      # a roster's 资助类别
+    #: why a readable row is not used (an employee list's 参保状态 终止参保), or ""
+    skipped: str = ""
 
     @property
     def place(self) -> str:
@@ -329,19 +331,33 @@ def read_side_rows(path: Path, kind: str, grids: dict | None = None, sheets: dic
             table = find_table(sheet, grid, required=("id_no",))
         except TableError:
             continue
-        tier_col = None
+        tier_col = status_col = None
         if mine == ROSTER:
             tier_col = next((c for c, h in table.headers.items() if header_key(h) == "资助类别"), None)
+        if mine == EMPLOYEE:
+            status_col = next((c + 1 for c, h in enumerate(grid[table.header_row - 1])
+                               if header_key(h) in _STATUS_HEADERS), None)
         for row in table.rows:
             raw = row.values.get("id_no")
             number, note = read_id(raw, today)
-            tier = ""
+            tier = skipped = ""
+            line = grid[row.number - 1]
             if tier_col:
-                line = grid[row.number - 1]
                 tier = cell_text(line[tier_col - 1]) if tier_col - 1 < len(line) else ""
+            if status_col and status_col - 1 < len(line):
+                status = cell_text(line[status_col - 1])
+                if any(word in status for word in _ENDED):
+                    skipped = f"参保状态为“{status}”，不按已参加职工医保处理"
             out.append(SideRow(mine, path.name, sheet, row.number, cell_text(row.values.get("name")),
-                               raw, number, note, tier))
+                               raw, number, note, tier, skipped))
     return out
+
+
+#: an employee list's status column, and the words that say the person is
+#: no longer insured as an employee (who may then enroll as a resident)
+_STATUS_HEADERS = frozenset(map(header_key, ("参保状态", "人员参保状态", "职工医保参保状态", "缴费状态",
+                                             "参保缴费状态", "人员状态")))
+_ENDED = ("终止", "暂停", "停保", "中断", "注销", "退保", "中止")
 
 
 def read_side_lists(paths, deceased=(), employee=(), today: datetime.date | None = None) -> SideLists:
@@ -377,6 +393,8 @@ def side_lists(rows: list[SideRow]) -> SideLists:
     found: dict[str, dict[str, str]] = {DECEASED: {}, EMPLOYEE: {}, ROSTER: {}}
     unread = []
     for r in rows:
+        if r.skipped:
+            continue
         if r.number is None:
             unread.append(Unread(r.kind, r.file, r.sheet, r.row, r.name, id_text(r.raw_id), r.note,
                                  id_digits(r.raw_id)))

@@ -226,3 +226,18 @@ def test_the_merge_result_reads_back_as_the_roster(tmp_path):
     proc = run_yibao("dedupe", str(dept), str(out), "--policy", "shili-2026", "-o", str(tmp_path / "x.xlsx"),
                      check_rc=2)
     assert "是合并结果" in proc.stderr
+
+
+def test_an_employee_whose_insurance_ended_keeps_the_subsidy(tmp_path):
+    """A 职工医保 export lists persons whose employee insurance ended (终止参保);
+    they may enroll as residents, so only the insured ones are excluded."""
+    dept = _department(tmp_path / "民政.xlsx", [["甲", P1, "低保户", "东山村"], ["乙", P2, "低保户", "东山村"]])
+    work = _book(tmp_path / "职工.xlsx", {"Sheet1": [
+        ["姓名", "身份证号", "单位名称", "参保状态"], ["甲", P1, "某公司", "正常参保"], ["乙", P2, "某公司", "终止参保"]]})
+    out = tmp_path / "结果.xlsx"
+    run_yibao("dedupe", str(dept), str(work), "--policy", "shili-2026", "-o", str(out))
+    assert {r["身份证号"] for r in _roster(out)} == {P2}
+    lines = {r["项目"]: r["人数"] for r in _sheet(out, "分类统计") if r["分类"] == "名单核对"}
+    assert lines["职工.xlsx：Sheet1：读入行数"] == 2
+    assert lines["职工.xlsx：Sheet1：不用于比对（参保状态为“终止参保”，不按已参加职工医保处理）"] == 1
+    assert lists.read_side_lists([work]).employee == {P1: "职工.xlsx 第2行"}
