@@ -297,7 +297,7 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
     # subsidy lists is matched by the digits left, or held back (待核实)
     names_of: dict[str, list[str]] = defaultdict(list)
     for number, idx in by_id.items():
-        for name in dict.fromkeys(rows[i].name for i in idx if rows[i].name):
+        for name in dict.fromkeys(kinds.name_key(rows[i].name) for i in idx if rows[i].name):
             names_of[name].append(number)
     side_hold: dict[str, tuple] = {}   # number → (kind, digits agree, "file 第N行", digits read)
     side_seen: set[tuple[str, str]] = set()
@@ -316,7 +316,7 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
         exceptions.append([f"{what}身份证号无法识别", what, f"{r.file}：{r.sheet}", r.row, r.name,
                            kinds.id_text(r.raw_id), "", f"{r.note}；此行无法比对，请核实后改正"])
         digits = kinds.id_digits(r.raw_id)
-        for number in names_of.get(r.name, ()) if r.name else ():
+        for number in names_of.get(kinds.name_key(r.name), ()) if r.name else ():
             agrees = kinds.match_unread(r.name, digits, r.name, number) == "same"
             if number not in side_hold or (agrees and not side_hold[number][1]):
                 side_hold[number] = (r.kind, agrees, r.place, len(digits))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
+import unicodedata
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -30,7 +31,7 @@ from .table import TableError, cell_text, find_table, header_key
 
 __all__ = ["SUBSIDY", "DECEASED", "EMPLOYEE", "ROSTER", "KIND_NAMES", "Kind", "classify", "classify_book",
            "unclassified_message", "Unread", "SideLists", "SideRow", "read_side_rows", "read_side_lists",
-           "upgrade_15", "id_digits", "id_text", "match_unread", "MATCH_DIGITS"]
+           "upgrade_15", "id_digits", "id_text", "match_unread", "MATCH_DIGITS", "name_key"]
 
 SUBSIDY, DECEASED, EMPLOYEE, ROSTER = "subsidy", "deceased", "employee", "roster"
 #: each kind as staff call it
@@ -239,6 +240,16 @@ def read_id(raw, today: datetime.date | None = None) -> tuple[str | None, str]:
 MATCH_DIGITS = 9
 
 
+def name_key(name) -> str:
+    """A name as compared: full-width folded, without spaces or dots' variants.
+
+    >>> name_key(" 肖 桂娟 ") == name_key("肖桂娟"), name_key("阿依·木合") == name_key("阿依•木合")
+    (True, True)
+    """
+    text = unicodedata.normalize("NFKC", cell_text(name))
+    return re.sub(r"\s", "", text).replace("•", "·").replace("．", "·").replace(".", "·")
+
+
 def match_unread(name: str, digits: str, person_name: str, number: str) -> str | None:
     """How an unreadable list row (its ``name`` and readable ``digits``)
     bears on a person (``person_name``, valid ``number``): "same" when the
@@ -253,7 +264,7 @@ def match_unread(name: str, digits: str, person_name: str, number: str) -> str |
     >>> match_unread("乙", "430999198010169", "甲", "430999198010169158") is None
     True
     """
-    if not name or name != person_name:
+    if not name_key(name) or name_key(name) != name_key(person_name):
         return None
     if len(digits) >= MATCH_DIGITS and number.startswith(digits):
         return "same"

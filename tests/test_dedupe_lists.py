@@ -241,3 +241,14 @@ def test_an_employee_whose_insurance_ended_keeps_the_subsidy(tmp_path):
     assert lines["职工.xlsx：Sheet1：读入行数"] == 2
     assert lines["职工.xlsx：Sheet1：不用于比对（参保状态为“终止参保”，不按已参加职工医保处理）"] == 1
     assert lists.read_side_lists([work]).employee == {P1: "职工.xlsx 第2行"}
+
+
+def test_a_damaged_death_entry_matches_a_name_typed_with_a_space(tmp_path):
+    dept = _department(tmp_path / "民政.xlsx", [["肖桂娟", P1, "低保户", "东山村"], ["林军明", P2, "低保户", "东山村"]])
+    dead = _book(tmp_path / "死亡人员名单.xlsx", {"Sheet1": [
+        ["姓名", "身份证号", "死亡日期"], ["肖 桂娟", float(P1), "2025-07-03"]]})
+    out = tmp_path / "结果.xlsx"
+    run_yibao("dedupe", str(dept), str(dead), "--policy", "shili-2026", "-o", str(out))
+    assert {r["身份证号"] for r in _roster(out)} == {P2}
+    said = [r["说明"] for r in _sheet(out, "异常名单") if r["异常类型"] == "已死亡"]
+    assert said and "死亡人员名单.xlsx 第2行" in said[0] and "身份证号损坏，按姓名和前1" in said[0]
