@@ -359,7 +359,7 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
             continue
         if number in employee or (held and held[0] == kinds.EMPLOYEE and held[1]):
             where = side_place[kinds.EMPLOYEE].get(number)
-            if where is None and held:
+            if where is None and held and held[0] == kinds.EMPLOYEE:
                 where = f"{held[2]}，身份证号损坏，按姓名和前{held[3]}位数字认定"
             where = f"（{where}）" if where else ""
             exception("已参加职工医保", idx[0], f"已参加职工医保{where}，不予资助{employee_clause}", number)
