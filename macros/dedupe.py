@@ -509,10 +509,14 @@ def run(paths: list[Path], plan: plans.Plan, output: Path, deceased=(), employee
     checks = "；".join(recognized) if recognized else "未提供死亡人员名单和职工医保参保名单，未做这两项比对"
     line = (f"共读入{len(rows)}行、{merged.persons}人：确定资助{granted}人，异常{len(merged.exceptions)}条；"
             f"比对名单：{checks}")
+    def which(kind_test, limit=5):
+        found = [f"{e[2]} 第{e[3]}行{e[4] or ''}" for e in merged.exceptions if kind_test(e[0])]
+        return "、".join(found[:limit]) + ("等" if len(found) > limit else "")
     if merged.unreadable:
-        line += f"；死亡/职工医保名单中{merged.unreadable}行身份证号无法识别，见异常名单"
+        line += (f"；死亡/职工医保名单中{merged.unreadable}行身份证号无法识别（"
+                 + which(lambda k: k.endswith("名单身份证号无法识别")) + "），见异常名单")
     if merged.pending:
-        line += f"；{merged.pending}人待核实，暂不纳入资助"
+        line += f"；{merged.pending}人待核实，暂不纳入资助（" + which(lambda k: k == "待核实") + "）"
     return line + f"；结果已写入 {output}"
 
 

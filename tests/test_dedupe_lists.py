@@ -166,6 +166,7 @@ def test_unreadable_death_list_ids_are_never_dropped_silently(tmp_path):
     # the float (row 2), the typo and 不详; the 15-digit number (row 3) is upgraded
     assert {2, 5, 6} <= unreadable and 3 not in unreadable
     assert "身份证号无法识别" in proc.stdout and "1人待核实" in proc.stdout
+    assert "死亡人员名单.xlsx：Sheet1 第6行庚" in proc.stdout and "民政.xlsx：低保 第6行丁" in proc.stdout
 
 
 def test_every_row_of_every_list_is_accounted_for_in_the_statistics(tmp_path):
