@@ -153,7 +153,7 @@ def unclassified_message(file: str, sheet: str, kind: Kind) -> str:
     """The one Chinese line for a list :func:`classify` could not place."""
     return (f"“{file}”的工作表“{sheet}”看不出是哪种名单（{kind.why}）：资助名单请加“身份类别”列"
             f"（或以身份类别命名文件、工作表）；死亡人员名单请用 --deceased 指定；"
-            f"职工医保参保名单请用 --employee 指定")
+            f"职工医保参保名单请用 --employee 指定；也可以在文件名里写明“资助名单”“死亡”或“职工医保”")
 
 
 # ---------------------------------------------------------------- ID numbers

@@ -253,3 +253,11 @@ def test_a_damaged_death_entry_matches_a_name_typed_with_a_space(tmp_path):
     assert {r["身份证号"] for r in _roster(out)} == {P2}
     said = [r["说明"] for r in _sheet(out, "异常名单") if r["异常类型"] == "已死亡"]
     assert said and "死亡人员名单.xlsx 第2行" in said[0] and "身份证号损坏，按姓名和前1" in said[0]
+
+
+def test_a_list_with_columns_of_two_kinds_goes_by_its_file_name(tmp_path):
+    rows = [["姓名", "身份证号", "身份类别", "死亡日期"], ["甲", P1, "低保户", None]]
+    assert lists.classify(rows, "Sheet1", "民政.xlsx").kind is None
+    assert lists.classify(rows, "Sheet1", "民政资助名单.xlsx").kind == lists.SUBSIDY
+    assert lists.classify(rows, "Sheet1", "死亡人员.xlsx").kind == lists.DECEASED
+    assert "文件名里写明" in lists.unclassified_message("民政.xlsx", "Sheet1", lists.classify(rows, "Sheet1", "民政.xlsx"))
