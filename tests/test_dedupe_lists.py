@@ -261,3 +261,22 @@ def test_a_list_with_columns_of_two_kinds_goes_by_its_file_name(tmp_path):
     assert lists.classify(rows, "Sheet1", "民政资助名单.xlsx").kind == lists.SUBSIDY
     assert lists.classify(rows, "Sheet1", "死亡人员.xlsx").kind == lists.DECEASED
     assert "文件名里写明" in lists.unclassified_message("民政.xlsx", "Sheet1", lists.classify(rows, "Sheet1", "民政.xlsx"))
+
+
+def test_the_bundled_folder_by_wildcard_merges_as_with_the_options(tmp_path):
+    """`yibao dedupe 部门名单/*.xlsx` on the example town gives the same roster
+    as naming the death and employee lists by option: 肖桂娟 (death list) and
+    the three employee-insured persons are not funded (issue 11)."""
+    from pathlib import Path
+    folder = Path(__file__).parent.parent / "examples" / "示例镇" / "部门名单"
+    every = sorted(map(str, folder.glob("*.xlsx")))
+    by_content = tmp_path / "a.xlsx"
+    run_yibao("dedupe", *every, "--policy", "shili-2026", "-o", str(by_content))
+    departments = [p for p in every if not p.endswith(("死亡人员名单.xlsx", "职工医保参保名单.xlsx"))]
+    by_option = tmp_path / "b.xlsx"
+    run_yibao("dedupe", *departments, "--deceased", str(folder / "死亡人员名单.xlsx"),
+              "--employee", str(folder / "职工医保参保名单.xlsx"), "--policy", "shili-2026", "-o", str(by_option))
+    assert _roster(by_content) == _roster(by_option)
+    names = {r["姓名"] for r in _roster(by_content)}
+    assert not names & {"肖桂娟", "杜雪", "何峰", "曹娟"}
+    assert all(r["村（社区）"] for r in _roster(by_content))
