@@ -288,11 +288,11 @@ def build_workbook(form: Form | str, plan: plans.Plan | str, town: str | None = 
     return _build_workbook(form, plan, town, village)
 
 
-# A4 landscape / portrait printable size in points and the width of one character of the
-# default font (Calibri 11: 7 px = 5.25 pt, plus 5 px padding per column), as Excel and
-# LibreOffice lay out a sheet.
+# A4 portrait printable size in points and the printed width of one unit of column width
+# (Calibri 11). Excel prints a unit as about 5.25 pt + 3.75 pt per column; LibreOffice (Carlito)
+# as about 7.05 pt, the wider of the two, so a form sized for LibreOffice fits in Excel too.
 _A4 = (595.3, 841.9)
-_CHAR_PT, _PAD_PT = 5.25, 3.75
+_CHAR_PT, _PAD_PT = 7.05, 0.0
 
 
 def _page_scale_and_height(ws) -> tuple[float, float]:
@@ -622,7 +622,8 @@ def _build_foot(ws, wb, layout: Layout, ctx) -> int:
 def _build_print(ws, layout: Layout, last_row: int):
     ps = ws.page_setup
     ps.paperSize = ws.PAPERSIZE_A4
-    ps.orientation = "landscape"
+    # the task table (5 printed columns, one page) is a portrait page at full size
+    ps.orientation = "portrait" if layout.form.kind == "tasks" else "landscape"
     ps.fitToWidth = 1
     ps.fitToHeight = 1 if layout.form.kind == "tasks" else 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
@@ -634,11 +635,29 @@ def _build_print(ws, layout: Layout, last_row: int):
     ws.page_margins.footer = 0.3
     ws.print_title_rows = f"1:{layout.data_start - 1}"
     ws.print_area = f"A1:{layout.last_plan}{last_row}"
+    _fit_columns(ws, layout)
     if layout.form.print_footer:
         ws.oddFooter.left.text = layout.form.print_footer
         ws.oddFooter.left.size = 9
     ws.oddFooter.right.text = PAGE_FOOTER
     ws.oddFooter.right.size = 9
+    # the footer keeps its 9 pt when the sheet is fitted to the page width
+    ws.HeaderFooter.scaleWithDoc = False
+
+
+def _fit_columns(ws, layout: Layout):
+    """Narrow the printed columns so that the page is not shrunk to fit its width.
+
+    Fit-to-width scales the whole page, fonts included (9 pt at 88 % prints at 7.9 pt, below
+    what staff can read); narrower columns wrap their text instead, at full size.
+    """
+    scale, _ = _page_scale_and_height(ws)
+    if scale >= 1.0:
+        return
+    factor = scale * 0.98
+    for i in range(1, layout.n_plan + 1):
+        dim = ws.column_dimensions[get_column_letter(i)]
+        dim.width = round((dim.width or 8.43) * factor, 1)
 
 
 # ---------------------------------------------------------------- saving
