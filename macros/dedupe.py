@@ -29,7 +29,7 @@ from yibao.functions import plan as plans
 from yibao.functions.values import yuan, yuan_text
 
 from . import book as books
-from .table import TableError, cell_text, find_table
+from .table import AmbiguousColumns, TableError, cell_text, find_table
 
 __all__ = ["ListRow", "Merged", "merge", "run", "add_parser"]
 
@@ -104,10 +104,14 @@ def _read_list(path: Path, grids: dict, plan: plans.Plan, rows: list[ListRow],
     """The rows of one department's workbook, added to ``rows`` (ID numbers
     parsed against ``today``, each once across the lists through ``parsed``)."""
     found = False
+    problems = []
     for sheet, grid in grids.items():
         try:
             table = find_table(sheet, grid, required=("id_no",), carry=_LIST_FIELDS)
-        except TableError:
+        except AmbiguousColumns as exc:
+            raise books.BookError(f"“{path.name}”：{exc}") from None
+        except TableError as exc:
+            problems.append(str(exc))
             continue
         found = True
         several = len(grids) > 1
@@ -118,6 +122,11 @@ def _read_list(path: Path, grids: dict, plan: plans.Plan, rows: list[ListRow],
             if cat is not None:
                 default_identity = cat.name
                 break
+        if default_identity is None:
+            try:
+                table.require("identities", hint="，文件名和工作表名也不是本方案的身份类别")
+            except TableError as exc:
+                raise books.BookError(f"“{path.name}”：{exc}") from None
         source = f"{path.name}：{sheet}"
         for row in table.rows:
             v = row.values
@@ -128,23 +137,28 @@ def _read_list(path: Path, grids: dict, plan: plans.Plan, rows: list[ListRow],
                 # parsed here, while the next lists are still being read on the other core
                 _parse_id(raw_id, today, parsed)))
     if not found:
-        raise books.BookError(f"“{path.name}”里找不到资助名单（需要“姓名”“身份证号”列）")
+        raise books.BookError(f"“{path.name}”里找不到资助名单（需要“姓名”“身份证号”列）：" + "；".join(problems))
 
 
 def read_id_set(paths: list[Path]) -> set[str]:
     """IDs listed in deceased or employee-insurance lists."""
     found = set()
     for path in paths:
+        problems, read = [], False
         for sheet, grid in books.read_grid_any(path).items():
             try:
                 table = find_table(sheet, grid, required=("id_no",))
-            except TableError:
+            except TableError as exc:
+                problems.append(str(exc))
                 continue
+            read = True
             for row in table.rows:
                 try:
                     found.add(idno.validate(row.values.get("id_no")))
                 except idno.InvalidID:
                     pass
+        if not read:        # a list that cannot be read must not quietly exclude no one
+            raise books.BookError(f"“{Path(path).name}”里找不到名单（需要“身份证号”列）：" + "；".join(problems))
     return found
 
 
