@@ -647,6 +647,76 @@ def print_titles(sheet: OutSheet) -> str | None:
     return f"{sheet.title_rows + 1}:{sheet.title_rows + sheet.header_rows}"
 
 
+# Printing a result sheet (issue 11, 打印): A4, body text at least 9 pt. The default font is
+# Calibri 11 and LibreOffice prints one unit of column width as about 7.05 pt (Excel narrower), so
+# fit-to-width may shrink a page to 9/11 of its size and no further; a wider table is printed in
+# column sections instead (its first columns repeated on each), at full size.
+MIN_PRINT_PT = 9.0
+BODY_PT = 11.0
+FIT_LIMIT = 0.88      # smallest fit-to-width scale: 11 pt body (and the 11 pt page footer) stays above 9 pt
+                      # with LibreOffice's column widths a little wider than UNIT_PT estimates
+UNIT_PT = 7.05
+_A4_PT = (595.3, 841.9)
+_SIDE_MARGINS_IN = 0.7 + 0.7     # Excel's and openpyxl's default left + right margins
+
+
+@dataclasses.dataclass(frozen=True)
+class PrintPlan:
+    """How one result sheet prints: orientation, whether to fit the width, column sections."""
+
+    landscape: bool
+    fit_width: bool
+    col_breaks: tuple[int, ...] = ()      # 1-based columns after which a new page section starts
+    title_cols: int = 0                   # leading columns repeated on every section
+    row_heights: tuple[tuple[int, float], ...] = ()   # (row, pt) for header rows whose text wraps
+
+
+def _width(sheet: OutSheet, c: int) -> float:
+    return float(sheet.widths.get(c, 8.43))
+
+
+def _text_pt(text: str, size: float = BODY_PT) -> float:
+    """Printed width of a text: CJK and full-width characters one em, others about half."""
+    return sum(size if ord(ch) > 0x2E7F else size * 0.55 for ch in text)
+
+
+def print_plan(sheet: OutSheet) -> PrintPlan:
+    """The print setup of ``sheet`` (shared by the openpyxl and the fast XML writer)."""
+    n = max((len(r) for r in sheet.rows), default=0)
+    cols = [_width(sheet, c) * UNIT_PT for c in range(1, n + 1)]
+    total = sum(cols)
+    landscape = sheet.landscape
+    avail = (_A4_PT[1] if landscape else _A4_PT[0]) - _SIDE_MARGINS_IN * 72
+    if total > avail and not landscape:
+        landscape, avail = True, _A4_PT[1] - _SIDE_MARGINS_IN * 72
+    breaks: list[int] = []
+    title_cols = 0
+    fit = True
+    if total * FIT_LIMIT > avail:
+        # too wide even at the smallest readable scale: page sections of whole columns
+        fit = False
+        title_cols = 2 if n > 3 and sum(cols[:2]) < avail / 3 else 0
+        used = 0.0
+        for c, w in enumerate(cols, 1):
+            if used + w > avail and c > title_cols + 1:
+                breaks.append(c - 1)
+                used = sum(cols[:title_cols])
+            used += w
+    heights = []
+    first_header = sheet.title_rows + 1
+    for r in range(first_header, sheet.title_rows + sheet.header_rows + 1):
+        row = sheet.rows[r - 1] if r - 1 < len(sheet.rows) else []
+        lines = 1
+        for c, value in enumerate(row, 1):
+            if value is None:
+                continue
+            inner = max(cols[c - 1] - 4, 10)
+            lines = max(lines, -(-int(_text_pt(str(value))) // int(inner)))
+        if lines > 1:
+            heights.append((r, round(lines * BODY_PT * 1.3 + 4, 1)))
+    return PrintPlan(landscape, fit, tuple(breaks), title_cols, tuple(heights))
+
+
 def _style_sheet(ws, sheet: OutSheet):
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
@@ -687,12 +757,25 @@ def _style_sheet(ws, sheet: OutSheet):
     if sheet.header_rows:
         ws.freeze_panes = ws.cell(last_header + 1, 1)
         ws.print_title_rows = print_titles(sheet)
+    plan = print_plan(sheet)
+    for r in range(1, sheet.title_rows + 1):      # a 14 pt title is not clipped by a 15 pt row
+        ws.row_dimensions[r].height = 22 if r == 1 else 16
+    for r, pt in plan.row_heights:
+        ws.row_dimensions[r].height = pt
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape" if sheet.landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.orientation = "landscape" if plan.landscape else "portrait"
+    if plan.fit_width:
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    else:
+        from openpyxl.worksheet.pagebreak import Break
+        for c in plan.col_breaks:
+            ws.col_breaks.append(Break(id=c))
+        if plan.title_cols:
+            ws.print_title_cols = f"A:{get_column_letter(plan.title_cols)}"
     ws.oddFooter.center.text = "第 &P 页 共 &N 页"
+    ws.oddFooter.center.size = 11
     if sheet.chart:
         _add_chart(ws, sheet.chart)
 
@@ -708,6 +791,16 @@ def _add_chart(ws, spec: dict):
     chart.add_data(data, titles_from_data=spec.get("titles_from_data", True))
     ccol, c1, c2 = spec["categories"]
     chart.set_categories(Reference(ws, min_col=ccol, min_row=c1, max_row=c2))
+    # the value axis starts at 0 (a rate of 92% next to 96% is not a quarter of its length)
+    chart.y_axis.scaling.min = spec.get("y_min", 0)
+    if spec.get("y_max") is not None:
+        chart.y_axis.scaling.max = spec["y_max"]
+    if spec.get("y_format"):
+        chart.y_axis.number_format = spec["y_format"]
+    chart.y_axis.delete = False
+    chart.x_axis.delete = False
+    if len(chart.series) == 1:
+        chart.legend = None
     chart.height = spec.get("height", 10)
     chart.width = spec.get("width", 18)
     ws.add_chart(chart, spec.get("anchor", "H2"))
