@@ -171,7 +171,7 @@ class SheetRows:
         values were kept."""
         part = self._sheets[sheet][1]
         xml = self._read_bytes(part)
-        if values and b' ref="' in xml:
+        if values and (b't="shared"' in xml or b't="array"' in xml):     # memchr-fast tests first
             self._check_ranged_formulas(xml, wanted, changes_of)
         skipped = 0
         out = []
