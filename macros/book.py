@@ -1014,9 +1014,11 @@ class FileBook(Book):
         self._ops.append(("computed", sheet, rows, columns, number_formats or {}))
 
     def save(self, backup: bool = True) -> dict:
-        """Apply the collected writes; returns {"skipped": typed cells kept}."""
+        """Apply the collected writes; returns {"skipped": typed cells kept,
+        "written": computed cells really written, "notes_on_threads":
+        [(sheet, row, col)] flagged cells whose finding is in the report only}."""
         if not self._ops:
-            return {"skipped": 0}
+            return {"skipped": 0, "written": 0, "notes_on_threads": []}
         self._check_target()
         from .xlsxpatch import Unsupported
         try:
@@ -1091,7 +1093,7 @@ class FileBook(Book):
         patch.save(backup=backup)
         # notes_on_threads: flagged cells that carry a threaded comment, so
         # their finding is in the report only
-        return {"skipped": skipped, "notes_on_threads": on_threads}
+        return {"skipped": skipped, "written": patch.cells_written, "notes_on_threads": on_threads}
 
 def writable_runs(rows: Sequence[int], values: Sequence[Any], typed) -> tuple[list[tuple[int, list]], int]:
     """The (first row, values) blocks of consecutive rows to write, leaving
