@@ -640,11 +640,18 @@ def atomic_save(workbook, path: Path, backup: bool):
             os.unlink(tmp)
 
 
-def print_titles(sheet: OutSheet) -> str | None:
-    """The rows repeated atop every printed page ("3:4"): the header."""
+def print_titles(sheet: OutSheet, cols: bool = True) -> str | None:
+    """The rows repeated atop every printed page ("3:4"): the header; with ``cols``, first the
+    columns repeated on each column section of a wide sheet ("A:B,3:4", see ``print_plan``)."""
     if not sheet.header_rows:
         return None
-    return f"{sheet.title_rows + 1}:{sheet.title_rows + sheet.header_rows}"
+    rows = f"{sheet.title_rows + 1}:{sheet.title_rows + sheet.header_rows}"
+    if cols:
+        from openpyxl.utils import get_column_letter
+        plan = print_plan(sheet)
+        if plan.title_cols:
+            return f"A:{get_column_letter(plan.title_cols)},{rows}"
+    return rows
 
 
 # Printing a result sheet (issue 11, 打印): A4, body text at least 9 pt. The default font is
@@ -756,7 +763,7 @@ def _style_sheet(ws, sheet: OutSheet):
         ws.merge_cells(ref)
     if sheet.header_rows:
         ws.freeze_panes = ws.cell(last_header + 1, 1)
-        ws.print_title_rows = print_titles(sheet)
+        ws.print_title_rows = print_titles(sheet, cols=False)
     plan = print_plan(sheet)
     for r in range(1, sheet.title_rows + 1):      # a 14 pt title is not clipped by a 15 pt row
         ws.row_dimensions[r].height = 22 if r == 1 else 16
