@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import calendar
 import datetime
+import errno
 import json
 import re
 import sys
@@ -308,8 +309,56 @@ def cmd_policy_check(args) -> int:
 
 # ---------------------------------------------------------------- parser
 
+#: argparse's English messages (Python 3.9-3.13 wording) → Chinese
+_ARGPARSE_ZH = [
+    (re.compile(r"the following arguments are required: (.+)"), r"缺少参数：\1"),
+    (re.compile(r"unrecognized arguments: (.+)"), r"不认识的参数：\1"),
+    (re.compile(r"argument (\S+): invalid int value: '(.*)'"), r"参数 \1 应为整数，而不是“\2”"),
+    (re.compile(r"argument (\S+): invalid float value: '(.*)'"), r"参数 \1 应为数字，而不是“\2”"),
+    (re.compile(r"argument (\S+): invalid choice: '?(.*?)'? \(choose from (.*)\)"),
+     r"参数 \1 不能是“\2”，可选：\3"),
+    (re.compile(r"argument (\S+): expected one argument"), r"参数 \1 后面应写一个值"),
+    (re.compile(r"argument (\S+): expected at least one argument"), r"参数 \1 后面至少写一个值"),
+    (re.compile(r"argument (\S+): not allowed with argument (\S+)"), r"参数 \1 不能与 \2 同时使用"),
+    (re.compile(r"argument (\S+): invalid (.*) value: '(.*)'"), r"参数 \1 的值“\3”无效"),
+    (re.compile(r"ambiguous option: (\S+) could match (.*)"), r"参数 \1 不明确，可能是：\2"),
+]
+
+
+def chinese_usage_error(message: str) -> str:
+    """argparse's English error ``message`` in Chinese (unknown ones kept).
+
+    >>> chinese_usage_error("argument --persons: invalid int value: 'abc'")
+    '参数 --persons 应为整数，而不是“abc”'
+    >>> chinese_usage_error("the following arguments are required: files")
+    '缺少参数：文件'
+    """
+    for pattern, repl in _ARGPARSE_ZH:
+        m = pattern.fullmatch(message.strip())
+        if m:
+            text = m.expand(repl)
+            if text.startswith("缺少参数："):
+                names = [_ARG_NAMES.get(n.strip(), n.strip()) for n in text[5:].split(",")]
+                text = "缺少参数：" + "、".join(names)
+            return text
+    return message
+
+
+#: positional argument names as staff know them
+_ARG_NAMES = {"files": "文件", "file": "文件", "ledgers": "台账文件", "lists": "名单文件", "id": "方案编号",
+              "folder": "文件夹"}
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors reach staff in Chinese, exit 2."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"错误：{chinese_usage_error(message)}（用 {self.prog} -h 查看用法）\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ChineseArgumentParser(
         prog="yibao",
         description="城乡居民医保参保征缴工具 / Enrollment tools for resident medical insurance",
     )
@@ -366,7 +415,8 @@ def _user_errors():
     from yibao.functions.plan import PlanError
     from yibao.macros.book import BookError
     from yibao.macros.table import TableError
-    return (PlanError, BookError, TableError, BadValue)
+    from yibao.atomic import WriteRefused
+    return (PlanError, BookError, TableError, BadValue, WriteRefused)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -390,6 +440,9 @@ def main(argv: list[str] | None = None) -> int:
         print("已中断", file=sys.stderr)
         return 130
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            print(f"错误：磁盘空间不足，未能写入{exc.filename or ''}；请清理磁盘后再试", file=sys.stderr)
+            return 2
         print(f"错误：无法读写文件：{exc.filename or ''}（{exc.strerror}）", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug of ours: still one readable line, no traceback

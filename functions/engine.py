@@ -33,6 +33,7 @@ from fractions import Fraction
 from typing import Iterable, NamedTuple
 
 from . import idno
+from . import identity
 from .identity import split_names
 from .plan import ENROLL_TYPES, Category, Plan, Rule
 from .values import BadValue, first_of_next_month, to_date, yuan, yuan_text
@@ -118,20 +119,9 @@ def _lookup_enumerated(plan: Plan, name: str):
     cat = plan.lookup(name)
     if cat is not None:
         return [cat]
-    parts = name.split("、")
-    if len(parts) < 2:
+    if "、" not in name:
         return None
-    out, i = [], 0
-    while i < len(parts):
-        for j in range(len(parts), i, -1):
-            cat = plan.lookup("、".join(parts[i:j]))
-            if cat is not None:
-                out.append(cat)
-                i = j
-                break
-        else:
-            return None
-    return out
+    return identity.runs(name, plan.by_key)
 
 
 def _condition_holds(cat: Category, age: int, held: set[str]) -> bool:

@@ -16,12 +16,16 @@ the hot path; a test checks it against ``stdnum.cn.ric.calc_check_digit``) but n
 ``validate``, which looks the region up in a dated table and rejects most
 elderly residents of renamed counties.
 
-Input is normalized: spaces, full-width digits, a lowercase x, an apostrophe
-that Excel users type to force text:
+Input is normalized by :func:`yibao.functions.text.compact_id`, the one
+reading of ID text: spaces, full-width digits, a lowercase x, an apostrophe
+that Excel users type to force text, the ``="…"`` of CSV exports, and the
+invisible characters web systems paste around a number (U+202D … U+202C):
 
 >>> compact(' 11010519491231002x ')
 '11010519491231002X'
 >>> compact('１１０１０５１９４９１２３１００２Ｘ')
+'11010519491231002X'
+>>> validate('\u202d11010519491231002X\u202c')
 '11010519491231002X'
 >>> validate('11010519491231002X')
 '11010519491231002X'
@@ -50,6 +54,8 @@ import functools
 import re
 
 from stdnum import exceptions as _stdnum_exc
+
+from .text import compact_id
 
 __all__ = [
     "InvalidID", "InvalidLength", "InvalidFormat", "InvalidChecksum",
@@ -92,9 +98,6 @@ class DamagedByExcel(InvalidID, _stdnum_exc.InvalidFormat):
                "请把单元格设为“文本”后按证件重新录入")
 
 
-# Full-width digits and X, and the separators people paste in.
-_FULLWIDTH = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")
-_SEPARATORS = re.compile(r"[\s\u3000\-'‘’`]")
 _CHECK_CHARS = frozenset("0123456789X")
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 
@@ -113,8 +116,7 @@ def compact(number) -> str:
         number = int(number)
     if isinstance(number, int):
         return str(number)
-    text = str(number).translate(_FULLWIDTH)
-    return _SEPARATORS.sub("", text).upper()
+    return compact_id(str(number))
 
 
 def _looks_damaged(raw, digits: str) -> bool:

@@ -276,7 +276,9 @@ def check_file(path) -> list[str]:
 def _read(path) -> dict:
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            raw = handle.read()
+        # Notepad and WPS save "UTF-8" with a byte-order mark, which TOML rejects
+        return tomllib.loads(raw.decode("utf-8-sig"))
     except FileNotFoundError:
         raise PlanError(f"找不到方案文件：{path}") from None
     except tomllib.TOMLDecodeError as exc:

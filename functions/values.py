@@ -12,6 +12,11 @@ staff type:
 
 >>> to_date('2024.10.15'), to_date('2024年10月15日'), to_date(45580)
 (datetime.date(2024, 10, 15), datetime.date(2024, 10, 15), datetime.date(2024, 10, 15))
+
+A time of day, as web systems export a date, is read and dropped:
+
+>>> to_date('2025-10-15 09:31:27'), to_date('2025/10/15 0:00'), to_date('2025年10月15日 9:31')
+(datetime.date(2025, 10, 15), datetime.date(2025, 10, 15), datetime.date(2025, 10, 15))
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from __future__ import annotations
 import datetime
 import functools
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
+
+from .text import INVISIBLE, clean
 
 __all__ = ["BadValue", "fen", "yuan", "yuan_text", "to_date", "add_months", "first_of_next_month"]
 
@@ -28,7 +36,7 @@ class BadValue(ValueError):
     """A value that cannot be read; ``str(exc)`` is a Chinese message."""
 
 
-_MONEY_JUNK = re.compile(r"[,，\s元¥￥]")
+_MONEY_JUNK = re.compile(f"[,，\\s{INVISIBLE}元¥￥]")
 
 
 def fen(value) -> int:
@@ -71,7 +79,11 @@ def yuan_text(amount_fen: int) -> str:
 
 _EXCEL_EPOCH = datetime.date(1899, 12, 30)
 _DATE_TEXT = re.compile(
-    r"^\s*(\d{4})\s*(?:[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?|(\d{2})(\d{2}))\s*$"
+    r"^\s*(\d{4})\s*(?:[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?|(\d{2})(\d{2}))"
+    # a time of day, as systems export a date (2025-10-15 09:31:27, 2025/10/15 0:00,
+    # 2025-10-15T00:00:00.000+08:00, 2025年10月15日 9时31分): read and dropped
+    r"(?:(?:\s*T\s*|\s+|(?<=日))(\d{1,2})\s*[:：时点]\s*(\d{1,2})?\s*(?:[:：分]\s*(?:(\d{1,2})(?:\.\d+)?\s*秒?)?)?"
+    r"\s*(?:Z|[+-]\d{2}:?\d{2})?)?\s*$"
 )
 
 
@@ -82,7 +94,9 @@ def _parse_text_date(text: str) -> datetime.date:
     year = int(match.group(1))
     month = int(match.group(2) or match.group(4))
     day = int(match.group(3) or match.group(5))
+    hour, minute, second = (int(g or 0) for g in match.group(6, 7, 8))
     try:
+        datetime.time(hour, minute, second)
         return datetime.date(year, month, day)
     except ValueError:
         raise BadValue(f"日期“{text}”不存在") from None
@@ -113,7 +127,11 @@ def to_date(value) -> datetime.date:
 @functools.lru_cache(maxsize=8192)
 def _parse_text(text: str) -> datetime.date:
     text = text.strip()
-    if re.fullmatch(r"\d{5}(\.0+)?", text):
+    if len(text) > 64:                # no date is this long; keeps the patterns below cheap
+        raise BadValue(f"无法识别的日期“{text[:20]}…”，请写成2024-10-15或2024年10月15日")
+    if not text.isascii():            # full-width digits, marks pasted from web pages
+        text = unicodedata.normalize("NFKC", clean(text))
+    if re.fullmatch(r"\d{5}(\.\d+)?", text):     # a serial as text, with or without a time
         return to_date(int(float(text)))
     return _parse_text_date(text)
 

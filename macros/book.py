@@ -23,25 +23,29 @@ The rules every action keeps (the product's promise never to lose data):
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import csv
 import dataclasses
 import gc
+import html.parser
 import io
 import os
+import re
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Sequence
 
-from yibao.atomic import backup_copy, keep_mode
+from yibao.atomic import commit, hold, note_read, real_path
 
-__all__ = ["BookError", "OutSheet", "FileBook", "open_book", "read_grid_any",
+__all__ = ["Book", "BookError", "OutSheet", "FileBook", "open_book", "read_grid_any",
            "write_new_workbook", "COMPUTED_STYLE"]
 
 #: openpyxl named style on cells our actions computed (so reruns may replace them)
 COMPUTED_STYLE = "yibao计算"
-SEVERITY_FILL = {"错误": "FFFFC7CE", "警告": "FFFFEB9C", "提示": "FFDDEBF7"}
+from .marks import SEVERITY_FILL  # noqa: E402  (the one marker module: our fills, our notes)
 _FORMULA_START = ("=", "+", "-", "@")
 
 
@@ -68,6 +72,47 @@ class OutSheet:
     chart: dict | None = None  # {"type": "bar", "categories": (col, r1, r2), "values": (col, r1, r2), "title": str}
 
 
+class Book(abc.ABC):
+    """The workbook interface every action works against, declared once.
+
+    Implemented by :class:`FileBook` (a file on disk), ``ExcelBook``
+    (:mod:`yibao.macros._excel`, the live workbook through xlwings) and the
+    tests' in-memory book. An action uses nothing else.
+
+    ``path`` (:class:`pathlib.Path`): where the workbook lives; result files
+    are named after it. Rows and columns below are 1-based, as in Excel."""
+
+    path: Path
+
+    @abc.abstractmethod
+    def grids(self) -> dict[str, list[list[Any]]]:
+        """Every sheet's cell values, ``{sheet name: rows of values}``."""
+
+    @abc.abstractmethod
+    def replace_sheet(self, sheet: OutSheet) -> None:
+        """Create or replace one of our result sheets (never a user's sheet);
+        raises :class:`BookError` when a user's sheet has that name."""
+
+    @abc.abstractmethod
+    def mark(self, sheet: str, row: int, col: int, severity: str, note: str) -> None:
+        """Fill a user cell by ``severity`` (a key of :data:`SEVERITY_FILL`)
+        and attach ``note``; the value stays."""
+
+    @abc.abstractmethod
+    def clear_marks(self, sheet: str) -> None:
+        """Undo the fills and notes of our previous run on ``sheet``."""
+
+    @abc.abstractmethod
+    def fill_computed(self, sheet: str, rows: Sequence[int], columns: dict[int, Sequence[Any]],
+                      number_formats: dict[int, str] | None = None):
+        """Write computed values, ``columns[col][i]`` to row ``rows[i]``, only
+        where the cell is empty, a formula, or ours (never over a typed value)."""
+
+    @abc.abstractmethod
+    def save(self, backup: bool = True) -> dict:
+        """Apply the writes; returns ``{"skipped": typed cells kept}``."""
+
+
 @contextlib.contextmanager
 def gc_paused():
     """Pause the cyclic garbage collector for one action (also a decorator).
@@ -88,18 +133,199 @@ def gc_paused():
 
 def _put(cell, value):
     """Set a cell's value; strings starting like a formula stay strings."""
+    if isinstance(value, str):
+        from .xlsxpatch import writable_text
+        value = writable_text(value)       # control characters, over-long text (issue 16 item 10)
     cell.value = value
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         cell.data_type = "s"
 
 
 # ---------------------------------------------------------------- reading
+#
+# Files staff get are often not what their name says, and some are hostile
+# (a stray cell at XFD1048576 makes calamine allocate the whole rectangle:
+# 16,384 x 1,048,576 cells). So a file is read by what its bytes are, and a
+# workbook is measured cheaply before calamine reads it:
+#
+# - ``PK`` (zip: .xlsx/.xlsm/.ods): every member's inflated size is capped
+#   (absolutely and by ratio: zip bombs), and each worksheet's farthest row
+#   and column are found by a streamed scan of its XML (linear, bounded
+#   memory); a sheet whose rectangle exceeds :data:`MAX_CELLS` is refused;
+# - a compound file (``D0 CF 11 E0``) holding ``EncryptionInfo`` is a
+#   password-protected .xlsx; other compound files are .xls for calamine;
+# - text (a web system's "Excel export": an HTML table, or tab- or
+#   comma-separated text, in UTF-8, UTF-16 or GBK/GB18030) is parsed as text,
+#   every cell kept as text so that IDs keep their digits; ``="430…"`` (how
+#   exports keep Excel from turning an ID into a number) is unwrapped.
 
-def _calamine_grid(path: Path) -> dict[str, list[list[Any]]]:
+#: a sheet's rectangle (rows x columns, empty cells included) read at most:
+#: 20 million cells is a 1,000,000-row list of 20 columns
+MAX_CELLS = 20_000_000
+#: inflated size of one zip member read at most, and at most this many times
+#: its compressed size once over :data:`_RATIO_FLOOR` (real sheets: under 30)
+MAX_MEMBER = 1 << 30
+MAX_RATIO = 200
+_RATIO_FLOOR = 64 << 20
+_ZIP_MAGIC = b"PK\x03\x04"
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# patterns that start with a literal, which the re module finds at memchr
+# speed (a leading optional namespace prefix made them 6 times slower)
+_ROW_REF = re.compile(rb"row\b[^>]*?\sr=\"(\d{1,9})\"")
+_WIDE_REF = re.compile(rb"r=\"([A-Z]{2,4})(\d{1,9})\"")
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _column_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _too_big(path: Path, what: str) -> BookError:
+    return BookError(f"无法读取“{path.name}”：{what}，超出可安全读取的范围（文件可能已损坏或被篡改）；"
+                     "请在Excel或WPS中打开检查，删除多余内容后另存为.xlsx再试")
+
+
+def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int]:
+    """(farthest row, farthest column, bytes) of a worksheet's XML, read in
+    chunks: cost linear in the inflated size, memory one chunk. Columns of
+    one letter (A-Z) are not looked at one by one: at most 26."""
+    max_row = max_col = size = 0
+    tail = b""
+    while True:
+        chunk = stream.read(1 << 22)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise _too_big(path, f"解压后超过{limit >> 20}MB")
+        data = tail + chunk
+        for m in _ROW_REF.finditer(data):
+            max_row = max(max_row, int(m.group(1)))
+        for m in _WIDE_REF.finditer(data):
+            max_col = max(max_col, _column_number(m.group(1)))
+            max_row = max(max_row, int(m.group(2)))
+        tail = data[-512:]
+    if max_col == 0 and size:
+        max_col = 26
+    return max_row, max_col, size
+
+
+_CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\sr=\"([A-Z]{1,4})(\d{1,9})\"[^>]*?(/?)>")
+_CELL_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?c>")
+_CELL_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:v|is)\b")
+
+
+def _value_extent(stream) -> tuple[int, int]:
+    """(farthest row, farthest column) of the cells that hold a value (what
+    calamine's rectangle spans: empty styled cells and rows do not count).
+    Per cell, so only run on a sheet :func:`_sheet_extent` found too large."""
+    max_row = max_col = 0
+    buf = b""
+    while True:
+        chunk = stream.read(1 << 22)
+        buf += chunk
+        pos, resume = 0, None
+        for m in _CELL_START.finditer(buf):
+            if m.group(3):
+                pos = m.end()
+                continue
+            close = _CELL_END.search(buf, m.end())
+            if close is None:           # the cell goes on in the next chunk
+                resume = m.start()
+                break
+            if _CELL_VALUE.search(buf, m.end(), close.start()):
+                max_row = max(max_row, int(m.group(2)))
+                max_col = max(max_col, _column_number(m.group(1)))
+            pos = close.end()
+        if not chunk:
+            return max_row, max_col
+        buf = buf[resume:] if resume is not None else buf[max(pos, len(buf) - 512):]
+
+
+def _check_zip(path: Path):
+    """Refuse a zip (.xlsx/.xlsm/.ods) whose members inflate beyond the caps
+    or whose worksheets span more than :data:`MAX_CELLS` (with the sheet's
+    farthest cell named, so a stray entry can be found and deleted)."""
+    try:
+        z = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise BookError(f"无法读取“{path.name}”：文件已损坏或不是Excel文件（{type(exc).__name__}）") from None
+    with z:
+        infos = z.infolist()
+        if len(infos) > 100_000:
+            raise _too_big(path, f"包含{len(infos)}个部件")
+        for info in infos:
+            if info.file_size > MAX_MEMBER or (
+                    info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1)):
+                raise _too_big(path, f"部件“{info.filename}”解压后有{info.file_size >> 20}MB")
+        for info in infos:
+            name = info.filename
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            try:
+                with z.open(info) as stream:
+                    rows, cols, _size = _sheet_extent(stream, path, MAX_MEMBER)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+                raise BookError(f"无法读取“{path.name}”：文件已损坏（{type(exc).__name__}）") from None
+            if rows * cols > MAX_CELLS:     # an upper bound: measure the cells with values
+                with z.open(info) as stream:
+                    rows, cols = _value_extent(stream)
+            if rows * cols > MAX_CELLS:
+                raise BookError(
+                    f"无法读取“{path.name}”：工作表的范围到了{_column_letters(cols)}{rows}"
+                    f"（{rows}行×{cols}列），超出可安全读取的{MAX_CELLS // 10000}万个单元格；"
+                    "多半是远处误填了内容或格式：请在Excel或WPS中按Ctrl+End找到它，删除多余的行和列后保存再试")
+
+
+def _encrypted(path: Path) -> bool:
+    """A compound file holding an ``EncryptionInfo`` stream: an .xlsx saved
+    with a password to open (ECMA-376 Part 2 / MS-OFFCRYPTO 2.3.4)."""
+    try:
+        import olefile
+    except ImportError:
+        olefile = None
+    if olefile is not None:
+        try:
+            with olefile.OleFileIO(str(path)) as ole:
+                return ole.exists("EncryptionInfo")
+        except Exception:
+            return False
+    with open(path, "rb") as handle:
+        return "EncryptionInfo".encode("utf-16-le") in handle.read(64 << 20)
+
+
+def _password_error(path: Path) -> BookError:
+    return BookError(f"“{path.name}”设置了打开密码，无法读取：请在Excel或WPS中打开，"
+                     "在“文件→信息→保护工作簿”（WPS：“文件→文档加密”）中取消密码并保存后再试")
+
+
+#: the names calamine picks its reader by, for each kind of content
+_SUFFIXES = {"zip": (".xlsx", ".xlsm", ".ods"), "cfb": (".xls",)}
+
+
+def _calamine_grid(path: Path, kind: str | None = None) -> dict[str, list[list[Any]]]:
     from python_calamine import CalamineWorkbook
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        if kind and path.suffix.lower() not in _SUFFIXES[kind]:
+            # named for another kind (an .xlsx saved as .xls): calamine picks
+            # by name from a path, by content from a file object
+            with open(path, "rb") as handle:
+                book = CalamineWorkbook.from_filelike(handle)
+        else:
+            book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types
+        if "password" in str(exc).lower():
+            raise _password_error(path) from None
         raise BookError(f"无法读取“{path.name}”：文件已损坏或不是Excel文件（{type(exc).__name__}）") from None
     grids = {}
     for name in book.sheet_names:
@@ -111,32 +337,255 @@ def _calamine_grid(path: Path) -> dict[str, list[list[Any]]]:
     return grids
 
 
-def _csv_grid(path: Path) -> dict[str, list[list[Any]]]:
-    raw = path.read_bytes()
+def _decode_text(path: Path, raw: bytes) -> str:
+    """Text in the encodings exports use: UTF-16 with a BOM (Excel's
+    "Unicode 文本"), UTF-8 with or without a BOM, else GBK/GB18030."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            text = raw.decode(encoding)
-            break
+            return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    else:
-        raise BookError(f"“{path.name}”的编码无法识别，请用Excel另存为.xlsx")
-    rows = list(csv.reader(io.StringIO(text)))
+    raise BookError(f"“{path.name}”的编码无法识别，请用Excel另存为.xlsx")
+
+
+_EXCEL_TEXT = re.compile(r'^="(.*)"$', re.DOTALL)
+
+
+def _unwrap(cell: str) -> str:
+    """A cell as exports write it to keep Excel from making an ID a number.
+
+    >>> _unwrap('="430999195001010213"'), _unwrap("张三")
+    ('430999195001010213', '张三')
+    """
+    m = _EXCEL_TEXT.match(cell)
+    return m.group(1).replace('""', '"') if m else cell
+
+
+def _delimited_grid(path: Path, text: str) -> dict[str, list[list[Any]]]:
+    """Comma- or tab-separated text (the delimiter the first line uses most)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = "\t" if first.count("\t") >= max(first.count(","), 1) else ","
+    rows = [[_unwrap(cell) for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     return {path.stem: rows}
 
 
-def read_grid_any(path) -> dict[str, list[list[Any]]]:
-    """Every sheet of a .xlsx/.xlsm/.xls/.ods/.csv file as rows of values.
+def _csv_grid(path: Path) -> dict[str, list[list[Any]]]:
+    return _delimited_grid(path, _decode_text(path, path.read_bytes()))
 
-    Merged ranges come back with the value in the top-left cell only; the
-    table reader fills them down where it matters.
+
+class _TableParser(html.parser.HTMLParser):
+    """Every ``<table>`` of an HTML page as rows of cell text.
+
+    The standard library's parser (linear in its input, no dependency):
+    what web systems save as ".xls" is one plain table, which needs neither
+    lxml nor html5lib (pandas.read_html needs one of them and would turn IDs
+    into numbers). ``colspan`` leaves empty cells after the value, as
+    merged cells read from a workbook do; so does ``rowspan`` (web exports
+    merge a household's 家庭编号 down its rows) in the rows below, so that
+    every later cell stays in its column."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self._depth = 0
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._span = 1
+        self._down = 1
+        self._below: dict[int, int] = {}     # column → rows still covered by a rowspan above
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self._depth += 1
+            if self._depth == 1:
+                self.tables.append([])
+        elif self._depth != 1:
+            return
+        elif tag == "tr":
+            self._end_row()
+            self._row = []
+        elif tag in ("td", "th"):
+            self._end_cell()
+            if self._row is None:
+                self._row = []
+            self._cell = []
+            self._span = _span(dict(attrs).get("colspan"))
+            self._down = _span(dict(attrs).get("rowspan"))
+        elif tag == "br" and self._cell is not None:
+            self._cell.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            if self._depth == 1:
+                self._end_row()
+            self._depth = max(self._depth - 1, 0)
+        elif self._depth != 1:
+            return
+        elif tag in ("td", "th"):
+            self._end_cell()
+        elif tag == "tr":
+            self._end_row()
+
+    def handle_data(self, data):
+        if self._cell is not None and self._depth == 1:
+            self._cell.append(data)
+
+    def _skip_covered(self):
+        while self._below.get(len(self._row), 0) > 0:
+            self._row.append("")
+
+    def _end_cell(self):
+        if self._cell is not None and self._row is not None:
+            text = " ".join("".join(self._cell).replace("\xa0", " ").split(" ")).strip()
+            self._skip_covered()
+            if self._down > 1:
+                for col in range(len(self._row), len(self._row) + self._span):
+                    self._below[col] = self._down      # counted down as this row ends
+            self._row.append(_unwrap(text))
+            self._row.extend([""] * (self._span - 1))
+        self._cell = None
+        self._span = self._down = 1
+
+    def _end_row(self):
+        self._end_cell()
+        if self._row is not None and self.tables:
+            if self._below:
+                width = max(self._below) + 1
+                while len(self._row) < width:
+                    self._skip_covered()
+                    if len(self._row) < width:
+                        break
+                self.tables[-1].append(self._row)
+                self._below = {c: n - 1 for c, n in self._below.items() if n > 1}
+            else:
+                self.tables[-1].append(self._row)
+        self._row = None
+
+
+def _span(value) -> int:
+    """A colspan/rowspan attribute as a count (1 when absent or odd; at most 1000)."""
+    value = (value or "1").strip()
+    return min(int(value), 1000) if value.isdigit() and int(value) > 0 else 1
+
+
+def _html_grid(path: Path, text: str) -> dict[str, list[list[Any]]]:
+    parser = _TableParser()
+    parser.feed(text)
+    parser.close()
+    parser._end_row()
+    tables = [t for t in parser.tables if t]
+    if not tables:
+        raise BookError(f"“{path.name}”是网页文件，其中没有表格：请从系统重新导出，或用Excel打开后另存为.xlsx")
+    if len(tables) == 1:
+        return {path.stem: tables[0]}
+    return {f"{path.stem}{i}": t for i, t in enumerate(tables, 1)}
+
+
+_SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
+
+
+def _spreadsheetml_grid(path: Path, raw: bytes) -> dict[str, list[list[Any]]]:
+    """An XML Spreadsheet 2003 (``<Workbook xmlns="urn:schemas-microsoft-
+    com:office:spreadsheet">``, what many Java web systems export as .xls):
+    every sheet, cells as text (IDs keep their digits), ``ss:Index`` gaps and
+    ``ss:MergeAcross`` kept as empty cells. The standard library's expat
+    parser (linear; it refuses entity expansion bombs); the rectangle is
+    measured before it is built."""
+    import xml.etree.ElementTree as ET
+    sheets: dict[str, dict[int, dict[int, str]]] = {}
+    extent: dict[str, tuple[int, int]] = {}
+    name, r, cells = None, 0, None
+    try:
+        for event, el in ET.iterparse(io.BytesIO(raw), events=("start", "end")):
+            tag = el.tag
+            if event == "start":
+                if tag == _SS + "Worksheet":
+                    name = el.get(_SS + "Name") or f"Sheet{len(sheets) + 1}"
+                    sheets[name], r = {}, 0
+                elif tag == _SS + "Row" and name is not None:
+                    r = int(el.get(_SS + "Index") or r + 1)
+                    cells, c = sheets[name].setdefault(r, {}), 0
+                continue
+            if tag == _SS + "Cell" and cells is not None:
+                c = int(el.get(_SS + "Index") or c + 1)
+                data = el.find(_SS + "Data")
+                text = "".join(data.itertext()) if data is not None else ""
+                if text:
+                    cells[c] = _unwrap(text)
+                    rows, cols = extent.get(name, (0, 0))
+                    extent[name] = (max(rows, r), max(cols, c))
+                c += int(el.get(_SS + "MergeAcross") or 0)
+                el.clear()
+            elif tag == _SS + "Row":
+                el.clear()
+    except (ET.ParseError, ValueError) as exc:
+        raise BookError(f"无法读取“{path.name}”：XML表格已损坏（{type(exc).__name__}）") from None
+    out = {}
+    for name, rows in sheets.items():
+        height, width = extent.get(name, (0, 0))
+        if height * width > MAX_CELLS:
+            raise _too_big(path, f"工作表“{name}”有{height}行×{width}列")
+        grid = [[""] * width for _ in range(height)]
+        for r, cells in rows.items():
+            for c, value in cells.items():
+                grid[r - 1][c - 1] = value
+        out[name] = grid
+    return out
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return b"\0" not in head
+
+
+_HTML_START = re.compile(r"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|meta|body|table|style|\?xml[^>]*>\s*<html)",
+                         re.IGNORECASE | re.DOTALL)
+
+
+def read_grid_any(path) -> dict[str, list[list[Any]]]:
+    """Every sheet of a workbook or table file as rows of values, by what the
+    file is rather than what its name says: .xlsx/.xlsm/.ods (zip), .xls
+    (compound file), .xlsb, or text: an HTML table or comma/tab-separated
+    values (in that case every cell is text and the sheet is named after the
+    file), or an XML Spreadsheet 2003. Merged ranges come back with the value in the top-left cell only;
+    the table reader fills them down where it matters.
+
+    Raises :class:`BookError` (Chinese) for a missing, unreadable,
+    password-protected or oversized file (see :data:`MAX_CELLS`,
+    :data:`MAX_MEMBER`).
     """
     path = Path(path)
     if not path.exists():
         raise BookError(f"找不到文件：{path}")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _csv_grid(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except IsADirectoryError:
+        raise BookError(f"“{path}”是文件夹，不是表格文件") from None
+    if head.startswith(_ZIP_MAGIC):
+        _check_zip(path)
+        return _calamine_grid(path, "zip")
+    if head.startswith(_CFB_MAGIC):
+        if _encrypted(path):
+            raise _password_error(path)
+        return _calamine_grid(path, "cfb")
+    if suffix in (".csv", ".txt", ".tsv", ".xls", ".xlsx", ".xlsm", ".htm", ".html") and _looks_like_text(head):
+        if path.stat().st_size > MAX_MEMBER:
+            raise _too_big(path, f"文件有{path.stat().st_size >> 20}MB")
+        raw = path.read_bytes()
+        if b"urn:schemas-microsoft-com:office:spreadsheet" in raw[:4096] and re.search(rb"<(?:ss:)?Workbook\b", raw[:4096]):
+            return _spreadsheetml_grid(path, raw)
+        text = _decode_text(path, raw)
+        if _HTML_START.match(text[:4096]):
+            return _html_grid(path, text)
+        return _delimited_grid(path, text)
     if suffix in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
         return _calamine_grid(path)
     raise BookError(f"不支持“{path.suffix}”文件：请用Excel或WPS另存为.xlsx后再试")
@@ -144,14 +593,20 @@ def read_grid_any(path) -> dict[str, list[list[Any]]]:
 
 # ---------------------------------------------------------------- writing
 
-def _lock_file(path: Path) -> Path:
-    return path.with_name("~$" + path.name)
+def _lock_files(path: Path) -> list[tuple[Path, str]]:
+    """The lock files an office program keeps beside a workbook it has open:
+    Excel's and WPS's ``~$name`` and LibreOffice's ``.~lock.name#``."""
+    return [(path.with_name("~$" + path.name), "Excel或WPS"),
+            (path.with_name(f".~lock.{path.name}#"), "LibreOffice")]
 
 
 def check_writable(path: Path):
-    """Refuse to write a workbook that Excel or WPS has open."""
-    if _lock_file(path).exists():
-        raise BookError(f"“{path.name}”正被Excel或WPS打开，请先关闭再运行")
+    """Refuse to write a workbook that Excel, WPS or LibreOffice has open
+    (its lock file is beside it) or that cannot be opened for writing."""
+    path = Path(path)
+    for lock, program in _lock_files(path):
+        if lock.exists():
+            raise BookError(f"“{path.name}”正被{program}打开，请先关闭再运行")
     if path.exists():
         try:
             with open(path, "r+b"):
@@ -168,13 +623,16 @@ def atomic_save(workbook, path: Path, backup: bool):
     os.close(fd)
     try:
         workbook.save(tmp)
+        # openpyxl keeps an .xlsm's macros in an in-memory zip whose buffer
+        # its writer closes; closed here, it prints no traceback at exit
+        vba = getattr(workbook, "vba_archive", None)
+        if vba is not None:
+            with contextlib.suppress(Exception):
+                vba.close()
         with zipfile.ZipFile(tmp) as check:   # never replace a good file with a broken one
             if check.testzip() is not None:
                 raise BookError("保存时文件损坏，原文件未改动")
-        keep_mode(tmp, path)
-        if backup and path.exists():
-            backup_copy(path)
-        os.replace(tmp, path)
+        commit(tmp, path, backup=backup and path.exists())
     except PermissionError:
         raise BookError(f"无法写入“{path.name}”：文件正被其他程序打开，请关闭后再试") from None
     finally:
@@ -299,23 +757,21 @@ def _write_new_fast(path: Path, sheets: Sequence[OutSheet]) -> Path:
     os.close(fd)
     try:
         wb = Workbook()
-        wb.active.title = _sheet_title(sheets[0].name)
+        titles = _sheet_titles([sheet.name for sheet in sheets])
+        wb.active.title = titles[0]
         wb.active.sheet_properties.tabColor = _OUR_TAB
-        for sheet in sheets[1:]:
-            wb.create_sheet(_sheet_title(sheet.name)).sheet_properties.tabColor = _OUR_TAB
+        for title in titles[1:]:
+            wb.create_sheet(title).sheet_properties.tabColor = _OUR_TAB
         wb.properties.creator = "yibao"
         wb.save(skeleton)
         patch = XlsxPatch(skeleton)
         shared = SharedStrings()
-        for sheet in sheets:
-            patch.put_sheet(_sheet_title(sheet.name), sheet_xml(patch, sheet, shared=shared),
+        for title, sheet in zip(titles, sheets):
+            patch.put_sheet(title, sheet_xml(patch, sheet, shared=shared),
                             print_titles=print_titles(sheet))
         patch.put_shared_strings(shared)
         patch.save(backup=False)
-        if path.exists():
-            backup_copy(path)
-        keep_mode(skeleton, path)
-        os.replace(skeleton, path)
+        commit(skeleton, path, backup=path.exists())
     finally:
         if os.path.exists(skeleton):
             os.unlink(skeleton)
@@ -326,17 +782,37 @@ def _write_new_openpyxl(path: Path, sheets: Sequence[OutSheet]) -> Path:
     from openpyxl import Workbook
     wb = Workbook()
     wb.remove(wb.active)
-    for sheet in sheets:
-        _fill_sheet(wb.create_sheet(_sheet_title(sheet.name)), sheet)
+    for title, sheet in zip(_sheet_titles([sheet.name for sheet in sheets]), sheets):
+        _fill_sheet(wb.create_sheet(title), sheet)
     wb.properties.creator = "yibao"
     atomic_save(wb, path, backup=path.exists())
     return path
 
 
 def _sheet_title(name: str) -> str:
+    """A sheet name Excel accepts: none of []:*?/\\ or control characters,
+    no apostrophe at either end, not empty, at most 31 characters."""
     bad = '[]:*?/\\'
-    clean = "".join("_" if ch in bad else ch for ch in name)
-    return clean[:31]
+    clean = "".join("_" if ch in bad or ch < " " else ch for ch in name).strip("'")
+    return clean[:31] or "Sheet"
+
+
+def _sheet_titles(names: Sequence[str]) -> list[str]:
+    """:func:`_sheet_title` of each name, made unique as Excel compares
+    them (ignoring case): a repeat gets "(2)", "(3)"… so two departments
+    whose names clean to the same never overwrite each other's sheet."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        base = title = _sheet_title(name)
+        n = 2
+        while title.casefold() in seen:
+            suffix = f"({n})"
+            title = base[:31 - len(suffix)] + suffix
+            n += 1
+        seen.add(title.casefold())
+        out.append(title)
+    return out
 
 
 # ---------------------------------------------------------------- the file backend
@@ -380,17 +856,17 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
-class FileBook:
+class FileBook(Book):
     """A workbook file: read fast, write carefully (see module docstring).
 
     Writes are collected and applied by :meth:`save`: an .xlsx is patched in
     place part by part (:mod:`yibao.macros.xlsxpatch`: seconds for 100,000
-    rows, everything else in the file left byte for byte); anything that
-    patcher does not handle goes through openpyxl instead.
+    rows, everything else in the file left byte for byte); a file that
+    patcher cannot keep whole is refused (:class:`BookError`) untouched.
     """
 
     def __init__(self, path, for_update: bool = False):
-        self.path = Path(path)
+        self.path = real_path(path)    # a link: the real file is read and written
         self._grids: dict[str, list[list[Any]]] | None = None
         self._ops: list[tuple] = []
         # an action that will patch this file's sheets (validate, refresh)
@@ -404,8 +880,12 @@ class FileBook:
 
     def grids(self) -> dict[str, list[list[Any]]]:
         if self._grids is None:
-            if self._for_update and self.path.suffix.lower() == ".xlsx" and self.path.exists():
-                self._parts = _PartsPrefetch(self.path)
+            if self.path.exists():
+                if self._for_update:
+                    hold(self.path)    # one yibao command at a time on a file it will write
+                    if self.path.suffix.lower() == ".xlsx":
+                        self._parts = _PartsPrefetch(self.path)
+                note_read(self.path)   # a write refuses if another program saved it meanwhile
             self._grids = read_grid_any(self.path)
         return self._grids
 
@@ -448,16 +928,18 @@ class FileBook:
         from .xlsxpatch import Unsupported
         try:
             stats = self._save_patched(backup)
-        except Unsupported:
-            stats = self._save_openpyxl(backup)
+        except Unsupported as exc:
+            # no lossy path: the patcher keeps every part it does not change,
+            # or nothing is written at all (issue 16 item 4)
+            why = str(exc) if any("\u4e00" <= ch <= "\u9fff" for ch in str(exc)) else ""
+            raise BookError(f"“{self.path.name}”" + (f"中{why}，" if why else "含有本工具不支持的内容，")
+                            + "无法在不丢失内容的情况下写入，已停止，文件未改动") from None
         self._ops = []
         self._grids = None
         return stats
 
     def _save_patched(self, backup: bool) -> dict:
-        from .xlsxpatch import MARKS_SHEET, Unsupported, XlsxPatch, sheet_xml
-        if self.path.suffix.lower() != ".xlsx":
-            raise Unsupported("xlsm")
+        from .xlsxpatch import MARKS_SHEET, XlsxPatch, sheet_xml
         parts, self._parts = (self._parts.result() if self._parts else None), None
         patch = XlsxPatch(self.path, parts=parts)
         skipped = 0
@@ -468,21 +950,27 @@ class FileBook:
             if op[0] == "mark":
                 _k, sheet, row, col, severity, note = op
                 marks.setdefault(sheet, {})[(row, col)] = (severity, note)
-        original: dict[tuple[str, int, int], int] = {}
-        for sheet, row, col, xf in previous:
-            original[(sheet, row, col)] = xf
-        kept_marks = [(s, r, c, x) for s, r, c, x in previous if s not in cleared]
+        # an earlier run's marks: (sheet, row, col) → (format under our fill, the fill under ours);
+        # that fill is None in the records of earlier versions, which kept the format only
+        original = {(s, r, c): (x, f) for s, r, c, x, f in previous}
+        kept_marks = [m for m in previous if m[0] not in cleared]
+        on_threads: list[tuple[str, int, int]] = []
         for sheet in cleared | set(marks):
             if sheet not in patch.sheet_names():
                 continue
-            changes = {(r, c): ("style", x) for s, r, c, x in previous if s == sheet}
+            changes = {(r, c): ("style", x) if f is None else ("unmark", f)
+                       for s, r, c, x, f in previous if s == sheet}
             new = marks.get(sheet, {})
             for (r, c), (severity, _note) in new.items():
-                changes[(r, c)] = ("restyle", SEVERITY_FILL[severity], original.get((sheet, r, c)))
+                x, f = original.get((sheet, r, c), (None, None))
+                changes[(r, c)] = ("restyle", SEVERITY_FILL[severity], x if f is None else None, f)
             patch.originals = {}
             patch.patch_cells(sheet, changes, protect_typed=False)
-            kept_marks += [(sheet, r, c, base) for (r, c), base in patch.originals.items()]
+            kept_marks += [(sheet, r, c, base, fill) for (r, c), (base, fill) in patch.originals.items()]
+            patch.notes_on_threads = []
             patch.set_notes(sheet, {cell: note for cell, (_s, note) in new.items()})
+            on_threads += [(sheet, r, c) for r, c in patch.notes_on_threads]
+        titles = iter(_sheet_titles([op[1].name for op in self._ops if op[0] == "sheet"]))
         for op in self._ops:
             if op[0] == "computed":
                 _k, sheet, rows, columns, formats = op
@@ -491,82 +979,26 @@ class FileBook:
                 skipped += patch.patch_values(sheet, rows, columns, style_of)
             elif op[0] == "sheet":
                 sheet = op[1]
-                name = _sheet_title(sheet.name)
+                name = next(titles)
                 if name in patch.sheet_names() and not patch.is_ours(name):
                     raise BookError(f"工作表“{name}”不是本工具生成的，为免覆盖请改名后重试")
-                patch.put_sheet(name, sheet_xml(patch, sheet), print_titles=print_titles(sheet))
+                if sheet.chart:
+                    patch.put_sheet(name, sheet_xml(patch, dataclasses.replace(sheet, chart=None)),
+                                    print_titles=print_titles(sheet))
+                    with tempfile.TemporaryDirectory(prefix=".~yibao-", dir=self.path.parent) as scratch:
+                        # openpyxl draws the chart in a workbook of its own; its parts are moved in
+                        drawn = _write_new_openpyxl(Path(scratch) / "chart.xlsx", [sheet])
+                        patch.put_chart_from(name, drawn)
+                else:
+                    patch.put_sheet(name, sheet_xml(patch, sheet), print_titles=print_titles(sheet))
         if cleared or marks:
-            rows = [["sheet", "row", "col", "xf"]] + [list(m) for m in kept_marks]
+            rows = [["sheet", "row", "col", "xf", "fill"]] + [list(m) for m in kept_marks]
             patch.put_sheet(MARKS_SHEET, sheet_xml(patch, OutSheet(MARKS_SHEET, rows, header_rows=0)),
                             hidden=True)
         patch.save(backup=backup)
-        return {"skipped": skipped}
-
-    def _save_openpyxl(self, backup: bool) -> dict:
-        from openpyxl import load_workbook
-        try:
-            wb = load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm", rich_text=True)
-        except Exception as exc:
-            raise BookError(f"无法打开“{self.path.name}”写入结果（{type(exc).__name__}）") from None
-        _ensure_computed_style(wb)
-        skipped = 0
-        for op in self._ops:
-            if op[0] == "sheet":
-                _replace_sheet_openpyxl(wb, op[1])
-            elif op[0] == "clear":
-                _clear_marks_openpyxl(wb[op[1]])
-            elif op[0] == "mark":
-                _mark_openpyxl(wb[op[1]], *op[2:])
-            elif op[0] == "computed":
-                skipped += _fill_computed_openpyxl(wb[op[1]], op[2], op[3], op[4])
-        atomic_save(wb, self.path, backup=backup)
-        return {"skipped": skipped}
-
-
-def _ensure_computed_style(wb):
-    from openpyxl.styles import NamedStyle, PatternFill
-    if COMPUTED_STYLE not in wb.named_styles:
-        style = NamedStyle(name=COMPUTED_STYLE)
-        style.fill = PatternFill("solid", fgColor="FFF2F2F2")
-        wb.add_named_style(style)
-
-
-def _replace_sheet_openpyxl(wb, sheet: OutSheet):
-    title = _sheet_title(sheet.name)
-    index = None
-    if title in wb.sheetnames:
-        old = wb[title]
-        if old.sheet_properties.tabColor is None or old.sheet_properties.tabColor.rgb != _OUR_TAB:
-            raise BookError(f"工作表“{title}”不是本工具生成的，为免覆盖请改名后重试")
-        index = wb.sheetnames.index(title)
-        wb.remove(old)
-    ws = wb.create_sheet(title, index)
-    ws.sheet_properties.tabColor = _OUR_TAB
-    _fill_sheet(ws, sheet)
-
-
-def _mark_openpyxl(ws, row, col, severity, note):
-    from openpyxl.comments import Comment
-    from openpyxl.styles import PatternFill
-    cell = ws.cell(row, col)
-    if type(cell).__name__ == "MergedCell":
-        return
-    cell.fill = PatternFill("solid", fgColor=SEVERITY_FILL.get(severity, "FFFFC7CE"))
-    comment = Comment(note, "yibao")
-    comment.width, comment.height = 240, 90
-    cell.comment = comment
-
-
-def _clear_marks_openpyxl(ws):
-    from openpyxl.styles import PatternFill
-    ours = set(SEVERITY_FILL.values())
-    for row in ws.iter_rows():
-        for cell in row:
-            if cell.comment is not None and cell.comment.author == "yibao":
-                cell.comment = None
-                if cell.fill is not None and cell.fill.fgColor is not None and cell.fill.fgColor.rgb in ours:
-                    cell.fill = PatternFill()
-
+        # notes_on_threads: flagged cells that carry a threaded comment, so
+        # their finding is in the report only
+        return {"skipped": skipped, "notes_on_threads": on_threads}
 
 def writable_runs(rows: Sequence[int], values: Sequence[Any], typed) -> tuple[list[tuple[int, list]], int]:
     """The (first row, values) blocks of consecutive rows to write, leaving
@@ -590,23 +1022,6 @@ def writable_runs(rows: Sequence[int], values: Sequence[Any], typed) -> tuple[li
             runs.append((row, [value]))
         last = row
     return runs, kept
-
-
-def _fill_computed_openpyxl(ws, rows, columns, number_formats) -> int:
-    skipped = 0
-    for col, row, value in ((c, r, v) for c, values in columns.items() for r, v in zip(rows, values)):
-        cell = ws.cell(row, col)
-        current = cell.value
-        ours = cell.style == COMPUTED_STYLE
-        is_formula = cell.data_type == "f" or (isinstance(current, str) and current.startswith("="))
-        if current not in (None, "") and not ours and not is_formula:
-            skipped += 1
-            continue
-        _put(cell, value)
-        cell.style = COMPUTED_STYLE
-        if col in number_formats:
-            cell.number_format = number_formats[col]
-    return skipped
 
 
 _OUR_TAB = "FF2F75B5"

@@ -35,7 +35,7 @@ from yibao.functions.values import yuan, yuan_text
 
 from . import book as books
 from . import lists as kinds
-from .table import TableError, cell_text, find_table
+from .table import AmbiguousColumns, TableError, cell_text, find_table
 
 __all__ = ["ListRow", "Merged", "merge", "run", "add_parser"]
 
@@ -104,15 +104,24 @@ def read_all(paths: list[Path], plan: plans.Plan, deceased=(), employee=()
             today, parsed = datetime.date.today(), {}
             for path, read in zip(order, reads):
                 grids = read.result()
+                try:
+                    sheets = kinds.classify_book(grids, path.name, is_category)
+                except AmbiguousColumns as exc:
+                    raise books.BookError(f"“{path.name}”：{exc}") from None
                 if path in forced:
-                    if not kinds.classify_book(grids, path.name):
+                    if not sheets:
+                        problems = []
+                        for sheet, grid in grids.items():
+                            try:
+                                find_table(sheet, grid, required=("id_no",))
+                            except TableError as exc:
+                                problems.append(str(exc))
                         raise books.BookError(f"“{path.name}”里找不到{kinds.KIND_NAMES[forced[path]]}"
-                                              "（需要“姓名”“身份证号”列）")
+                                              "（需要“姓名”“身份证号”列）：" + "；".join(problems))
                     found = kinds.read_side_rows(path, forced[path], grids, today=today)
                     side += found
                     recognized.append(f"{path.name}（按选项作{kinds.KIND_NAMES[forced[path]]}，{len(found)}行）")
                     continue
-                sheets = kinds.classify_book(grids, path.name, is_category)
                 for sheet, kind in sheets.items():
                     if kind.kind is None:
                         raise books.BookError(kinds.unclassified_message(path.name, sheet, kind))
@@ -160,10 +169,14 @@ def _read_list(path: Path, grids: dict, plan: plans.Plan, rows: list[ListRow],
     """The rows of one department's workbook, added to ``rows`` (ID numbers
     parsed against ``today``, each once across the lists through ``parsed``)."""
     found = False
+    problems = []
     for sheet, grid in grids.items():
         try:
             table = find_table(sheet, grid, required=("id_no",), carry=_LIST_FIELDS)
-        except TableError:
+        except AmbiguousColumns as exc:
+            raise books.BookError(f"“{path.name}”：{exc}") from None
+        except TableError as exc:
+            problems.append(str(exc))
             continue
         found = True
         several = len(grids) > 1
@@ -174,6 +187,11 @@ def _read_list(path: Path, grids: dict, plan: plans.Plan, rows: list[ListRow],
             if cat is not None:
                 default_identity = cat.name
                 break
+        if default_identity is None:
+            try:
+                table.require("identities", hint="，文件名和工作表名也不是本方案的身份类别")
+            except TableError as exc:
+                raise books.BookError(f"“{path.name}”：{exc}") from None
         source = f"{path.name}：{sheet}"
         for row in table.rows:
             v = row.values
@@ -185,7 +203,7 @@ def _read_list(path: Path, grids: dict, plan: plans.Plan, rows: list[ListRow],
                 # parsed here, while the next lists are still being read on the other core
                 _parse_id(raw_id, today, parsed)))
     if not found:
-        raise books.BookError(f"“{path.name}”里找不到资助名单（需要“姓名”“身份证号”列）")
+        raise books.BookError(f"“{path.name}”里找不到资助名单（需要“姓名”“身份证号”列）：" + "；".join(problems))
 
 
 def _why(plan: plans.Plan, cats: list[plans.Category], chosen: str | None, result: engine.Result) -> str:

@@ -18,7 +18,7 @@ from yibao.functions import plan as plans
 from yibao.functions.identity import split_names
 from yibao.functions.values import BadValue, fen
 
-from .table import Row, Table, TableError, cell_date, cell_text, find_table, is_blank
+from .table import AmbiguousColumns, Row, Table, TableError, cell_date, cell_text, find_table, is_blank
 
 __all__ = ["Record", "read_ledger_tables", "records_of", "compute_records", "plan_id_in", "RESULT_SHEETS"]
 
@@ -73,16 +73,38 @@ def plan_id_in(grids: dict[str, list[list[Any]]]) -> str | None:
 
 
 def read_ledger_tables(grids: dict[str, list[list[Any]]]) -> tuple[list[Table], list[str]]:
-    """Every ledger table, and a note for each sheet skipped."""
+    """Every ledger table, and a note for each sheet skipped.
+
+    Every sheet with an ID column is read, whatever its name (``_二组``);
+    skipped are our hidden sheets (``_yibao…``) and the sheets our actions
+    wrote: a sheet named as one (:data:`RESULT_SHEETS`) with no person rows,
+    masked IDs (公示名单) or our merge's header row. Raises
+    :class:`~yibao.macros.table.TableError` for a sheet with two ID columns.
+    """
     tables, skipped = [], []
     for name, grid in grids.items():
-        if name in RESULT_SHEETS or name.startswith("_"):
+        if name.startswith("_yibao"):
             continue
         try:
-            tables.append(find_table(name, grid))
+            table = find_table(name, grid)
+        except AmbiguousColumns:
+            raise
         except TableError as exc:
             skipped.append(str(exc))
+            continue
+        if (name in RESULT_SHEETS or name.startswith("反馈-")) and _ours(table):
+            continue
+        tables.append(table)
     return tables, skipped
+
+
+def _ours(table: Table) -> bool:
+    """A result sheet of ours: no rows, masked IDs (430999********0213), or
+    the header row of the merge's output."""
+    from .dedupe import EXCEPTION_HEADER, FEEDBACK_HEADER, ROSTER_HEADER
+    if not table.rows or table.found in (ROSTER_HEADER, EXCEPTION_HEADER, FEEDBACK_HEADER):
+        return True
+    return any("*" in cell_text(row.values.get("id_no")) for row in table.rows[:20])
 
 
 _TRUE = {"是", "已参加", "y", "yes", "true", "1", "√"}

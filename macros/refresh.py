@@ -10,6 +10,8 @@ user typed there is kept and counted.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from yibao.functions.picks import PICKS
 
 from . import book as books
@@ -85,15 +87,45 @@ def run(book, plan=None, policy: str | None = None) -> str:
 
 
 def cmd_refresh(args) -> int:
-    print(run(books.FileBook(args.file, for_update=True), policy=args.policy))
-    return 0
+    """``yibao refresh 台账/*.xlsx``: each ledger refreshed on its own. One
+    file: its line (an error ends the command). Several: one line per file
+    and a total; a file that fails gets its Chinese line on stderr and the
+    others still run; exit code 2 if any failed."""
+    import sys
+    from yibao.atomic import WriteRefused, release, without_backups
+    from yibao.macros.table import TableError
+    from yibao.functions.plan import PlanError
+    from yibao.functions.values import BadValue
+    paths = without_backups(args.files, lambda text: print(text, file=sys.stderr))
+    if not paths:
+        raise books.BookError("列出的都是备份或锁定文件，请列出台账本身")
+    if len(paths) == 1:
+        print(run(books.FileBook(paths[0], for_update=True), policy=args.policy))
+        return 0
+    done = failed = 0
+    for path in paths:
+        name = Path(path).name
+        try:
+            line = run(books.FileBook(path, for_update=True), policy=args.policy)
+        except (books.BookError, TableError, PlanError, BadValue, WriteRefused) as exc:
+            print(f"错误：{name}：{exc}", file=sys.stderr)
+            failed += 1
+        else:
+            print(f"{name}：{line}")
+            done += 1
+        finally:
+            release(path)
+    total = f"共{len(paths)}个文件：{done}个已刷新"
+    print(total + (f"，{failed}个出错（见上方错误）" if failed else ""))
+    return 2 if failed else 0
 
 
 def add_parser(sub):
     p = sub.add_parser(
         "refresh", help="刷新计算列（应缴、资助类别、待遇起始、校验） / fill computed columns",
         description="把计算列填成数值，与Excel函数结果相同，供WPS、LibreOffice或大表使用；不覆盖手填内容。"
+                    "可一次列出多个台账（如 台账/*.xlsx）。"
                     " Fills the computed columns with the values the functions give; user input is kept.")
-    p.add_argument("file", help="台账文件（.xlsx） / ledger file")
+    p.add_argument("files", nargs="+", help="台账文件（.xlsx），可多个 / ledger files")
     p.add_argument("--policy", help="方案编号（默认读台账中的“方案编号”） / plan id")
     p.set_defaults(func=cmd_refresh)

@@ -26,6 +26,7 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
+from yibao.atomic import WriteRefused, commit
 from yibao.functions import plan as plans
 from yibao.functions.values import yuan
 
@@ -265,7 +266,11 @@ def to_pdf(sheets: list[books.OutSheet], target: Path, timeout: int = 180) -> tu
             fd, part = tempfile.mkstemp(prefix=".~yibao-", suffix=".pdf", dir=target.parent)
             os.close(fd)
             shutil.copyfile(made, part)
-            os.replace(part, target)
+            commit(part, target)
+        except WriteRefused as exc:
+            if os.path.exists(part):
+                os.unlink(part)
+            return None, str(exc)
         except (PermissionError, books.BookError):
             if "part" in locals() and os.path.exists(part):
                 os.unlink(part)

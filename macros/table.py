@@ -13,59 +13,69 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
+import importlib.resources
 import operator
 import re
 import unicodedata
 from typing import Any
 
+from yibao.functions.text import INVISIBLE, clean
 from yibao.functions.values import to_date
 
-__all__ = ["FIELDS", "Table", "Row", "field_of", "find_table", "TableError", "is_blank", "header_key",
-           "HEADER_NOISE"]
+try:
+    import tomllib
+except ModuleNotFoundError:          # Python 3.10
+    import tomli as tomllib
 
-#: canonical field → header texts it goes by (after normalization)
-FIELDS: dict[str, tuple[str, ...]] = {
-    "seq": ("序号",),
-    "village": ("村", "村社区", "村居委会", "所在村", "村名", "村组"),
-    "family": ("家庭编号", "户编号", "户号"),
-    "name": ("姓名", "参保人姓名", "名"),
-    "relation": ("户主关系", "与户主关系", "户关系"),
-    "gender": ("性别",),
-    "id_no": ("身份证号", "身份证号码", "公民身份号码", "公民身份证号码", "证件号码", "身份证"),
-    "phone": ("联系电话", "电话", "手机号", "手机号码"),
-    "notify": ("告知督促方式", "告知方式", "督促方式"),
-    "household_type": ("户属性",),
-    "identities": ("身份类别", "人员类别", "困难类别", "资助身份", "身份属性", "人员身份"),
-    "enroll_type": ("参保类型",),
-    "pay_date": ("缴费日期", "缴费时间", "交费日期"),
-    "event_date": ("事件日期", "职工医保终止日期", "退役日期", "职工医保待遇结束日期"),
-    "employee_insured": ("是否参加职工医保", "职工医保", "已参加职工医保"),
-    "paid": ("个人缴费", "个人交费", "实交额", "缴费金额", "实缴金额"),
-    "subsidy_paid": ("资助额",),
-    "unpaid_reason": ("未缴费原因",),
-    "signature": ("参保人签字", "参保签字"),
-    "agent": ("经办人",),
-    "deposit_date": ("缴库日期", "存入日期", "入库日期"),
-    "pay_method": ("缴费方式", "收款方式"),
-    "deceased": ("是否死亡", "死亡", "死亡标识"),
-    "department": ("部门", "提供部门", "资助部门"),
-    "note": ("备注",),
-    # our computed columns (templates add them beside the plan's own)
-    "calc_payable": ("应缴", "应缴金额"),
-    "calc_tier": ("资助类别",),
-    "calc_subsidy": ("资助金额",),
-    "calc_funding": ("资金来源",),
-    "calc_benefit": ("待遇起始", "待遇起始日期"),
-    "calc_check": ("校验", "校验结果"),
-}
+__all__ = ["FIELDS", "synonyms", "Table", "Row", "field_of", "find_table", "TableError", "AmbiguousColumns", "is_blank", "header_key",
+           "HEADER_NOISE", "cell_text", "cell_date"]
+
 
 #: what a header or label is compared without: spaces, the stars of
 #: required cells, punctuation, line breaks
-HEADER_NOISE = re.compile(r"[\s★☆*＊、,，.。:：()（）\[\]【】/\\\-—_'\"“”]")
+HEADER_NOISE = re.compile(f"[\\s{INVISIBLE}★☆*＊、,，.。:：()（）\\[\\]【】/\\\\\\-—_'\"“”]")
+
+
+@functools.lru_cache(maxsize=None)
+def synonyms(kind: str = "ledger") -> dict[str, tuple[str, ...]]:
+    """Field → the header names it goes by (the usual one first), for one
+    kind of table in ``functions/headers.toml``: ``"ledger"`` (person rows of
+    ledgers and department lists) or ``"payment"`` (payment exports).
+
+    Raises KeyError for an unknown kind, ValueError when the file gives one
+    name (as compared, see :func:`header_key`) to two fields of a kind.
+    """
+    with importlib.resources.files("yibao.functions").joinpath("headers.toml").open("rb") as handle:
+        groups = tomllib.load(handle)[kind]
+    fields: dict[str, tuple[str, ...]] = {}
+    owner: dict[str, str] = {}
+    for group in groups.values():
+        for field, names in group.items():
+            fields[field] = fields.get(field, ()) + tuple(names)
+            for name in names:
+                seen = owner.setdefault(_norm(name), field)
+                if seen != field:
+                    raise ValueError(f"headers.toml [{kind}]: “{name}” names both {seen} and {field}")
+    return fields
+
+
+def _norm(header: str) -> str:
+    return HEADER_NOISE.sub("", unicodedata.normalize("NFKC", header))
+
+
+#: canonical field → header texts it goes by, from functions/headers.toml
+#: (the person rows of ledgers and department lists)
+FIELDS: dict[str, tuple[str, ...]] = synonyms("ledger")
+
 _LOOKUP = {}
 for _field, _names in FIELDS.items():
     for _name in _names:
-        _LOOKUP[HEADER_NOISE.sub("", _name)] = _field
+        _LOOKUP[_norm(_name)] = _field
+
+#: fields a table may have one column of: two (身份证号 and 证件号码) is an
+#: error naming both, never a silent pick of the first
+UNIQUE = ("id_no",)
 
 #: fields whose merged cells mean "same as above" (a household's rows)
 FILL_DOWN = ("family", "village", "household_type")
@@ -76,12 +86,16 @@ def field_of(header) -> str | None:
     """The field a header names, or None."""
     if header is None:
         return None
-    text = HEADER_NOISE.sub("", unicodedata.normalize("NFKC", str(header)))
-    return _LOOKUP.get(text)
+    return _LOOKUP.get(_norm(str(header)))
 
 
 class TableError(Exception):
     """No usable table in a sheet (Chinese message)."""
+
+
+class AmbiguousColumns(TableError):
+    """A table with two columns for one field of :data:`UNIQUE` (身份证号
+    and 证件号码): an error in any sheet, never a sheet to pass over."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -98,9 +112,22 @@ class Table:
     headers: dict[int, str]     # 1-based column → header text as written
     rows: list[Row]
     unknown_headers: list[str]
+    found: list[str] = dataclasses.field(default_factory=list)   # every header of the header row, in order
 
     def has(self, field: str) -> bool:
         return field in self.columns
+
+    def require(self, *fields: str, hint: str = "") -> None:
+        """Raise :class:`TableError` naming the missing columns and the
+        headers the sheet has, unless every field in ``fields`` has a column;
+        ``hint`` is added to the message (what else could have told us)."""
+        missing = [f for f in fields if f not in self.columns]
+        if missing:
+            names = "、".join(f"“{FIELDS[f][0]}”" for f in missing)
+            others = "".join(f"“{name}”" for f in missing for name in FIELDS[f][1:4])
+            found = "".join(f"“{t[:20]}”" for t in self.found[:20]) or "（空）"
+            raise TableError(f"工作表“{self.sheet}”找不到{names}列" + (f"（也认{others}等列名）" if others else "")
+                             + f"{hint}；表头行写的是：{found}")
 
 
 def is_blank(value) -> bool:
@@ -130,7 +157,9 @@ def find_table(sheet: str, grid: list[list[Any]], required=("id_no",), scan_rows
         if len(fields) > best_score:
             best, best_score = r, len(fields)
     if best is None or best_score < 2:
-        raise TableError(f"工作表“{sheet}”里找不到表头（需要“姓名”“身份证号”等列名）")
+        seen = _texts_seen(grid[:scan_rows])
+        raise TableError(f"工作表“{sheet}”里找不到表头（需要“姓名”“身份证号”等列名）"
+                         + (f"，前几行写的是：{seen}" if seen else "，前几行是空的"))
     columns: dict[str, int] = {}
     headers: dict[int, str] = {}
     unknown = []
@@ -148,16 +177,38 @@ def find_table(sheet: str, grid: list[list[Any]], required=("id_no",), scan_rows
             if field and field not in columns:
                 columns[field] = c + 1
                 headers[c + 1] = str(value).strip()
+            elif field in UNIQUE:
+                first = columns[field]
+                raise AmbiguousColumns(
+                    f"工作表“{sheet}”有两列{FIELDS[field][0]}：{column_name(first)}列“{headers[first]}”和"
+                    f"{column_name(c + 1)}列“{str(value).strip()}”，不知道该用哪一列：请删去或改名其中一列"
+                    f"（户主的号码请写“户主身份证号”）")
             elif not is_blank(value) and not field and r == best:
                 unknown.append(str(value).strip())
-    missing = [f for f in required if f not in columns]
-    if missing:
-        names = "、".join(FIELDS[f][0] for f in missing)
-        raise TableError(f"工作表“{sheet}”缺少列：{names}")
+    table = Table(sheet, header_rows[-1] + 1, columns, headers, [], unknown,
+                  [cell_text(v) for v in grid[best] if not is_blank(v)])
+    table.require(*required)
     carried = columns if carry is None else {f: c for f, c in columns.items()
                                              if f in carry or f in ("id_no", "name") or f in FILL_DOWN}
-    return Table(sheet, header_rows[-1] + 1, columns, headers,
-                 _data_rows(grid, header_rows[-1] + 1, carried), unknown)
+    table.rows = _data_rows(grid, header_rows[-1] + 1, carried)
+    return table
+
+
+def column_name(column: int) -> str:
+    """The letters of a 1-based column: 1 → A, 28 → AB."""
+    letters = ""
+    while column > 0:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _texts_seen(rows: list[list[Any]], limit: int = 12) -> str:
+    """The texts of the fullest of ``rows``, for a message: “A”“B”…"""
+    fullest = max(rows, key=lambda row: sum(not is_blank(v) for v in row), default=[])
+    texts = [cell_text(v) for v in fullest if not is_blank(v)]
+    shown = "".join(f"“{t[:20]}”" for t in texts[:limit])
+    return shown + ("等" if len(texts) > limit else "")
 
 
 def _data_rows(grid: list[list[Any]], first: int, columns: dict[str, int]) -> list[Row]:
@@ -198,16 +249,33 @@ def _data_rows(grid: list[list[Any]], first: int, columns: dict[str, int]) -> li
 
 
 def cell_text(value) -> str:
-    """A cell as text: numbers without a trailing .0, dates as ISO."""
+    """A cell as text: numbers without a trailing .0, dates as ISO, text
+    read through :func:`yibao.functions.text.clean` (invisible characters,
+    odd spaces, ``="…"`` wrappers, spaces and dots inside Chinese names).
+
+    >>> cell_text(' 张\u3000三 '), cell_text(42.0), cell_text('\u202d阿依古丽•买买提\u202c')
+    ('张三', '42', '阿依古丽·买买提')
+    """
     if value.__class__ is str:          # most cells: skip the checks below
-        return value.strip()
+        if value.isascii() and '="' not in value:
+            return value.strip()
+        found = _TEXTS.get(value)
+        if found is None:
+            found = clean(value)
+            if len(_TEXTS) < 65536:
+                _TEXTS[value] = found
+        return found
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     if isinstance(value, (datetime.datetime, datetime.date)):
         return value.isoformat()[:10]
-    return str(value).strip()
+    return clean(str(value))
+
+
+# texts read once each: the villages, identities, flags that repeat down a ledger
+_TEXTS: dict[str, str] = {}
 
 
 _DATES: dict[str, datetime.date] = {}

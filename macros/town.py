@@ -269,7 +269,6 @@ def ledger_records(plan: plans.Plan, sources: list[tuple[str, dict[str, list[lis
     notes: list[str] = []
     for i, (label, grids) in enumerate(sources, 1):
         tables, _skipped = read_ledger_tables(grids)
-        tables = [t for t in tables if t.sheet not in RESULT_SHEETS]
         for table in tables:
             found = records_of([table])
             fallback = village_of_sheet(grids[table.sheet])

@@ -226,9 +226,10 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
     for book in books_in:
         grids = book.grids()
         plan = plan or resolve_plan(policy, grids)
-        tables, _skipped = read_ledger_tables(grids)
+        tables, skipped = read_ledger_tables(grids)
         if not tables:
-            raise books.BookError(f"“{book.path.name}”里没有找到台账（需要“身份证号”列）")
+            raise books.BookError(f"“{book.path.name}”里没有找到台账（需要“身份证号”列）"
+                                  + ("：" + "；".join(skipped[:3]) if skipped else ""))
         records = records_of(tables)
         compute_records(plan, records)
         all_records[str(book.path)] = records

@@ -402,7 +402,7 @@ def test_a_sheet_deflated_on_two_cores_reads_back_in_zip_and_libreoffice(tmp_pat
     text = "".join(random.Random(1).choice("<c r=\"A1\">张三0123456789</c>") for _ in range(300_000)).encode()
     packed = xlsxpatch._TwoCoreDeflate(1).compress(text)
     assert zlib.decompress(packed, -15) == text
-    monkeypatch.setattr(xlsxpatch, "PARALLEL_DEFLATE_BYTES", 0)    # every part, however small
+    monkeypatch.setattr(xlsxpatch.constants, "PARALLEL_DEFLATE_BYTES", 0)    # every part, however small
     path = ledger(tmp_path / "l.xlsx", [
         [1, "001", "张三", "户主", "女", A, None, 280, None, None, None, "2020-10-21", "2020-10-27"],
         [2, "001", "李四", "配偶", "女", B, None, 0, None, None, "低保户", "2020-10-21", "2020-10-21"]])
@@ -561,8 +561,9 @@ def test_refresh_on_rows_as_excel_writes_them_with_spans(tmp_path):
 def test_a_change_to_the_file_after_reading_is_not_undone_by_the_early_inflated_copy(tmp_path):
     """validate and refresh inflate the sheet XML while the cells are read;
     if the file changes before the results are written (saved again from
-    Excel meanwhile), that early copy is dropped and the file as it now is
-    gets patched: nothing typed in between is lost."""
+    Excel meanwhile), the write is refused and the file stays as it now is:
+    nothing typed in between is lost, and no result computed from the old
+    cells lands beside the new ones (issue 16 item 11). A rerun then works."""
     import os
     from yibao.macros import book as books
     path = ledger(tmp_path / "l.xlsx", [
@@ -573,6 +574,13 @@ def test_a_change_to_the_file_after_reading_is_not_undone_by_the_early_inflated_
     wb["台账"]["Z1"] = "读取之后才填的"
     wb.save(path)
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    book.fill_computed("台账", [4], {14: [280]})
+    from yibao import atomic
+    with pytest.raises(atomic.WriteRefused, match="被其他程序改动过"):
+        book.save()
+    assert openpyxl.load_workbook(path)["台账"]["Z1"].value == "读取之后才填的"
+    book = books.FileBook(path, for_update=True)
+    book.grids()
     book.fill_computed("台账", [4], {14: [280]})
     book.save()
     ws = openpyxl.load_workbook(path)["台账"]
@@ -640,9 +648,9 @@ def test_live_excel_marks_fill_cells_in_groups_and_note_each():
     book.save()
     assert [c for c in calls if c[0] == "color"] == [("color", "B7", (221, 235, 247)),
                                                      ("color", "F5,F9", (255, 199, 206))]
-    assert ("note", (5, 6), "【yibao】身份证号校验位不对") in calls
-    assert ("note rewritten", (9, 6), "【yibao】身份证号重复") in calls
-    assert ("note", (7, 2), "【yibao】现金未当日缴库") in calls
+    assert ("note", (5, 6), "【yibao校验】\n身份证号校验位不对") in calls
+    assert ("note rewritten", (9, 6), "【yibao校验】\n身份证号重复") in calls
+    assert ("note", (7, 2), "【yibao校验】\n现金未当日缴库") in calls
 
 
 def test_refresh_over_the_templates_formulas_and_over_its_own_values(tmp_path):

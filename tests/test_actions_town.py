@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 
 from conftest import make_id, run_yibao
+from yibao.macros.book import Book
 
 # 004 附件1: 2019 户籍人口数, 2019 目标任务数, 2020 预计净增, 2020 目标任务数
 TABLE_004 = [
@@ -465,20 +466,34 @@ def test_summary_reads_a_csv_ledger_and_writes_beside_it(tmp_path):
 
 # ---------------------------------------------------------------- the contract the live Excel backend relies on
 
-class MemoryBook:
-    """Only what macros/_excel.ExcelBook also provides: path, grids(), replace_sheet(), save()."""
+class MemoryBook(Book):
+    """The workbook interface (book.Book) over cells in memory: result sheets
+    and marks are recorded, nothing is written."""
 
     def __init__(self, path: Path):
         from yibao.macros.book import read_grid_any
         self.path = path
         self._grids = read_grid_any(path)
         self.sheets = {}
+        self.marks = []
+        self.computed = {}
 
     def grids(self):
         return self._grids
 
     def replace_sheet(self, sheet):
         self.sheets[sheet.name] = sheet
+
+    def mark(self, sheet, row, col, severity, note):
+        self.marks.append((sheet, row, col, severity, note))
+
+    def clear_marks(self, sheet):
+        self.marks = [m for m in self.marks if m[0] != sheet]
+
+    def fill_computed(self, sheet, rows, columns, number_formats=None):
+        for col, values in columns.items():
+            for row, value in zip(rows, values):
+                self.computed[(sheet, row, col)] = value
 
     def save(self, backup=True):
         return {"skipped": 0}
