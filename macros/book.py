@@ -252,6 +252,28 @@ def _value_extent(stream) -> tuple[int, int]:
         buf = buf[resume:] if resume is not None else buf[max(pos, len(buf) - 512):]
 
 
+#: the namespaces of Strict Open XML (ECMA-376 Part 1, 1st edition's
+#: "strict" conformance class; Excel's "Strict Open XML 电子表格")
+_STRICT_NS = b"http://purl.oclc.org/ooxml/"
+
+
+def _is_strict(z: zipfile.ZipFile) -> bool:
+    """A Strict OOXML package: its package relationship to the workbook is of
+    the purl.oclc.org type (or the workbook says ``conformance="strict"``).
+    Reads at most 64 KB of each of the two parts."""
+    for name in ("_rels/.rels", "xl/workbook.xml"):
+        try:
+            with z.open(name) as stream:
+                head = stream.read(1 << 16)
+        except (KeyError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
+            continue
+        if _STRICT_NS + b"officeDocument/relationships/officeDocument" in head or (
+                name == "xl/workbook.xml" and (b'conformance="strict"' in head or
+                                               _STRICT_NS + b"spreadsheetml/main" in head)):
+            return True
+    return False
+
+
 def _check_zip(path: Path):
     """Refuse a zip (.xlsx/.xlsm/.ods) whose members inflate beyond the caps
     or whose worksheets span more than :data:`MAX_CELLS` (with the sheet's
@@ -264,6 +286,8 @@ def _check_zip(path: Path):
         infos = z.infolist()
         if len(infos) > 100_000:
             raise _too_big(path, f"包含{len(infos)}个部件")
+        if _is_strict(z):
+            raise BookError(f"“{path.name}”是“严格 Open XML”格式，请用Excel另存为普通的.xlsx后再试")
         for info in infos:
             if info.file_size > MAX_MEMBER or (
                     info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1)):
@@ -313,27 +337,80 @@ def _password_error(path: Path) -> BookError:
 _SUFFIXES = {"zip": (".xlsx", ".xlsm", ".ods"), "cfb": (".xls",)}
 
 
-def _calamine_grid(path: Path, kind: str | None = None) -> dict[str, list[list[Any]]]:
+def _open_calamine(path: Path, kind: str | None, data: bytes | None = None):
     from python_calamine import CalamineWorkbook
     try:
+        if data is not None:
+            return CalamineWorkbook.from_filelike(io.BytesIO(data))
         if kind and path.suffix.lower() not in _SUFFIXES[kind]:
             # named for another kind (an .xlsx saved as .xls): calamine picks
             # by name from a path, by content from a file object
             with open(path, "rb") as handle:
-                book = CalamineWorkbook.from_filelike(handle)
-        else:
-            book = CalamineWorkbook.from_path(str(path))
+                return CalamineWorkbook.from_filelike(handle)
+        return CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types
         if "password" in str(exc).lower():
             raise _password_error(path) from None
         raise BookError(f"无法读取“{path.name}”：文件已损坏或不是Excel文件（{type(exc).__name__}）") from None
-    grids = {}
+
+
+#: a worksheet's ``<dimension ref="…"/>`` (ECMA-376 Part 1, 18.3.1.35)
+_DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\b[^>]*?\sref=\"([^\"]*)\"[^>]*?/>")
+_CELL_RANGE = re.compile(rb"\$?[A-Z]{1,3}\$?\d{1,7}(?::\$?[A-Z]{1,3}\$?\d{1,7})?")
+
+
+def _without_bad_dimensions(path: Path) -> bytes | None:
+    """The package with every worksheet's dimension that is not a cell range
+    removed (the element is optional), in memory: LibreOffice writes a
+    row-only ``<dimension ref="1:4"/>`` (issue 16 item 12 (b)), which calamine
+    cannot use and then reads no cell of the sheet. None when no worksheet
+    has such a dimension. Members are within the caps of :func:`_check_zip`."""
+    out = io.BytesIO()
+    changed = False
+    with zipfile.ZipFile(path) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as w:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                m = _DIMENSION.search(data, 0, 1 << 16)
+                if m and not _CELL_RANGE.fullmatch(m.group(1)):
+                    data = data[:m.start()] + data[m.end():]
+                    changed = True
+            w.writestr(info.filename, data)
+    return out.getvalue() if changed else None
+
+
+def _calamine_grid(path: Path, kind: str | None = None) -> dict[str, list[list[Any]]]:
+    """Every sheet's cells through calamine. A chart or dialog sheet is an
+    empty grid; a worksheet calamine cannot read is read again from a copy
+    with its unusable dimension removed (:func:`_without_bad_dimensions`),
+    and if it still cannot be read, :class:`BookError` names it: a sheet is
+    never silently taken for empty (issue 16 item 12 (b))."""
+    from python_calamine import SheetTypeEnum
+    book = _open_calamine(path, kind)
+    types = {meta.name: meta.typ for meta in book.sheets_metadata}
+    grids: dict[str, list[list[Any]]] = {}
+    failed: dict[str, Exception] = {}
     for name in book.sheet_names:
         try:
-            sheet = book.get_sheet_by_name(name)
-            grids[name] = sheet.to_python(skip_empty_area=False)
-        except Exception:
-            grids[name] = []   # chart sheets and the like
+            grids[name] = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            grids[name] = []
+            if types.get(name) not in (SheetTypeEnum.ChartSheet, SheetTypeEnum.DialogSheet):
+                failed[name] = exc
+    if failed and kind == "zip":
+        repaired = _without_bad_dimensions(path)
+        if repaired is not None:
+            again = _open_calamine(path, kind, repaired)
+            for name in list(failed):
+                try:
+                    grids[name] = again.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                    del failed[name]
+                except Exception as exc:
+                    failed[name] = exc
+    if failed:
+        name, exc = next(iter(failed.items()))
+        raise BookError(f"无法读取“{path.name}”的工作表“{name}”（{type(exc).__name__}）："
+                        "请在Excel或WPS中打开该文件，另存为.xlsx后再试")
     return grids
 
 
