@@ -195,11 +195,13 @@ def _too_big(path: Path, what: str) -> BookError:
                      "请在Excel或WPS中打开检查，删除多余内容后另存为.xlsx再试")
 
 
-def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int]:
-    """(farthest row, farthest column, bytes) of a worksheet's XML, read in
-    chunks: cost linear in the inflated size, memory one chunk. Columns of
-    one letter (A-Z) are not looked at one by one: at most 26."""
+def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int, bool]:
+    """(farthest row, farthest column, bytes, whether it has a formula) of a
+    worksheet's XML, read in chunks: cost linear in the inflated size, memory
+    one chunk. Columns of one letter (A-Z) are not looked at one by one: at
+    most 26."""
     max_row = max_col = size = 0
+    formula = False
     tail = b""
     while True:
         chunk = stream.read(1 << 22)
@@ -209,6 +211,8 @@ def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int]:
         if size > limit:
             raise _too_big(path, f"解压后超过{limit >> 20}MB")
         data = tail + chunk
+        if not formula:
+            formula = b"<f>" in data or b"<f " in data or b":f>" in data or b":f " in data
         for m in _ROW_REF.finditer(data):
             max_row = max(max_row, int(m.group(1)))
         for m in _WIDE_REF.finditer(data):
@@ -217,7 +221,7 @@ def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int]:
         tail = data[-512:]
     if max_col == 0 and size:
         max_col = 26
-    return max_row, max_col, size
+    return max_row, max_col, size, formula
 
 
 _CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\sr=\"([A-Z]{1,4})(\d{1,9})\"[^>]*?(/?)>")
@@ -274,10 +278,12 @@ def _is_strict(z: zipfile.ZipFile) -> bool:
     return False
 
 
-def _check_zip(path: Path):
+def _check_zip(path: Path) -> set[str]:
     """Refuse a zip (.xlsx/.xlsm/.ods) whose members inflate beyond the caps
     or whose worksheets span more than :data:`MAX_CELLS` (with the sheet's
-    farthest cell named, so a stray entry can be found and deleted)."""
+    farthest cell named, so a stray entry can be found and deleted), or that
+    is Strict Open XML. Returns the worksheet parts that hold a formula."""
+    formulas = set()
     try:
         z = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -298,7 +304,9 @@ def _check_zip(path: Path):
                 continue
             try:
                 with z.open(info) as stream:
-                    rows, cols, _size = _sheet_extent(stream, path, MAX_MEMBER)
+                    rows, cols, _size, formula = _sheet_extent(stream, path, MAX_MEMBER)
+                if formula:
+                    formulas.add(name)
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
                 raise BookError(f"无法读取“{path.name}”：文件已损坏（{type(exc).__name__}）") from None
             if rows * cols > MAX_CELLS:     # an upper bound: measure the cells with values
@@ -309,6 +317,7 @@ def _check_zip(path: Path):
                     f"无法读取“{path.name}”：工作表的范围到了{_column_letters(cols)}{rows}"
                     f"（{rows}行×{cols}列），超出可安全读取的{MAX_CELLS // 10000}万个单元格；"
                     "多半是远处误填了内容或格式：请在Excel或WPS中按Ctrl+End找到它，删除多余的行和列后保存再试")
+    return formulas
 
 
 def _encrypted(path: Path) -> bool:
@@ -412,6 +421,96 @@ def _calamine_grid(path: Path, kind: str | None = None) -> dict[str, list[list[A
         raise BookError(f"无法读取“{path.name}”的工作表“{name}”（{type(exc).__name__}）："
                         "请在Excel或WPS中打开该文件，另存为.xlsx后再试")
     return grids
+
+
+_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+_FILLED_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v>[^<]")
+
+
+def _uncached_cells(data: bytes) -> set[tuple[int, int]]:
+    """(row, column), 1-based, of the cells of a worksheet's XML that hold a
+    formula and no cached result (``<c><f>…</f></c>`` or an empty ``<v/>``,
+    as scripts write them): calamine reads those as empty. Linear, per cell."""
+    out = set()
+    pos = 0
+    while True:
+        m = _CELL_START.search(data, pos)
+        if m is None:
+            return out
+        if m.group(3):
+            pos = m.end()
+            continue
+        close = _CELL_END.search(data, m.end())
+        if close is None:
+            return out
+        body = data[m.end():close.start()]
+        if _FORMULA.search(body) and not _FILLED_VALUE.search(body):
+            out.add((int(m.group(2)), _column_number(m.group(1))))
+        pos = close.end()
+
+
+def _sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → worksheet part name, by namespace (any prefix)."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+
+    def local(tag):
+        return tag.rsplit("}", 1)[-1]
+    try:
+        book = ET.fromstring(z.read("xl/workbook.xml"))
+        rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ET.ParseError):
+        return {}
+    targets = {}
+    for rel in rels:
+        target = rel.get("Target") or ""
+        targets[rel.get("Id")] = (target.lstrip("/") if target.startswith("/")
+                                  else posixpath.normpath(posixpath.join("xl", target)))
+    out = {}
+    for el in book.iter():
+        if local(el.tag) == "sheet":
+            rid = next((v for k, v in el.attrib.items() if local(k) == "id"), None)
+            if rid in targets:
+                out[el.get("name")] = targets[rid]
+    return out
+
+
+def _refuse_uncached_people(path: Path, grids: dict[str, list[list[Any]]], formulas: set[str]):
+    """A list whose 身份证号 (or 姓名) column holds formulas saved without their
+    results (a file written by a script, never opened in Excel) reads as
+    empty cells, and every row would be "身份证号为空": say to open and save
+    it in Excel or WPS first (issue 16 item 2). Cheap unless a sheet with
+    formulas has such a column mostly blank; then only that sheet's XML is
+    scanned, and the column's uncached formulas must outnumber its values
+    (our templates' footer formulas never count: they sit under values)."""
+    from .table import field_of, is_blank
+    suspects = []
+    for name, grid in grids.items():
+        for r, row in enumerate(grid[:30]):
+            for c, value in enumerate(row):
+                if field_of(value) not in ("id_no", "name"):
+                    continue
+                below = [line[c] if c < len(line) else None for line in grid[r + 1:]]
+                filled = sum(not is_blank(v) for v in below)
+                if filled * 2 < len(below):
+                    suspects.append((name, r + 1, c + 1, str(value).strip(), filled))
+    if not suspects:
+        return
+    suspects.sort(key=lambda s: field_of(s[3]) != "id_no")   # name the ID column first
+    with zipfile.ZipFile(path) as z:
+        parts = _sheet_parts(z)
+        scanned: dict[str, set] = {}
+        for name, header_row, col, header, filled in suspects:
+            part = parts.get(name)
+            if part not in formulas:
+                continue
+            if part not in scanned:
+                scanned[part] = _uncached_cells(z.read(part))
+            uncached = sum(1 for (r, c) in scanned[part] if c == col and r > header_row)
+            if uncached >= 2 and uncached > filled:
+                raise BookError(
+                    f"“{path.name}”工作表“{name}”的“{header}”列是公式，文件里没有保存公式的结果"
+                    "（多半是程序生成的文件）：请先用Excel或WPS打开该文件并保存一次（让公式算出结果）后再试")
 
 
 def _decode_text(path: Path, raw: bytes) -> str:
@@ -647,8 +746,11 @@ def read_grid_any(path) -> dict[str, list[list[Any]]]:
     except IsADirectoryError:
         raise BookError(f"“{path}”是文件夹，不是表格文件") from None
     if head.startswith(_ZIP_MAGIC):
-        _check_zip(path)
-        return _calamine_grid(path, "zip")
+        formulas = _check_zip(path)
+        grids = _calamine_grid(path, "zip")
+        if formulas:
+            _refuse_uncached_people(path, grids, formulas)
+        return grids
     if head.startswith(_CFB_MAGIC):
         if _encrypted(path):
             raise _password_error(path)

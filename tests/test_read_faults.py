@@ -139,3 +139,79 @@ def test_every_action_refuses_strict_open_xml_untouched(strict, tmp_path, action
     assert "Traceback" not in proc.stderr
     assert ledger.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["东山村.xlsx"]
+
+
+# ------------------------------------------------------------ item 2: formulas without results
+def _formula_list(path: Path, cached: bool = False, bare: bool = False) -> Path:
+    """A 资助名单 as a script writes it: 姓名 and 身份证号 are formulas
+    (openpyxl saves ``<f>…</f><v />``, no result); ``bare``: no ``<v>`` at
+    all; ``cached``: the results saved, as Excel does after opening."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "资助名单"
+    ws.append(["序号", "姓名", "身份证号", "人员类别"])
+    for i, idno in enumerate(IDS, 1):
+        ws.append([i, f'=CONCATENATE("测试","{i}")', f'="{idno}"', "特困供养人员"])
+    ws.append(["合计", None, None, None])
+    wb.save(path)
+    parts = _members(path)
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    if bare:
+        sheet = sheet.replace(b"<v />", b"")
+    if cached:
+        for i, idno in enumerate(IDS, 1):
+            for col, value in (("B", f"测试{i}"), ("C", idno)):
+                ref = f'<c r="{col}{i + 1}">'.encode()
+                start = sheet.index(ref)
+                end = sheet.index(b"<v />", start)
+                sheet = (sheet[:start] + f'<c r="{col}{i + 1}" t="str">'.encode() + sheet[start + len(ref):end]
+                         + f"<v>{value}</v>".encode() + sheet[end + 5:])
+    parts["xl/worksheets/sheet1.xml"] = sheet
+    return _write(path, parts)
+
+
+@pytest.mark.parametrize("bare", [False, True], ids=["empty-v", "no-v"])
+def test_a_list_of_formulas_without_results_says_to_save_it_in_excel(tmp_path, bare):
+    """Before: every row "身份证号为空". Now one line naming the file, the
+    sheet and the ID column, saying to open and save it in Excel/WPS."""
+    path = _formula_list(tmp_path / "资助名单.xlsx", bare=bare)
+    assert (b"<v />" in _members(path)["xl/worksheets/sheet1.xml"]) is not bare
+    with pytest.raises(BookError) as err:
+        read_grid_any(path)
+    text = str(err.value)
+    assert "“资助名单.xlsx”" in text and "“资助名单”" in text and "“身份证号”列是公式" in text
+    assert "请先用Excel或WPS打开该文件并保存" in text
+
+
+def test_the_same_list_saved_with_its_results_is_read(tmp_path):
+    grid = read_grid_any(_formula_list(tmp_path / "资助名单.xlsx", cached=True))["资助名单"]
+    assert [row[2] for row in grid[1:5]] == IDS
+    assert [row[1] for row in grid[1:5]] == ["测试1", "测试2", "测试3", "测试4"]
+
+
+def test_a_ledger_with_our_uncached_formula_rows_is_read(tmp_path):
+    """Our ledger template has formulas without results in its computed
+    columns, hundreds of rows down, under a few persons: read as always."""
+    from openpyxl import load_workbook
+    ledger = mc.filled(tmp_path, "东山村.xlsx", persons=mc.PERSONS[:2])
+    assert b"<v />" in _members(ledger)["xl/worksheets/sheet1.xml"]   # formulas saved without results
+    grid = read_grid_any(ledger)[mc.LEDGER]
+    ws = load_workbook(ledger)[mc.LEDGER]
+    assert len(grid) > 100
+    assert [row[5] for row in grid[mc.FIRST_ROW - 1:mc.FIRST_ROW + 1]] == [
+        ws[f"F{r}"].value for r in (mc.FIRST_ROW, mc.FIRST_ROW + 1)] == [p["F"] for p in mc.PERSONS[:2]]
+
+
+def test_summary_of_a_ledger_whose_ids_are_uncached_formulas_refuses(tmp_path):
+    """Through the command line, on a ledger whose 身份证号 cells a script
+    wrote as formulas: exit 2 with the line, never a summary of 0 persons."""
+    from openpyxl import load_workbook
+    ledger = mc.filled(tmp_path, "东山村.xlsx", persons=mc.PERSONS[:3])
+    wb = load_workbook(ledger)
+    ws = wb[mc.LEDGER]
+    for i, person in enumerate(mc.PERSONS[:3]):
+        ws[f"F{mc.FIRST_ROW + i}"] = f'="{person["F"]}"'
+    wb.save(ledger)
+    proc = run_yibao("summary", str(ledger), "-o", str(tmp_path / "汇总.xlsx"), "--no-pdf", check_rc=2)
+    assert "列是公式" in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "汇总.xlsx").exists()
