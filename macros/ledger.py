@@ -223,6 +223,8 @@ def decide_all(plan: plans.Plan, records: list[Record], lists: SideLists | None 
     Enrollment without a call; the rest go through ``status.decide``."""
     proxy = plan.proxy_source
     lists = lists if lists is not None and (lists.deceased or lists.employee or lists.roster) else None
+    dead_ids = lists.deceased if lists is not None else {}
+    employee_ids = lists.employee if lists is not None else {}
     decide = statuses.decide
     for rec in records:
         raw = rec.raw
@@ -230,7 +232,9 @@ def decide_all(plan: plans.Plan, records: list[Record], lists: SideLists | None 
         dead_cell = raw.get("deceased")
         result = rec.result
         person = rec.person
-        if (lists is None and result is not None and result.ok and not rec.paid_error
+        # (the roster matters only against a 未缴费原因, which the common row has not)
+        if (result is not None and result.ok and not rec.paid_error
+                and rec.id_no not in dead_ids and rec.id_no not in employee_ids
                 and is_blank(reason) and is_blank(dead_cell) and not rec.input_error):
             payable = result.payable
             if payable == 0:

@@ -340,3 +340,13 @@ def test_notice_amount_only_when_asked(town, tmp_path):
     paid = {r[2]: r[5] for r in rows if isinstance(r[0], int)}
     # without the lists the dead payer and the listed employee are on it
     assert paid == {"张甲": 400, "李乙": 0, "王丙": 0, "周庚": 400, "郑壬": 400, "陈子": 0}
+
+
+def test_validate_names_a_death_list_row_it_could_not_match(town):
+    path, dead, employed = town
+    wb = openpyxl.load_workbook(dead)
+    bad = _pid(20)[:17] + ("0" if _pid(20)[17] != "0" else "1")
+    wb.active.append(["卫某", bad, datetime.date(2024, 8, 1)])
+    wb.save(dead)
+    proc = run_yibao("validate", str(path), "--deceased", str(dead))
+    assert "名单中身份证号无法识别、未能比对的：死亡人员名单 死亡人员名单.xlsx 第5行（卫某：" in proc.stdout
