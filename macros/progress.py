@@ -45,7 +45,7 @@ def _status(rate: Fraction | None, short: list[int], marks: list[Milestone], on:
     for m, gap in zip(marks, short):
         if gap == 0:
             parts.append(f"已达{m.text}")
-        elif on > m.date:
+        elif on >= m.date:
             parts.append(f"未按期完成（{m.label}，差{gap}人）")
         else:
             parts.append(f"距{m.label}还差{gap}人")
@@ -61,7 +61,12 @@ def compute(plan: plans.Plan, villages: list[Village], on: datetime.date) -> lis
         needs = []
         for m in marks:
             need = town.need_for(v.target, m.rate) if v.target else None
-            needs.append((need, max(0, need - v.enrolled) if need is not None else None))
+            # a milestone already due is measured at its own date, from the pay dates
+            done = v.enrolled_on(m.date) if m.date <= on else v.enrolled
+            typed = v.reached.get(m.rate)
+            if v.source != "台账" and typed is not None and typed <= m.date:
+                done = max(done, need or 0)
+            needs.append((need, max(0, need - done) if need is not None else None))
         lines.append(Line(v, rate, None, needs, _status(rate, [n[1] for n in needs], marks, on)))
     ranked = sorted((ln for ln in lines if ln.rate is not None), key=lambda ln: -ln.rate)
     previous, place = None, 0

@@ -287,6 +287,102 @@ def ledger_records(plan: plans.Plan, sources: list[tuple[str, dict[str, list[lis
     return records, notes
 
 
+# ---------------------------------------------------------------- one count per person
+
+def exclusion(rec: Record) -> str | None:
+    """Why a ledger row is not counted as enrolled, as a status kind
+    (未缴费, 职工医保, 异地参保, 已死亡, 待核实), or None when it is counted.
+
+    Reads ``rec.status`` where the record carries one (the one place that
+    decides enrollment status); until then a thin reading of the row: a row
+    that cannot be read or computed is 待核实 (it is listed, never dropped)."""
+    status = getattr(rec, "status", None)
+    if status is not None:
+        return None if status.enrolled else status.kind
+    if rec.enrolled:
+        return None
+    if rec.id_error or rec.input_error or rec.paid_error or rec.result is None:
+        return "待核实"
+    if not rec.result.ok:
+        return "职工医保" if "职工医保" in (rec.result.message or "") else "待核实"
+    reason = cell_text(rec.raw.get("unpaid_reason"))
+    if "外地" in reason or "异地" in reason:
+        return "异地参保"
+    if "死亡" in reason or "去世" in reason:
+        return "已死亡"
+    if rec.paid:
+        return "待核实"          # paid less than the plan asks
+    return "未缴费"
+
+
+def place(rec: Record) -> str:
+    """Where a row is, for staff: 村（文件 第N行）; never the ID number."""
+    book = Path(rec.book).name if rec.book else ""
+    where = f"{book}“{rec.sheet}”" if book and rec.sheet and rec.sheet not in (Path(book).stem, "Sheet1") \
+        else (book or rec.sheet)
+    return f"{rec.village or '（未填村名）'}（{where} 第{rec.row}行）"
+
+
+def row_label(rec: Record) -> str:
+    """村 姓名 第N行 (no ID number): how a row is named in printed sheets."""
+    return f"{rec.village or '（未填村名）'} {rec.name or '（无姓名）'} 第{rec.row}行"
+
+
+@dataclasses.dataclass
+class Persons:
+    """Ledger rows with every person once: ``records`` keeps one row per
+    valid ID (the enrolled one where a person has several), rows without a
+    valid ID stay as they are; ``duplicates`` are (dropped, kept) pairs;
+    ``warnings`` name both places in Chinese."""
+
+    records: list[Record]
+    duplicates: list[tuple[Record, Record]]
+    warnings: list[str]
+
+
+def unique_persons(records: list[Record]) -> Persons:
+    """Count each person once across villages and files: a person on two
+    villages' ledgers, a ledger passed twice or a copy of it (东山村 - 副本.xlsx)
+    gives one row, and a warning naming both places. Pure; order kept."""
+    first: dict[str, int] = {}
+    kept: list[Record | None] = []
+    pairs: list[tuple[Record, Record]] = []
+    for rec in records:
+        key = rec.id_no if rec.id_no and not rec.id_error else ""
+        if not key:
+            kept.append(rec)
+            continue
+        at = first.get(key)
+        if at is None:
+            first[key] = len(kept)
+            kept.append(rec)
+            continue
+        other = kept[at]
+        if rec.enrolled and not other.enrolled:       # keep the enrolled row
+            kept[at] = rec
+            pairs.append((other, rec))
+        else:
+            pairs.append((rec, other))
+    groups: dict[tuple, list[tuple[Record, Record]]] = {}
+    for dropped, keep in pairs:
+        groups.setdefault((dropped.book, keep.book), []).append((dropped, keep))
+    warnings = []
+    for (book_a, book_b), members in groups.items():
+        dropped, keep = members[0]
+        if len(members) == 1:
+            warnings.append(f"{keep.name or dropped.name}在{place(keep)}和{place(dropped)}重复登记，"
+                            f"只计一次（计入{keep.village or '（未填村名）'}）")
+            continue
+        names = "、".join(d.name or "（无姓名）" for d, _k in members[:3])
+        a, b = Path(book_a).name, Path(book_b).name
+        if book_a == book_b:
+            what = f"“{a}”中（或同一文件传入两次）有{len(members)}人重复登记"
+        else:
+            what = f"“{a}”与“{b}”有{len(members)}人重复（是否传入了同一台账的副本？）"
+        warnings.append(f"{what}，如{names}，每人只计一次")
+    return Persons([r for r in kept if r is not None], pairs, warnings)
+
+
 _POOR = ("建档立卡", "贫困", "脱贫")
 
 
@@ -495,6 +591,15 @@ class Village:
     reached: dict = dataclasses.field(default_factory=dict)   # Fraction rate → date
     undated: int = 0                 # enrolled on the ledgers without a pay date
     source: str = ""                 # "台账" | "任务表"
+    dated: list = dataclasses.field(default_factory=list)   # pay dates of the enrolled (ledgers)
+
+    def enrolled_on(self, day: datetime.date) -> int:
+        """Persons enrolled by the end of ``day`` (payments made on it
+        included): from the ledgers' pay dates, those without one counted
+        as paid; for typed counts the count as typed."""
+        if self.source != "台账":
+            return self.enrolled
+        return sum(d <= day for d in self.dated) + self.undated
 
 
 def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tuple[str, dict]] = (),
@@ -515,6 +620,9 @@ def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tupl
                 used += 1
     sources = [("本工作簿", grids)] + list(extra)
     records, notes = ledger_records(plan, sources, progress)
+    persons = unique_persons(records)
+    records = persons.records
+    notes += persons.warnings
     if table is not None and used:
         notes.append(f"{used}个单位的目标任务数取自“任务分配”工作表（任务表中未填本年目标任务数）")
     counts = count_villages(records, as_of)
@@ -537,6 +645,7 @@ def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tupl
         v.source = "台账"
         v.enrolled, v.registered, v.undated = vc.enrolled, vc.registered, vc.undated
         v.poor_total, v.poor_enrolled = vc.poor_total, vc.poor_enrolled
+        v.dated = list(vc.dated)
         if v.target:
             for rate in rates:
                 if rate not in v.reached:
@@ -547,6 +656,16 @@ def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tupl
             notes.append(f"“{v.unit}”有{vc.undated}名参保人员没有缴费日期，计入人数，但不计入达到比例的日期")
     if not out:
         raise books.BookError("没有找到任务表（村名、目标任务数等列）或台账（身份证号列）")
+    if not counts and not (table is not None and (table.any_value("enrolled")
+                                                  or any(row.reached for row in table.rows))):
+        raise books.BookError("没有参保人数可统计：未找到台账（身份证号列），任务表也没有填“实际参保数”；"
+                              "请在命令后列出各村台账文件，或在任务表中填写实际参保数")
+    for v in out:
+        if v.target and v.enrolled > v.target:
+            raise books.BookError(
+                f"“{v.unit}”参保{v.enrolled}人，超过目标任务数{v.target}人（参保率"
+                f"{percent_text(Fraction(v.enrolled, v.target))}），不能超过100%：请检查是否重复列出了台账，"
+                "或核对任务表中的目标任务数")
     # a rate reached means every lower rate was reached too, no later
     for v in out:
         for rate in rates:
