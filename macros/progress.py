@@ -143,8 +143,9 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     grids = book.grids()
     plan = plan or town.resolve_plan(options.get("policy"), grids, options.get("ledgers") or [])
     on = options.get("date") or datetime.date.today()
+    warnings: list[str] = []
     villages, notes, _table = town.gather(plan, grids, options.get("ledgers") or [], on, (),
-                                          options.get("progress"))
+                                          options.get("progress"), warnings)
     lines = compute(plan, villages, on)
     sheet = progress_sheet(plan, lines, on, notes)
     where = books.deliver(book, sheet, options.get("output"))
@@ -153,7 +154,8 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     late = sum("未按期" in ln.status for ln in lines)
     return (f"截至{town.day_text(on)}，{len(lines)}个{town.unit_label(plan)}参保{sum(ln.village.enrolled for ln in lines)}人，"
             f"参保率{town.percent_text(Fraction(enrolled, targets)) if targets else '（无目标任务数）'}，"
-            f"{late}个未按期完成进度要求；已写入{where}（含条形图）")
+            f"{late}个未按期完成进度要求；已写入{where}（含条形图）"
+            + town.warning_text(warnings))
 
 
 def cmd_progress(args) -> int:

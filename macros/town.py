@@ -555,6 +555,14 @@ def read_sources(paths: list[str], progress=None) -> list[tuple[str, dict]]:
     return out
 
 
+def warning_text(warnings: list[str], shown: int = 2) -> str:
+    """The warnings for a command's one line: the first few, and how many more."""
+    if not warnings:
+        return ""
+    more = f"等{len(warnings)}处" if len(warnings) > shown else ""
+    return "；注意：" + "；".join(warnings[:shown]) + more
+
+
 def run_command(run, path: Path, options: dict) -> int:
     """Run an action from the command line with a progress bar while ledgers are read."""
     from ._bar import Bar
@@ -604,12 +612,15 @@ class Village:
 
 def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tuple[str, dict]] = (),
            as_of: datetime.date | None = None, rates: Iterable[Fraction] = (),
-           progress=None) -> tuple[list[Village], list[str], TaskTable | None]:
+           progress=None, warnings: list[str] | None = None) -> tuple[list[Village], list[str], TaskTable | None]:
     """Per village: the target from the task table; enrolled persons counted
     on the ledgers (the workbook's own ledger sheets and ``extra`` files)
     where there are any, else as typed in the task table; and, for each of
     ``rates``, the day the village reached it (typed in a 达到95%日期 column,
-    or from the ledgers' pay dates). Returns (villages, notes, task table)."""
+    or from the ledgers' pay dates). Each person is counted once
+    (:func:`unique_persons`; its warnings go to ``notes`` and ``warnings``).
+    Returns (villages, notes, task table). Raises BookError when there is
+    nothing to count (no ledgers, no typed counts) or a rate exceeds 100%."""
     table = find_task_table(grids, plan)
     used = 0
     if table is not None:
@@ -623,6 +634,8 @@ def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tupl
     persons = unique_persons(records)
     records = persons.records
     notes += persons.warnings
+    if warnings is not None:
+        warnings += persons.warnings
     if table is not None and used:
         notes.append(f"{used}个单位的目标任务数取自“任务分配”工作表（任务表中未填本年目标任务数）")
     counts = count_villages(records, as_of)
