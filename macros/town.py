@@ -343,12 +343,18 @@ class Persons:
 def unique_persons(records: list[Record]) -> Persons:
     """Count each person once across villages and files: a person on two
     villages' ledgers, a ledger passed twice or a copy of it (东山村 - 副本.xlsx)
-    gives one row, and a warning naming both places. Pure; order kept."""
+    gives one row, and a warning naming both places (the largest groups
+    first). Persons are matched by valid ID; a row whose ID cannot be read by
+    its name and the number as typed. Pure; order kept."""
     first: dict[str, int] = {}
     kept: list[Record | None] = []
     pairs: list[tuple[Record, Record]] = []
     for rec in records:
-        key = rec.id_no if rec.id_no and not rec.id_error else ""
+        if rec.id_no and not rec.id_error:
+            key = rec.id_no
+        else:       # an unreadable number: the same name with the same text is the same row
+            typed = cell_text(rec.raw.get("id_no"))
+            key = f"{rec.name}\t{typed}" if rec.name and typed else ""
         if not key:
             kept.append(rec)
             continue
@@ -367,7 +373,7 @@ def unique_persons(records: list[Record]) -> Persons:
     for dropped, keep in pairs:
         groups.setdefault((dropped.book, keep.book), []).append((dropped, keep))
     warnings = []
-    for (book_a, book_b), members in groups.items():
+    for (book_a, book_b), members in sorted(groups.items(), key=lambda g: -len(g[1])):
         dropped, keep = members[0]
         if len(members) == 1:
             warnings.append(f"{keep.name or dropped.name}在{place(keep)}和{place(dropped)}重复登记，"
