@@ -37,6 +37,12 @@ def _utf8_streams():
 
 # ---------------------------------------------------------------- calc
 
+#: the input keys of a ``yibao calc`` line (README "`yibao calc` contract");
+#: any other key fails that line, so that a misspelling ("identity") is not
+#: computed as if the key were absent
+CALC_KEYS = ("id_no", "identities", "pay_date", "enroll_type", "event_date", "employee_insured")
+
+
 def cmd_calc(args) -> int:
     try:
         plan = plans.load(args.policy)
@@ -63,7 +69,12 @@ def cmd_calc(args) -> int:
                     raise UserError(f"第{number}行不是有效的JSON（{exc.msg}，第{exc.colno}列）") from None
                 if not isinstance(row, dict):
                     raise UserError(f"第{number}行应为一个JSON对象，如 {{\"id_no\": \"...\"}}")
+                unknown = [key for key in row if key not in CALC_KEYS]
                 try:
+                    if unknown:
+                        raise BadValue(
+                            "不认识的输入项：" + "、".join(f"“{key}”" for key in unknown)
+                            + "（可用的输入项：" + "、".join(CALC_KEYS) + "）")
                     person = engine.person_from_dict(row)
                 except BadValue as exc:
                     result = engine.Result(ok=False, message=str(exc))

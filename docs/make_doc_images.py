@@ -7,7 +7,8 @@
   picture is drawn with Pillow; the icons are simple stand-ins for the Office
   ``imageMso`` icons the real tab shows.
 - ``summary.png``: page 1 of ``汇总上报.pdf`` written by ``yibao demo``
-  (LibreOffice prints it, pdftoppm renders it, the white margin is cropped).
+  (LibreOffice prints it, pdftoppm renders it). Every picture of a file is a whole printed
+  A4 page as the file's own page setup prints it, never a crop: what staff see on paper.
 - ``progress.png``: the 进度通报 sheet of the demo's ``任务分配表.xlsx`` with its
   bar chart, printed by LibreOffice.
 - ``validated-ledger.png``: the top of a demo ledger after 刷新 and 校验 (marked
@@ -155,34 +156,10 @@ def draw_ribbon(out: Path, scale: int = 2) -> Path:
 
 # ------------------------------------------------- pictures of the real files
 
-def _crop(png: Path, pad: int = 16) -> None:
-    """Cut the white page margin away, keeping ``pad`` pixels; a page footer
-    (the last lines, far below the rest, like 第1页 共3页) is cut away too."""
-    from PIL import Image, ImageChops
-    img = Image.open(png).convert("RGB")
-    ink = ImageChops.invert(img).convert("L").point(lambda v: 255 if v > 40 else 0)
-    rows = [y for y in range(ink.height) if ink.crop((0, y, ink.width, y + 1)).getbbox()]
-    if rows:
-        blocks, start = [], rows[0]
-        for a, b in zip(rows, rows[1:]):
-            if b - a > img.height // 8:  # a wide white gap: what follows is the footer
-                blocks.append((start, a))
-                start = b
-        blocks.append((start, rows[-1]))
-        if len(blocks) > 1:
-            ink = ink.crop((0, 0, ink.width, blocks[-2][1] + 1))
-    box = ink.getbbox()
-    if box:
-        l, t, r, b = box
-        img = img.crop((max(0, l - pad), max(0, t - pad), min(img.width, r + pad), min(img.height, b + pad)))
-    img.save(png, optimize=True)
-
-
 def _pdf_page(pdf: Path, page: int, out: Path, dpi: int = 80) -> Path:
     stem = out.with_suffix("")
     subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile",
                     str(pdf), str(stem)], check=True)
-    _crop(out)
     return out
 
 
@@ -236,17 +213,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         folder = tmp / "示例镇-演示"
-        demo.run(folder, say=lambda *a: None)
+        demo.run(folder)
         print(_pdf_page(folder / "汇总上报.pdf", 1, IMAGES / "summary.png", dpi=180))
 
         tasks = _only_sheets(folder / "任务分配表.xlsx", tmp / "进度通报.xlsx", ["进度通报"])
         print(_pdf_page(_to_pdf(tasks, tmp), 1, IMAGES / "progress.png", dpi=150))
 
-        ledger = _only_sheets(folder / "台账" / "东山村.xlsx", tmp / "东山村台账.xlsx", ["参保缴费台账"],
-                              {"参保缴费台账": "A1:S14"})
+        ledger = _only_sheets(folder / "台账" / "东山村.xlsx", tmp / "东山村台账.xlsx", ["参保缴费台账"])
         print(_pdf_page(_to_pdf(ledger, tmp), 1, IMAGES / "validated-ledger.png", dpi=130))
-        report = _only_sheets(folder / "台账" / "东山村.xlsx", tmp / "东山村校验报告.xlsx", ["校验报告"],
-                              {"校验报告": "A1:G19"})
+        report = _only_sheets(folder / "台账" / "东山村.xlsx", tmp / "东山村校验报告.xlsx", ["校验报告"])
         print(_pdf_page(_to_pdf(report, tmp), 1, IMAGES / "validation-report.png", dpi=80))
 
         template = tmp / "template-shili-2026-ledger.xlsx"

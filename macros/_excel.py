@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .book import COMPUTED_STYLE, SEVERITY_FILL, Book, OutSheet, _sheet_title, writable_runs
-
-_NOTE_PREFIX = "【yibao】"
+from .marks import is_ours, our_part, strip_ours, with_ours
 
 
 def _rgb(argb: str) -> tuple[int, int, int]:
@@ -129,18 +128,22 @@ class ExcelBook(Book):
             _fill(ws, {(r, c): SEVERITY_FILL.get(severity, "FFFFC7CE") for _s, r, c, severity, _n in mine})
             for _s, r, c, _severity, note in mine:      # a note is one cell's own
                 cell = ws.range((r, c))
-                text = _NOTE_PREFIX + note
-                if cell.note is not None:
-                    cell.note.text = text
+                if cell.note is not None:       # the user's text kept, ours after it (macros.marks)
+                    cell.note.text = with_ours(cell.note.text, note)
                 else:
-                    cell.api.AddComment(text)
+                    cell.api.AddComment(our_part(note))
 
     def clear_marks(self, sheet):
         ws = self.xw.sheets[sheet]
         for comment in list(ws.api.Comments):
-            if comment.Text().startswith(_NOTE_PREFIX):   # only the notes we wrote
+            text, author = comment.Text(), comment.Author
+            if is_ours(text, author):                    # only our part of the notes (macros.marks)
                 comment.Parent.Interior.ColorIndex = -4142   # xlNone
-                comment.Delete()
+                user = strip_ours(text, author)
+                if user:
+                    comment.Text(user)
+                else:
+                    comment.Delete()
 
     def fill_computed(self, sheet, rows, columns, number_formats=None):
         # one read of each column's formulas and one write per run of

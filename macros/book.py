@@ -45,7 +45,7 @@ __all__ = ["Book", "BookError", "OutSheet", "FileBook", "open_book", "read_grid_
 
 #: openpyxl named style on cells our actions computed (so reruns may replace them)
 COMPUTED_STYLE = "yibao计算"
-SEVERITY_FILL = {"错误": "FFFFC7CE", "警告": "FFFFEB9C", "提示": "FFDDEBF7"}
+from .marks import SEVERITY_FILL  # noqa: E402  (the one marker module: our fills, our notes)
 _FORMULA_START = ("=", "+", "-", "@")
 
 
@@ -133,6 +133,9 @@ def gc_paused():
 
 def _put(cell, value):
     """Set a cell's value; strings starting like a formula stay strings."""
+    if isinstance(value, str):
+        from .xlsxpatch import writable_text
+        value = writable_text(value)       # control characters, over-long text (issue 16 item 10)
     cell.value = value
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         cell.data_type = "s"
@@ -644,6 +647,76 @@ def print_titles(sheet: OutSheet) -> str | None:
     return f"{sheet.title_rows + 1}:{sheet.title_rows + sheet.header_rows}"
 
 
+# Printing a result sheet (issue 11, 打印): A4, body text at least 9 pt. The default font is
+# Calibri 11 and LibreOffice prints one unit of column width as about 7.05 pt (Excel narrower), so
+# fit-to-width may shrink a page to 9/11 of its size and no further; a wider table is printed in
+# column sections instead (its first columns repeated on each), at full size.
+MIN_PRINT_PT = 9.0
+BODY_PT = 11.0
+FIT_LIMIT = 0.88      # smallest fit-to-width scale: 11 pt body (and the 11 pt page footer) stays above 9 pt
+                      # with LibreOffice's column widths a little wider than UNIT_PT estimates
+UNIT_PT = 7.05
+_A4_PT = (595.3, 841.9)
+_SIDE_MARGINS_IN = 0.7 + 0.7     # Excel's and openpyxl's default left + right margins
+
+
+@dataclasses.dataclass(frozen=True)
+class PrintPlan:
+    """How one result sheet prints: orientation, whether to fit the width, column sections."""
+
+    landscape: bool
+    fit_width: bool
+    col_breaks: tuple[int, ...] = ()      # 1-based columns after which a new page section starts
+    title_cols: int = 0                   # leading columns repeated on every section
+    row_heights: tuple[tuple[int, float], ...] = ()   # (row, pt) for header rows whose text wraps
+
+
+def _width(sheet: OutSheet, c: int) -> float:
+    return float(sheet.widths.get(c, 8.43))
+
+
+def _text_pt(text: str, size: float = BODY_PT) -> float:
+    """Printed width of a text: CJK and full-width characters one em, others about half."""
+    return sum(size if ord(ch) > 0x2E7F else size * 0.55 for ch in text)
+
+
+def print_plan(sheet: OutSheet) -> PrintPlan:
+    """The print setup of ``sheet`` (shared by the openpyxl and the fast XML writer)."""
+    n = max((len(r) for r in sheet.rows), default=0)
+    cols = [_width(sheet, c) * UNIT_PT for c in range(1, n + 1)]
+    total = sum(cols)
+    landscape = sheet.landscape
+    avail = (_A4_PT[1] if landscape else _A4_PT[0]) - _SIDE_MARGINS_IN * 72
+    if total > avail and not landscape:
+        landscape, avail = True, _A4_PT[1] - _SIDE_MARGINS_IN * 72
+    breaks: list[int] = []
+    title_cols = 0
+    fit = True
+    if total * FIT_LIMIT > avail:
+        # too wide even at the smallest readable scale: page sections of whole columns
+        fit = False
+        title_cols = 2 if n > 3 and sum(cols[:2]) < avail / 3 else 0
+        used = 0.0
+        for c, w in enumerate(cols, 1):
+            if used + w > avail and c > title_cols + 1:
+                breaks.append(c - 1)
+                used = sum(cols[:title_cols])
+            used += w
+    heights = []
+    first_header = sheet.title_rows + 1
+    for r in range(first_header, sheet.title_rows + sheet.header_rows + 1):
+        row = sheet.rows[r - 1] if r - 1 < len(sheet.rows) else []
+        lines = 1
+        for c, value in enumerate(row, 1):
+            if value is None:
+                continue
+            inner = max(cols[c - 1] - 4, 10)
+            lines = max(lines, -(-int(_text_pt(str(value))) // int(inner)))
+        if lines > 1:
+            heights.append((r, round(lines * BODY_PT * 1.3 + 4, 1)))
+    return PrintPlan(landscape, fit, tuple(breaks), title_cols, tuple(heights))
+
+
 def _style_sheet(ws, sheet: OutSheet):
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
@@ -684,12 +757,25 @@ def _style_sheet(ws, sheet: OutSheet):
     if sheet.header_rows:
         ws.freeze_panes = ws.cell(last_header + 1, 1)
         ws.print_title_rows = print_titles(sheet)
+    plan = print_plan(sheet)
+    for r in range(1, sheet.title_rows + 1):      # a 14 pt title is not clipped by a 15 pt row
+        ws.row_dimensions[r].height = 22 if r == 1 else 16
+    for r, pt in plan.row_heights:
+        ws.row_dimensions[r].height = pt
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape" if sheet.landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.orientation = "landscape" if plan.landscape else "portrait"
+    if plan.fit_width:
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    else:
+        from openpyxl.worksheet.pagebreak import Break
+        for c in plan.col_breaks:
+            ws.col_breaks.append(Break(id=c))
+        if plan.title_cols:
+            ws.print_title_cols = f"A:{get_column_letter(plan.title_cols)}"
     ws.oddFooter.center.text = "第 &P 页 共 &N 页"
+    ws.oddFooter.center.size = 11
     if sheet.chart:
         _add_chart(ws, sheet.chart)
 
@@ -705,6 +791,16 @@ def _add_chart(ws, spec: dict):
     chart.add_data(data, titles_from_data=spec.get("titles_from_data", True))
     ccol, c1, c2 = spec["categories"]
     chart.set_categories(Reference(ws, min_col=ccol, min_row=c1, max_row=c2))
+    # the value axis starts at 0 (a rate of 92% next to 96% is not a quarter of its length)
+    chart.y_axis.scaling.min = spec.get("y_min", 0)
+    if spec.get("y_max") is not None:
+        chart.y_axis.scaling.max = spec["y_max"]
+    if spec.get("y_format"):
+        chart.y_axis.number_format = spec["y_format"]
+    chart.y_axis.delete = False
+    chart.x_axis.delete = False
+    if len(chart.series) == 1:
+        chart.legend = None
     chart.height = spec.get("height", 10)
     chart.width = spec.get("width", 18)
     ws.add_chart(chart, spec.get("anchor", "H2"))
@@ -754,16 +850,17 @@ def _write_new_fast(path: Path, sheets: Sequence[OutSheet]) -> Path:
     os.close(fd)
     try:
         wb = Workbook()
-        wb.active.title = _sheet_title(sheets[0].name)
+        titles = _sheet_titles([sheet.name for sheet in sheets])
+        wb.active.title = titles[0]
         wb.active.sheet_properties.tabColor = _OUR_TAB
-        for sheet in sheets[1:]:
-            wb.create_sheet(_sheet_title(sheet.name)).sheet_properties.tabColor = _OUR_TAB
+        for title in titles[1:]:
+            wb.create_sheet(title).sheet_properties.tabColor = _OUR_TAB
         wb.properties.creator = "yibao"
         wb.save(skeleton)
         patch = XlsxPatch(skeleton)
         shared = SharedStrings()
-        for sheet in sheets:
-            patch.put_sheet(_sheet_title(sheet.name), sheet_xml(patch, sheet, shared=shared),
+        for title, sheet in zip(titles, sheets):
+            patch.put_sheet(title, sheet_xml(patch, sheet, shared=shared),
                             print_titles=print_titles(sheet))
         patch.put_shared_strings(shared)
         patch.save(backup=False)
@@ -778,17 +875,37 @@ def _write_new_openpyxl(path: Path, sheets: Sequence[OutSheet]) -> Path:
     from openpyxl import Workbook
     wb = Workbook()
     wb.remove(wb.active)
-    for sheet in sheets:
-        _fill_sheet(wb.create_sheet(_sheet_title(sheet.name)), sheet)
+    for title, sheet in zip(_sheet_titles([sheet.name for sheet in sheets]), sheets):
+        _fill_sheet(wb.create_sheet(title), sheet)
     wb.properties.creator = "yibao"
     atomic_save(wb, path, backup=path.exists())
     return path
 
 
 def _sheet_title(name: str) -> str:
+    """A sheet name Excel accepts: none of []:*?/\\ or control characters,
+    no apostrophe at either end, not empty, at most 31 characters."""
     bad = '[]:*?/\\'
-    clean = "".join("_" if ch in bad else ch for ch in name)
-    return clean[:31]
+    clean = "".join("_" if ch in bad or ch < " " else ch for ch in name).strip("'")
+    return clean[:31] or "Sheet"
+
+
+def _sheet_titles(names: Sequence[str]) -> list[str]:
+    """:func:`_sheet_title` of each name, made unique as Excel compares
+    them (ignoring case): a repeat gets "(2)", "(3)"… so two departments
+    whose names clean to the same never overwrite each other's sheet."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        base = title = _sheet_title(name)
+        n = 2
+        while title.casefold() in seen:
+            suffix = f"({n})"
+            title = base[:31 - len(suffix)] + suffix
+            n += 1
+        seen.add(title.casefold())
+        out.append(title)
+    return out
 
 
 # ---------------------------------------------------------------- the file backend
@@ -837,8 +954,8 @@ class FileBook(Book):
 
     Writes are collected and applied by :meth:`save`: an .xlsx is patched in
     place part by part (:mod:`yibao.macros.xlsxpatch`: seconds for 100,000
-    rows, everything else in the file left byte for byte); anything that
-    patcher does not handle goes through openpyxl instead.
+    rows, everything else in the file left byte for byte); a file that
+    patcher cannot keep whole is refused (:class:`BookError`) untouched.
     """
 
     def __init__(self, path, for_update: bool = False):
@@ -904,16 +1021,18 @@ class FileBook(Book):
         from .xlsxpatch import Unsupported
         try:
             stats = self._save_patched(backup)
-        except Unsupported:
-            stats = self._save_openpyxl(backup)
+        except Unsupported as exc:
+            # no lossy path: the patcher keeps every part it does not change,
+            # or nothing is written at all (issue 16 item 4)
+            why = str(exc) if any("\u4e00" <= ch <= "\u9fff" for ch in str(exc)) else ""
+            raise BookError(f"“{self.path.name}”" + (f"中{why}，" if why else "含有本工具不支持的内容，")
+                            + "无法在不丢失内容的情况下写入，已停止，文件未改动") from None
         self._ops = []
         self._grids = None
         return stats
 
     def _save_patched(self, backup: bool) -> dict:
-        from .xlsxpatch import MARKS_SHEET, Unsupported, XlsxPatch, sheet_xml
-        if self.path.suffix.lower() != ".xlsx":
-            raise Unsupported("xlsm")
+        from .xlsxpatch import MARKS_SHEET, XlsxPatch, sheet_xml
         parts, self._parts = (self._parts.result() if self._parts else None), None
         patch = XlsxPatch(self.path, parts=parts)
         skipped = 0
@@ -924,21 +1043,27 @@ class FileBook(Book):
             if op[0] == "mark":
                 _k, sheet, row, col, severity, note = op
                 marks.setdefault(sheet, {})[(row, col)] = (severity, note)
-        original: dict[tuple[str, int, int], int] = {}
-        for sheet, row, col, xf in previous:
-            original[(sheet, row, col)] = xf
-        kept_marks = [(s, r, c, x) for s, r, c, x in previous if s not in cleared]
+        # an earlier run's marks: (sheet, row, col) → (format under our fill, the fill under ours);
+        # that fill is None in the records of earlier versions, which kept the format only
+        original = {(s, r, c): (x, f) for s, r, c, x, f in previous}
+        kept_marks = [m for m in previous if m[0] not in cleared]
+        on_threads: list[tuple[str, int, int]] = []
         for sheet in cleared | set(marks):
             if sheet not in patch.sheet_names():
                 continue
-            changes = {(r, c): ("style", x) for s, r, c, x in previous if s == sheet}
+            changes = {(r, c): ("style", x) if f is None else ("unmark", f)
+                       for s, r, c, x, f in previous if s == sheet}
             new = marks.get(sheet, {})
             for (r, c), (severity, _note) in new.items():
-                changes[(r, c)] = ("restyle", SEVERITY_FILL[severity], original.get((sheet, r, c)))
+                x, f = original.get((sheet, r, c), (None, None))
+                changes[(r, c)] = ("restyle", SEVERITY_FILL[severity], x if f is None else None, f)
             patch.originals = {}
             patch.patch_cells(sheet, changes, protect_typed=False)
-            kept_marks += [(sheet, r, c, base) for (r, c), base in patch.originals.items()]
+            kept_marks += [(sheet, r, c, base, fill) for (r, c), (base, fill) in patch.originals.items()]
+            patch.notes_on_threads = []
             patch.set_notes(sheet, {cell: note for cell, (_s, note) in new.items()})
+            on_threads += [(sheet, r, c) for r, c in patch.notes_on_threads]
+        titles = iter(_sheet_titles([op[1].name for op in self._ops if op[0] == "sheet"]))
         for op in self._ops:
             if op[0] == "computed":
                 _k, sheet, rows, columns, formats = op
@@ -947,82 +1072,26 @@ class FileBook(Book):
                 skipped += patch.patch_values(sheet, rows, columns, style_of)
             elif op[0] == "sheet":
                 sheet = op[1]
-                name = _sheet_title(sheet.name)
+                name = next(titles)
                 if name in patch.sheet_names() and not patch.is_ours(name):
                     raise BookError(f"工作表“{name}”不是本工具生成的，为免覆盖请改名后重试")
-                patch.put_sheet(name, sheet_xml(patch, sheet), print_titles=print_titles(sheet))
+                if sheet.chart:
+                    patch.put_sheet(name, sheet_xml(patch, dataclasses.replace(sheet, chart=None)),
+                                    print_titles=print_titles(sheet))
+                    with tempfile.TemporaryDirectory(prefix=".~yibao-", dir=self.path.parent) as scratch:
+                        # openpyxl draws the chart in a workbook of its own; its parts are moved in
+                        drawn = _write_new_openpyxl(Path(scratch) / "chart.xlsx", [sheet])
+                        patch.put_chart_from(name, drawn)
+                else:
+                    patch.put_sheet(name, sheet_xml(patch, sheet), print_titles=print_titles(sheet))
         if cleared or marks:
-            rows = [["sheet", "row", "col", "xf"]] + [list(m) for m in kept_marks]
+            rows = [["sheet", "row", "col", "xf", "fill"]] + [list(m) for m in kept_marks]
             patch.put_sheet(MARKS_SHEET, sheet_xml(patch, OutSheet(MARKS_SHEET, rows, header_rows=0)),
                             hidden=True)
         patch.save(backup=backup)
-        return {"skipped": skipped}
-
-    def _save_openpyxl(self, backup: bool) -> dict:
-        from openpyxl import load_workbook
-        try:
-            wb = load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm", rich_text=True)
-        except Exception as exc:
-            raise BookError(f"无法打开“{self.path.name}”写入结果（{type(exc).__name__}）") from None
-        _ensure_computed_style(wb)
-        skipped = 0
-        for op in self._ops:
-            if op[0] == "sheet":
-                _replace_sheet_openpyxl(wb, op[1])
-            elif op[0] == "clear":
-                _clear_marks_openpyxl(wb[op[1]])
-            elif op[0] == "mark":
-                _mark_openpyxl(wb[op[1]], *op[2:])
-            elif op[0] == "computed":
-                skipped += _fill_computed_openpyxl(wb[op[1]], op[2], op[3], op[4])
-        atomic_save(wb, self.path, backup=backup)
-        return {"skipped": skipped}
-
-
-def _ensure_computed_style(wb):
-    from openpyxl.styles import NamedStyle, PatternFill
-    if COMPUTED_STYLE not in wb.named_styles:
-        style = NamedStyle(name=COMPUTED_STYLE)
-        style.fill = PatternFill("solid", fgColor="FFF2F2F2")
-        wb.add_named_style(style)
-
-
-def _replace_sheet_openpyxl(wb, sheet: OutSheet):
-    title = _sheet_title(sheet.name)
-    index = None
-    if title in wb.sheetnames:
-        old = wb[title]
-        if old.sheet_properties.tabColor is None or old.sheet_properties.tabColor.rgb != _OUR_TAB:
-            raise BookError(f"工作表“{title}”不是本工具生成的，为免覆盖请改名后重试")
-        index = wb.sheetnames.index(title)
-        wb.remove(old)
-    ws = wb.create_sheet(title, index)
-    ws.sheet_properties.tabColor = _OUR_TAB
-    _fill_sheet(ws, sheet)
-
-
-def _mark_openpyxl(ws, row, col, severity, note):
-    from openpyxl.comments import Comment
-    from openpyxl.styles import PatternFill
-    cell = ws.cell(row, col)
-    if type(cell).__name__ == "MergedCell":
-        return
-    cell.fill = PatternFill("solid", fgColor=SEVERITY_FILL.get(severity, "FFFFC7CE"))
-    comment = Comment(note, "yibao")
-    comment.width, comment.height = 240, 90
-    cell.comment = comment
-
-
-def _clear_marks_openpyxl(ws):
-    from openpyxl.styles import PatternFill
-    ours = set(SEVERITY_FILL.values())
-    for row in ws.iter_rows():
-        for cell in row:
-            if cell.comment is not None and cell.comment.author == "yibao":
-                cell.comment = None
-                if cell.fill is not None and cell.fill.fgColor is not None and cell.fill.fgColor.rgb in ours:
-                    cell.fill = PatternFill()
-
+        # notes_on_threads: flagged cells that carry a threaded comment, so
+        # their finding is in the report only
+        return {"skipped": skipped, "notes_on_threads": on_threads}
 
 def writable_runs(rows: Sequence[int], values: Sequence[Any], typed) -> tuple[list[tuple[int, list]], int]:
     """The (first row, values) blocks of consecutive rows to write, leaving
@@ -1046,23 +1115,6 @@ def writable_runs(rows: Sequence[int], values: Sequence[Any], typed) -> tuple[li
             runs.append((row, [value]))
         last = row
     return runs, kept
-
-
-def _fill_computed_openpyxl(ws, rows, columns, number_formats) -> int:
-    skipped = 0
-    for col, row, value in ((c, r, v) for c, values in columns.items() for r, v in zip(rows, values)):
-        cell = ws.cell(row, col)
-        current = cell.value
-        ours = cell.style == COMPUTED_STYLE
-        is_formula = cell.data_type == "f" or (isinstance(current, str) and current.startswith("="))
-        if current not in (None, "") and not ours and not is_formula:
-            skipped += 1
-            continue
-        _put(cell, value)
-        cell.style = COMPUTED_STYLE
-        if col in number_formats:
-            cell.number_format = number_formats[col]
-    return skipped
 
 
 _OUR_TAB = "FF2F75B5"

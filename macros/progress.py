@@ -123,7 +123,9 @@ def progress_sheet(plan: plans.Plan, lines: list[Line], on: datetime.date, notes
     if last >= first:
         chart = {"type": "bar", "direction": "bar", "title": f"各{town.unit_label(plan)}参保率",
                  "categories": (2, first, last), "values": (5, first - 1, last), "y_title": "参保率",
-                 "anchor": f"{get_column_letter(width + 2)}3", "height": max(7.5, 0.6 * (last - first + 1) + 3),
+                 "y_min": 0, "y_format": "0%",
+                 # under the notes, on the first printed section (beside the table it was cut by a page edge)
+                 "anchor": f"B{len(rows) + 2}", "height": max(6.5, 0.6 * (last - first + 1) + 2.5),
                  "width": 16}
     counts = {c: "#,##0" for c in (3, 4, 6)}
     counts.update({7 + 2 * k: "#,##0" for k in range(len(marks))})

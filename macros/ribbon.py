@@ -40,7 +40,7 @@ def run(action_id: str):
             line = module.run([live])
         elif action_id == "dedupe":
             files = book.app.api.GetOpenFilename("Excel文件 (*.xls*;*.csv),*.xls*;*.csv", 1,
-                                                 "选择各部门资助名单（可多选）", None, True)
+                                                 "选择各部门资助名单，可连同死亡人员名单、职工医保参保名单（可多选）", None, True)
             if not files:
                 return
             from pathlib import Path

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import dataclasses
 import re
 import zipfile
 from pathlib import Path
@@ -79,7 +80,9 @@ def built_path(plan_id: str, form_id: str) -> Path:
 class Layout:
     """Where everything of one form goes on its sheet."""
 
-    def __init__(self, form: Form, plan: plans.Plan, ctx: dict[str, str]):
+    def __init__(self, form: Form, plan: plans.Plan, ctx: dict[str, str], fit: bool = True):
+        if fit and form.kind == "persons" and form.foot and not form.rows_per_page:
+            form = dataclasses.replace(form, rows=fitted_rows(form, plan))
         self.form = form
         self.plan = plan
         self.schedule = content.schedule_items(plan) if form.kind == "schedule" else []
@@ -272,13 +275,87 @@ def _validation(layout: Layout, c: Column, header: str, lists: dict, wb, lists_w
 
 def build_workbook(form: Form | str, plan: plans.Plan | str, town: str | None = None,
                    village: str | None = None) -> Workbook:
-    """The workbook of one form for one plan."""
+    """The workbook of one form for one plan.
+
+    Forms with a signature block under their rows (``foot``) get as many blank rows as fill whole
+    printed pages with the block on the last one: a block on a page of its own is a page nobody
+    signs (``_rows_for_foot``).
+    """
     if isinstance(form, str):
         form = find_form(form)
     if isinstance(plan, str):
         plan = plans.load(plan)
+    return _build_workbook(form, plan, town, village)
+
+
+# A4 portrait printable size in points and the printed width of one unit of column width
+# (Calibri 11). Excel prints a unit as about 5.25 pt + 3.75 pt per column; LibreOffice (Carlito)
+# as about 7.05 pt, the wider of the two, so a form sized for LibreOffice fits in Excel too.
+_A4 = (595.3, 841.9)
+_CHAR_PT, _PAD_PT = 7.05, 0.0
+
+
+def _page_scale_and_height(ws) -> tuple[float, float]:
+    """(scale, printable height in pt) of the sheet's page setup, fit to width as set."""
+    landscape = ws.page_setup.orientation == "landscape"
+    width, height = (_A4[1], _A4[0]) if landscape else _A4
+    m = ws.page_margins
+    avail_w = width - (m.left + m.right) * 72
+    avail_h = height - (m.top + m.bottom) * 72
+    area = str(ws.print_area or "").split("!")[-1].replace("$", "")
+    last_col = re.match(r"[A-Z]+\d+:([A-Z]+)", area)
+    from openpyxl.utils import column_index_from_string
+    n = column_index_from_string(last_col.group(1)) if last_col else ws.max_column
+    cols_pt = sum((ws.column_dimensions[get_column_letter(i)].width or 8.43) * _CHAR_PT + _PAD_PT
+                  for i in range(1, n + 1))
+    scale = min(1.0, avail_w / cols_pt) if ws.page_setup.fitToWidth else 1.0
+    return scale, avail_h
+
+
+def _row_pt(ws, r: int) -> float:
+    h = ws.row_dimensions[r].height
+    return float(h) if h else float(ws.sheet_format.defaultRowHeight or 15)
+
+
+def _rows_for_foot(ws, form: Form) -> int:
+    """The number of data rows that ends the last printed page with the foot block on it.
+
+    Greedy page fill of the built sheet: the title rows repeat on every page; a page holds
+    ``per`` data rows; the foot block (blank row plus its lines) takes ``foot`` rows' worth of
+    the last page. Returns ``form.rows`` rounded down to ``k * per - foot`` (at least one page).
+    """
+    scale, avail = _page_scale_and_height(ws)
+    titles = str(ws.print_title_rows or "")
+    m = re.match(r"\$?(\d+):\$?(\d+)", titles)
+    top, head_end = (int(m.group(1)), int(m.group(2))) if m else (1, 0)
+    head = sum(_row_pt(ws, r) for r in range(top, head_end + 1))
+    data_row = _row_pt(ws, head_end + 1)
+    per = int((avail / scale - head) // data_row)
+    last_data = head_end + form.rows
+    foot_pt = sum(_row_pt(ws, r) for r in range(last_data + 1, ws.max_row + 1))
+    foot = int(-(-foot_pt // data_row))
+    if per <= foot:
+        return form.rows
+    pages = max(1, (form.rows + foot) // per)
+    return pages * per - foot
+
+
+_FITTED: dict[tuple[str, str, int], int] = {}
+
+
+def fitted_rows(form: Form, plan: plans.Plan) -> int:
+    """Data rows of ``form`` for ``plan`` so that the foot block ends the last printed page."""
+    key = (form.id, plan.id, form.rows)
+    if key not in _FITTED:
+        wb = _build_workbook(form, plan, None, None, fit=False)
+        _FITTED[key] = _rows_for_foot(wb.worksheets[0], form)
+    return _FITTED[key]
+
+
+def _build_workbook(form: Form, plan: plans.Plan, town, village, fit: bool = True) -> Workbook:
     ctx = content.context(plan, town, village)
-    layout = Layout(form, plan, ctx)
+    layout = Layout(form, plan, ctx, fit=fit)
+    form = layout.form
     lists = content.choice_lists(plan)
 
     wb = Workbook()
@@ -545,7 +622,8 @@ def _build_foot(ws, wb, layout: Layout, ctx) -> int:
 def _build_print(ws, layout: Layout, last_row: int):
     ps = ws.page_setup
     ps.paperSize = ws.PAPERSIZE_A4
-    ps.orientation = "landscape"
+    # the task table (5 printed columns, one page) is a portrait page at full size
+    ps.orientation = "portrait" if layout.form.kind == "tasks" else "landscape"
     ps.fitToWidth = 1
     ps.fitToHeight = 1 if layout.form.kind == "tasks" else 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
@@ -557,11 +635,29 @@ def _build_print(ws, layout: Layout, last_row: int):
     ws.page_margins.footer = 0.3
     ws.print_title_rows = f"1:{layout.data_start - 1}"
     ws.print_area = f"A1:{layout.last_plan}{last_row}"
+    _fit_columns(ws, layout)
     if layout.form.print_footer:
         ws.oddFooter.left.text = layout.form.print_footer
         ws.oddFooter.left.size = 9
     ws.oddFooter.right.text = PAGE_FOOTER
     ws.oddFooter.right.size = 9
+    # the footer keeps its 9 pt when the sheet is fitted to the page width
+    ws.HeaderFooter.scaleWithDoc = False
+
+
+def _fit_columns(ws, layout: Layout):
+    """Narrow the printed columns so that the page is not shrunk to fit its width.
+
+    Fit-to-width scales the whole page, fonts included (9 pt at 88 % prints at 7.9 pt, below
+    what staff can read); narrower columns wrap their text instead, at full size.
+    """
+    scale, _ = _page_scale_and_height(ws)
+    if scale >= 1.0:
+        return
+    factor = scale * 0.98
+    for i in range(1, layout.n_plan + 1):
+        dim = ws.column_dimensions[get_column_letter(i)]
+        dim.width = round((dim.width or 8.43) * factor, 1)
 
 
 # ---------------------------------------------------------------- saving

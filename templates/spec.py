@@ -301,7 +301,9 @@ TASKS = Form(
         Column("prev_target", "{prev_year}年目标任务数", 12, "count"),
         Column("net_increase", "{year}预计净增数", 11, "count"),
         Column("target", "{year}年目标任务数", 12, "native",
-               formula='=IF(COUNT([[prev_target]],[[net_increase]])=0,"",N([[prev_target]])+N([[net_increase]]))',
+               # blank until the year's net increase is typed (0 counts): last year's figure is not this
+               # year's target, and printed under a town total it would not add up (004 附件1)
+               formula='=IF(COUNT([[net_increase]])=0,"",N([[prev_target]])+N([[net_increase]]))',
                number_format="0"),
         Column("target_rate", "目标参保率", 10, "native",
                formula='=IF(OR(N([[population]])=0,[[target]]=""),"",[[target]]/[[population]])',

@@ -226,11 +226,11 @@ def test_dedupe_one_subsidy_per_person_with_reasons_exceptions_and_feedback(tmp_
     assert "确定资助2人" in proc.stdout
     assert all(p.read_bytes() == data for p, data in before.items())
     wb = openpyxl.load_workbook(out)
-    roster = {r[2]: r for r in wb["资助名单汇总"].iter_rows(min_row=3, values_only=True)}
+    roster = {r[3]: r for r in wb["资助名单汇总"].iter_rows(min_row=3, values_only=True)}
     assert set(roster) == {A, LOW}
-    assert roster[A][3] == "低保对象" and roster[A][4] == 280          # strict order: 低保 before 残疾
-    assert "按资助顺序：低保对象排在一二级残疾人之前" in roster[A][8]
-    assert roster[LOW][3] == "一二级残疾人"
+    assert roster[A][4] == "低保对象" and roster[A][5] == 280          # strict order: 低保 before 残疾
+    assert "按资助顺序：低保对象排在一二级残疾人之前" in roster[A][9]
+    assert roster[LOW][4] == "一二级残疾人"
     kinds = [r[0] for r in wb["异常名单"].iter_rows(min_row=2, values_only=True)]
     for kind in ("同一名单重复", "身份证号有误", "已死亡", "一人两名", "已参加职工医保"):
         assert kind in kinds, kind
@@ -281,10 +281,10 @@ def test_dedupe_highest_subsidy_and_funding_split(tmp_path):
     wb.save(path)
     out = tmp_path / "out.xlsx"
     run_yibao("dedupe", str(path), "--policy", "xxzhen-2020", "-o", str(out))
-    roster = {r[2]: r for r in openpyxl.load_workbook(out)["资助名单汇总"].iter_rows(min_row=3, values_only=True)}
-    assert roster[A][3] == "城乡低保对象" and roster[A][5] == "医疗救助125元"     # 004 四: 建档立卡 only if not 低保
-    assert roster[B][3] == "社会保障兜底脱贫对象" and roster[B][5] == "医疗救助125元；财政125元"
-    assert "就高不重复" in roster[B][8]
+    roster = {r[3]: r for r in openpyxl.load_workbook(out)["资助名单汇总"].iter_rows(min_row=3, values_only=True)}
+    assert roster[A][4] == "城乡低保对象" and roster[A][6] == "医疗救助125元"     # 004 四: 建档立卡 only if not 低保
+    assert roster[B][4] == "社会保障兜底脱贫对象" and roster[B][6] == "医疗救助125元；财政125元"
+    assert "就高不重复" in roster[B][9]
 
 
 def test_a_workbook_open_in_excel_is_refused_and_left_alone(tmp_path):
@@ -321,7 +321,7 @@ def test_xls_department_list_is_read(tmp_path):
     out = tmp_path / "out.xlsx"
     run_yibao("dedupe", str(xls), "--policy", "xinqiao-2021", "-o", str(out))
     roster = [r for r in openpyxl.load_workbook(out)["资助名单汇总"].iter_rows(min_row=3, values_only=True)]
-    assert {r[2] for r in roster} == {A, B}
+    assert {r[3] for r in roster} == {A, B}
 
 
 def test_written_files_keep_the_users_permissions(tmp_path):
@@ -402,7 +402,7 @@ def test_a_sheet_deflated_on_two_cores_reads_back_in_zip_and_libreoffice(tmp_pat
     text = "".join(random.Random(1).choice("<c r=\"A1\">张三0123456789</c>") for _ in range(300_000)).encode()
     packed = xlsxpatch._TwoCoreDeflate(1).compress(text)
     assert zlib.decompress(packed, -15) == text
-    monkeypatch.setattr(xlsxpatch, "PARALLEL_DEFLATE_BYTES", 0)    # every part, however small
+    monkeypatch.setattr(xlsxpatch.constants, "PARALLEL_DEFLATE_BYTES", 0)    # every part, however small
     path = ledger(tmp_path / "l.xlsx", [
         [1, "001", "张三", "户主", "女", A, None, 280, None, None, None, "2020-10-21", "2020-10-27"],
         [2, "001", "李四", "配偶", "女", B, None, 0, None, None, "低保户", "2020-10-21", "2020-10-21"]])
@@ -648,9 +648,9 @@ def test_live_excel_marks_fill_cells_in_groups_and_note_each():
     book.save()
     assert [c for c in calls if c[0] == "color"] == [("color", "B7", (221, 235, 247)),
                                                      ("color", "F5,F9", (255, 199, 206))]
-    assert ("note", (5, 6), "【yibao】身份证号校验位不对") in calls
-    assert ("note rewritten", (9, 6), "【yibao】身份证号重复") in calls
-    assert ("note", (7, 2), "【yibao】现金未当日缴库") in calls
+    assert ("note", (5, 6), "【yibao校验】\n身份证号校验位不对") in calls
+    assert ("note rewritten", (9, 6), "【yibao校验】\n身份证号重复") in calls
+    assert ("note", (7, 2), "【yibao校验】\n现金未当日缴库") in calls
 
 
 def test_refresh_over_the_templates_formulas_and_over_its_own_values(tmp_path):

@@ -52,3 +52,17 @@ def test_calc_over_the_bundled_example_file():
 def test_help_is_bilingual():
     text = run_yibao("calc", "--help").stdout
     assert "方案编号" in text and "plan id" in text
+
+
+def test_an_unknown_input_key_fails_that_line_naming_it():
+    # "identity" (singular) was ignored, so a 低保 person came out owing the full fee (issue 11)
+    rows = [{"id_no": ADULT, "identity": ["低保户"]},
+            {"id_no": ADULT, "identities": ["低保户"], "pay_date": "2025-10-08", "Pay_Date": "x"},
+            {"id_no": ADULT, "identities": ["低保户"]}]
+    stdin = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n"
+    out = [json.loads(x) for x in run_yibao("calc", "--policy", "shuangshui-2025", stdin=stdin).stdout.splitlines()]
+    assert len(out) == 3
+    assert not out[0]["ok"] and out[0]["payable"] is None
+    assert "“identity”" in out[0]["message"] and "identities" in out[0]["message"]
+    assert not out[1]["ok"] and "“Pay_Date”" in out[1]["message"]
+    assert out[2]["ok"] and out[2]["subsidy"] == 200      # the lines after are still computed

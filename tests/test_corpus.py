@@ -81,20 +81,14 @@ XFAIL: dict[tuple[str, str], str] = {
     # shared formula in a user column (and the user's note) → openpyxl: both
     # pictures, the threaded comment, person list, calcChain dropped, the
     # user's note on H7 replaced by ours (validate)
-    ("excel", "validate"): ITEM4,
-    ("excel", "refresh"): ITEM4,
     # the agent's note on H7 → openpyxl: the in-cell picture (cellimages.xml,
     # its rels, the image) dropped, the note replaced by ours
-    ("wps_note", "validate"): ITEM4,
     # "missing xl/worksheets/../comments1.xml" → openpyxl: picture dropped,
     # the user's note replaced by ours, table/chart/custom props rewritten
-    ("libreoffice", "validate"): ITEM12A,
     # the row-only dimension: progress counts 0 persons, exit 0
     ("libreoffice_dim", "progress"): ITEM12B,
     # "styles without cellStyles" (the prefixed styles part) → openpyxl:
     # docProps/core.xml and the _选项 sheet rewritten, shared strings renumbered
-    ("sdk", "validate"): ITEM5,
-    ("sdk", "refresh"): ITEM5,
     # validate writes a Transitional sheet into a Strict package (exit 0);
     # refresh ends in an internal error, exit 3 (KeyError)
     ("strict", "validate"): ITEM12S,
@@ -107,7 +101,7 @@ LXML = importlib.util.find_spec("lxml") is not None
 #: failing only with lxml installed (CI runs the suite with and without it):
 #: after validate, xl/workbook.xml is not well-formed ("unbound prefix": the
 #: r: prefix of the sheets validate adds is not declared)
-XFAIL_LXML = {(shape, "validate"): ITEM6 for shape in ("plain", "excel_everyday", "wps", "mac1904")}
+XFAIL_LXML: dict[tuple[str, str], str] = {}   # item 6 fixed: the patcher declares xmlns:r on what it adds
 
 
 def _case(shape, action):
@@ -489,7 +483,6 @@ def test_action_keeps_everything_or_refuses_untouched(runs, reference, shape, ac
     assert not problems, f"{shape} {action}:\n" + "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM3)
 def test_1904_refresh_writes_the_same_dates(runs):
     """待遇起始 after refresh is the same day in a 1904 workbook as in a 1900
     one (issue 16, item 3): today every row is 4 years and a day late."""
@@ -508,7 +501,6 @@ def test_1904_refresh_writes_the_same_dates(runs):
 
 
 # --------------------------------------------------------------- the everyday paths
-@pytest.mark.xfail(strict=True, reason=ITEM12A)
 def test_validate_save_in_excel_validate_keeps_both_pictures(corpus, tmp_path):
     """Item 12 (a), the path staff walk every day: validate a ledger with two
     pictures and a chart, save it in Excel (our notes become

@@ -294,7 +294,8 @@ def test_print_ready(plan_id, form_id):
     ws = main_sheet(committed(plan_id, form_id))
     lay = layout_of(plan_id, form_id)
     ps = ws.page_setup
-    assert ps.orientation == "landscape" and int(ps.paperSize) == 9
+    # the task table (five printed columns on one page) is portrait, so it prints at full size
+    assert ps.orientation == ("portrait" if form_id == "tasks" else "landscape") and int(ps.paperSize) == 9
     assert ws.sheet_properties.pageSetUpPr.fitToPage and int(ps.fitToWidth) == 1
     assert ws.print_title_rows == f"$1:${lay.data_start - 1}"
     assert ws.print_area.replace("$", "").split("!")[-1].startswith(f"A1:{lay.last_plan}")
@@ -335,7 +336,7 @@ def test_task_table_has_plan_milestones_and_work_fee():
     assert "12月31日前应完成（95%）" in heads and "2月29日前应完成（100%）" in heads
     assert any(h.startswith("工作经费") and "0.2元/人" in h for h in heads)
     r = lay.first_data
-    assert ws[f"E{r}"].value == f'=IF(COUNT(C{r},D{r})=0,"",N(C{r})+N(D{r}))'
+    assert ws[f"E{r}"].value == f'=IF(COUNT(D{r})=0,"",N(C{r})+N(D{r}))'  # blank until the net increase is typed
     assert ws[f"A{lay.total_row}"].value == "合　计" and ws[f"B{lay.total_row}"].value.startswith("=SUM(B")
     assert int(ws.page_setup.fitToHeight) == 1
     heads000 = [c.value for c in main_sheet(committed("zaozhuang-2022", "tasks"))[lay.header_top]]

@@ -1,0 +1,156 @@
+"""The package: zip members, relationships, content types, the atomic save."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import shutil
+import tempfile
+import time
+import zipfile
+import zlib
+from pathlib import PurePosixPath
+
+from . import constants
+from ._xml import Unsupported, _normalise
+
+
+def _part_path(base: str, target: str) -> str:
+    """The zip member a relationship of part ``base`` points to: absolute
+    ("/xl/comments1.xml") or relative, with ".." as Excel writes it
+    ("../comments1.xml" from a sheet) resolved."""
+    if target.startswith("/"):
+        return posixpath.normpath(target.lstrip("/"))
+    return posixpath.normpath(posixpath.join(posixpath.dirname(base), target))
+
+
+def _rels_path(part: str) -> str:
+    p = PurePosixPath(part)
+    return str(p.parent / "_rels" / (p.name + ".rels"))
+
+
+
+class PackageParts:
+    """Reading and writing the zip members of an :class:`XlsxPatch`."""
+
+    # ------------------------------------------------------------ parts
+    def _read(self, name: str) -> str:
+        if name in self.changed:
+            return self.changed[name].decode("utf-8")
+        try:
+            return _normalise(self.zip.read(name)).decode("utf-8")
+        except KeyError:
+            raise Unsupported(f"missing {name}") from None
+
+    def _read_bytes(self, name: str) -> bytes:
+        """A part as stored (sheet XML is patched as bytes: decoding and
+        re-encoding 60 MB of it would cost half a second)."""
+        if name in self.changed:
+            return self.changed[name]
+        if name in self._preloaded:
+            return _normalise(self._preloaded.pop(name))
+        try:
+            return _normalise(self.zip.read(name))
+        except KeyError:
+            raise Unsupported(f"missing {name}") from None
+
+    def _write(self, name: str, text: str | bytes):
+        self.changed[name] = text if isinstance(text, bytes) else text.encode("utf-8")
+
+
+    def _drop_calc_chain(self):
+        """Values replaced formulas: Excel rebuilds the calculation chain."""
+        if "xl/calcChain.xml" in self.zip.namelist() and "xl/calcChain.xml" not in self.removed:
+            self.removed.add("xl/calcChain.xml")
+            self.wb_rels = re.sub(r'<Relationship\b[^>]*calcChain[^>]*/>', "", self.wb_rels)
+            self.content_types = re.sub(r'<Override\b[^>]*calcChain[^>]*/>', "", self.content_types)
+
+    @staticmethod
+    def _new_rid(rels: str) -> str:
+        used = {int(x) for x in re.findall(r'Id="rId(\d+)"', rels)}
+        return f"rId{max(used, default=0) + 1}"
+
+    def _override(self, part: str, content_type: str):
+        if f'PartName="/{part}"' not in self.content_types:
+            self.content_types = self.content_types.replace(
+                "</Types>", f'<Override PartName="/{part}" ContentType="{content_type}"/></Types>')
+
+
+    # ------------------------------------------------------------ saving
+    def save(self, backup: bool = True):
+        for name in self.removed:         # no content type left for a part that is gone
+            self.content_types = re.sub(r'<Override\b[^>]*PartName="/' + re.escape(name) + r'"[^>]*/>', "",
+                                        self.content_types)
+        for name, text in (("xl/workbook.xml", self.workbook), ("xl/_rels/workbook.xml.rels", self.wb_rels),
+                           ("[Content_Types].xml", self.content_types), ("xl/styles.xml", self.styles)):
+            if text != self._as_read.get(name):
+                self._write(name, text)
+        fd, tmp = tempfile.mkstemp(prefix=".~yibao-", suffix=".xlsx", dir=self.path.parent)
+        os.close(fd)
+        try:
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+                names = set()
+                for info in self.zip.infolist():
+                    if info.filename in self.removed:
+                        continue
+                    names.add(info.filename)
+                    if info.filename in self.changed:
+                        _write_part(out, info.filename, self.changed[info.filename])
+                    else:
+                        with self.zip.open(info) as src, out.open(info, "w") as dst:
+                            shutil.copyfileobj(src, dst, 1 << 20)
+                for name, data in self.changed.items():
+                    if name not in names and name not in self.removed:
+                        _write_part(out, name, data)
+            self.zip.close()
+            from yibao.atomic import commit
+            commit(tmp, self.path, backup=backup)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+
+class _TwoCoreDeflate:
+    """A stand-in for the compressor zipfile would make: deflates the whole
+    part in two halves at once (zlib releases the GIL), as pigz does: the
+    first half ends with a sync flush, which leaves a byte-aligned,
+    non-final block, so the halves joined are one valid deflate stream."""
+
+    def __init__(self, level: int):
+        self.level = level
+
+    def compress(self, data) -> bytes:
+        import threading
+        view = memoryview(data)
+        half = len(view) // 2
+        out = [b"", b""]
+
+        def deflate(i, chunk, mode):
+            c = zlib.compressobj(self.level, zlib.DEFLATED, -15)
+            out[i] = c.compress(chunk) + c.flush(mode)
+        first = threading.Thread(target=deflate, args=(0, view[:half], zlib.Z_SYNC_FLUSH))
+        first.start()
+        deflate(1, view[half:], zlib.Z_FINISH)
+        first.join()
+        return out[0] + out[1]
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def _write_part(out: zipfile.ZipFile, name: str, data: bytes):
+    """``out.writestr(name, data)``, with a large part deflated on two cores
+    (a 100,000-row sheet: 0.2 s -> 0.1 s). Where zipfile's writer is not as
+    expected, it writes the plain way."""
+    info = zipfile.ZipInfo(name, date_time=time.localtime(time.time())[:6])
+    info.compress_type = out.compression
+    info._compresslevel = out.compresslevel
+    info.external_attr = 0o600 << 16
+    info.file_size = len(data)
+    with out.open(info, "w") as dest:
+        if len(data) > constants.PARALLEL_DEFLATE_BYTES and out.compression == zipfile.ZIP_DEFLATED \
+                and getattr(dest, "_compressor", None) is not None:
+            dest._compressor = _TwoCoreDeflate(out.compresslevel if out.compresslevel is not None else 6)
+        dest.write(data)

@@ -1,0 +1,175 @@
+"""xl/styles.xml: cell formats, fills, fonts, number formats, our named style."""
+
+from __future__ import annotations
+
+import re
+from xml.sax.saxutils import quoteattr
+
+from .constants import COMPUTED_STYLE, THIN_BORDER
+from ._xml import Unsupported, _attr, _unescape
+
+
+class StylesPart:
+    """The styles part of an :class:`XlsxPatch`."""
+
+    # ------------------------------------------------------------ styles
+    def _section(self, tag: str) -> tuple[int, int, list[str]]:
+        m = re.search(rf"<{tag}\b[^>]*?(?:/>|>(.*?)</{tag}>)", self.styles, re.S)
+        if not m:
+            raise Unsupported(f"styles without {tag}")
+        inner = m.group(1) or ""
+        item = {"fills": "fill", "cellXfs": "xf", "cellStyleXfs": "xf", "fonts": "font",
+                "cellStyles": "cellStyle", "numFmts": "numFmt", "borders": "border"}[tag]
+        items = re.findall(rf"<{item}\b[^>]*?(?:/>|>.*?</{item}>)", inner, re.S)
+        return m.start(), m.end(), items
+
+    def _set_section(self, tag: str, items: list[str]):
+        start, end, _old = self._section(tag)
+        self.styles = (self.styles[:start] + f'<{tag} count="{len(items)}">' + "".join(items)
+                       + f"</{tag}>" + self.styles[end:])
+
+    def _append(self, tag: str, item: str) -> int:
+        try:
+            _s, _e, items = self._section(tag)
+        except Unsupported:
+            if tag != "numFmts":
+                raise
+            self.styles = self.styles.replace("<fonts", '<numFmts count="0"></numFmts><fonts', 1)
+            items = []
+        if item in items:
+            return items.index(item)
+        items.append(item)
+        self._set_section(tag, items)
+        return len(items) - 1
+
+    def _named_style(self) -> int | None:
+        _s, _e, styles = self._section("cellStyles")
+        for tag in styles:
+            if _unescape(_attr(tag, "name") or "") == COMPUTED_STYLE:
+                return int(_attr(tag, "xfId"))
+        return None
+
+    def _ensure_named_style(self) -> int:
+        if self._computed_xf_id is None:
+            fill = self._fill("FFF2F2F2")
+            xf_id = self._append("cellStyleXfs",
+                                 f'<xf numFmtId="0" fontId="0" fillId="{fill}" borderId="0" applyFill="1"/>')
+            _s, _e, styles = self._section("cellStyles")
+            styles.append(f'<cellStyle name="{COMPUTED_STYLE}" xfId="{xf_id}"/>')
+            self._set_section("cellStyles", styles)
+            self._computed_xf_id = xf_id
+        return self._computed_xf_id
+
+    def _fill(self, argb: str) -> int:
+        return self._append("fills", f'<fill><patternFill patternType="solid"><fgColor rgb="{argb}"/>'
+                                     f'<bgColor indexed="64"/></patternFill></fill>')
+
+    def _num_fmt(self, code: str) -> int:
+        builtin = {"General": 0, "0": 1, "yyyy-mm-dd": None}
+        if builtin.get(code) is not None:
+            return builtin[code]
+        try:
+            _s, _e, fmts = self._section("numFmts")
+        except Unsupported:
+            fmts = []
+        for tag in fmts:
+            if _unescape(_attr(tag, "formatCode") or "") == code:
+                return int(_attr(tag, "numFmtId"))
+        used = [int(_attr(t, "numFmtId")) for t in fmts] + [163]
+        new_id = max(used) + 1
+        self._append("numFmts", f'<numFmt numFmtId="{new_id}" formatCode={quoteattr(code)}/>')
+        return new_id
+
+    def xf(self, base: int = 0, fill: str | None = None, num_fmt: str | None = None,
+           computed: bool = False, bold: bool = False, link: bool = False, wrap: bool = False,
+           border: bool = False, no_fill: bool = False) -> int:
+        """A cell format: a copy of ``base`` with the changes asked for
+        (``border``: thin grey lines all round, as our result tables have;
+        ``no_fill``: its fill taken away)."""
+        key = (base, fill, num_fmt, computed, bold, link, wrap, border, no_fill)
+        if key in self._xf_cache:
+            return self._xf_cache[key]
+        _s, _e, xfs = self._section("cellXfs")
+        tag = xfs[base] if base < len(xfs) else xfs[0]
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', tag.split(">", 1)[0]))
+        inner = tag.split(">", 1)[1].rsplit("</xf>", 1)[0] if not tag.endswith("/>") else ""
+        if computed:
+            attrs["xfId"] = str(self._ensure_named_style())
+        if no_fill:
+            attrs["fillId"] = "0"
+            attrs.pop("applyFill", None)
+        if fill or computed:
+            attrs["fillId"] = str(self._fill(fill or "FFF2F2F2"))
+            attrs["applyFill"] = "1"
+        if num_fmt:
+            attrs["numFmtId"] = str(self._num_fmt(num_fmt))
+            attrs["applyNumberFormat"] = "1"
+        if bold or link:
+            font = ('<font><b/><sz val="11"/><name val="Calibri"/></font>' if bold else
+                    '<font><u/><sz val="11"/><color rgb="FF0563C1"/><name val="Calibri"/></font>')
+            attrs["fontId"] = str(self._append("fonts", font))
+            attrs["applyFont"] = "1"
+        if wrap:
+            inner = '<alignment horizontal="center" vertical="center" wrapText="1"/>'
+            attrs["applyAlignment"] = "1"
+        if border:
+            attrs["borderId"] = str(self._append("borders", THIN_BORDER))
+            attrs["applyBorder"] = "1"
+        body = " ".join(f'{k}="{v}"' for k, v in attrs.items())
+        new = f"<xf {body}>{inner}</xf>" if inner else f"<xf {body}/>"
+        index = self._append("cellXfs", new)
+        self._xf_cache[key] = index
+        return index
+
+    def fill_of(self, index: int) -> str | None:
+        """The ARGB of format ``index``'s solid fill, None when it has none."""
+        _s, _e, xfs = self._section("cellXfs")
+        if index >= len(xfs):
+            return None
+        fill_id = int(_attr(xfs[index].split(">", 1)[0], "fillId") or 0)
+        _s, _e, fills = self._section("fills")
+        if fill_id >= len(fills):
+            return None
+        m = re.search(r'<fgColor\b[^>]*\brgb="([0-9A-Fa-f]{8})"', fills[fill_id])
+        return m.group(1).upper() if m else None
+
+    def mark_style(self, current: int, change: tuple, rnum: int, col: int) -> int | None:
+        """The format for a validation mark change on a cell of format
+        ``current``; None to leave the cell as it is.
+
+        ``("restyle", fill, base, previous)``: our fill over the cell's
+        format (``base``, or its current one; a cell still showing our fill
+        from an earlier run is first given back ``previous``, the fill it
+        had before: "none" or an ARGB); the format under our fill is kept in
+        :attr:`originals` as (format, its fill). ``("unmark", previous)``:
+        the fill the cell had before we marked it, given back only where
+        the cell still shows one of our fills (a LibreOffice or Excel round
+        trip renumbers formats but keeps colours; a fill the user changed
+        since is theirs)."""
+        from ..marks import OUR_FILLS
+        if change[0] == "unmark":
+            if self.fill_of(current) not in OUR_FILLS:
+                return None
+            return self._unfilled(current, change[1])
+        _k, fill, base, previous = change
+        if base is None:
+            base = current
+            if previous is not None and self.fill_of(base) in OUR_FILLS:
+                base = self._unfilled(base, previous)
+        self.originals[(rnum, col)] = (base, self.fill_of(base) or "none")
+        return self.xf(base, fill=fill)
+
+    def _unfilled(self, current: int, previous: str) -> int:
+        return self.xf(current, no_fill=True) if previous in (None, "none") else self.xf(current, fill=previous)
+
+    def xf_is_computed(self, index: int) -> bool:
+        if self._computed_xf_id is None:
+            return False
+        key = (index, self._computed_xf_id)
+        known = self._computed_xfs.get(key)
+        if known is None:
+            _s, _e, xfs = self._section("cellXfs")
+            if index >= len(xfs):
+                return False        # not cached: a format appended later may take this index
+            known = self._computed_xfs[key] = _attr(xfs[index], "xfId") == str(self._computed_xf_id)
+        return known
