@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -358,61 +359,51 @@ def _copies_text(n: int) -> str:
     return _CN[n] if 0 < n <= 10 else str(n)
 
 
-def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: str = "",
-                  copy: tuple[int, int] | None = None, name: str = SHEET,
-                  check: Reconciliation | None = None) -> books.OutSheet:
-    """The summary table with signatures and stamp boxes; ``copy`` = (k, n)
-    labels the k-th of n printed copies."""
-    tier_order = {c.name: i for i, c in enumerate(plan.categories)}
-    tiers = sorted({t for s in summaries for t in s.by_tier}, key=lambda t: (tier_order.get(t, 99), t))
-    sources = sorted({src for s in summaries for src in s.by_source})
-    with_pure = bool(plan.data.get("forms", {}).get("household_types"))
-    head1 = ["序号", "村（社区）", "参保户数", "参保人数", "个人缴费（元）", "资助合计（元）"]
-    head2 = [None] * 6
-    merges = [f"{get_column_letter(c)}3:{get_column_letter(c)}4" for c in range(1, 7)]
-    col = 7
-    for t in tiers:
-        head1 += [f"资助：{t}", None]
-        head2 += ["人数", "金额（元）"]
-        merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + 1)}3")
-        col += 2
-    if sources:
-        head1 += ["资助资金来源（元）"] + [None] * (len(sources) - 1)
-        head2 += sources
-        if len(sources) > 1:
-            merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + len(sources) - 1)}3")
-        col += len(sources)
-    if with_pure:
-        for k in PURE:
-            head1 += [k, None]
-            head2 += ["户", "人"]
-            merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + 1)}3")
-            col += 2
-    width = len(head1)
+DETAIL_SHEET = "汇总上报-资助明细"
+_CHAR_UNITS = 11 / 7.05       # width units one CJK character takes at 11 pt (book.UNIT_PT)
+
+
+def _wrap(text: str, units: float) -> list[str]:
+    """``text`` cut into lines that fit ``units`` of column width at 11 pt
+    (CJK one em, others about half), so notes print inside the page."""
+    room = units / _CHAR_UNITS * 0.95       # LibreOffice's glyphs are a little wider than an em
+    lines, line, used = [], "", 0.0
+    for ch in text:
+        w = 1.0 if ord(ch) > 0x2E7F else 0.55
+        if used + w > room and line:
+            # never inside a figure or a file name: move its start to the next line
+            run = re.search(r"[0-9A-Za-z,.／\-]*$", line).group(0)
+            keep = line[:len(line) - len(run)] if run and len(run) < len(line) - 1 else line
+            carry = line[len(keep):]
+            lines.append(keep)
+            line = "　" + carry
+            used = 1.0 + sum(1.0 if ord(c) > 0x2E7F else 0.55 for c in carry)
+        line += ch
+        used += w
+    if line.strip():
+        lines.append(line)
+    return lines
+
+
+def _heading(plan: plans.Plan, town_name: str, what: str, width: int, copy) -> tuple[list, list[str]]:
+    """Title, 填报单位 line and, top right, 第k份／共n份: rows and merges."""
     last = get_column_letter(width)
     where = town_name or plan.town
-    title = f"{plan.county}{where}{plan.year}年度城乡居民基本医疗保险参保缴费汇总表"
-    copies = int(plan.data.get("forms", {}).get("copies") or 1)
-    unit = f"填报单位：{where or '　　　　乡镇（街道）'}（盖章）　　　　单位：户、人、元"
-    if copy:
-        unit += f"　　　　第{copy[0]}份／共{copy[1]}份"
-    rows = [[title], [unit], head1, head2]
-    merges += [f"A1:{last}1", f"A2:{last}2"]
+    title = f"{plan.county}{where}{plan.year}年度城乡居民基本医疗保险{what}"
+    unit = f"填报单位：{where or '　　　　乡镇（街道）'}（盖章）　　单位：户、人、元"
+    row2 = [unit] + [None] * (width - 1)
+    merges = [f"A1:{last}1"]
+    if copy and width >= 6:
+        row2[width - 3] = f"第{copy[0]}份／共{copy[1]}份"
+        merges += [f"A2:{get_column_letter(width - 3)}2", f"{get_column_letter(width - 2)}2:{last}2"]
+    else:
+        merges.append(f"A2:{last}2")
+    return [[title], row2], merges
 
-    def line(seq, label, values: VillageSummary):
-        row = [seq, label, values.households, values.persons, yuan(values.paid), yuan(values.subsidy)]
-        for t in tiers:
-            persons, amount = values.by_tier.get(t, (0, 0))
-            row += [persons, yuan(amount)]
-        row += [yuan(values.by_source.get(src, 0)) for src in sources]
-        if with_pure:
-            for k in PURE:
-                row += values.pure[k]
-        return row
 
+def _total(summaries: list[VillageSummary]) -> VillageSummary:
     total = VillageSummary(town.TOTAL_LABEL)
-    for i, s in enumerate(summaries, 1):
-        rows.append(line(i, s.village, s))
+    for s in summaries:
         total.households += s.households
         total.persons += s.persons
         total.paid += s.paid
@@ -425,10 +416,62 @@ def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: 
         for k in PURE:
             total.pure[k][0] += s.pure[k][0]
             total.pure[k][1] += s.pure[k][1]
-    rows.append(line(None, town.TOTAL_LABEL, total))
+    return total
+
+
+def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: str = "",
+                  copy: tuple[int, int] | None = None, name: str = SHEET,
+                  check: Reconciliation | None = None) -> books.OutSheet:
+    """The stamped summary: per village households, persons, 个人缴费,
+    subsidy total, funding sources and 004's page totals, the reconciliation
+    under it, signatures and stamp boxes. Sized to print on A4 landscape at
+    full size (11 pt); subsidies by category are on :func:`detail_sheet`.
+    ``copy`` = (k, n) labels the k-th of n printed copies (top right)."""
+    sources = sorted({src for s in summaries for src in s.by_source})
+    with_pure = bool(plan.data.get("forms", {}).get("household_types"))
+    head1 = ["序号", "村（社区）", "参保户数", "参保人数", "个人缴费（元）", "资助合计（元）"]
+    head2 = [None] * 6
+    merges = [f"{get_column_letter(c)}3:{get_column_letter(c)}4" for c in range(1, 7)]
+    widths = {1: 5, 2: 13, 3: 8, 4: 8, 5: 13, 6: 12}
+    col = 7
+    if sources:
+        head1 += ["资助资金来源（元）"] + [None] * (len(sources) - 1)
+        head2 += sources
+        if len(sources) > 1:
+            merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + len(sources) - 1)}3")
+        for k in range(len(sources)):
+            widths[col + k] = 12
+        col += len(sources)
+    if with_pure:
+        for k in PURE:
+            head1 += [k, None]
+            head2 += ["户", "人"]
+            merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + 1)}3")
+            widths[col] = widths[col + 1] = 6
+            col += 2
+    width = len(head1)
+    units = sum(widths.values())
+    top, more = _heading(plan, town_name, "参保缴费汇总表", width, copy)
+    rows = top + [head1, head2]
+    merges += more
+
+    def line(seq, label, values: VillageSummary):
+        row = [seq, label, values.households, values.persons, yuan(values.paid), yuan(values.subsidy)]
+        row += [yuan(values.by_source.get(src, 0)) for src in sources]
+        if with_pure:
+            for k in PURE:
+                row += values.pure[k]
+        return row
+
+    for i, s in enumerate(summaries, 1):
+        rows.append(line(i, s.village, s))
+    rows.append(line(None, town.TOTAL_LABEL, _total(summaries)))
     body_end = len(rows)
+    notes = ["资助人数和金额按资助类别分列，见附表“" + DETAIL_SHEET + "”。"]
     if check is not None:
-        rows += [[text] for text in check.lines()]
+        notes += check.lines()
+    for text in notes:
+        rows += [[part] for part in _wrap(text, units)]
     rows.append([])
     sign = [None] * width
     spots = sorted({0, width // 4, width // 2, (3 * width) // 4}) if width >= 8 else [0, 2, 4, 5]
@@ -448,25 +491,62 @@ def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: 
     rows.append(stamp)
     for _ in range(3):
         rows.append([])
-    merges += [f"A{box}:{get_column_letter(mid)}{box + 3}",
-               f"{get_column_letter(mid + 1)}{box}:{get_column_letter(max(width, mid + 2))}{box + 3}"]
-    # the two stamp boxes, drawn (a stamp goes on white paper, not on shading)
-    boxes = [f"A{box}:{get_column_letter(mid)}{box + 3}",
-             f"{get_column_letter(mid + 1)}{box}:{get_column_letter(max(width, mid + 2))}{box + 3}"]
+    right = get_column_letter(max(width, mid + 2))
+    boxes = [f"A{box}:{get_column_letter(mid)}{box + 3}", f"{get_column_letter(mid + 1)}{box}:{right}{box + 3}"]
+    merges += boxes
     clause = plan.data.get("forms", {}).get("clause", "")
-    rows.append([f"注：本表一式{_copies_text(copies)}份，签字并加盖村委会、乡镇公章后上报"
-                 + (f"（{plan.name} {clause}）" if clause else "") + "。金额单位：元。"])
+    copies = int(plan.data.get("forms", {}).get("copies") or 1)
+    tail = [f"注：本表一式{_copies_text(copies)}份，签字并加盖村委会、乡镇公章后上报"
+            + (f"（{plan.name} {clause}）" if clause else "") + "。金额单位：元。"]
     if with_pure:
-        rows.append(["纯低保户、纯建档立卡、纯三四级残疾：户属性只是该一种类型的户数，及其中的参保人数（004 附件2 页计）。"])
-    money = {5: "#,##0.00", 6: "#,##0.00"}
-    for k in range(len(tiers)):
-        money[8 + 2 * k] = "#,##0.00"
-    for k in range(len(sources)):
-        money[7 + 2 * len(tiers) + k] = "#,##0.00"
+        tail.append("纯低保户、纯建档立卡、纯三四级残疾：户属性只是该一种类型的户数，及其中的参保人数（004 附件2 页计）。")
+    for text in tail:
+        rows += [[part] for part in _wrap(text, units)]
+    money = {5: "#,##0.00", 6: "#,##0.00", **{7 + k: "#,##0.00" for k in range(len(sources))}}
     return books.OutSheet(name, rows, header_rows=2, title_rows=2, footer_rows=len(rows) - body_end,
-                          merges=merges, boxes=boxes, number_formats=money,
-                          widths={1: 5, 2: 14, 3: 8, 4: 8, 5: 12, 6: 12,
-                                  **{c: 10 for c in range(7, width + 1)}})
+                          merges=merges, boxes=boxes, number_formats=money, widths=widths)
+
+
+def detail_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: str = "",
+                 copy: tuple[int, int] | None = None, name: str = DETAIL_SHEET) -> books.OutSheet:
+    """附表: subsidies by category (persons and amount) per village, the
+    table that would not fit beside the main one at a readable size."""
+    tier_order = {c.name: i for i, c in enumerate(plan.categories)}
+    tiers = sorted({t for s in summaries for t in s.by_tier}, key=lambda t: (tier_order.get(t, 99), t))
+    head1 = ["序号", "村（社区）"]
+    head2 = [None, None]
+    merges = ["A3:A4", "B3:B4"]
+    widths = {1: 5, 2: 13}
+    col = 3
+    for t in tiers:
+        head1 += [t, None]
+        head2 += ["人数", "金额（元）"]
+        merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + 1)}3")
+        widths[col], widths[col + 1] = 5, 10
+        col += 2
+    width = max(len(head1), 6)
+    top, more = _heading(plan, town_name, "参保缴费汇总表附表：资助类别明细", width, copy)
+    rows = top + [head1, head2]
+    merges += more
+
+    def line(seq, label, values: VillageSummary):
+        row = [seq, label]
+        for t in tiers:
+            persons, amount = values.by_tier.get(t, (0, 0))
+            row += [persons, yuan(amount)]
+        return row
+
+    for i, s in enumerate(summaries, 1):
+        rows.append(line(i, s.village, s))
+    total = _total(summaries)
+    rows.append(line(None, town.TOTAL_LABEL, total))
+    body_end = len(rows)
+    rows.append([])
+    rows += [[part] for part in _wrap(f"资助合计{_yuan(total.subsidy)}元，与主表“资助合计”一致；"
+                                      "每人只按一种类别资助（就高不重复）。", sum(widths.values()))]
+    money = {4 + 2 * k: "#,##0.00" for k in range(len(tiers))}
+    return books.OutSheet(name, rows, header_rows=2, title_rows=2, footer_rows=len(rows) - body_end,
+                          merges=merges, number_formats=money, widths=widths)
 
 
 def to_pdf(sheets: list[books.OutSheet], target: Path, timeout: int = 180) -> tuple[Path | None, str]:
@@ -522,17 +602,26 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     summaries = summarize(plan, persons.records)
     town_name = options.get("town") or ""
     sheet = summary_sheet(plan, summaries, town_name, check=check)
+    detail = detail_sheet(plan, summaries, town_name)
     output = options.get("output")
-    where = books.deliver(book, sheet, output)
+    if output:
+        books.write_new_workbook(Path(output), [sheet, detail])
+        where = f"新文件“{Path(output).name}”"
+    else:
+        book.replace_sheet(sheet)
+        book.replace_sheet(detail)
+        book.save()
+        where = f"“{SHEET}”“{DETAIL_SHEET}”工作表"
     pdf_target = (Path(output).with_suffix(".pdf") if output
                   else Path(book.path).with_name(f"{Path(book.path).stem}-{SHEET}.pdf"))
     persons = sum(s.persons for s in summaries)
     line = f"{len(summaries)}个村（社区）参保{sum(s.households for s in summaries)}户{persons}人，汇总表已写入{where}"
     if options.get("pdf", True):
         copies = int(plan.data.get("forms", {}).get("copies") or 1)
-        pages = [summary_sheet(plan, summaries, town_name, (k, copies), f"第{k}份", check)
-                 for k in range(1, copies + 1)] \
-            if copies > 1 else [sheet]
+        pages = [page for k in range(1, copies + 1)
+                 for page in (summary_sheet(plan, summaries, town_name, (k, copies), f"第{k}份", check),
+                              detail_sheet(plan, summaries, town_name, (k, copies), f"第{k}份附表"))] \
+            if copies > 1 else [sheet, detail]
         if hasattr(book, "export_pdf") and not output:
             # inside Excel: its own PDF export of the sheet just written (no
             # LibreOffice needed on Windows); the copies are printed from it

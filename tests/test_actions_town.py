@@ -28,7 +28,7 @@ TABLE_004 = [
 NAMES = [f"=第{i + 1}村" for i in range(12)] + ["社区"]     # formula-looking names stay text
 
 
-def snapshot(path: Path, skip=("任务分配", "奖励测算", "进度通报", "汇总上报")) -> dict:
+def snapshot(path: Path, skip=("任务分配", "奖励测算", "进度通报", "汇总上报", "汇总上报-资助明细")) -> dict:
     wb = openpyxl.load_workbook(path)
     return {(ws.title, c.coordinate): c.value for ws in wb if ws.title not in skip
             for row in ws.iter_rows() for c in row if c.value is not None}
@@ -403,10 +403,12 @@ def test_summary_per_village_with_categories_sources_004_page_totals_signatures_
     ws, rows, text = summary_table(out)
     one, two, total = rows["一村"], rows["二村"], rows["合计"]
     assert (one["参保户数"], one["参保人数"], one["个人缴费（元）"], one["资助合计（元）"]) == (2, 3, 500, 250)
-    assert one["资助：城乡低保对象/人数"] == 2 and one["资助：城乡低保对象/金额（元）"] == 250
+    _ws, detail, _t = summary_table(out, "汇总上报-资助明细")      # categories on their own printed table
+    assert detail["一村"]["城乡低保对象/人数"] == 2 and detail["一村"]["城乡低保对象/金额（元）"] == 250
     assert one["资助资金来源（元）/医疗救助"] == 250 and one["纯低保户/户"] == 1 and one["纯低保户/人"] == 2
     assert (two["参保户数"], two["参保人数"], two["个人缴费（元）"], two["资助合计（元）"]) == (3, 3, 250, 500)
-    assert two["资助：社会保障兜底脱贫对象/金额（元）"] == 250
+    assert detail["二村"]["社会保障兜底脱贫对象/金额（元）"] == 250
+    assert sum(v for k, v in detail["合计"].items() if k.endswith("金额（元）")) == total["资助合计（元）"]
     assert two["资助资金来源（元）/财政"] == 125 + 125 + 125 and two["资助资金来源（元）/医疗救助"] == 125
     assert two["纯三四级残疾/户"] == 1 and two["纯建档立卡/户"] == 1 and two["纯低保户/户"] == 0
     assert total["参保人数"] == 6 and total["个人缴费（元）"] == 750 and total["资助合计（元）"] == 750
@@ -432,7 +434,7 @@ def test_summary_in_place_on_a_town_workbook_and_a_rerun_replaces(tmp_path):
     for _ in range(2):
         run_yibao("summary", str(a), str(b), "--no-pdf")
     wb = openpyxl.load_workbook(a)
-    assert [ws.title for ws in wb if ws.sheet_state == "visible"] == ["参保缴费登记表", "汇总上报"]
+    assert [ws.title for ws in wb if ws.sheet_state == "visible"] == ["参保缴费登记表", "汇总上报", "汇总上报-资助明细"]
     assert snapshot(a) == before
     assert wb["参保缴费登记表"]["D6"].value == "=乙" and wb["参保缴费登记表"]["D6"].data_type == "s"
     _ws, rows, _text = summary_table(a)

@@ -113,13 +113,14 @@ def test_money_on_the_ledgers_is_counted_or_in_excluded_or_duplicate_rows(season
 
 def test_subsidy_total_ties_to_the_merged_roster_person_by_person(season, tmp_path):
     ws = openpyxl.load_workbook(season / "资助名单比对结果.xlsx")["资助名单汇总"]
-    body = list(ws.iter_rows(min_row=3, values_only=True))
-    roster = sum(yuan_of(r[4]) for r in body if r[2])
+    header = [c.value for c in ws[2]]
+    id_col, amount_col = header.index("身份证号"), header.index("资助金额（元）")
+    roster = sum(yuan_of(r[amount_col]) for r in ws.iter_rows(min_row=3, values_only=True) if r[id_col])
     line, total, notes = summary(season, tmp_path / "s.xlsx", "--roster", str(season / "资助名单比对结果.xlsx"))
     three = next(n for n in notes if n.startswith("核对三"))
     assert figure(three, "资助名单合计") == roster
     assert figure(three, "本表资助合计") == yuan_of(total["资助合计（元）"])
-    listed = "".join(n for n in notes if n.startswith("\u3000"))
+    listed = "".join(n.lstrip("\u3000") for n in notes if n.startswith("\u3000"))
     pairs = re.findall(r"([\d,]+(?:\.\d+)?)／([\d,]+(?:\.\d+)?)元", listed)
     assert len(pairs) == int(re.search(r"涉及(\d+)人", three).group(1))
     difference = sum(Decimal(a.replace(",", "")) - Decimal(b.replace(",", "")) for a, b in pairs)
