@@ -187,3 +187,17 @@ def test_progress_on_the_deadline_day_and_after_agrees_with_its_sheet(season, tm
     at_deadline = {r[1]: r for r in rows}
     assert {v: r[7] for v, r in after.items()} == {v: r[7] for v, r in at_deadline.items()}
     assert f"{sum('未按期' in r[-2] for r in after.values())}个未按期完成" in proc.stdout
+
+
+def test_reward_message_counts_what_its_sheet_shows(season, tmp_path):
+    out = tmp_path / "r.xlsx"
+    proc = run_yibao("reward", str(season / "任务分配表.xlsx"), *map(str, ledgers(season)), "-o", str(out))
+    ws = openpyxl.load_workbook(out).active
+    header = next(r for r in ws.iter_rows(values_only=True) if r[0] == "序号")
+    rows = [dict(zip(header, r)) for r in ws.iter_rows(values_only=True) if isinstance(r[0], int)]
+    rewarded = [r for r in rows if r["奖励金额（元）"]]
+    flagged = [r for r in rows if r["扣减提示"]]
+    fee = sum(yuan_of(r[next(h for h in header if str(h).startswith("工作经费"))]) for r in rows)
+    assert f"{len(rows)}个村（社区）" in proc.stdout and f"{len(flagged)}个需扣减" in proc.stdout
+    assert f"{len(rewarded)}个获奖励共{sum(yuan_of(r['奖励金额（元）']) for r in rewarded):g}元" in proc.stdout
+    assert f"工作经费{fee:g}元" in proc.stdout
