@@ -21,7 +21,6 @@ import pdfcheck
 pytestmark = pytest.mark.skipif(not pdfcheck.available(), reason="LibreOffice (soffice) not installed")
 
 MIN_PT = 9.0
-SUMMARY_XFAIL = pytest.mark.xfail(strict=True, reason="summary layout: owned by the summary work")
 RESULT_XFAIL = pytest.mark.xfail(
     strict=True, reason="a note line longer than its page section runs past the page edge (notes need wrapping)")
 
@@ -129,18 +128,22 @@ def test_notice_printout(printed):
     _check(doc)
 
 
-@SUMMARY_XFAIL
 def test_summary_workbook_printout(printed):
     doc = printed["汇总上报"]
     _check(doc)
 
 
-@SUMMARY_XFAIL
 def test_summary_pdf_printout(printed):
-    """The PDF the summary command writes itself: three copies (第1份／共3份) of an A4 page."""
+    """The PDF the summary command writes itself: three copies, each the summary page and its
+    附表 (subsidies by category), labelled 第k份／共3份 in the top right corner of both."""
     doc = printed["汇总上报.pdf"]
     _check(doc)
-    assert doc.count == 3
+    assert doc.count == 6
+    for k, page in enumerate(doc.pages):
+        label = [w for w in page.words if w.text.startswith(f"第{k // 2 + 1}份")]
+        assert label, f"page {k + 1}: no 第{k // 2 + 1}份 label"
+        assert label[0].x0 > page.width / 2 and label[0].top < page.height / 4
+    assert "资助类别明细" in doc.pages[1].text and "核对一" in doc.pages[0].text
 
 
 def test_progress_chart_value_axis_starts_at_zero(printed):
