@@ -147,7 +147,8 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     on = options.get("date") or datetime.date.today()
     warnings: list[str] = []
     villages, notes, _table = town.gather(plan, grids, options.get("ledgers") or [], on, (),
-                                          options.get("progress"), warnings)
+                                          options.get("progress"), warnings,
+                                          options.get("lists"))
     lines = compute(plan, villages, on)
     sheet = progress_sheet(plan, lines, on, notes)
     where = books.deliver(book, sheet, options.get("output"))
@@ -170,7 +171,7 @@ def cmd_progress(args) -> int:
         except BadValue as exc:
             raise BadValue(f"--date：{exc}") from None
     options = {"policy": args.policy, "output": town.output_for(path, args.output, SHEET), "date": on,
-               "ledgers": town.read_sources(args.ledgers)}
+               "ledgers": town.read_sources(args.ledgers), "lists": town.side_lists(args)}
     return town.run_command(run, path, options)
 
 

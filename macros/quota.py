@@ -244,7 +244,7 @@ def _enrolled_on_ledgers(plan, grids, options, warnings: list[str]) -> dict[str,
     :func:`town.unique_persons`, whose warnings are appended to
     ``warnings``), or None when there are no ledgers."""
     sources = [("本工作簿", grids)] + list(options.get("ledgers") or [])
-    records, _notes = town.ledger_records(plan, sources, options.get("progress"))
+    records, _notes = town.ledger_records(plan, sources, options.get("progress"), options.get("lists"))
     if not records:
         return None
     persons = town.unique_persons(records)
@@ -258,7 +258,8 @@ def cmd_quota(args) -> int:
     book = books.FileBook(path)
     output = town.output_for(path, args.output, SHEET)
     options = {"policy": args.policy, "base": args.base, "total": args.total,
-               "fix": _parse_fix(args.fix), "output": output, "ledgers": town.read_sources(args.ledgers)}
+               "fix": _parse_fix(args.fix), "output": output, "ledgers": town.read_sources(args.ledgers),
+               "lists": town.side_lists(args)}
     print(run(book, None, options))
     return 0
 

@@ -166,7 +166,8 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     rates = {t.rate for t in tiers_of(plan)}
     warnings: list[str] = []
     villages, notes, _table = town.gather(plan, grids, options.get("ledgers") or [], None, rates,
-                                          options.get("progress"), warnings)
+                                          options.get("progress"), warnings,
+                                          options.get("lists"))
     rows = compute(plan, villages)
     sheet = reward_sheet(plan, rows, notes)
     where = books.deliver(book, sheet, options.get("output"))
@@ -180,7 +181,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
 def cmd_reward(args) -> int:
     path = Path(args.file)
     options = {"policy": args.policy, "output": town.output_for(path, args.output, SHEET),
-               "ledgers": town.read_sources(args.ledgers)}
+               "ledgers": town.read_sources(args.ledgers), "lists": town.side_lists(args)}
     return town.run_command(run, path, options)
 
 

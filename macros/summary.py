@@ -593,7 +593,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     grids = book.grids()
     plan = plan or town.resolve_plan(options.get("policy"), grids, options.get("ledgers") or [])
     sources = [(str(book.path), grids)] + list(options.get("ledgers") or [])
-    records, _notes = town.ledger_records(plan, sources, options.get("progress"))
+    records, _notes = town.ledger_records(plan, sources, options.get("progress"), options.get("lists"))
     if not records:
         raise books.BookError("没有找到台账（需要“身份证号”列）：请把各村台账文件一并列出")
     persons = town.unique_persons(records)
@@ -640,7 +640,8 @@ def cmd_summary(args) -> int:
         raise books.BookError(f"{output} 已存在；要覆盖请加 --force（原文件会备份）")
     options = {"policy": args.policy, "output": output, "town": args.town or "",
                "ledgers": town.read_sources(args.ledgers), "pdf": not args.no_pdf,
-               "roster": read_roster(Path(args.roster)) if args.roster else None}
+               "roster": read_roster(Path(args.roster)) if args.roster else None,
+               "lists": town.side_lists(args)}
     return town.run_command(run, path, options)
 
 

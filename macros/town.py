@@ -75,10 +75,12 @@ def village_of_sheet(grid: list[list[Any]]) -> str:
 
 
 def ledger_records(plan: plans.Plan, sources: list[tuple[str, dict[str, list[list[Any]]]]],
-                   progress=None) -> tuple[list[Record], list[str]]:
+                   progress=None, lists=None) -> tuple[list[Record], list[str]]:
     """Every person row of every ledger in ``sources`` ((label, grids), ...),
-    computed with the plan; a record's village comes from its 村 column,
-    else the sheet's 填报单位 line, else the sheet or file name."""
+    computed with the plan, each with its enrollment status decided against
+    ``lists`` (:class:`yibao.functions.status.SideLists`: death, employee
+    and roster lists; None: the ledger rows alone); a record's village comes
+    from its 村 column, else the sheet's 填报单位 line, else the sheet or file name."""
     records: list[Record] = []
     notes: list[str] = []
     for i, (label, grids) in enumerate(sources, 1):
@@ -97,7 +99,7 @@ def ledger_records(plan: plans.Plan, sources: list[tuple[str, dict[str, list[lis
             records += found
         if progress:
             progress(i, len(sources))
-    compute_records(plan, records)
+    compute_records(plan, records, lists=lists)
     return records, notes
 
 
@@ -327,6 +329,26 @@ def add_common_arguments(p, result_sheet: str, ledgers: bool = True):
     p.add_argument("--policy", help="方案编号（默认读表中的“方案编号”） / plan id")
     p.add_argument("-o", "--output",
                    help=f"写到新文件（默认写入本工作簿的“{result_sheet}”工作表） / write a new .xlsx instead")
+    if ledgers:
+        p.add_argument("--deceased", action="append", metavar="死亡人员名单",
+                       help="死亡人员名单：名单上的人不计入参保 / death list")
+        p.add_argument("--employee", action="append", metavar="职工医保参保名单",
+                       help="职工医保参保名单：名单上的人不计入居民参保 / employee-insurance list")
+        p.add_argument("--lists", action="append", metavar="名单或文件夹",
+                       help="名单文件或整个部门名单文件夹，按内容认出死亡、职工医保名单 / lists or a folder of them")
+
+
+def side_lists(args):
+    """The death, employee and roster lists a town command was given
+    (--deceased, --employee, --lists), read as validate reads them, so that
+    every town action decides each person's status as validate does; None
+    when none was given."""
+    import argparse
+    import sys
+    from .validate import side_lists_of
+    only = argparse.Namespace(deceased=getattr(args, "deceased", None), employee=getattr(args, "employee", None),
+                              lists=getattr(args, "lists", None), roster=None)
+    return side_lists_of(only, lambda text: print(text, file=sys.stderr))
 
 
 # ---------------------------------------------------------------- villages for reward and progress
@@ -357,7 +379,8 @@ class Village:
 
 def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tuple[str, dict]] = (),
            as_of: datetime.date | None = None, rates: Iterable[Fraction] = (),
-           progress=None, warnings: list[str] | None = None) -> tuple[list[Village], list[str], TaskTable | None]:
+           progress=None, warnings: list[str] | None = None,
+           lists=None) -> tuple[list[Village], list[str], TaskTable | None]:
     """Per village: the target from the task table; enrolled persons counted
     on the ledgers (the workbook's own ledger sheets and ``extra`` files)
     where there are any, else as typed in the task table; and, for each of
@@ -375,7 +398,7 @@ def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tupl
                 row.allocated = allocated[_key(row.unit)]
                 used += 1
     sources = [("本工作簿", grids)] + list(extra)
-    records, notes = ledger_records(plan, sources, progress)
+    records, notes = ledger_records(plan, sources, progress, lists)
     persons = unique_persons(records)
     records = persons.records
     notes += persons.warnings
