@@ -545,8 +545,13 @@ def cmd_dedupe(args) -> int:
         raise books.BookError(f"{output} 已存在；要覆盖请加 --force（原文件会备份）")
     from ._bar import Bar
     bar = Bar("合并")
-    line = run([Path(p) for p in args.lists], plan, output,
-               [Path(p) for p in args.deceased], [Path(p) for p in args.employee], progress=bar)
+    import sys
+    from yibao.atomic import without_backups
+
+    def files(paths):
+        # a wildcard sweeps in office lock files (~$民政.xlsx, .~lock.残联.xlsx#) and our backups
+        return [Path(p) for p in without_backups(list(paths), lambda text: print(text, file=sys.stderr))]
+    line = run(files(args.lists), plan, output, files(args.deceased), files(args.employee), progress=bar)
     bar.close()
     print(line)
     return 0

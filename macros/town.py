@@ -313,6 +313,15 @@ def warning_text(warnings: list[str], shown: int = 2) -> str:
 def run_command(run, path: Path, options: dict) -> int:
     """Run an action from the command line with a progress bar while ledgers are read."""
     from ._bar import Bar
+    import sys
+    from yibao.atomic import without_backups
+    if not without_backups([path], lambda text: print(text, file=sys.stderr)):
+        # a wildcard put an office lock file or our backup first: the next file is the workbook
+        extra = list(options.get("ledgers") or [])
+        if not extra:
+            raise books.BookError(f"“{Path(path).name}”是锁定文件或备份，不是工作簿：请给出任务表或台账文件")
+        path = Path(extra[0][0])
+        options["ledgers"] = extra[1:]
     bar = Bar("读取台账")
     options["progress"] = bar
     line = run(books.FileBook(path), None, options)
