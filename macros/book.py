@@ -1279,7 +1279,8 @@ class FileBook(Book):
         patch.save(backup=backup)
         # notes_on_threads: flagged cells that carry a threaded comment, so
         # their finding is in the report only
-        return {"skipped": skipped, "written": patch.cells_written, "notes_on_threads": on_threads}
+        return {"skipped": skipped, "written": 0 if patch.unchanged else patch.cells_written,
+                "unchanged": patch.unchanged, "notes_on_threads": on_threads}
 
 def writable_runs(rows: Sequence[int], values: Sequence[Any], typed) -> tuple[list[tuple[int, list]], int]:
     """The (first row, values) blocks of consecutive rows to write, leaving

@@ -468,3 +468,21 @@ def test_dedupe_and_summary_skip_office_lock_files_swept_in_by_a_wildcard(tmp_pa
                            "--no-pdf", "-o", str(tmp_path / "汇总.xlsx")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "已跳过锁定文件" in proc.stderr and "4个村（社区）" in proc.stdout
+
+
+def test_a_second_refresh_with_nothing_to_change_leaves_the_file_and_says_so(tmp_path):
+    """Reviewer's case: a second refresh printed "已刷新4行、16个计算单元格" and wrote a backup
+    though every part was byte for byte the same (issue 16 item 5: never claim a change)."""
+    import shutil
+    from pathlib import Path
+    src = Path(__file__).resolve().parents[1] / "examples" / "示例镇" / "台账" / "东山村.xlsx"
+    target = tmp_path / "东山村.xlsx"
+    shutil.copyfile(src, target)
+    first = run_yibao("refresh", str(target))
+    assert "个计算单元格" in first.stdout
+    before = target.read_bytes()
+    backups = set(tmp_path.iterdir())
+    second = run_yibao("refresh", str(target))
+    assert "计算结果均无变化，文件未改动" in second.stdout, second.stdout
+    assert target.read_bytes() == before
+    assert set(tmp_path.iterdir()) == backups       # no new backup either
