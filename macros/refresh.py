@@ -83,8 +83,9 @@ def run(book, plan=None, policy: str | None = None) -> str:
     kept = stats.get("skipped", 0)
     # what the book really wrote, where it can tell (issue 16 item 5)
     if stats.get("unchanged"):
-        return f"已核对{len(records)}行：计算结果均无变化，文件未改动"
-    line = f"已刷新{len(records)}行、{stats.get('written', written - kept)}个计算单元格"
+        line = f"已核对{len(records)}行：计算结果均无变化，文件未改动"
+    else:
+        line = f"已刷新{len(records)}行、{stats.get('written', written - kept)}个计算单元格"
     if kept:
         line += f"；{kept}个单元格已有手填内容，未覆盖"
     return line
