@@ -734,7 +734,10 @@ def read_grid_any(path) -> dict[str, list[list[Any]]]:
 
     Raises :class:`BookError` (Chinese) for a missing, unreadable,
     password-protected or oversized file (see :data:`MAX_CELLS`,
-    :data:`MAX_MEMBER`).
+    :data:`MAX_MEMBER`), a worksheet that cannot be read (never taken for
+    empty: :func:`_calamine_grid`), a Strict Open XML package, and a sheet
+    whose 身份证号/姓名 column is formulas saved without results
+    (:func:`_refuse_uncached_people`) (issue 16 items 2 and 12).
     """
     path = Path(path)
     if not path.exists():
