@@ -114,19 +114,20 @@ def run(folder: Path, persons: int = 1000, pdf: bool = True, bar=None) -> list[t
     shutil.copyfile(source / "任务分配表.xlsx", tasks)
     sources = town.read_sources([str(p) for p in ledgers])
     tick("任务分配")
-    line = quota.run(_fresh_book(tasks), plan, {})
+    line = quota.run(_fresh_book(tasks), plan, {"lists": side})
     made.append((f"任务分配：{line}", tasks))
     tick("进度通报")
-    line = progress.run(_fresh_book(tasks), plan, {"ledgers": sources, "date": AS_OF})
+    line = progress.run(_fresh_book(tasks), plan, {"ledgers": sources, "date": AS_OF, "lists": side})
     made.append((f"进度通报：{line}", tasks))
     tick("奖励测算")
-    line = reward.run(_fresh_book(tasks), plan, {"ledgers": sources})
+    line = reward.run(_fresh_book(tasks), plan, {"ledgers": sources, "lists": side})
     made.append((f"奖励测算：{line}", tasks))
 
     tick("汇总上报")
     sheet = folder / "汇总上报.xlsx"
     first, rest = ledgers[0], sources[1:]
-    line = summary.run(_fresh_book(first), plan, {"ledgers": rest, "output": sheet, "town": synth.TOWN,
+    line = summary.run(_fresh_book(first), plan, {"ledgers": rest, "output": sheet, "town": synth.TOWN, "lists": side,
+                                                  "roster": summary.read_roster(roster),
                                                   "pdf": pdf})
     made.append((f"汇总上报：{line}", sheet))
 

@@ -45,7 +45,7 @@ def _status(rate: Fraction | None, short: list[int], marks: list[Milestone], on:
     for m, gap in zip(marks, short):
         if gap == 0:
             parts.append(f"已达{m.text}")
-        elif on > m.date:
+        elif on >= m.date:
             parts.append(f"未按期完成（{m.label}，差{gap}人）")
         else:
             parts.append(f"距{m.label}还差{gap}人")
@@ -61,7 +61,12 @@ def compute(plan: plans.Plan, villages: list[Village], on: datetime.date) -> lis
         needs = []
         for m in marks:
             need = town.need_for(v.target, m.rate) if v.target else None
-            needs.append((need, max(0, need - v.enrolled) if need is not None else None))
+            # a milestone already due is measured at its own date, from the pay dates
+            done = v.enrolled_on(m.date) if m.date <= on else v.enrolled
+            typed = v.reached.get(m.rate)
+            if v.source != "台账" and typed is not None and typed <= m.date:
+                done = max(done, need or 0)
+            needs.append((need, max(0, need - done) if need is not None else None))
         lines.append(Line(v, rate, None, needs, _status(rate, [n[1] for n in needs], marks, on)))
     ranked = sorted((ln for ln in lines if ln.rate is not None), key=lambda ln: -ln.rate)
     previous, place = None, 0
@@ -140,8 +145,10 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     grids = book.grids()
     plan = plan or town.resolve_plan(options.get("policy"), grids, options.get("ledgers") or [])
     on = options.get("date") or datetime.date.today()
+    warnings: list[str] = []
     villages, notes, _table = town.gather(plan, grids, options.get("ledgers") or [], on, (),
-                                          options.get("progress"))
+                                          options.get("progress"), warnings,
+                                          options.get("lists"))
     lines = compute(plan, villages, on)
     sheet = progress_sheet(plan, lines, on, notes)
     where = books.deliver(book, sheet, options.get("output"))
@@ -150,7 +157,8 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     late = sum("未按期" in ln.status for ln in lines)
     return (f"截至{town.day_text(on)}，{len(lines)}个{town.unit_label(plan)}参保{sum(ln.village.enrolled for ln in lines)}人，"
             f"参保率{town.percent_text(Fraction(enrolled, targets)) if targets else '（无目标任务数）'}，"
-            f"{late}个未按期完成进度要求；已写入{where}（含条形图）")
+            f"{late}个未按期完成进度要求；已写入{where}（含条形图）"
+            + town.warning_text(warnings))
 
 
 def cmd_progress(args) -> int:
@@ -163,7 +171,7 @@ def cmd_progress(args) -> int:
         except BadValue as exc:
             raise BadValue(f"--date：{exc}") from None
     options = {"policy": args.policy, "output": town.output_for(path, args.output, SHEET), "date": on,
-               "ledgers": town.read_sources(args.ledgers)}
+               "ledgers": town.read_sources(args.ledgers), "lists": town.side_lists(args)}
     return town.run_command(run, path, options)
 
 

@@ -213,9 +213,10 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     if total is None:
         raise books.BookError("不知道全镇目标任务总数：请在任务表“合计”行的本年目标任务数中填写，或加 --total 人数")
     counted = None
+    warnings: list[str] = []
     wanted = options.get("base")
     if wanted and _BASE_ALIASES.get(wanted, wanted) == "enrolled":
-        counted = _enrolled_on_ledgers(plan, grids, options)
+        counted = _enrolled_on_ledgers(plan, grids, options, warnings)
     base_key = choose_base(table, wanted, counted is not None)
     attr = BASES[base_key][0]
     fixed = {r.unit: r.override for r in table.rows if r.override is not None}
@@ -233,16 +234,22 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     kept = sum(a.fixed for a in allocations)
     base_name = COUNTED_BASE if counted is not None else BASES[base_key][1]
     return (f"已将{total}人分配到{len(allocations)}个单位（按{base_name}，最大余数法补{left}人"
-            + (f"，保留指定任务数{kept}个" if kept else "") + f"），合计{total}人，已写入{where}")
+            + (f"，保留指定任务数{kept}个" if kept else "") + f"），合计{total}人，已写入{where}"
+            + "".join(f"；注意：{w}" for w in warnings))
 
 
-def _enrolled_on_ledgers(plan, grids, options) -> dict[str, int] | None:
+def _enrolled_on_ledgers(plan, grids, options, warnings: list[str]) -> dict[str, int] | None:
     """village → persons enrolled on the ledgers (the workbook's own ledger
-    sheets and the files listed), or None when there are no ledgers."""
+    sheets and the files listed; each person once, see
+    :func:`town.unique_persons`, whose warnings are appended to
+    ``warnings``), or None when there are no ledgers."""
     sources = [("本工作簿", grids)] + list(options.get("ledgers") or [])
-    records, _notes = town.ledger_records(plan, sources, options.get("progress"))
+    records, _notes = town.ledger_records(plan, sources, options.get("progress"), options.get("lists"))
     if not records:
         return None
+    persons = town.unique_persons(records)
+    warnings += persons.warnings
+    records = persons.records
     return {town._key(v): c.enrolled for v, c in town.count_villages(records).items()}
 
 
@@ -251,7 +258,8 @@ def cmd_quota(args) -> int:
     book = books.FileBook(path)
     output = town.output_for(path, args.output, SHEET)
     options = {"policy": args.policy, "base": args.base, "total": args.total,
-               "fix": _parse_fix(args.fix), "output": output, "ledgers": town.read_sources(args.ledgers)}
+               "fix": _parse_fix(args.fix), "output": output, "ledgers": town.read_sources(args.ledgers),
+               "lists": town.side_lists(args)}
     print(run(book, None, options))
     return 0
 

@@ -164,21 +164,24 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     if not plan.data.get("reward") and not plan.data.get("work_fee") and not plan.data.get("deduction"):
         raise books.BookError(f"方案“{plan.name}”没有工作经费和奖励的规定（[work_fee]、[[reward]]、[deduction]），无需测算")
     rates = {t.rate for t in tiers_of(plan)}
+    warnings: list[str] = []
     villages, notes, _table = town.gather(plan, grids, options.get("ledgers") or [], None, rates,
-                                          options.get("progress"))
+                                          options.get("progress"), warnings,
+                                          options.get("lists"))
     rows = compute(plan, villages)
     sheet = reward_sheet(plan, rows, notes)
     where = books.deliver(book, sheet, options.get("output"))
     rewarded = sum(r.reward > 0 for r in rows)
     flagged = sum(bool(r.flags) for r in rows)
     return (f"{len(rows)}个{town.unit_label(plan)}：工作经费{yuan(sum(r.work_fee for r in rows))}元，"
-            f"{rewarded}个获奖励共{yuan(sum(r.reward for r in rows))}元，{flagged}个需扣减；已写入{where}")
+            f"{rewarded}个获奖励共{yuan(sum(r.reward for r in rows))}元，{flagged}个需扣减；已写入{where}"
+            + town.warning_text(warnings))
 
 
 def cmd_reward(args) -> int:
     path = Path(args.file)
     options = {"policy": args.policy, "output": town.output_for(path, args.output, SHEET),
-               "ledgers": town.read_sources(args.ledgers)}
+               "ledgers": town.read_sources(args.ledgers), "lists": town.side_lists(args)}
     return town.run_command(run, path, options)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -36,7 +37,7 @@ from .ledger import Record
 from .table import cell_text
 from .xlsxpatch import column_letter as get_column_letter
 
-__all__ = ["VillageSummary", "summarize", "summary_sheet", "pure_kind", "to_pdf", "run", "add_parser", "SHEET"]
+__all__ = ["VillageSummary", "summarize", "Reconciliation", "reconcile", "read_roster", "summary_sheet", "pure_kind", "to_pdf", "run", "add_parser", "SHEET"]
 
 SHEET = "汇总上报"
 PURE = ("纯低保户", "纯建档立卡", "纯三四级残疾")
@@ -129,64 +130,280 @@ def summarize(plan: plans.Plan, records: list[Record]) -> list[VillageSummary]:
     return [s for s in out.values() if s.persons or s.village]
 
 
+# ---------------------------------------------------------------- reconciliation
+
+_KINDS = ("未缴费", "职工医保", "异地参保", "已死亡", "待核实")
+_SHOWN = 5
+
+
+@dataclasses.dataclass
+class RosterPerson:
+    name: str
+    id_no: str
+    tier: str
+    amount: int          # fen
+
+
+@dataclasses.dataclass
+class RosterDiff:
+    name: str
+    where: str           # 村（文件 第N行）, or 不在台账上
+    roster: int          # fen on the merged roster
+    counted: int         # fen in this summary
+    why: str
+
+
+@dataclasses.dataclass
+class Reconciliation:
+    """How the summary ties to its inputs (every person and every fen).
+
+    persons on the ledgers = counted + excluded (by status kind) + duplicates;
+    个人缴费 on the ledgers = counted + in excluded rows + in duplicate rows
+    (fen; rows whose amount cannot be read are listed, ``unread``); with a
+    merged roster, its subsidy total = the summary's ± each person in ``diffs``."""
+
+    rows: int
+    counted: list[Record]
+    excluded: dict[str, list[Record]]
+    duplicates: list[tuple[Record, Record]]
+    warnings: list[str]
+    unread: list[Record]
+    roster: list[RosterPerson] | None = None
+    diffs: list[RosterDiff] = dataclasses.field(default_factory=list)
+
+    @staticmethod
+    def _money(records) -> int:
+        return sum(r.paid or 0 for r in records)
+
+    @property
+    def money_rows(self) -> int:
+        return self.money_counted + self.money_excluded + self.money_duplicates
+
+    @property
+    def money_counted(self) -> int:
+        return self._money(self.counted)
+
+    @property
+    def money_excluded(self) -> int:
+        return sum(self._money(rs) for rs in self.excluded.values())
+
+    @property
+    def money_duplicates(self) -> int:
+        return self._money(d for d, _k in self.duplicates)
+
+    @property
+    def errors(self) -> list[Record]:
+        return self.excluded.get("待核实", [])
+
+    @property
+    def roster_total(self) -> int:
+        return sum(p.amount for p in self.roster or [])
+
+    @property
+    def subsidy_counted(self) -> int:
+        return sum(r.result.subsidy or 0 for r in self.counted)
+
+    def lines(self) -> list[str]:
+        """The Chinese lines printed under the table (no ID numbers)."""
+        n_ex = sum(len(v) for v in self.excluded.values())
+        kinds = "、".join(f"{k}{len(v)}人" for k, v in self.excluded.items() if v)
+        out = [f"核对一：台账共{self.rows}人＝计入本表{len(self.counted)}人＋未计入{n_ex}人"
+               + (f"（{kinds}）" if kinds else "") + f"＋重复登记{len(self.duplicates)}人。",
+               f"核对二：台账个人缴费共{_yuan(self.money_rows)}元＝计入本表{_yuan(self.money_counted)}元"
+               f"＋未计入人员所缴{_yuan(self.money_excluded)}元＋重复登记行{_yuan(self.money_duplicates)}元。"]
+        if self.unread:
+            out.append(f"另有{len(self.unread)}行个人缴费无法识别，未计入金额：" + _names(self.unread))
+        if self.errors:
+            out.append(f"待核实{len(self.errors)}人（行内有错误，未计入本表，改正后重新汇总）："
+                       + _names(self.errors))
+        for w in self.warnings:
+            out.append(f"重复登记：{w}。")
+        if self.roster is not None:
+            diff = self.roster_total - self.subsidy_counted
+            head = (f"核对三：资助名单合计{_yuan(self.roster_total)}元（{len(self.roster)}人），"
+                    f"本表资助合计{_yuan(self.subsidy_counted)}元")
+            if not self.diffs:
+                out.append(head + "，一致。")
+            else:
+                out.append(head + f"，{_more(diff)}，涉及{len(self.diffs)}人（名单金额／本表金额）：")
+                parts = [f"{d.name}，{d.where}，{_yuan(d.roster)}／{_yuan(d.counted)}元，{d.why}" for d in self.diffs]
+                for i in range(0, len(parts), 3):
+                    out.append("　" + "；".join(parts[i:i + 3]) + ("。" if i + 3 >= len(parts) else "；"))
+        return out
+
+    def message(self) -> str:
+        """What the command's line adds: the ties, and what was not counted."""
+        text = (f"核对：台账{self.rows}人＝计入{len(self.counted)}＋未计入{sum(len(v) for v in self.excluded.values())}"
+                f"＋重复{len(self.duplicates)}，个人缴费{_yuan(self.money_rows)}元＝{_yuan(self.money_counted)}"
+                f"＋{_yuan(self.money_excluded)}＋{_yuan(self.money_duplicates)}")
+        if self.errors:
+            text += f"；{len(self.errors)}人有错误未计入（{_names(self.errors, 3)}），请改正后重新汇总"
+        if self.unread:
+            text += f"；{len(self.unread)}行个人缴费无法识别"
+        if self.duplicates:
+            text += f"；{len(self.duplicates)}人重复登记只计一次（{self.warnings[0]}" + \
+                ("等" if len(self.warnings) > 1 else "") + "）"
+        if self.roster is not None:
+            diff = self.roster_total - self.subsidy_counted
+            text += (f"；资助名单合计{_yuan(self.roster_total)}元，与本表一致" if not self.diffs else
+                     f"；资助名单合计{_yuan(self.roster_total)}元，本表{_yuan(self.subsidy_counted)}元，"
+                     f"{_more(diff)}，涉及{len(self.diffs)}人（见表下核对三）")
+        return text
+
+
+def _more(diff: int) -> str:
+    """roster − summary, in words."""
+    return f"本表比名单多{_yuan(-diff)}元" if diff < 0 else f"本表比名单少{_yuan(diff)}元"
+
+
+def _yuan(amount: int) -> str:
+    value = yuan(amount)
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+
+
+def _names(records: list[Record], shown: int = _SHOWN) -> str:
+    text = "、".join(town.row_label(r) for r in records[:shown])
+    return text + (f"等{len(records)}人" if len(records) > shown else "")
+
+
+def reconcile(records: list[Record], persons: town.Persons,
+              roster: list[RosterPerson] | None = None) -> Reconciliation:
+    """The pure core of the reconciliation: ``records`` every ledger row,
+    ``persons`` the same rows with each person once (:func:`town.unique_persons`)."""
+    counted, excluded = [], {k: [] for k in _KINDS}
+    for rec in persons.records:
+        why = town.exclusion(rec)
+        if why is None:
+            counted.append(rec)
+        else:
+            excluded.setdefault(why, []).append(rec)
+    unread = [r for r in records if r.paid_error]
+    out = Reconciliation(len(records), counted, excluded, list(persons.duplicates), list(persons.warnings), unread)
+    if roster is not None:
+        out.roster = roster
+        out.diffs = _roster_diffs(roster, persons, counted)
+    return out
+
+
+def _roster_diffs(roster: list[RosterPerson], persons: town.Persons, counted: list[Record]) -> list[RosterDiff]:
+    on_ledgers = {r.id_no: r for r in persons.records if r.id_no and not r.id_error}
+    counted_ids = {r.id_no: r for r in counted if r.id_no}
+    listed = {}
+    for p in roster:
+        listed[p.id_no] = listed.get(p.id_no, 0) + p.amount
+    names = {p.id_no: p.name for p in roster}
+    out = []
+    for id_no, amount in listed.items():
+        rec = counted_ids.get(id_no)
+        got = (rec.result.subsidy or 0) if rec is not None else 0
+        if got == amount:
+            continue
+        if rec is not None:
+            why = f"本表按台账身份“{rec.result.subsidy_tier or '无'}”计算，金额不同"
+            where = town.place(rec)
+        elif id_no in on_ledgers:
+            other = on_ledgers[id_no]
+            why = f"未计入本表（{town.exclusion(other)}）"
+            where = town.place(other)
+        else:
+            why, where = "不在台账上", "—"
+        out.append(RosterDiff(names[id_no], where, amount, got, why))
+    for id_no, rec in counted_ids.items():
+        if id_no not in listed and rec.result.subsidy:
+            out.append(RosterDiff(rec.name, town.place(rec), 0, rec.result.subsidy,
+                                  f"不在资助名单上，台账身份“{rec.result.subsidy_tier or ''}”"))
+    return out
+
+
+ROSTER_SHEET = "资助名单汇总"
+
+
+def read_roster(path: Path) -> list[RosterPerson]:
+    """The persons of a merged roster (the 资助名单汇总 sheet of the merge's
+    资助名单比对结果.xlsx): name, ID, category, amount in fen. Raises BookError
+    when the file has no such sheet or the sheet no ID and amount columns."""
+    from yibao.functions.values import BadValue, fen
+    from .table import header_key
+    grids = books.read_grid_any(Path(path))
+    grid = grids.get(ROSTER_SHEET)
+    if grid is None:
+        raise books.BookError(f"“{Path(path).name}”中没有“{ROSTER_SHEET}”工作表：请给出资助名单合并（dedupe）的结果文件")
+    for r, row in enumerate(grid[:10]):
+        keys = [header_key(v) for v in row]
+        if "id_no" not in keys and "身份证号" not in keys:
+            continue
+        col = {k: i for i, k in enumerate(keys)}
+        id_c = col.get("id_no", col.get("身份证号"))
+        amount_c = next((i for i, k in enumerate(keys) if k.startswith("资助金额")), None)
+        if amount_c is None:
+            break
+        name_c = col.get("name", col.get("姓名"))
+        tier_c = col.get("资助类别")
+        out = []
+        for i, line in enumerate(grid[r + 1:], r + 2):
+            def at(c):
+                return line[c] if c is not None and c < len(line) else None
+            id_no = cell_text(at(id_c)).upper()
+            if not id_no:
+                continue
+            try:
+                amount = fen(at(amount_c) or 0)
+            except BadValue as exc:
+                raise books.BookError(f"“{ROSTER_SHEET}”第{i}行资助金额：{exc}") from None
+            out.append(RosterPerson(cell_text(at(name_c)), id_no, cell_text(at(tier_c)), amount))
+        return out
+    raise books.BookError(f"“{ROSTER_SHEET}”中没有“身份证号”和“资助金额”列")
+
+
 def _copies_text(n: int) -> str:
     return _CN[n] if 0 < n <= 10 else str(n)
 
 
-def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: str = "",
-                  copy: tuple[int, int] | None = None, name: str = SHEET) -> books.OutSheet:
-    """The summary table with signatures and stamp boxes; ``copy`` = (k, n)
-    labels the k-th of n printed copies."""
-    tier_order = {c.name: i for i, c in enumerate(plan.categories)}
-    tiers = sorted({t for s in summaries for t in s.by_tier}, key=lambda t: (tier_order.get(t, 99), t))
-    sources = sorted({src for s in summaries for src in s.by_source})
-    with_pure = bool(plan.data.get("forms", {}).get("household_types"))
-    head1 = ["序号", "村（社区）", "参保户数", "参保人数", "个人缴费（元）", "资助合计（元）"]
-    head2 = [None] * 6
-    merges = [f"{get_column_letter(c)}3:{get_column_letter(c)}4" for c in range(1, 7)]
-    col = 7
-    for t in tiers:
-        head1 += [f"资助：{t}", None]
-        head2 += ["人数", "金额（元）"]
-        merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + 1)}3")
-        col += 2
-    if sources:
-        head1 += ["资助资金来源（元）"] + [None] * (len(sources) - 1)
-        head2 += sources
-        if len(sources) > 1:
-            merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + len(sources) - 1)}3")
-        col += len(sources)
-    if with_pure:
-        for k in PURE:
-            head1 += [k, None]
-            head2 += ["户", "人"]
-            merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + 1)}3")
-            col += 2
-    width = len(head1)
+DETAIL_SHEET = "汇总上报-资助明细"
+_CHAR_UNITS = 11 / 7.05       # width units one CJK character takes at 11 pt (book.UNIT_PT)
+
+
+def _wrap(text: str, units: float) -> list[str]:
+    """``text`` cut into lines that fit ``units`` of column width at 11 pt
+    (CJK one em, others about half), so notes print inside the page."""
+    room = units / _CHAR_UNITS * 0.95       # LibreOffice's glyphs are a little wider than an em
+    lines, line, used = [], "", 0.0
+    for ch in text:
+        w = 1.0 if ord(ch) > 0x2E7F else 0.55
+        if used + w > room and line:
+            # never inside a figure or a file name: move its start to the next line
+            run = re.search(r"[0-9A-Za-z,.／\-]*$", line).group(0)
+            keep = line[:len(line) - len(run)] if run and len(run) < len(line) - 1 else line
+            carry = line[len(keep):]
+            lines.append(keep)
+            line = "　" + carry
+            used = 1.0 + sum(1.0 if ord(c) > 0x2E7F else 0.55 for c in carry)
+        line += ch
+        used += w
+    if line.strip():
+        lines.append(line)
+    return lines
+
+
+def _heading(plan: plans.Plan, town_name: str, what: str, width: int, copy) -> tuple[list, list[str]]:
+    """Title, 填报单位 line and, top right, 第k份／共n份: rows and merges."""
     last = get_column_letter(width)
     where = town_name or plan.town
-    title = f"{plan.county}{where}{plan.year}年度城乡居民基本医疗保险参保缴费汇总表"
-    copies = int(plan.data.get("forms", {}).get("copies") or 1)
-    unit = f"填报单位：{where or '　　　　乡镇（街道）'}（盖章）　　　　单位：户、人、元"
-    if copy:
-        unit += f"　　　　第{copy[0]}份／共{copy[1]}份"
-    rows = [[title], [unit], head1, head2]
-    merges += [f"A1:{last}1", f"A2:{last}2"]
+    title = f"{plan.county}{where}{plan.year}年度城乡居民基本医疗保险{what}"
+    unit = f"填报单位：{where or '　　　　乡镇（街道）'}（盖章）　　单位：户、人、元"
+    row2 = [unit] + [None] * (width - 1)
+    merges = [f"A1:{last}1"]
+    if copy and width >= 6:
+        row2[width - 3] = f"第{copy[0]}份／共{copy[1]}份"
+        merges += [f"A2:{get_column_letter(width - 3)}2", f"{get_column_letter(width - 2)}2:{last}2"]
+    else:
+        merges.append(f"A2:{last}2")
+    return [[title], row2], merges
 
-    def line(seq, label, values: VillageSummary):
-        row = [seq, label, values.households, values.persons, yuan(values.paid), yuan(values.subsidy)]
-        for t in tiers:
-            persons, amount = values.by_tier.get(t, (0, 0))
-            row += [persons, yuan(amount)]
-        row += [yuan(values.by_source.get(src, 0)) for src in sources]
-        if with_pure:
-            for k in PURE:
-                row += values.pure[k]
-        return row
 
+def _total(summaries: list[VillageSummary]) -> VillageSummary:
     total = VillageSummary(town.TOTAL_LABEL)
-    for i, s in enumerate(summaries, 1):
-        rows.append(line(i, s.village, s))
+    for s in summaries:
         total.households += s.households
         total.persons += s.persons
         total.paid += s.paid
@@ -199,8 +416,62 @@ def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: 
         for k in PURE:
             total.pure[k][0] += s.pure[k][0]
             total.pure[k][1] += s.pure[k][1]
-    rows.append(line(None, town.TOTAL_LABEL, total))
+    return total
+
+
+def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: str = "",
+                  copy: tuple[int, int] | None = None, name: str = SHEET,
+                  check: Reconciliation | None = None) -> books.OutSheet:
+    """The stamped summary: per village households, persons, 个人缴费,
+    subsidy total, funding sources and 004's page totals, the reconciliation
+    under it, signatures and stamp boxes. Sized to print on A4 landscape at
+    full size (11 pt); subsidies by category are on :func:`detail_sheet`.
+    ``copy`` = (k, n) labels the k-th of n printed copies (top right)."""
+    sources = sorted({src for s in summaries for src in s.by_source})
+    with_pure = bool(plan.data.get("forms", {}).get("household_types"))
+    head1 = ["序号", "村（社区）", "参保户数", "参保人数", "个人缴费（元）", "资助合计（元）"]
+    head2 = [None] * 6
+    merges = [f"{get_column_letter(c)}3:{get_column_letter(c)}4" for c in range(1, 7)]
+    widths = {1: 5, 2: 13, 3: 8, 4: 8, 5: 13, 6: 12}
+    col = 7
+    if sources:
+        head1 += ["资助资金来源（元）"] + [None] * (len(sources) - 1)
+        head2 += sources
+        if len(sources) > 1:
+            merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + len(sources) - 1)}3")
+        for k in range(len(sources)):
+            widths[col + k] = 12
+        col += len(sources)
+    if with_pure:
+        for k in PURE:
+            head1 += [k, None]
+            head2 += ["户", "人"]
+            merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + 1)}3")
+            widths[col] = widths[col + 1] = 6
+            col += 2
+    width = len(head1)
+    units = sum(widths.values())
+    top, more = _heading(plan, town_name, "参保缴费汇总表", width, copy)
+    rows = top + [head1, head2]
+    merges += more
+
+    def line(seq, label, values: VillageSummary):
+        row = [seq, label, values.households, values.persons, yuan(values.paid), yuan(values.subsidy)]
+        row += [yuan(values.by_source.get(src, 0)) for src in sources]
+        if with_pure:
+            for k in PURE:
+                row += values.pure[k]
+        return row
+
+    for i, s in enumerate(summaries, 1):
+        rows.append(line(i, s.village, s))
+    rows.append(line(None, town.TOTAL_LABEL, _total(summaries)))
     body_end = len(rows)
+    notes = ["资助人数和金额按资助类别分列，见附表“" + DETAIL_SHEET + "”。"]
+    if check is not None:
+        notes += check.lines()
+    for text in notes:
+        rows += [[part] for part in _wrap(text, units)]
     rows.append([])
     sign = [None] * width
     spots = sorted({0, width // 4, width // 2, (3 * width) // 4}) if width >= 8 else [0, 2, 4, 5]
@@ -220,25 +491,62 @@ def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: 
     rows.append(stamp)
     for _ in range(3):
         rows.append([])
-    merges += [f"A{box}:{get_column_letter(mid)}{box + 3}",
-               f"{get_column_letter(mid + 1)}{box}:{get_column_letter(max(width, mid + 2))}{box + 3}"]
-    # the two stamp boxes, drawn (a stamp goes on white paper, not on shading)
-    boxes = [f"A{box}:{get_column_letter(mid)}{box + 3}",
-             f"{get_column_letter(mid + 1)}{box}:{get_column_letter(max(width, mid + 2))}{box + 3}"]
+    right = get_column_letter(max(width, mid + 2))
+    boxes = [f"A{box}:{get_column_letter(mid)}{box + 3}", f"{get_column_letter(mid + 1)}{box}:{right}{box + 3}"]
+    merges += boxes
     clause = plan.data.get("forms", {}).get("clause", "")
-    rows.append([f"注：本表一式{_copies_text(copies)}份，签字并加盖村委会、乡镇公章后上报"
-                 + (f"（{plan.name} {clause}）" if clause else "") + "。金额单位：元。"])
+    copies = int(plan.data.get("forms", {}).get("copies") or 1)
+    tail = [f"注：本表一式{_copies_text(copies)}份，签字并加盖村委会、乡镇公章后上报"
+            + (f"（{plan.name} {clause}）" if clause else "") + "。金额单位：元。"]
     if with_pure:
-        rows.append(["纯低保户、纯建档立卡、纯三四级残疾：户属性只是该一种类型的户数，及其中的参保人数（004 附件2 页计）。"])
-    money = {5: "#,##0.00", 6: "#,##0.00"}
-    for k in range(len(tiers)):
-        money[8 + 2 * k] = "#,##0.00"
-    for k in range(len(sources)):
-        money[7 + 2 * len(tiers) + k] = "#,##0.00"
+        tail.append("纯低保户、纯建档立卡、纯三四级残疾：户属性只是该一种类型的户数，及其中的参保人数（004 附件2 页计）。")
+    for text in tail:
+        rows += [[part] for part in _wrap(text, units)]
+    money = {5: "#,##0.00", 6: "#,##0.00", **{7 + k: "#,##0.00" for k in range(len(sources))}}
     return books.OutSheet(name, rows, header_rows=2, title_rows=2, footer_rows=len(rows) - body_end,
-                          merges=merges, boxes=boxes, number_formats=money,
-                          widths={1: 5, 2: 14, 3: 8, 4: 8, 5: 12, 6: 12,
-                                  **{c: 10 for c in range(7, width + 1)}})
+                          merges=merges, boxes=boxes, number_formats=money, widths=widths)
+
+
+def detail_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: str = "",
+                 copy: tuple[int, int] | None = None, name: str = DETAIL_SHEET) -> books.OutSheet:
+    """附表: subsidies by category (persons and amount) per village, the
+    table that would not fit beside the main one at a readable size."""
+    tier_order = {c.name: i for i, c in enumerate(plan.categories)}
+    tiers = sorted({t for s in summaries for t in s.by_tier}, key=lambda t: (tier_order.get(t, 99), t))
+    head1 = ["序号", "村（社区）"]
+    head2 = [None, None]
+    merges = ["A3:A4", "B3:B4"]
+    widths = {1: 5, 2: 13}
+    col = 3
+    for t in tiers:
+        head1 += [t, None]
+        head2 += ["人数", "金额（元）"]
+        merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + 1)}3")
+        widths[col], widths[col + 1] = 5, 10
+        col += 2
+    width = max(len(head1), 6)
+    top, more = _heading(plan, town_name, "参保缴费汇总表附表：资助类别明细", width, copy)
+    rows = top + [head1, head2]
+    merges += more
+
+    def line(seq, label, values: VillageSummary):
+        row = [seq, label]
+        for t in tiers:
+            persons, amount = values.by_tier.get(t, (0, 0))
+            row += [persons, yuan(amount)]
+        return row
+
+    for i, s in enumerate(summaries, 1):
+        rows.append(line(i, s.village, s))
+    total = _total(summaries)
+    rows.append(line(None, town.TOTAL_LABEL, total))
+    body_end = len(rows)
+    rows.append([])
+    rows += [[part] for part in _wrap(f"资助合计{_yuan(total.subsidy)}元，与主表“资助合计”一致；"
+                                      "每人只按一种类别资助（就高不重复）。", sum(widths.values()))]
+    money = {4 + 2 * k: "#,##0.00" for k in range(len(tiers))}
+    return books.OutSheet(name, rows, header_rows=2, title_rows=2, footer_rows=len(rows) - body_end,
+                          merges=merges, number_formats=money, widths=widths)
 
 
 def to_pdf(sheets: list[books.OutSheet], target: Path, timeout: int = 180) -> tuple[Path | None, str]:
@@ -285,22 +593,35 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     grids = book.grids()
     plan = plan or town.resolve_plan(options.get("policy"), grids, options.get("ledgers") or [])
     sources = [(str(book.path), grids)] + list(options.get("ledgers") or [])
-    records, _notes = town.ledger_records(plan, sources, options.get("progress"))
+    records, _notes = town.ledger_records(plan, sources, options.get("progress"), options.get("lists"))
     if not records:
         raise books.BookError("没有找到台账（需要“身份证号”列）：请把各村台账文件一并列出")
-    summaries = summarize(plan, records)
+    persons = town.unique_persons(records)
+    roster = options.get("roster")
+    check = reconcile(records, persons, roster)
+    summaries = summarize(plan, persons.records)
     town_name = options.get("town") or ""
-    sheet = summary_sheet(plan, summaries, town_name)
+    sheet = summary_sheet(plan, summaries, town_name, check=check)
+    detail = detail_sheet(plan, summaries, town_name)
     output = options.get("output")
-    where = books.deliver(book, sheet, output)
+    if output:
+        books.write_new_workbook(Path(output), [sheet, detail])
+        where = f"新文件“{Path(output).name}”"
+    else:
+        book.replace_sheet(sheet)
+        book.replace_sheet(detail)
+        book.save()
+        where = f"“{SHEET}”“{DETAIL_SHEET}”工作表"
     pdf_target = (Path(output).with_suffix(".pdf") if output
                   else Path(book.path).with_name(f"{Path(book.path).stem}-{SHEET}.pdf"))
     persons = sum(s.persons for s in summaries)
     line = f"{len(summaries)}个村（社区）参保{sum(s.households for s in summaries)}户{persons}人，汇总表已写入{where}"
     if options.get("pdf", True):
         copies = int(plan.data.get("forms", {}).get("copies") or 1)
-        pages = [summary_sheet(plan, summaries, town_name, (k, copies), f"第{k}份") for k in range(1, copies + 1)] \
-            if copies > 1 else [sheet]
+        pages = [page for k in range(1, copies + 1)
+                 for page in (summary_sheet(plan, summaries, town_name, (k, copies), f"第{k}份", check),
+                              detail_sheet(plan, summaries, town_name, (k, copies), f"第{k}份附表"))] \
+            if copies > 1 else [sheet, detail]
         if hasattr(book, "export_pdf") and not output:
             # inside Excel: its own PDF export of the sheet just written (no
             # LibreOffice needed on Windows); the copies are printed from it
@@ -309,7 +630,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
         else:
             pdf, why = to_pdf(pages, pdf_target)
             line += f"，PDF（{copies}份）：{pdf.name}" if pdf else f"；{why}"
-    return line
+    return line + "。" + check.message()
 
 
 def cmd_summary(args) -> int:
@@ -318,7 +639,9 @@ def cmd_summary(args) -> int:
     if output is not None and output.exists() and args.output and not args.force:
         raise books.BookError(f"{output} 已存在；要覆盖请加 --force（原文件会备份）")
     options = {"policy": args.policy, "output": output, "town": args.town or "",
-               "ledgers": town.read_sources(args.ledgers), "pdf": not args.no_pdf}
+               "ledgers": town.read_sources(args.ledgers), "pdf": not args.no_pdf,
+               "roster": read_roster(Path(args.roster)) if args.roster else None,
+               "lists": town.side_lists(args)}
     return town.run_command(run, path, options)
 
 
@@ -332,5 +655,6 @@ def add_parser(sub):
     town.add_common_arguments(p, SHEET)
     p.add_argument("--town", help="乡镇（街道）名称（默认取方案） / town name")
     p.add_argument("--no-pdf", action="store_true", help="不生成PDF / skip the PDF")
+    p.add_argument("--roster", help="资助名单比对结果.xlsx（资助名单合并的结果）：核对资助合计 / merged roster to tie the subsidy total to")
     p.add_argument("--force", action="store_true", help="-o 文件已存在时覆盖（先备份） / overwrite the -o file")
     p.set_defaults(func=cmd_summary)

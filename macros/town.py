@@ -1,18 +1,17 @@
 """What the town-level actions (quota, reward, progress, summary) share:
-the town's task table (筹资任务分配表, 004 附件1 / 000 附件), per-village
-counts from the ledgers, and small helpers for the command line.
+ledger rows read for the town (:func:`ledger_records`), each person once
+(:func:`unique_persons`) with why a row is not counted (:func:`exclusion`),
+per-village counts and the :class:`Village` figures reward and progress use
+(:func:`gather`), and small helpers for the command line.
 
-Pure over grids (lists of rows of cell values), like :mod:`.table`. The task
-table's columns are matched by header text; headers carry years
-("2019年目标任务数", "2020年目标任务数"), so a year is compared with the
-plan's year to tell last year's target from this year's.
+Split by job: the task table is in :mod:`.tasks`, rate arithmetic and the
+plan's milestones in :mod:`.rates`; their names are re-exported here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import math
 import re
 import unicodedata
 from fractions import Fraction
@@ -23,205 +22,20 @@ from yibao.functions import plan as plans
 from yibao.functions.values import BadValue
 
 from . import book as books
-from .ledger import RESULT_SHEETS, Record, compute_records, read_ledger_tables, records_of
-from .table import HEADER_NOISE, cell_date, cell_text, header_key, is_blank
+from .ledger import Record, compute_records, read_ledger_tables, records_of
+from .rates import (Milestone, day_text, milestones, need_for, parse_rate, percent_text, percent_value,  # noqa: F401
+                    rate_of, reach_date, unit_label)
+from .table import HEADER_NOISE, cell_date, cell_text
+from .tasks import TaskRow, TaskTable, allocated_targets, count_of, find_task_table, unit_key  # noqa: F401
 
 __all__ = ["TaskRow", "TaskTable", "find_task_table", "count_of", "unit_of_sheet", "village_of_sheet",
            "ledger_records", "VillageCount", "count_villages", "rate_of", "need_for",
-           "percent_text", "milestones", "resolve_plan", "output_for", "TOTAL_LABEL"]
+           "percent_text", "milestones", "resolve_plan", "output_for", "TOTAL_LABEL",
+           "exclusion", "place", "row_label", "Persons", "unique_persons", "Village", "gather", "warning_text"]
+
+_key = unit_key
 
 TOTAL_LABEL = "合计"
-_YEAR = re.compile(r"^(\d{4})年?(?:度)?")
-_UNIT_NAMES = {"村名", "村", "村社区", "村居委会", "村社区名称", "所在村", "镇街", "乡镇", "镇街道", "乡镇街道",
-               "单位", "单位名称", "村组", "名称", "村庄", "社区", "社区名称", "居委会"}
-_TOTAL_ROW = re.compile(r"^(合计|总计|小计|全镇|全乡|全街道)")
-_REACH = re.compile(r"(?:达到|完成|达)(\d+(?:\.\d+)?)%")
-
-
-def count_of(value, where: str = "") -> int | None:
-    """A head count from a cell: numbers, numbers stored as text ("2,810",
-    " 2810人"), None when blank; raises BadValue naming the cell."""
-    if is_blank(value):
-        return None
-    if isinstance(value, bool):
-        raise BadValue(f"{where}应为人数，见到真/假值")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float):
-        if not value.is_integer():
-            raise BadValue(f"{where}人数“{value:g}”不是整数")
-        number = int(value)
-    else:
-        text = re.sub(r"[,，\s人]", "", unicodedata.normalize("NFKC", str(value)))
-        if re.fullmatch(r"\d+(\.0+)?", text):
-            number = int(float(text))
-        else:
-            raise BadValue(f"{where}无法识别的人数“{str(value).strip()}”")
-    if number < 0:
-        raise BadValue(f"{where}人数不能为负数（{number}）")
-    return number
-
-
-# ---------------------------------------------------------------- the task table
-
-@dataclasses.dataclass
-class TaskRow:
-    unit: str                       # 村名 (or 镇街 for a city plan)
-    row: int                        # 1-based sheet row
-    population: int | None = None   # 户籍人口数
-    prev_target: int | None = None  # last year's 目标任务数
-    net_increase: int | None = None  # 预计净增数
-    target_typed: int | None = None  # this year's 目标任务数 as typed
-    override: int | None = None     # 指定任务数 (kept by quota)
-    enrolled: int | None = None     # 实际参保数 (typed)
-    poor_total: int | None = None   # 建档立卡（贫困）人口数
-    poor_enrolled: int | None = None
-    reached: dict = dataclasses.field(default_factory=dict)   # Fraction rate → date typed
-    allocated: int | None = None    # this year's figure from our 任务分配 sheet
-
-    @property
-    def target(self) -> int | None:
-        """This year's target: as typed, else as allocated by 任务分配 (quota),
-        else last year's plus the net increase."""
-        if self.target_typed is not None:
-            return self.target_typed
-        if self.allocated is not None:
-            return self.allocated
-        if self.prev_target is not None or self.net_increase is not None:
-            return (self.prev_target or 0) + (self.net_increase or 0)
-        return None
-
-
-@dataclasses.dataclass
-class TaskTable:
-    sheet: str
-    header_row: int
-    columns: dict[str, int]         # field → 1-based column
-    headers: dict[str, str]         # field → header as written
-    rows: list[TaskRow]
-    total: TaskRow | None           # the 合计 row, when there is one
-
-    def has(self, field: str) -> bool:
-        return field in self.columns
-
-    def any_value(self, attr: str) -> bool:
-        return any(getattr(r, attr) is not None for r in self.rows)
-
-
-def _task_field(header, year: int) -> tuple[str, Any] | None:
-    text = header_key(header)
-    if not text:
-        return None
-    if text in _UNIT_NAMES:
-        return ("unit", None)
-    reach = _REACH.search(text)
-    if reach and ("日期" in text or "时间" in text):
-        return ("reached", Fraction(reach.group(1)) / 100)
-    poor = "建档立卡" in text or "贫困" in text or "脱贫" in text
-    if poor:
-        if "已参保" in text or "实际参保" in text or "参保人数" in text and "应" not in text:
-            return ("poor_enrolled", None)
-        if "率" in text:
-            return None
-        return ("poor_total", None)
-    if any(k in text for k in ("指定任务", "调整任务", "手工任务", "手动", "固定任务", "指定目标")):
-        return ("override", None)
-    if any(k in text for k in ("完成率", "参保率", "应完成", "工作经费", "占比", "差额", "排名", "尚差")):
-        return None
-    if "户籍人口" in text or "常住人口" in text or text in ("人口数", "总人口"):
-        return ("population", None)
-    if "净增" in text:
-        return ("net_increase", None)
-    if "实际参保" in text or "已参保" in text or text in ("参保人数", "参保数", "已缴费人数"):
-        return ("enrolled", None)
-    if "任务" in text:
-        found = _YEAR.match(text)
-        if "上年" in text or (found and int(found.group(1)) < year):
-            return ("prev_target", None)
-        return ("target", None)
-    return None
-
-
-def find_task_table(grids: dict[str, list[list[Any]]], plan: plans.Plan,
-                    skip: Iterable[str] = ()) -> TaskTable | None:
-    """The first sheet holding a task table (a unit column and a count
-    column), or None. Our own result sheets are never read back."""
-    skip = set(skip) | set(RESULT_SHEETS)
-    for name, grid in grids.items():
-        if name in skip or name.startswith("_"):
-            continue
-        found = _task_table_in(name, grid, plan.year)
-        if found is not None:
-            return found
-    return None
-
-
-def _task_table_in(sheet: str, grid: list[list[Any]], year: int) -> TaskTable | None:
-    for r, row in enumerate(grid[:30]):
-        fields = {}
-        headers = {}
-        reached = {}
-        for c, value in enumerate(row, 1):
-            found = _task_field(value, year)
-            if not found:
-                continue
-            field, extra = found
-            if field == "reached":
-                reached[extra] = c
-                continue
-            if field not in fields:
-                fields[field] = c
-                headers[field] = cell_text(value)
-        numbers = {"population", "prev_target", "target", "enrolled", "override"} & set(fields)
-        if "unit" not in fields or not numbers:
-            continue
-        if "id_no" in {header_key(v) for v in row}:
-            continue
-        return _read_task_rows(sheet, grid, r, fields, headers, reached)
-    return None
-
-
-def _read_task_rows(sheet, grid, r0, fields, headers, reached) -> TaskTable:
-    rows: list[TaskRow] = []
-    total = None
-    attrs = {"population": "population", "prev_target": "prev_target", "net_increase": "net_increase",
-             "target": "target_typed", "override": "override", "enrolled": "enrolled",
-             "poor_total": "poor_total", "poor_enrolled": "poor_enrolled"}
-    for r in range(r0 + 1, len(grid)):
-        raw = grid[r]
-
-        def at(c):
-            return raw[c - 1] if c - 1 < len(raw) else None
-        unit = re.sub(r"\s+", "", unicodedata.normalize("NFKC", cell_text(at(fields["unit"]))))
-        if not unit:
-            continue
-        if unit.startswith(("填表", "审核", "注", "说明", "制表")):
-            break
-        item = TaskRow(unit, r + 1)
-        for field, attr in attrs.items():
-            if field in fields:
-                header = headers[field]
-                setattr(item, attr, count_of(at(fields[field]), f"“{sheet}”第{r + 1}行“{header}”"))
-        for rate, c in reached.items():
-            try:
-                day = cell_date(at(c))
-            except BadValue as exc:
-                raise BadValue(f"“{sheet}”第{r + 1}行：{exc}") from None
-            if day:
-                item.reached[rate] = day
-        if _TOTAL_ROW.match(unit):
-            total = item
-            continue
-        rows.append(item)
-    seen = set()
-    for item in rows:
-        if item.unit in seen:
-            raise books.BookError(f"任务表“{sheet}”中“{item.unit}”出现了两次（第{item.row}行），请合并后再试")
-        seen.add(item.unit)
-    columns = dict(fields)
-    return TaskTable(sheet, r0 + 1, columns, headers, rows, total)
-
-
 # ---------------------------------------------------------------- ledgers → villages
 
 _UNIT_LINE = re.compile(r"^\s*填报单位\s*[:：]?(.*)$")
@@ -261,10 +75,12 @@ def village_of_sheet(grid: list[list[Any]]) -> str:
 
 
 def ledger_records(plan: plans.Plan, sources: list[tuple[str, dict[str, list[list[Any]]]]],
-                   progress=None) -> tuple[list[Record], list[str]]:
+                   progress=None, lists=None) -> tuple[list[Record], list[str]]:
     """Every person row of every ledger in ``sources`` ((label, grids), ...),
-    computed with the plan; a record's village comes from its 村 column,
-    else the sheet's 填报单位 line, else the sheet or file name."""
+    computed with the plan, each with its enrollment status decided against
+    ``lists`` (:class:`yibao.functions.status.SideLists`: death, employee
+    and roster lists; None: the ledger rows alone); a record's village comes
+    from its 村 column, else the sheet's 填报单位 line, else the sheet or file name."""
     records: list[Record] = []
     notes: list[str] = []
     for i, (label, grids) in enumerate(sources, 1):
@@ -283,8 +99,110 @@ def ledger_records(plan: plans.Plan, sources: list[tuple[str, dict[str, list[lis
             records += found
         if progress:
             progress(i, len(sources))
-    compute_records(plan, records)
+    compute_records(plan, records, lists=lists)
     return records, notes
+
+
+# ---------------------------------------------------------------- one count per person
+
+def exclusion(rec: Record) -> str | None:
+    """Why a ledger row is not counted as enrolled, as a status kind
+    (未缴费, 职工医保, 异地参保, 已死亡, 待核实), or None when it is counted.
+
+    Reads ``rec.status`` where the record carries one (the one place that
+    decides enrollment status); until then a thin reading of the row: a row
+    that cannot be read or computed is 待核实 (it is listed, never dropped)."""
+    status = getattr(rec, "status", None)
+    if status is not None:
+        return None if status.enrolled else status.kind
+    if rec.enrolled:
+        return None
+    if rec.id_error or rec.input_error or rec.paid_error or rec.result is None:
+        return "待核实"
+    if not rec.result.ok:
+        return "职工医保" if "职工医保" in (rec.result.message or "") else "待核实"
+    reason = cell_text(rec.raw.get("unpaid_reason"))
+    if "外地" in reason or "异地" in reason:
+        return "异地参保"
+    if "死亡" in reason or "去世" in reason:
+        return "已死亡"
+    if rec.paid:
+        return "待核实"          # paid less than the plan asks
+    return "未缴费"
+
+
+def place(rec: Record) -> str:
+    """Where a row is, for staff: 村（文件 第N行）; never the ID number."""
+    book = Path(rec.book).name if rec.book else ""
+    where = f"{book}“{rec.sheet}”" if book and rec.sheet and rec.sheet not in (Path(book).stem, "Sheet1") \
+        else (book or rec.sheet)
+    return f"{rec.village or '（未填村名）'}（{where} 第{rec.row}行）"
+
+
+def row_label(rec: Record) -> str:
+    """村 姓名 第N行 (no ID number): how a row is named in printed sheets."""
+    return f"{rec.village or '（未填村名）'} {rec.name or '（无姓名）'} 第{rec.row}行"
+
+
+@dataclasses.dataclass
+class Persons:
+    """Ledger rows with every person once: ``records`` keeps one row per
+    valid ID (the enrolled one where a person has several), rows without a
+    valid ID stay as they are; ``duplicates`` are (dropped, kept) pairs;
+    ``warnings`` name both places in Chinese."""
+
+    records: list[Record]
+    duplicates: list[tuple[Record, Record]]
+    warnings: list[str]
+
+
+def unique_persons(records: list[Record]) -> Persons:
+    """Count each person once across villages and files: a person on two
+    villages' ledgers, a ledger passed twice or a copy of it (东山村 - 副本.xlsx)
+    gives one row, and a warning naming both places (the largest groups
+    first). Persons are matched by valid ID; a row whose ID cannot be read by
+    its name and the number as typed. Pure; order kept."""
+    first: dict[str, int] = {}
+    kept: list[Record | None] = []
+    pairs: list[tuple[Record, Record]] = []
+    for rec in records:
+        if rec.id_no and not rec.id_error:
+            key = rec.id_no
+        else:       # an unreadable number: the same name with the same text is the same row
+            typed = cell_text(rec.raw.get("id_no"))
+            key = f"{rec.name}\t{typed}" if rec.name and typed else ""
+        if not key:
+            kept.append(rec)
+            continue
+        at = first.get(key)
+        if at is None:
+            first[key] = len(kept)
+            kept.append(rec)
+            continue
+        other = kept[at]
+        if rec.enrolled and not other.enrolled:       # keep the enrolled row
+            kept[at] = rec
+            pairs.append((other, rec))
+        else:
+            pairs.append((rec, other))
+    groups: dict[tuple, list[tuple[Record, Record]]] = {}
+    for dropped, keep in pairs:
+        groups.setdefault((dropped.book, keep.book), []).append((dropped, keep))
+    warnings = []
+    for (book_a, book_b), members in sorted(groups.items(), key=lambda g: -len(g[1])):
+        dropped, keep = members[0]
+        if len(members) == 1:
+            warnings.append(f"{keep.name or dropped.name}在{place(keep)}和{place(dropped)}重复登记，"
+                            f"只计一次（计入{keep.village or '（未填村名）'}）")
+            continue
+        names = "、".join(d.name or "（无姓名）" for d, _k in members[:3])
+        a, b = Path(book_a).name, Path(book_b).name
+        if book_a == book_b:
+            what = f"“{a}”中（或同一文件传入两次）有{len(members)}人重复登记"
+        else:
+            what = f"“{a}”与“{b}”有{len(members)}人重复（是否传入了同一台账的副本？）"
+        warnings.append(f"{what}，如{names}，每人只计一次")
+    return Persons([r for r in kept if r is not None], pairs, warnings)
 
 
 _POOR = ("建档立卡", "贫困", "脱贫")
@@ -344,81 +262,6 @@ def count_villages(records: list[Record], as_of: datetime.date | None = None) ->
     return out
 
 
-def reach_date(dates: list[datetime.date], need: int) -> datetime.date | None:
-    """The day the count of payments first reached ``need`` (dated only)."""
-    if need <= 0:
-        return min(dates) if dates else None
-    ordered = sorted(dates)
-    return ordered[need - 1] if len(ordered) >= need else None
-
-
-# ---------------------------------------------------------------- rates
-
-def rate_of(done: int | None, target: int | None) -> Fraction | None:
-    if done is None or not target:
-        return None
-    return Fraction(done, target)
-
-
-def need_for(target: int, rate: Fraction) -> int:
-    """Persons needed to reach ``rate`` of ``target`` (rounded up)."""
-    return math.ceil(target * rate)
-
-
-def percent_text(rate: Fraction | None, places: int = 1) -> str:
-    if rate is None:
-        return ""
-    scaled = rate * 100 * 10 ** places
-    value = (scaled.numerator * 2 + scaled.denominator) // (2 * scaled.denominator)   # half up
-    text = f"{value / 10 ** places:.{places}f}"
-    return f"{text}%"
-
-
-def percent_value(rate: Fraction | None, places: int = 4):
-    """A rate for a cell formatted as a percentage (4 decimals: 95.12%)."""
-    if rate is None:
-        return None
-    from decimal import ROUND_HALF_UP, Decimal
-    return float((Decimal(rate.numerator) / Decimal(rate.denominator)).quantize(
-        Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
-
-
-def parse_rate(text) -> Fraction:
-    """'95%' or '0.95' → Fraction."""
-    value = str(text).strip()
-    if value.endswith("%"):
-        return Fraction(value[:-1]) / 100
-    return Fraction(value)
-
-
-@dataclasses.dataclass(frozen=True)
-class Milestone:
-    date: datetime.date
-    rate: Fraction
-    text: str       # "95%"
-    clause: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.date.month}月{self.date.day}日前完成{self.text}"
-
-
-def milestones(plan: plans.Plan) -> list[Milestone]:
-    out = []
-    for m in plan.data.get("milestone", []):
-        out.append(Milestone(m["date"], parse_rate(m["rate"]), str(m["rate"]), m.get("clause", "")))
-    return sorted(out, key=lambda m: (m.date, m.rate))
-
-
-def unit_label(plan: plans.Plan) -> str:
-    """村（社区） for a town plan; 镇街 for a city-wide plan (000 divides the city among towns)."""
-    return "村（社区）" if plan.town else "镇街"
-
-
-def day_text(day: datetime.date | None) -> str:
-    return f"{day.year}年{day.month}月{day.day}日" if day else ""
-
-
 # ---------------------------------------------------------------- command-line helpers
 
 def resolve_plan(policy: str | None, grids, extra: list[tuple[str, dict]] = ()) -> plans.Plan:
@@ -459,9 +302,26 @@ def read_sources(paths: list[str], progress=None) -> list[tuple[str, dict]]:
     return out
 
 
+def warning_text(warnings: list[str], shown: int = 2) -> str:
+    """The warnings for a command's one line: the first few, and how many more."""
+    if not warnings:
+        return ""
+    more = f"等{len(warnings)}处" if len(warnings) > shown else ""
+    return "；注意：" + "；".join(warnings[:shown]) + more
+
+
 def run_command(run, path: Path, options: dict) -> int:
     """Run an action from the command line with a progress bar while ledgers are read."""
     from ._bar import Bar
+    import sys
+    from yibao.atomic import without_backups
+    if not without_backups([path], lambda text: print(text, file=sys.stderr)):
+        # a wildcard put an office lock file or our backup first: the next file is the workbook
+        extra = list(options.get("ledgers") or [])
+        if not extra:
+            raise books.BookError(f"“{Path(path).name}”是锁定文件或备份，不是工作簿：请给出任务表或台账文件")
+        path = Path(extra[0][0])
+        options["ledgers"] = extra[1:]
     bar = Bar("读取台账")
     options["progress"] = bar
     line = run(books.FileBook(path), None, options)
@@ -478,6 +338,26 @@ def add_common_arguments(p, result_sheet: str, ledgers: bool = True):
     p.add_argument("--policy", help="方案编号（默认读表中的“方案编号”） / plan id")
     p.add_argument("-o", "--output",
                    help=f"写到新文件（默认写入本工作簿的“{result_sheet}”工作表） / write a new .xlsx instead")
+    if ledgers:
+        p.add_argument("--deceased", action="append", metavar="死亡人员名单",
+                       help="死亡人员名单：名单上的人不计入参保 / death list")
+        p.add_argument("--employee", action="append", metavar="职工医保参保名单",
+                       help="职工医保参保名单：名单上的人不计入居民参保 / employee-insurance list")
+        p.add_argument("--lists", action="append", metavar="名单或文件夹",
+                       help="名单文件或整个部门名单文件夹，按内容认出死亡、职工医保名单 / lists or a folder of them")
+
+
+def side_lists(args):
+    """The death, employee and roster lists a town command was given
+    (--deceased, --employee, --lists), read as validate reads them, so that
+    every town action decides each person's status as validate does; None
+    when none was given."""
+    import argparse
+    import sys
+    from .validate import side_lists_of
+    only = argparse.Namespace(deceased=getattr(args, "deceased", None), employee=getattr(args, "employee", None),
+                              lists=getattr(args, "lists", None), roster=None)
+    return side_lists_of(only, lambda text: print(text, file=sys.stderr))
 
 
 # ---------------------------------------------------------------- villages for reward and progress
@@ -495,16 +375,29 @@ class Village:
     reached: dict = dataclasses.field(default_factory=dict)   # Fraction rate → date
     undated: int = 0                 # enrolled on the ledgers without a pay date
     source: str = ""                 # "台账" | "任务表"
+    dated: list = dataclasses.field(default_factory=list)   # pay dates of the enrolled (ledgers)
+
+    def enrolled_on(self, day: datetime.date) -> int:
+        """Persons enrolled by the end of ``day`` (payments made on it
+        included): from the ledgers' pay dates, those without one counted
+        as paid; for typed counts the count as typed."""
+        if self.source != "台账":
+            return self.enrolled
+        return sum(d <= day for d in self.dated) + self.undated
 
 
 def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tuple[str, dict]] = (),
            as_of: datetime.date | None = None, rates: Iterable[Fraction] = (),
-           progress=None) -> tuple[list[Village], list[str], TaskTable | None]:
+           progress=None, warnings: list[str] | None = None,
+           lists=None) -> tuple[list[Village], list[str], TaskTable | None]:
     """Per village: the target from the task table; enrolled persons counted
     on the ledgers (the workbook's own ledger sheets and ``extra`` files)
     where there are any, else as typed in the task table; and, for each of
     ``rates``, the day the village reached it (typed in a 达到95%日期 column,
-    or from the ledgers' pay dates). Returns (villages, notes, task table)."""
+    or from the ledgers' pay dates). Each person is counted once
+    (:func:`unique_persons`; its warnings go to ``notes`` and ``warnings``).
+    Returns (villages, notes, task table). Raises BookError when there is
+    nothing to count (no ledgers, no typed counts) or a rate exceeds 100%."""
     table = find_task_table(grids, plan)
     used = 0
     if table is not None:
@@ -514,7 +407,12 @@ def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tupl
                 row.allocated = allocated[_key(row.unit)]
                 used += 1
     sources = [("本工作簿", grids)] + list(extra)
-    records, notes = ledger_records(plan, sources, progress)
+    records, notes = ledger_records(plan, sources, progress, lists)
+    persons = unique_persons(records)
+    records = persons.records
+    notes += persons.warnings
+    if warnings is not None:
+        warnings += persons.warnings
     if table is not None and used:
         notes.append(f"{used}个单位的目标任务数取自“任务分配”工作表（任务表中未填本年目标任务数）")
     counts = count_villages(records, as_of)
@@ -537,6 +435,7 @@ def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tupl
         v.source = "台账"
         v.enrolled, v.registered, v.undated = vc.enrolled, vc.registered, vc.undated
         v.poor_total, v.poor_enrolled = vc.poor_total, vc.poor_enrolled
+        v.dated = list(vc.dated)
         if v.target:
             for rate in rates:
                 if rate not in v.reached:
@@ -547,6 +446,16 @@ def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tupl
             notes.append(f"“{v.unit}”有{vc.undated}名参保人员没有缴费日期，计入人数，但不计入达到比例的日期")
     if not out:
         raise books.BookError("没有找到任务表（村名、目标任务数等列）或台账（身份证号列）")
+    if not counts and not (table is not None and (table.any_value("enrolled")
+                                                  or any(row.reached for row in table.rows))):
+        raise books.BookError("没有参保人数可统计：未找到台账（身份证号列），任务表也没有填“实际参保数”；"
+                              "请在命令后列出各村台账文件，或在任务表中填写实际参保数")
+    for v in out:
+        if v.target and v.enrolled > v.target:
+            raise books.BookError(
+                f"“{v.unit}”参保{v.enrolled}人，超过目标任务数{v.target}人（参保率"
+                f"{percent_text(Fraction(v.enrolled, v.target))}），不能超过100%：请检查是否重复列出了台账，"
+                "或核对任务表中的目标任务数")
     # a rate reached means every lower rate was reached too, no later
     for v in out:
         for rate in rates:
@@ -556,28 +465,3 @@ def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tupl
     return out, notes, table
 
 
-def allocated_targets(grids: dict[str, list[list[Any]]]) -> dict[str, int]:
-    """unit → 分配任务数 from the 任务分配 sheet quota wrote, if there is one."""
-    grid = grids.get("任务分配")
-    if not grid:
-        return {}
-    out: dict[str, int] = {}
-    for r, row in enumerate(grid[:10]):
-        texts = [header_key(v) for v in row]
-        if "分配任务数" not in texts:
-            continue
-        col = texts.index("分配任务数")
-        unit_col = next((i for i, t in enumerate(texts) if t in ("村社区", "村", "村名", "镇街", "单位")), 1)
-        for line in grid[r + 1:]:
-            unit = cell_text(line[unit_col]) if unit_col < len(line) else ""
-            if not unit or header_key(unit) == "合计":
-                break
-            value = count_of(line[col]) if col < len(line) else None
-            if value is not None:
-                out[_key(unit)] = value
-        break
-    return out
-
-
-def _key(name: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))

@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 
 from conftest import make_id, run_yibao
-from yibao.macros.book import Book
+from yibao.macros.book import Book, FileBook
 
 # 004 附件1: 2019 户籍人口数, 2019 目标任务数, 2020 预计净增, 2020 目标任务数
 TABLE_004 = [
@@ -28,7 +28,7 @@ TABLE_004 = [
 NAMES = [f"=第{i + 1}村" for i in range(12)] + ["社区"]     # formula-looking names stay text
 
 
-def snapshot(path: Path, skip=("任务分配", "奖励测算", "进度通报", "汇总上报")) -> dict:
+def snapshot(path: Path, skip=("任务分配", "奖励测算", "进度通报", "汇总上报", "汇总上报-资助明细")) -> dict:
     wb = openpyxl.load_workbook(path)
     return {(ws.title, c.coordinate): c.value for ws in wb if ws.title not in skip
             for row in ws.iter_rows() for c in row if c.value is not None}
@@ -403,10 +403,12 @@ def test_summary_per_village_with_categories_sources_004_page_totals_signatures_
     ws, rows, text = summary_table(out)
     one, two, total = rows["一村"], rows["二村"], rows["合计"]
     assert (one["参保户数"], one["参保人数"], one["个人缴费（元）"], one["资助合计（元）"]) == (2, 3, 500, 250)
-    assert one["资助：城乡低保对象/人数"] == 2 and one["资助：城乡低保对象/金额（元）"] == 250
+    _ws, detail, _t = summary_table(out, "汇总上报-资助明细")      # categories on their own printed table
+    assert detail["一村"]["城乡低保对象/人数"] == 2 and detail["一村"]["城乡低保对象/金额（元）"] == 250
     assert one["资助资金来源（元）/医疗救助"] == 250 and one["纯低保户/户"] == 1 and one["纯低保户/人"] == 2
     assert (two["参保户数"], two["参保人数"], two["个人缴费（元）"], two["资助合计（元）"]) == (3, 3, 250, 500)
-    assert two["资助：社会保障兜底脱贫对象/金额（元）"] == 250
+    assert detail["二村"]["社会保障兜底脱贫对象/金额（元）"] == 250
+    assert sum(v for k, v in detail["合计"].items() if k.endswith("金额（元）")) == total["资助合计（元）"]
     assert two["资助资金来源（元）/财政"] == 125 + 125 + 125 and two["资助资金来源（元）/医疗救助"] == 125
     assert two["纯三四级残疾/户"] == 1 and two["纯建档立卡/户"] == 1 and two["纯低保户/户"] == 0
     assert total["参保人数"] == 6 and total["个人缴费（元）"] == 750 and total["资助合计（元）"] == 750
@@ -432,7 +434,7 @@ def test_summary_in_place_on_a_town_workbook_and_a_rerun_replaces(tmp_path):
     for _ in range(2):
         run_yibao("summary", str(a), str(b), "--no-pdf")
     wb = openpyxl.load_workbook(a)
-    assert [ws.title for ws in wb if ws.sheet_state == "visible"] == ["参保缴费登记表", "汇总上报"]
+    assert [ws.title for ws in wb if ws.sheet_state == "visible"] == ["参保缴费登记表", "汇总上报", "汇总上报-资助明细"]
     assert snapshot(a) == before
     assert wb["参保缴费登记表"]["D6"].value == "=乙" and wb["参保缴费登记表"]["D6"].data_type == "s"
     _ws, rows, _text = summary_table(a)
@@ -528,9 +530,13 @@ def test_quota_and_progress_on_our_own_task_template(tmp_path):
         ws.cell(4 + i, 2).value, ws.cell(4 + i, 3).value, ws.cell(4 + i, 4).value = row[:3]
     path = tmp_path / "任务分配表.xlsx"
     wb.save(path)
-    run_yibao("progress", str(path), "--date", "2019-12-31")
-    rows = sheet_rows(path, "进度通报")
-    assert rows["社区"]["目标任务数"] == 420                  # 405 + 15: the formula had no cached value
+    # no ledgers and no typed counts: nothing to measure, an error rather than 0%
+    proc = run_yibao("progress", str(path), "--date", "2019-12-31", check_rc=2)
+    assert "台账" in proc.stderr and "实际参保数" in proc.stderr
+    from yibao.functions import plan as plans
+    from yibao.macros import town
+    table = town.find_task_table(FileBook(path).grids(), plans.load("xxzhen-2020"))
+    assert {r.unit: r.target for r in table.rows}["社区"] == 420   # 405 + 15: the formula had no cached value
     proc = run_yibao("quota", str(path), check_rc=2)
     assert "--total" in proc.stderr
     run_yibao("quota", str(path), "--total", "9000")
@@ -539,11 +545,13 @@ def test_quota_and_progress_on_our_own_task_template(tmp_path):
     assert total[7] == 9000 == sum(r[7] for r in body)
     assert [r[9] for r in body] == [5849, 3303, 405]          # last year's targets read from the template
     # once the town's total is allocated, progress measures each village against its allocation
-    run_yibao("progress", str(path), "--date", "2019-12-31")
-    rows = sheet_rows(path, "进度通报")
-    assert {name: rows[name]["目标任务数"] for name in ("第11村", "第12村", "社区")} == \
+    grids = FileBook(path).grids()
+    assert {name: town.allocated_targets(grids)[name] for name in ("第11村", "第12村", "社区")} == \
         {r[1]: r[7] for r in body}
-    assert sum(rows[name]["目标任务数"] for name in ("第11村", "第12村", "社区")) == 9000
+    table = town.find_task_table(grids, plans.load("xxzhen-2020"))
+    for row in table.rows:
+        row.allocated = town.allocated_targets(grids)[row.unit]
+    assert sum(row.target for row in table.rows) == 9000
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None and os.environ.get("CI") != "true",

@@ -7,6 +7,7 @@ import errno
 import os
 import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -443,3 +444,45 @@ def test_a_workbook_under_another_kinds_name_is_read_by_its_content(tmp_path, na
     path = tmp_path / name
     path.write_bytes(small_ledger(tmp_path / "real.xlsx").read_bytes())
     assert books.read_grid_any(path)["台账"][3][5] == A
+
+
+def test_dedupe_and_summary_skip_office_lock_files_swept_in_by_a_wildcard(tmp_path):
+    """Reviewer's case: ~$民政.xlsx beside the lists, ~$东山村.xlsx first in a summary glob."""
+    import shutil
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1] / "examples" / "示例镇"
+    lists = tmp_path / "部门名单"
+    shutil.copytree(root / "部门名单", lists)
+    (lists / "~$民政.xlsx").write_bytes(b"\x05Admin" + b"\x00" * 150)
+    (lists / ".~lock.残联.xlsx#").write_text("Admin,host,user,01.12.2026 10:00,;", encoding="utf-8")
+    paths = sorted(str(p) for p in lists.iterdir())
+    proc = subprocess.run([sys.executable, "-m", "yibao", "dedupe", *paths, "--policy", "shili-2026",
+                           "-o", str(tmp_path / "合并.xlsx")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "已跳过锁定文件" in proc.stderr and "确定资助" in proc.stdout
+    ledgers = tmp_path / "台账"
+    shutil.copytree(root / "台账", ledgers)
+    (ledgers / "~$东山村.xlsx").write_bytes(b"\x05Admin" + b"\x00" * 150)
+    files = [str(ledgers / "~$东山村.xlsx")] + sorted(str(p) for p in ledgers.glob("[!~]*.xlsx"))
+    proc = subprocess.run([sys.executable, "-m", "yibao", "summary", *files, "--policy", "shili-2026",
+                           "--no-pdf", "-o", str(tmp_path / "汇总.xlsx")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "已跳过锁定文件" in proc.stderr and "4个村（社区）" in proc.stdout
+
+
+def test_a_second_refresh_with_nothing_to_change_leaves_the_file_and_says_so(tmp_path):
+    """Reviewer's case: a second refresh printed "已刷新4行、16个计算单元格" and wrote a backup
+    though every part was byte for byte the same (issue 16 item 5: never claim a change)."""
+    import shutil
+    from pathlib import Path
+    src = Path(__file__).resolve().parents[1] / "examples" / "示例镇" / "台账" / "东山村.xlsx"
+    target = tmp_path / "东山村.xlsx"
+    shutil.copyfile(src, target)
+    first = run_yibao("refresh", str(target))
+    assert "个计算单元格" in first.stdout
+    before = target.read_bytes()
+    backups = set(tmp_path.iterdir())
+    second = run_yibao("refresh", str(target))
+    assert "计算结果均无变化，文件未改动" in second.stdout, second.stdout
+    assert target.read_bytes() == before
+    assert set(tmp_path.iterdir()) == backups       # no new backup either

@@ -78,6 +78,23 @@ class PackageParts:
 
 
     # ------------------------------------------------------------ saving
+    unchanged = False
+
+    def _same_as_stored(self) -> bool:
+        """Every part we would write is byte for byte what the file holds
+        (a second refresh of unchanged values): then the file is not rewritten."""
+        if self.removed:
+            return False
+        stored = set(self.zip.namelist())
+        for name, data in self.changed.items():
+            if name not in stored:
+                return False
+            if isinstance(data, str):
+                data = data.encode("utf-8")
+            if self.zip.getinfo(name).file_size != len(data) or self.zip.read(name) != data:
+                return False
+        return True
+
     def save(self, backup: bool = True):
         for name in self.removed:         # no content type left for a part that is gone
             self.content_types = re.sub(r'<Override\b[^>]*PartName="/' + re.escape(name) + r'"[^>]*/>', "",
@@ -86,6 +103,11 @@ class PackageParts:
                            ("[Content_Types].xml", self.content_types), ("xl/styles.xml", self.styles)):
             if text != self._as_read.get(name):
                 self._write(name, text)
+        if self._same_as_stored():
+            # nothing to change: no rewrite, no backup, and the caller says so
+            self.unchanged = True
+            self.zip.close()
+            return
         fd, tmp = tempfile.mkstemp(prefix=".~yibao-", suffix=".xlsx", dir=self.path.parent)
         os.close(fd)
         try:
