@@ -239,10 +239,10 @@ def decide_all(plan: plans.Plan, records: list[Record], lists: SideLists | None 
             payable = result.payable
             if payable == 0:
                 if not rec.paid and not (proxy and result.funding and any(s == proxy for s, _ in result.funding)):
-                    rec.status = _FULL
+                    rec.status, rec.contradictions = _FULL, ()
                     continue
             elif rec.paid is not None and rec.paid >= payable:
-                rec.status = _PLAIN
+                rec.status, rec.contradictions = _PLAIN, ()
                 continue
         read_error = rec.id_error or rec.input_error or rec.paid_error
         deceased = False

@@ -28,7 +28,7 @@ from yibao.functions import plan as plans
 from yibao.functions.values import yuan_text
 
 from . import book as books
-from yibao.functions.status import DECEASED, EMPLOYEE, SideLists
+from yibao.functions.status import DECEASED, EMPLOYEE, PENDING, SideLists
 
 from .ledger import Record, compute_records, plan_id_in, read_ledger_tables, records_of
 from .table import cell_date, cell_text, is_blank
@@ -101,6 +101,8 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
                 add(book, rec, field, ERROR, f"必填项“{header.strip('*★＊ ')}”为空")
             for message in rec.contradictions:
                 add(book, rec, _contradiction_field(rec, message), ERROR, message)
+            if rec.status is not None and rec.status.kind == PENDING and rec.status.reason.startswith("“是否死亡”"):
+                add(book, rec, "deceased", ERROR, rec.status.reason)
             if rec.id_error:
                 add(book, rec, "id_no", ERROR, rec.id_error)
                 continue

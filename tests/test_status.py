@@ -350,3 +350,19 @@ def test_validate_names_a_death_list_row_it_could_not_match(town):
     wb.save(dead)
     proc = run_yibao("validate", str(path), "--deceased", str(dead))
     assert "名单中身份证号无法识别、未能比对的：死亡人员名单 死亡人员名单.xlsx 第5行（卫某：" in proc.stdout
+
+
+def test_the_rows_own_death_flag(town):
+    path, _dead, _employed = town
+    wb = openpyxl.load_workbook(path)
+    ws = wb["参保缴费台账"]
+    ws["U3"] = "是否死亡"
+    ws["U4"] = "是"          # 张甲, paid
+    ws["U5"] = "不详"        # 李乙
+    wb.save(path)
+    tables, _ = read_ledger_tables(books.FileBook(path).grids())
+    records = {r.name: r for r in compute_records(plans.load(PLAN), records_of(tables))}
+    assert (records["张甲"].status.kind, records["张甲"].enrolled) == (st.DECEASED, False)
+    assert records["李乙"].status.kind == st.PENDING
+    run_yibao("validate", str(path))
+    assert ("U5", "李乙", "“是否死亡”应填是或否，见到“不详”") in _errors(path)
