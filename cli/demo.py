@@ -104,7 +104,10 @@ def run(folder: Path, persons: int = 1000, pdf: bool = True, bar=None) -> list[t
         ledgers.append(target)
 
     tick("校验台账")
-    line = validate.run([_fresh_book(p) for p in ledgers], plan)
+    from yibao.macros.lists import read_side_lists
+    side = read_side_lists([roster], deceased=[source / "部门名单" / "死亡人员名单.xlsx"],
+                           employee=[source / "部门名单" / "职工医保参保名单.xlsx"])
+    line = validate.run([_fresh_book(p) for p in ledgers], plan, lists=side)
     made.append((f"刷新并校验各村台账：{line}", folder / "台账"))
 
     tasks = folder / "任务分配表.xlsx"
@@ -131,7 +134,7 @@ def run(folder: Path, persons: int = 1000, pdf: bool = True, bar=None) -> list[t
     for village, ledger in zip(villages, ledgers):
         target = folder / "公示名单" / f"{village}.xlsx"
         target.parent.mkdir(exist_ok=True)
-        notice.run(_fresh_book(ledger), plan, output=target, village=village)
+        notice.run(_fresh_book(ledger), plan, output=target, village=village, lists=side)
     made.append(("公示名单（各村一份，身份证号已脱敏）", folder / "公示名单"))
     if bar:
         bar.close()

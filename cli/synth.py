@@ -377,6 +377,23 @@ def _place_mistakes(rng, plan, members: list[Member], used: set[str]):
         veterans.append(dict(twice))
         mistakes.append((f"部门名单/退役军人.xlsx 姓名“{twice['姓名']}”", "同一人在一张名单上出现两次",
                          "合并：异常名单“名单内重复”"))
+    # 14. rows that contradict the lists or themselves (functions/status.py): the deceased person still
+    # subsidized on the ledger (002 四(四) 资助流程4), and subsidized persons whose 未缴费原因 says they
+    # refused or are enrolled elsewhere (the random reasons above fall on subsidized persons too)
+    for m in members:
+        said = m.unpaid_reason in ("本人不愿参保", "已在外地参保")
+        if not said and m.id_no != dead.id_no:
+            continue
+        got = engine.compute(plan, engine.Person(m.id_no, tuple(m.identities), m.pay_date, m.enroll_type or "普通",
+                                                 m.event_date, m.employee))
+        if not (got.ok and got.subsidy):
+            continue
+        if said:
+            mistakes.append((where(m), f"资助对象的未缴费原因填“{m.unpaid_reason}”",
+                             "校验：未缴费原因与资助矛盾，不算参保"))
+        else:
+            mistakes.append((where(m), "已死亡人员在台账上仍按资助参保",
+                             "校验：死亡人员名单有此人却享受资助，不算参保"))
     return lists, deceased, employee, mistakes
 
 

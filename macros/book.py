@@ -195,11 +195,13 @@ def _too_big(path: Path, what: str) -> BookError:
                      "请在Excel或WPS中打开检查，删除多余内容后另存为.xlsx再试")
 
 
-def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int]:
-    """(farthest row, farthest column, bytes) of a worksheet's XML, read in
-    chunks: cost linear in the inflated size, memory one chunk. Columns of
-    one letter (A-Z) are not looked at one by one: at most 26."""
+def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int, bool]:
+    """(farthest row, farthest column, bytes, whether it has a formula) of a
+    worksheet's XML, read in chunks: cost linear in the inflated size, memory
+    one chunk. Columns of one letter (A-Z) are not looked at one by one: at
+    most 26."""
     max_row = max_col = size = 0
+    formula = False
     tail = b""
     while True:
         chunk = stream.read(1 << 22)
@@ -209,6 +211,8 @@ def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int]:
         if size > limit:
             raise _too_big(path, f"解压后超过{limit >> 20}MB")
         data = tail + chunk
+        if not formula:
+            formula = b"<f>" in data or b"<f " in data or b":f>" in data or b":f " in data
         for m in _ROW_REF.finditer(data):
             max_row = max(max_row, int(m.group(1)))
         for m in _WIDE_REF.finditer(data):
@@ -217,7 +221,7 @@ def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int]:
         tail = data[-512:]
     if max_col == 0 and size:
         max_col = 26
-    return max_row, max_col, size
+    return max_row, max_col, size, formula
 
 
 _CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\sr=\"([A-Z]{1,4})(\d{1,9})\"[^>]*?(/?)>")
@@ -252,10 +256,34 @@ def _value_extent(stream) -> tuple[int, int]:
         buf = buf[resume:] if resume is not None else buf[max(pos, len(buf) - 512):]
 
 
-def _check_zip(path: Path):
+#: the namespaces of Strict Open XML (ECMA-376 Part 1, 1st edition's
+#: "strict" conformance class; Excel's "Strict Open XML 电子表格")
+_STRICT_NS = b"http://purl.oclc.org/ooxml/"
+
+
+def _is_strict(z: zipfile.ZipFile) -> bool:
+    """A Strict OOXML package: its package relationship to the workbook is of
+    the purl.oclc.org type (or the workbook says ``conformance="strict"``).
+    Reads at most 64 KB of each of the two parts."""
+    for name in ("_rels/.rels", "xl/workbook.xml"):
+        try:
+            with z.open(name) as stream:
+                head = stream.read(1 << 16)
+        except (KeyError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
+            continue
+        if _STRICT_NS + b"officeDocument/relationships/officeDocument" in head or (
+                name == "xl/workbook.xml" and (b'conformance="strict"' in head or
+                                               _STRICT_NS + b"spreadsheetml/main" in head)):
+            return True
+    return False
+
+
+def _check_zip(path: Path) -> set[str]:
     """Refuse a zip (.xlsx/.xlsm/.ods) whose members inflate beyond the caps
     or whose worksheets span more than :data:`MAX_CELLS` (with the sheet's
-    farthest cell named, so a stray entry can be found and deleted)."""
+    farthest cell named, so a stray entry can be found and deleted), or that
+    is Strict Open XML. Returns the worksheet parts that hold a formula."""
+    formulas = set()
     try:
         z = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -264,6 +292,8 @@ def _check_zip(path: Path):
         infos = z.infolist()
         if len(infos) > 100_000:
             raise _too_big(path, f"包含{len(infos)}个部件")
+        if _is_strict(z):
+            raise BookError(f"“{path.name}”是“严格 Open XML”格式，请用Excel另存为普通的.xlsx后再试")
         for info in infos:
             if info.file_size > MAX_MEMBER or (
                     info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1)):
@@ -274,7 +304,9 @@ def _check_zip(path: Path):
                 continue
             try:
                 with z.open(info) as stream:
-                    rows, cols, _size = _sheet_extent(stream, path, MAX_MEMBER)
+                    rows, cols, _size, formula = _sheet_extent(stream, path, MAX_MEMBER)
+                if formula:
+                    formulas.add(name)
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
                 raise BookError(f"无法读取“{path.name}”：文件已损坏（{type(exc).__name__}）") from None
             if rows * cols > MAX_CELLS:     # an upper bound: measure the cells with values
@@ -285,6 +317,7 @@ def _check_zip(path: Path):
                     f"无法读取“{path.name}”：工作表的范围到了{_column_letters(cols)}{rows}"
                     f"（{rows}行×{cols}列），超出可安全读取的{MAX_CELLS // 10000}万个单元格；"
                     "多半是远处误填了内容或格式：请在Excel或WPS中按Ctrl+End找到它，删除多余的行和列后保存再试")
+    return formulas
 
 
 def _encrypted(path: Path) -> bool:
@@ -313,28 +346,171 @@ def _password_error(path: Path) -> BookError:
 _SUFFIXES = {"zip": (".xlsx", ".xlsm", ".ods"), "cfb": (".xls",)}
 
 
-def _calamine_grid(path: Path, kind: str | None = None) -> dict[str, list[list[Any]]]:
+def _open_calamine(path: Path, kind: str | None, data: bytes | None = None):
     from python_calamine import CalamineWorkbook
     try:
+        if data is not None:
+            return CalamineWorkbook.from_filelike(io.BytesIO(data))
         if kind and path.suffix.lower() not in _SUFFIXES[kind]:
             # named for another kind (an .xlsx saved as .xls): calamine picks
             # by name from a path, by content from a file object
             with open(path, "rb") as handle:
-                book = CalamineWorkbook.from_filelike(handle)
-        else:
-            book = CalamineWorkbook.from_path(str(path))
+                return CalamineWorkbook.from_filelike(handle)
+        return CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types
         if "password" in str(exc).lower():
             raise _password_error(path) from None
         raise BookError(f"无法读取“{path.name}”：文件已损坏或不是Excel文件（{type(exc).__name__}）") from None
-    grids = {}
+
+
+#: a worksheet's ``<dimension ref="…"/>`` (ECMA-376 Part 1, 18.3.1.35)
+_DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\b[^>]*?\sref=\"([^\"]*)\"[^>]*?/>")
+_CELL_RANGE = re.compile(rb"\$?[A-Z]{1,3}\$?\d{1,7}(?::\$?[A-Z]{1,3}\$?\d{1,7})?")
+
+
+def _without_bad_dimensions(path: Path) -> bytes | None:
+    """The package with every worksheet's dimension that is not a cell range
+    removed (the element is optional), in memory: LibreOffice writes a
+    row-only ``<dimension ref="1:4"/>`` (issue 16 item 12 (b)), which calamine
+    cannot use and then reads no cell of the sheet. None when no worksheet
+    has such a dimension. Members are within the caps of :func:`_check_zip`."""
+    out = io.BytesIO()
+    changed = False
+    with zipfile.ZipFile(path) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as w:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                m = _DIMENSION.search(data, 0, 1 << 16)
+                if m and not _CELL_RANGE.fullmatch(m.group(1)):
+                    data = data[:m.start()] + data[m.end():]
+                    changed = True
+            w.writestr(info.filename, data)
+    return out.getvalue() if changed else None
+
+
+def _calamine_grid(path: Path, kind: str | None = None) -> dict[str, list[list[Any]]]:
+    """Every sheet's cells through calamine. A chart or dialog sheet is an
+    empty grid; a worksheet calamine cannot read is read again from a copy
+    with its unusable dimension removed (:func:`_without_bad_dimensions`),
+    and if it still cannot be read, :class:`BookError` names it: a sheet is
+    never silently taken for empty (issue 16 item 12 (b))."""
+    from python_calamine import SheetTypeEnum
+    book = _open_calamine(path, kind)
+    types = {meta.name: meta.typ for meta in book.sheets_metadata}
+    grids: dict[str, list[list[Any]]] = {}
+    failed: dict[str, Exception] = {}
     for name in book.sheet_names:
         try:
-            sheet = book.get_sheet_by_name(name)
-            grids[name] = sheet.to_python(skip_empty_area=False)
-        except Exception:
-            grids[name] = []   # chart sheets and the like
+            grids[name] = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            grids[name] = []
+            if types.get(name) not in (SheetTypeEnum.ChartSheet, SheetTypeEnum.DialogSheet):
+                failed[name] = exc
+    if failed and kind == "zip":
+        repaired = _without_bad_dimensions(path)
+        if repaired is not None:
+            again = _open_calamine(path, kind, repaired)
+            for name in list(failed):
+                try:
+                    grids[name] = again.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                    del failed[name]
+                except Exception as exc:
+                    failed[name] = exc
+    if failed:
+        name, exc = next(iter(failed.items()))
+        raise BookError(f"无法读取“{path.name}”的工作表“{name}”（{type(exc).__name__}）："
+                        "请在Excel或WPS中打开该文件，另存为.xlsx后再试")
     return grids
+
+
+_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+_FILLED_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v>[^<]")
+
+
+def _uncached_cells(data: bytes) -> set[tuple[int, int]]:
+    """(row, column), 1-based, of the cells of a worksheet's XML that hold a
+    formula and no cached result (``<c><f>…</f></c>`` or an empty ``<v/>``,
+    as scripts write them): calamine reads those as empty. Linear, per cell."""
+    out = set()
+    pos = 0
+    while True:
+        m = _CELL_START.search(data, pos)
+        if m is None:
+            return out
+        if m.group(3):
+            pos = m.end()
+            continue
+        close = _CELL_END.search(data, m.end())
+        if close is None:
+            return out
+        body = data[m.end():close.start()]
+        if _FORMULA.search(body) and not _FILLED_VALUE.search(body):
+            out.add((int(m.group(2)), _column_number(m.group(1))))
+        pos = close.end()
+
+
+def _sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → worksheet part name, by namespace (any prefix)."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+
+    def local(tag):
+        return tag.rsplit("}", 1)[-1]
+    try:
+        book = ET.fromstring(z.read("xl/workbook.xml"))
+        rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ET.ParseError):
+        return {}
+    targets = {}
+    for rel in rels:
+        target = rel.get("Target") or ""
+        targets[rel.get("Id")] = (target.lstrip("/") if target.startswith("/")
+                                  else posixpath.normpath(posixpath.join("xl", target)))
+    out = {}
+    for el in book.iter():
+        if local(el.tag) == "sheet":
+            rid = next((v for k, v in el.attrib.items() if local(k) == "id"), None)
+            if rid in targets:
+                out[el.get("name")] = targets[rid]
+    return out
+
+
+def _refuse_uncached_people(path: Path, grids: dict[str, list[list[Any]]], formulas: set[str]):
+    """A list whose 身份证号 (or 姓名) column holds formulas saved without their
+    results (a file written by a script, never opened in Excel) reads as
+    empty cells, and every row would be "身份证号为空": say to open and save
+    it in Excel or WPS first (issue 16 item 2). Cheap unless a sheet with
+    formulas has such a column mostly blank; then only that sheet's XML is
+    scanned, and the column's uncached formulas must outnumber its values
+    (our templates' footer formulas never count: they sit under values)."""
+    from .table import field_of, is_blank
+    suspects = []
+    for name, grid in grids.items():
+        for r, row in enumerate(grid[:30]):
+            for c, value in enumerate(row):
+                if field_of(value) not in ("id_no", "name"):
+                    continue
+                below = [line[c] if c < len(line) else None for line in grid[r + 1:]]
+                filled = sum(not is_blank(v) for v in below)
+                if filled * 2 < len(below):
+                    suspects.append((name, r + 1, c + 1, str(value).strip(), filled))
+    if not suspects:
+        return
+    suspects.sort(key=lambda s: field_of(s[3]) != "id_no")   # name the ID column first
+    with zipfile.ZipFile(path) as z:
+        parts = _sheet_parts(z)
+        scanned: dict[str, set] = {}
+        for name, header_row, col, header, filled in suspects:
+            part = parts.get(name)
+            if part not in formulas:
+                continue
+            if part not in scanned:
+                scanned[part] = _uncached_cells(z.read(part))
+            uncached = sum(1 for (r, c) in scanned[part] if c == col and r > header_row)
+            if uncached >= 2 and uncached > filled:
+                raise BookError(
+                    f"“{path.name}”工作表“{name}”的“{header}”列是公式，文件里没有保存公式的结果"
+                    "（多半是程序生成的文件）：请先用Excel或WPS打开该文件并保存一次（让公式算出结果）后再试")
 
 
 def _decode_text(path: Path, raw: bytes) -> str:
@@ -570,8 +746,11 @@ def read_grid_any(path) -> dict[str, list[list[Any]]]:
     except IsADirectoryError:
         raise BookError(f"“{path}”是文件夹，不是表格文件") from None
     if head.startswith(_ZIP_MAGIC):
-        _check_zip(path)
-        return _calamine_grid(path, "zip")
+        formulas = _check_zip(path)
+        grids = _calamine_grid(path, "zip")
+        if formulas:
+            _refuse_uncached_people(path, grids, formulas)
+        return grids
     if head.startswith(_CFB_MAGIC):
         if _encrypted(path):
             raise _password_error(path)
@@ -640,11 +819,18 @@ def atomic_save(workbook, path: Path, backup: bool):
             os.unlink(tmp)
 
 
-def print_titles(sheet: OutSheet) -> str | None:
-    """The rows repeated atop every printed page ("3:4"): the header."""
+def print_titles(sheet: OutSheet, cols: bool = True) -> str | None:
+    """The rows repeated atop every printed page ("3:4"): the header; with ``cols``, first the
+    columns repeated on each column section of a wide sheet ("A:B,3:4", see ``print_plan``)."""
     if not sheet.header_rows:
         return None
-    return f"{sheet.title_rows + 1}:{sheet.title_rows + sheet.header_rows}"
+    rows = f"{sheet.title_rows + 1}:{sheet.title_rows + sheet.header_rows}"
+    if cols:
+        from openpyxl.utils import get_column_letter
+        plan = print_plan(sheet)
+        if plan.title_cols:
+            return f"A:{get_column_letter(plan.title_cols)},{rows}"
+    return rows
 
 
 # Printing a result sheet (issue 11, 打印): A4, body text at least 9 pt. The default font is
@@ -756,7 +942,7 @@ def _style_sheet(ws, sheet: OutSheet):
         ws.merge_cells(ref)
     if sheet.header_rows:
         ws.freeze_panes = ws.cell(last_header + 1, 1)
-        ws.print_title_rows = print_titles(sheet)
+        ws.print_title_rows = print_titles(sheet, cols=False)
     plan = print_plan(sheet)
     for r in range(1, sheet.title_rows + 1):      # a 14 pt title is not clipped by a 15 pt row
         ws.row_dimensions[r].height = 22 if r == 1 else 16
@@ -1014,9 +1200,11 @@ class FileBook(Book):
         self._ops.append(("computed", sheet, rows, columns, number_formats or {}))
 
     def save(self, backup: bool = True) -> dict:
-        """Apply the collected writes; returns {"skipped": typed cells kept}."""
+        """Apply the collected writes; returns {"skipped": typed cells kept,
+        "written": computed cells really written, "notes_on_threads":
+        [(sheet, row, col)] flagged cells whose finding is in the report only}."""
         if not self._ops:
-            return {"skipped": 0}
+            return {"skipped": 0, "written": 0, "notes_on_threads": []}
         self._check_target()
         from .xlsxpatch import Unsupported
         try:
@@ -1091,7 +1279,7 @@ class FileBook(Book):
         patch.save(backup=backup)
         # notes_on_threads: flagged cells that carry a threaded comment, so
         # their finding is in the report only
-        return {"skipped": skipped, "notes_on_threads": on_threads}
+        return {"skipped": skipped, "written": patch.cells_written, "notes_on_threads": on_threads}
 
 def writable_runs(rows: Sequence[int], values: Sequence[Any], typed) -> tuple[list[tuple[int, list]], int]:
     """The (first row, values) blocks of consecutive rows to write, leaving

@@ -104,15 +104,24 @@ def read_all(paths: list[Path], plan: plans.Plan, deceased=(), employee=()
             today, parsed = datetime.date.today(), {}
             for path, read in zip(order, reads):
                 grids = read.result()
+                try:
+                    sheets = kinds.classify_book(grids, path.name, is_category)
+                except AmbiguousColumns as exc:
+                    raise books.BookError(f"“{path.name}”：{exc}") from None
                 if path in forced:
-                    if not kinds.classify_book(grids, path.name):
+                    if not sheets:
+                        problems = []
+                        for sheet, grid in grids.items():
+                            try:
+                                find_table(sheet, grid, required=("id_no",))
+                            except TableError as exc:
+                                problems.append(str(exc))
                         raise books.BookError(f"“{path.name}”里找不到{kinds.KIND_NAMES[forced[path]]}"
-                                              "（需要“姓名”“身份证号”列）")
+                                              "（需要“姓名”“身份证号”列）：" + "；".join(problems))
                     found = kinds.read_side_rows(path, forced[path], grids, today=today)
                     side += found
                     recognized.append(f"{path.name}（按选项作{kinds.KIND_NAMES[forced[path]]}，{len(found)}行）")
                     continue
-                sheets = kinds.classify_book(grids, path.name, is_category)
                 for sheet, kind in sheets.items():
                     if kind.kind is None:
                         raise books.BookError(kinds.unclassified_message(path.name, sheet, kind))

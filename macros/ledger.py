@@ -13,9 +13,10 @@ import datetime
 import re
 from typing import Any, Iterable
 
-from yibao.functions import engine, idno
+from yibao.functions import engine, idno, status as statuses
 from yibao.functions import plan as plans
 from yibao.functions.identity import split_names
+from yibao.functions.status import Enrollment, SideLists
 from yibao.functions.values import BadValue, fen
 
 from .table import AmbiguousColumns, Row, Table, TableError, cell_date, cell_text, find_table, is_blank
@@ -46,15 +47,16 @@ class Record:
     paid_error: str = ""
     result: engine.Result | None = None
     book: str = ""                   # the workbook it came from, where the town actions read several
+    #: the enrollment status (functions/status.py), set by :func:`compute_records`
+    status: Enrollment | None = None
+    #: where the row's sources disagree (Chinese, each naming both sources)
+    contradictions: tuple = ()
 
     @property
     def enrolled(self) -> bool:
-        """Paid something, or owes nothing and the engine accepts them."""
-        if self.result is None or not self.result.ok:
-            return False
-        if self.result.payable == 0:      # fully subsidized: the state pays
-            return True
-        return self.paid is not None and self.paid >= self.result.payable
+        """Enrolled for the year, as :func:`yibao.functions.status.decide`
+        says (已缴费, 资助参保, 代缴); False before :func:`compute_records`."""
+        return self.status is not None and self.status.enrolled
 
 
 _PLAN_LABEL = re.compile(r"^\s*方案编号\s*[:：]?\s*$")
@@ -111,7 +113,7 @@ _TRUE = {"是", "已参加", "y", "yes", "true", "1", "√"}
 _FALSE = {"", "否", "未参加", "n", "no", "false", "0", "×"}
 
 
-def _flag(value) -> bool:
+def _flag(value, header: str = "是否参加职工医保") -> bool:
     if value is None:                   # no such column, or left blank
         return False
     if isinstance(value, bool):
@@ -121,7 +123,7 @@ def _flag(value) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise BadValue(f"“是否参加职工医保”应填是或否，见到“{cell_text(value)}”")
+    raise BadValue(f"“{header}”应填是或否，见到“{cell_text(value)}”")
 
 
 class _Memo(dict):
@@ -190,8 +192,12 @@ def records_of(tables: Iterable[Table]) -> list[Record]:
     return [_record(t, row, today, fen_of, ids_of) for t in tables for row in t.rows]
 
 
-def compute_records(plan: plans.Plan, records: list[Record], today: datetime.date | None = None):
-    """Attach the engine's result to every readable record (in place)."""
+def compute_records(plan: plans.Plan, records: list[Record], today: datetime.date | None = None,
+                    lists: SideLists | None = None):
+    """Attach the engine's result to every readable record, and to every
+    record its enrollment status and contradictions (in place), decided by
+    :func:`yibao.functions.status.decide` from the row and ``lists`` (death
+    list, employee list, merged roster). Returns ``records``."""
     today = today or datetime.date.today()
     people, births, targets = [], [], []
     for rec in records:
@@ -202,4 +208,58 @@ def compute_records(plan: plans.Plan, records: list[Record], today: datetime.dat
             targets.append(rec)
     for rec, result in zip(targets, engine.compute_many(plan, people, today, births=births)):
         rec.result = result
+    decide_all(plan, records, lists)
     return records
+
+
+_PLAIN = statuses.enrollment(statuses.PAID)
+_FULL = statuses.enrollment(statuses.SUBSIDIZED)
+
+
+def decide_all(plan: plans.Plan, records: list[Record], lists: SideLists | None = None):
+    """Set ``status`` and ``contradictions`` of every computed record (in
+    place). The common rows (read cleanly, no 未缴费原因 or flags, on no
+    list, fully paid or fully subsidized without proxy) take a shared
+    Enrollment without a call; the rest go through ``status.decide``."""
+    proxy = plan.proxy_source
+    lists = lists if lists is not None and (lists.deceased or lists.employee or lists.roster) else None
+    dead_ids = lists.deceased if lists is not None else {}
+    employee_ids = lists.employee if lists is not None else {}
+    decide = statuses.decide
+    for rec in records:
+        raw = rec.raw
+        reason = raw.get("unpaid_reason")
+        dead_cell = raw.get("deceased")
+        result = rec.result
+        person = rec.person
+        # (the roster matters only against a 未缴费原因, which the common row has not)
+        if (result is not None and result.ok and not rec.paid_error
+                and rec.id_no not in dead_ids and rec.id_no not in employee_ids
+                and is_blank(reason) and is_blank(dead_cell) and not rec.input_error):
+            payable = result.payable
+            if payable == 0:
+                if not rec.paid and not (proxy and result.funding and any(s == proxy for s, _ in result.funding)):
+                    rec.status = _FULL
+                    continue
+            elif rec.paid is not None and rec.paid >= payable:
+                rec.status = _PLAIN
+                continue
+        read_error = rec.id_error or rec.input_error or rec.paid_error
+        deceased = False
+        if not is_blank(dead_cell):
+            try:
+                deceased = cell_text(dead_cell) in ("已死亡", "死亡") or _flag(dead_cell, "是否死亡")
+            except BadValue as exc:
+                read_error = read_error or str(exc)
+        ok = result is not None and result.ok
+        rec.status, rec.contradictions = decide(
+            ok=ok,
+            payable=result.payable if result is not None else None,
+            subsidy=result.subsidy if result is not None else None,
+            funding=result.funding if result is not None else (),
+            tier=result.subsidy_tier if result is not None else None,
+            message=result.message if result is not None else "",
+            paid=rec.paid, unpaid_reason=cell_text(reason),
+            employee=bool(person and person.employee_insured), deceased=deceased,
+            read_error=read_error, id_no="" if rec.id_error else rec.id_no, lists=lists,
+            proxy_source=proxy, enroll_type=person.enroll_type if person else cell_text(raw.get("enroll_type")))

@@ -27,7 +27,7 @@ from typing import Callable, NamedTuple
 from yibao.functions import idno
 
 from . import book as books
-from .table import TableError, cell_text, find_table, header_key
+from .table import AmbiguousColumns, TableError, cell_text, find_table, header_key
 
 __all__ = ["SUBSIDY", "DECEASED", "EMPLOYEE", "ROSTER", "KIND_NAMES", "Kind", "classify", "classify_book",
            "unclassified_message", "Unread", "SideLists", "SideRow", "read_side_rows", "read_side_lists",
@@ -70,6 +70,7 @@ class Kind:
     kind: str | None
     why: str
     header_row: int = 0
+    headers: tuple = ()    # the header row's texts as written
 
 
 def classify(grid: list[list], sheet: str = "", file: str = "",
@@ -102,6 +103,8 @@ def classify(grid: list[list], sheet: str = "", file: str = "",
     try:
         # the header is within find_table's first 30 rows: the data rows below are not read here
         table = find_table(sheet or "Sheet1", grid[:32], required=("id_no",))
+    except AmbiguousColumns:
+        raise          # two ID columns: an error, never a sheet to pass over
     except TableError:
         return Kind(None, "没有身份证号列", 0)
     header_row = table.header_row      # 1-based, the last header row
@@ -127,10 +130,11 @@ def classify(grid: list[list], sheet: str = "", file: str = "",
         for text in (sheet, stem, *re.split(r"[-_－ ]", stem)):
             if text and is_category(text):
                 return Kind(SUBSIDY, f"名称“{text}”是本方案的身份类别", header_row)
+    written = tuple(cell_text(v) for v in grid[header_row - 1] if cell_text(v))
     if found:
         listed = "；".join(KIND_NAMES[k] + "：" + "、".join(hits[k]) for k in found)
-        return Kind(None, f"表头同时像几种名单（{listed}）", header_row)
-    return Kind(None, "表头、标题和文件名都看不出是哪种名单", header_row)
+        return Kind(None, f"表头同时像几种名单（{listed}）", header_row, written)
+    return Kind(None, "表头、标题和文件名都看不出是哪种名单", header_row, written)
 
 
 def classify_book(grids: dict[str, list[list]], file: str,
@@ -151,7 +155,8 @@ def classify_book(grids: dict[str, list[list]], file: str,
 
 def unclassified_message(file: str, sheet: str, kind: Kind) -> str:
     """The one Chinese line for a list :func:`classify` could not place."""
-    return (f"“{file}”的工作表“{sheet}”看不出是哪种名单（{kind.why}）：资助名单请加“身份类别”列"
+    seen = "，表头为“" + "”“".join(kind.headers) + "”" if kind.headers else ""
+    return (f"“{file}”的工作表“{sheet}”看不出是哪种名单（{kind.why}{seen}）：找不到“身份类别”列，资助名单请加“身份类别”列"
             f"（或以身份类别命名文件、工作表）；死亡人员名单请用 --deceased 指定；"
             f"职工医保参保名单请用 --employee 指定；也可以在文件名里写明“资助名单”“死亡”或“职工医保”")
 
@@ -340,6 +345,8 @@ def read_side_rows(path: Path, kind: str, grids: dict | None = None, sheets: dic
             continue
         try:
             table = find_table(sheet, grid, required=("id_no",))
+        except AmbiguousColumns as exc:
+            raise books.BookError(f"“{path.name}”：{exc}") from None
         except TableError:
             continue
         tier_col = status_col = None
@@ -385,7 +392,10 @@ def read_side_lists(paths, deceased=(), employee=(), today: datetime.date | None
     for path in paths:
         path = Path(path)
         grids = books.read_grid_any(path)
-        kinds = classify_book(grids, path.name)
+        try:
+            kinds = classify_book(grids, path.name)
+        except AmbiguousColumns as exc:
+            raise books.BookError(f"“{path.name}”：{exc}") from None
         for sheet, found in kinds.items():
             if found.kind is None:
                 raise books.BookError(unclassified_message(path.name, sheet, found))

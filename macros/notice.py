@@ -1,17 +1,29 @@
 """公示名单 (notice): the list of enrolled persons for posting (002 五(三)
 缴费公示阶段: 导出已参保人员数据明细，加盖乡镇和村(社区)公章后张榜公示).
 
+Who is listed: the persons enrolled for the year, as their enrollment
+status says (functions/status.py: 已缴费, 资助参保, 代缴); the rest are left
+off and the command's message counts them by status (未缴费, 异地参保,
+职工医保, 已死亡, 待核实). With the death list, employee list and merged
+roster (``lists``) the statuses use them too.
+
 Privacy: ID numbers are masked (region and last four kept), no phone
-numbers, no identity categories (being on a 低保 list is nobody's business
-on a notice board), only who is enrolled and what they paid.
+numbers, nothing that tells who is subsidized: no identity categories, and
+by default no amount (a column of 0 and 400 would tell the village who is
+on a 低保 list). ``amount=True`` (``--amount``) adds 个人缴费 where a
+county's notice form requires it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from collections import Counter
+
 from yibao.functions import idno
 from yibao.functions import plan as plans
+from yibao.functions import status as statuses
+from yibao.functions.status import SideLists
 from yibao.functions.values import yuan
 
 from . import book as books
@@ -20,7 +32,8 @@ from .validate import resolve_plan
 
 __all__ = ["notice_sheet", "run", "add_parser"]
 
-HEADER = ["序号", "村（社区）", "姓名", "性别", "身份证号", "个人缴费（元）"]
+HEADER = ["序号", "村（社区）", "姓名", "性别", "身份证号"]
+AMOUNT_HEADER = "个人缴费（元）"
 
 
 def _period(plan: plans.Plan) -> str:
@@ -30,52 +43,84 @@ def _period(plan: plans.Plan) -> str:
     return "公示期：    年  月  日至    年  月  日"
 
 
-def notice_sheet(plan: plans.Plan, records, village: str = "") -> books.OutSheet:
+def notice_sheet(plan: plans.Plan, records, village: str = "", amount: bool = False) -> books.OutSheet:
+    """The 公示名单 sheet: the enrolled among ``records`` (computed: their
+    ``status`` set), IDs masked; ``amount`` adds 个人缴费 in yuan."""
     enrolled = [r for r in records if r.enrolled]
     enrolled.sort(key=lambda r: (r.village, r.family, r.sheet, r.row))
     title = f"{plan.county}{plan.town}{plan.year}年度城乡居民医保参保人员公示名单"
-    rows = [[title], [f"填报单位：{plan.town}  {village or '        村（社区）'}"], HEADER]
+    header = HEADER + [AMOUNT_HEADER] if amount else HEADER
+    rows = [[title], [f"填报单位：{plan.town}  {village or '        村（社区）'}"], header]
     for i, r in enumerate(enrolled, 1):
-        paid = r.paid if r.paid is not None else r.result.payable
-        rows.append([i, r.village or village, r.name, idno.gender(r.id_no), idno.mask(r.id_no), yuan(paid)])
+        row = [i, r.village or village, r.name, idno.gender(r.id_no), idno.mask(r.id_no)]
+        if amount:
+            row.append(yuan(r.paid if r.paid is not None else r.result.payable))
+        rows.append(row)
     rows += [[], [f"共{len(enrolled)}人。{_period(plan)}。如有异议，请在公示期内向村（社区）或乡镇医保办反映。"],
              ["村（社区）盖章：", None, None, "乡镇（街道）盖章：", None, "日期：    年  月  日"]]
+    last = "F" if amount else "E"
+    widths = {1: 7, 2: 18, 3: 16, 4: 8, 5: 28}
+    if amount:
+        widths = {1: 6, 2: 14, 3: 12, 4: 6, 5: 22, 6: 14}
     return books.OutSheet("公示名单", rows, header_rows=1, title_rows=2, footer_rows=3,
-                          merges=["A1:F1"], widths={1: 6, 2: 14, 3: 12, 4: 6, 5: 22, 6: 14},
-                          landscape=False)
+                          merges=[f"A1:{last}1"], widths=widths, landscape=False)
 
 
-def run(book, plan=None, policy: str | None = None, output: Path | None = None, village: str = "") -> str:
+def left_off(records) -> str:
+    """'未列入12人：未缴费5人、异地参保3人…' (by status kind), or ''."""
+    counts = Counter(r.status.kind if r.status is not None else statuses.PENDING
+                     for r in records if not r.enrolled)
+    if not counts:
+        return ""
+    parts = [f"{kind}{counts[kind]}人" for kind in statuses.KINDS if counts.get(kind)]
+    return f"未列入{sum(counts.values())}人：{'、'.join(parts)}"
+
+
+def run(book, plan=None, policy: str | None = None, output: Path | None = None, village: str = "",
+        lists: SideLists | None = None, amount: bool = False) -> str:
+    """Write the notice of one ledger (into it, or ``output``); returns the
+    message: how many listed, how many left off and why."""
     grids = book.grids()
     plan = plan or resolve_plan(policy, grids)
     tables, _skipped = read_ledger_tables(grids)
     if not tables:
         raise books.BookError("没有找到台账（需要“身份证号”列）")
-    records = compute_records(plan, records_of(tables))
+    records = compute_records(plan, records_of(tables), lists=lists)
     if not village:
         # the village the ledger names in its 填报单位 line, when it names one
         from .town import village_of_sheet
         named = {village_of_sheet(grids[t.sheet]) for t in tables} - {""}
         village = named.pop() if len(named) == 1 else ""
-    sheet = notice_sheet(plan, records, village)
+    sheet = notice_sheet(plan, records, village, amount)
     count = sum(r.enrolled for r in records)
     where = books.deliver(book, sheet, output)
-    return f"公示名单共{count}人（身份证号已脱敏），已写入{where}"
+    off = left_off(records)
+    return (f"公示名单共{count}人（身份证号已脱敏{'' if amount else '，不含缴费金额'}），已写入{where}"
+            + (f"；{off}" if off else ""))
 
 
 def cmd_notice(args) -> int:
     output = Path(args.output) if args.output else None
-    print(run(books.FileBook(args.file), policy=args.policy, output=output, village=args.village or ""))
+    import sys
+    from .validate import side_lists_of
+    lists = side_lists_of(args, lambda text: print(text, file=sys.stderr))
+    print(run(books.FileBook(args.file), policy=args.policy, output=output, village=args.village or "",
+              lists=lists, amount=args.amount))
     return 0
 
 
 def add_parser(sub):
     p = sub.add_parser(
         "notice", help="生成公示名单（身份证号脱敏） / public notice of enrolled persons",
-        description="从台账导出已参保人员公示名单：身份证号只显示前6位和后4位，不含电话和资助身份。"
-                    " Writes the list for posting, IDs masked, no phone numbers.")
+        description="从台账导出本年度已参保人员公示名单（已缴费、资助参保、代缴）：身份证号只显示前6位和后4位，"
+                    "不含电话、资助身份和缴费金额（金额会让人看出谁受资助；县里表样要求时加 --amount）。"
+                    " Writes the list of enrolled persons for posting, IDs masked, no amounts unless --amount.")
     p.add_argument("file", help="台账文件 / ledger file")
     p.add_argument("--policy", help="方案编号（默认读台账中的“方案编号”） / plan id")
     p.add_argument("-o", "--output", help="写到新文件（默认写入台账的“公示名单”工作表） / new file")
     p.add_argument("--village", help="村（社区）名称 / village name")
+    p.add_argument("--amount", action="store_true",
+                   help="加“个人缴费”列（县里公示表样要求时才加：0元和足额会显出谁受资助） / add the amount paid")
+    from .validate import add_list_options
+    add_list_options(p)
     p.set_defaults(func=cmd_notice)

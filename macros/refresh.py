@@ -79,8 +79,10 @@ def run(book, plan=None, policy: str | None = None) -> str:
         raise books.BookError("台账中没有计算列（应缴、资助类别、待遇起始、校验等），无需刷新")
     records = compute_records(plan, records_of(tables))
     written = fill_values(book, tables, computed_values(records))
-    kept = (book.save() or {}).get("skipped", 0)
-    line = f"已刷新{len(records)}行、{written - kept}个计算单元格"
+    stats = book.save() or {}
+    kept = stats.get("skipped", 0)
+    # what the book really wrote, where it can tell (issue 16 item 5)
+    line = f"已刷新{len(records)}行、{stats.get('written', written - kept)}个计算单元格"
     if kept:
         line += f"；{kept}个单元格已有手填内容，未覆盖"
     return line

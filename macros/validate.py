@@ -6,7 +6,12 @@ gender against the ID, duplicate IDs within a sheet, across sheets and across
 workbooks, the amount paid against what the plan says is payable, identity
 names against the plan, payment dates against the plan's windows, and cash
 deposited later than the plan allows (002 四(二): the same day, at most 3
-days, all before 12-31).
+days, all before 12-31), and where the row's sources disagree on the
+person's enrollment status (functions/status.py: on the death list but paid
+or subsidized, subsidized but 不愿参保 or 已在外地参保, a 未缴费原因 with a
+payment, on the employee list but paid here), each naming both sources.
+The death list, employee list and merged roster come in as
+:class:`~yibao.functions.status.SideLists`.
 
 Output: a 校验报告 sheet (link to the cell, severity, Chinese message), the
 offending cells filled and given a note in the ledger, and a one-line
@@ -23,6 +28,8 @@ from yibao.functions import plan as plans
 from yibao.functions.values import yuan_text
 
 from . import book as books
+from yibao.functions.status import DECEASED, EMPLOYEE, SideLists
+
 from .ledger import Record, compute_records, plan_id_in, read_ledger_tables, records_of
 from .table import cell_date, cell_text, is_blank
 from .xlsxpatch import column_letter
@@ -84,12 +91,16 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
                 if not is_blank(value):
                     continue
                 # 002 附件2: 个人缴费 for those who paid, 未缴费原因 for those who did not
-                if field == "unpaid_reason" and (rec.enrolled or rec.paid):
+                if field == "unpaid_reason" and (rec.enrolled or rec.paid or (
+                        rec.status is not None and rec.status.kind in (DECEASED, EMPLOYEE))):
+                    # the death or employee list (or flag) is the reason
                     continue
                 if field == "paid" and cell_text(rec.raw.get("unpaid_reason")):
                     continue
                 header = headers.get(key, {}).get(rec.columns[field], field)
                 add(book, rec, field, ERROR, f"必填项“{header.strip('*★＊ ')}”为空")
+            for message in rec.contradictions:
+                add(book, rec, _contradiction_field(rec, message), ERROR, message)
             if rec.id_error:
                 add(book, rec, "id_no", ERROR, rec.id_error)
                 continue
@@ -135,6 +146,18 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
             add(book, rec, "id_no", ERROR, f"身份证号重复（{where}）：又见于{'、'.join(others[:3])}")
     findings.sort(key=lambda f: (f.book, f.sheet, f.row, f.col))
     return findings
+
+
+def _contradiction_field(rec: Record, message: str) -> str:
+    """The cell a contradiction belongs on: the 未缴费原因 it contradicts,
+    else the payment, else the 是否死亡 flag or the ID."""
+    if message.startswith("未缴费原因") and "unpaid_reason" in rec.columns:
+        return "unpaid_reason"
+    if "个人缴费" in message and "paid" in rec.columns:
+        return "paid"
+    if "deceased" in rec.columns:
+        return "deceased"
+    return "id_no"
 
 
 def _check_cash(book, rec: Record, cash_rule: tuple, add):
@@ -218,9 +241,11 @@ def write_findings(book, findings: list[Finding], sheets: set[str], mark: bool =
 
 @books.gc_paused()
 def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = None,
-        mark: bool = True, progress=None) -> str:
+        mark: bool = True, progress=None, lists: SideLists | None = None) -> str:
     """Validate one or more workbooks (FileBook or Excel backend); write the
-    report sheet and marks into each; return the one-line summary."""
+    report sheet and marks into each; return the one-line summary. ``lists``:
+    the death list, employee list and merged roster the statuses are checked
+    against (:func:`yibao.macros.lists.read_side_lists`)."""
     all_records: dict[str, list[Record]] = {}
     headers = {}
     for book in books_in:
@@ -231,7 +256,7 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
             raise books.BookError(f"“{book.path.name}”里没有找到台账（需要“身份证号”列）"
                                   + ("：" + "；".join(skipped[:3]) if skipped else ""))
         records = records_of(tables)
-        compute_records(plan, records)
+        compute_records(plan, records, lists=lists)
         all_records[str(book.path)] = records
         for t in tables:
             headers[(str(book.path), t.sheet)] = t.headers
@@ -246,7 +271,56 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
         write_findings(book, by_book.get(key, []), {r.sheet for r in all_records[key]}, mark)
         book.save()
     checked = sum(len(r) for r in all_records.values())
-    return summary_line(findings, checked)
+    return summary_line(findings, checked) + _unread_note(lists)
+
+
+def _unread_note(lists: SideLists | None) -> str:
+    """A word on list rows whose ID could not be read: they cannot be
+    matched, so nobody is struck off or excluded by them."""
+    if lists is None or not lists.unreadable:
+        return ""
+    from .lists import KIND_NAMES
+    places = "、".join(f"{KIND_NAMES.get(u.kind, u.kind)} {u.place}（{u.name}：{u.reason}）"
+                      for u in lists.unreadable[:3])
+    more = f"等{len(lists.unreadable)}行" if len(lists.unreadable) > 3 else ""
+    return f"；名单中身份证号无法识别、未能比对的：{places}{more}，请核对"
+
+
+def side_lists_of(args, say=lambda text: None) -> SideLists | None:
+    """The side lists named on the command line (--lists, --deceased,
+    --employee, --roster), or None when none is. A folder given to --lists
+    is read whole; department subsidy lists in it are passed over (the
+    merged roster stands for them, ``say`` tells which). Raises
+    ``books.BookError`` (Chinese)."""
+    from yibao.atomic import without_backups
+    from .lists import SUBSIDY, classify_book, read_side_lists
+    named = list(getattr(args, "lists", None) or []) + list(getattr(args, "roster", None) or [])
+    deceased = list(getattr(args, "deceased", None) or [])
+    employee = list(getattr(args, "employee", None) or [])
+    if not (named or deceased or employee):
+        return None
+    paths, passed = [], []
+    for item in named:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(("~$", "."))
+                           and p.suffix.lower() in (".xlsx", ".xls", ".xlsm", ".csv", ".et"))
+            for p in without_backups([str(p) for p in found], lambda _t: None):
+                kinds = classify_book(books.read_grid_any(Path(p)), Path(p).name)
+                if kinds and all(k.kind == SUBSIDY for k in kinds.values()):
+                    passed.append(Path(p).name)
+                    continue          # a department's subsidy list: the merged roster stands for it
+                paths.append(Path(p))
+        elif not path.exists():
+            raise books.BookError(f"找不到名单文件：{path}")
+        else:
+            paths.append(path)
+    for path in deceased + employee:
+        if not Path(path).exists():
+            raise books.BookError(f"找不到名单文件：{path}")
+    if passed:
+        say(f"提示：{'、'.join(passed)}是部门资助名单，不直接用（资助按方案计算；合并结果请用 --roster 指定）")
+    return read_side_lists(paths, deceased=deceased, employee=employee)
 
 
 def cmd_validate(args) -> int:
@@ -266,7 +340,8 @@ def cmd_validate(args) -> int:
     def step(rows):
         counted[0] += 1
         bar(counted[0], len(files))
-    line = run(files, policy=args.policy, mark=not args.no_mark, progress=step)
+    lists = side_lists_of(args, lambda text: print(text, file=sys.stderr))
+    line = run(files, policy=args.policy, mark=not args.no_mark, progress=step, lists=lists)
     bar.close()
     print(line)
     return 0
@@ -280,4 +355,18 @@ def add_parser(sub):
     p.add_argument("files", nargs="+", help="台账文件（.xlsx），可多个以查跨工作簿重复 / ledger files")
     p.add_argument("--policy", help="方案编号（默认读台账中的“方案编号”） / plan id")
     p.add_argument("--no-mark", action="store_true", help="只写报告，不在台账中标注 / report only")
+    add_list_options(p)
     p.set_defaults(func=cmd_validate)
+
+
+def add_list_options(p):
+    """--deceased, --employee, --roster, --lists: the lists the enrollment
+    status is checked against (validate and notice)."""
+    p.add_argument("--deceased", action="append", metavar="死亡人员名单",
+                   help="死亡人员名单：名单上的人不算参保，有缴费或资助的报错 / death list")
+    p.add_argument("--employee", action="append", metavar="职工医保参保名单",
+                   help="职工医保参保名单：名单上的人不算居民参保，在本地缴费的报错 / employee-insurance list")
+    p.add_argument("--roster", action="append", metavar="资助名单比对结果",
+                   help="合并后的资助名单（yibao dedupe 的结果） / merged subsidy roster")
+    p.add_argument("--lists", action="append", metavar="名单或文件夹",
+                   help="名单文件或整个部门名单文件夹，按内容认出死亡、职工医保名单 / lists or a folder of them")

@@ -74,8 +74,6 @@ MAY_CHANGE = {
 ITEM4 = "issue 16 item 4: no lossy path (a shared formula, a user's note send the action through openpyxl)"
 ITEM5 = "issue 16 item 5: sheets with a namespace prefix"
 ITEM3 = "issue 16 item 3: the 1904 date system"
-ITEM12B = "issue 16 item 12 (b): LibreOffice's row-only dimension read as an empty sheet"
-ITEM12S = "issue 16 item 12: Strict OOXML must be refused in Chinese, untouched"
 ITEM12A = "issue 16 item 12 (a): notes relationship ../comments1.xml not normalised"
 XFAIL: dict[tuple[str, str], str] = {
     # shared formula in a user column (and the user's note) → openpyxl: both
@@ -85,14 +83,8 @@ XFAIL: dict[tuple[str, str], str] = {
     # its rels, the image) dropped, the note replaced by ours
     # "missing xl/worksheets/../comments1.xml" → openpyxl: picture dropped,
     # the user's note replaced by ours, table/chart/custom props rewritten
-    # the row-only dimension: progress used to count 0 persons with exit 0; with nothing to
-    # count it now refuses (exit 2, file untouched), which this test accepts
     # "styles without cellStyles" (the prefixed styles part) → openpyxl:
     # docProps/core.xml and the _选项 sheet rewritten, shared strings renumbered
-    # validate writes a Transitional sheet into a Strict package (exit 0);
-    # refresh ends in an internal error, exit 3 (KeyError)
-    ("strict", "validate"): ITEM12S,
-    ("strict", "refresh"): ITEM12S,
 }
 
 
@@ -535,7 +527,6 @@ def test_validate_save_in_excel_validate_keeps_both_pictures(corpus, tmp_path):
     assert kept(after) == want, "validate after a save in Excel lost a picture or the chart"
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM12B)
 def test_summary_never_drops_a_village_it_cannot_read(corpus, tmp_path):
     """Item 12 (b): two villages of 2 persons each, one ledger last saved by
     LibreOffice with ``<dimension ref="1:N"/>``: the summary counts 4 persons,

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not pdfcheck.available(), reason="LibreOffice (s
 
 MIN_PT = 9.0
 RESULT_XFAIL = pytest.mark.xfail(
-    strict=True, reason="result-sheet print setup (fast writer) not yet fitted: waits for the xlsxpatch split")
+    strict=True, reason="a note line longer than its page section runs past the page edge (notes need wrapping)")
 
 TEMPLATES = ("ledger", "new-enrollee", "elsewhere", "register", "tasks", "subsidy-list", "schedule")
 
@@ -106,7 +106,7 @@ def test_task_form_does_not_print_last_years_targets_as_this_years(printed):
 
 def test_ledger_printout(printed):
     doc = printed["台账/东山村"]
-    ledger_pages = [p for p in doc.pages if "参保缴费台账" in p.text]
+    ledger_pages = [p for p in doc.pages if "城乡居民医保参保缴费台账" in p.text]
     assert ledger_pages and all("身份证号" in p.text for p in ledger_pages)
     _check(doc)
 
@@ -123,7 +123,6 @@ def test_task_workbook_printout(printed):
     _check(doc)
 
 
-@RESULT_XFAIL
 def test_notice_printout(printed):
     doc = printed["公示名单/东山村"]
     _check(doc)
@@ -151,9 +150,11 @@ def test_progress_chart_value_axis_starts_at_zero(printed):
     """A bar of 92% against one of 96% must not look four times as long: the axis starts at 0."""
     path = printed["_files"]["任务分配表"]
     with zipfile.ZipFile(path) as z:
-        charts = [n for n in z.namelist() if re.match(r"xl/charts/chart\d+\.xml$", n)]
+        charts = [n for n in z.namelist() if re.match(r"xl/charts/[^/]+\.xml$", n)]
         assert charts, "no chart in the task workbook"
         for name in charts:
             xml = z.read(name).decode("utf-8")
-            for ax in re.findall(r"<c:valAx>.*?</c:valAx>", xml, re.S):
-                assert re.search(r'<c:min val="0(\.0)?"\s*/>', ax), f"{name}: value axis not from 0"
+            axes = re.findall(r"<(?:c:)?valAx>.*?</(?:c:)?valAx>", xml, re.S)
+            assert axes, f"{name}: no value axis"
+            for ax in axes:
+                assert re.search(r'<(?:c:)?min val="0(\.0)?"\s*/>', ax), f"{name}: value axis not from 0"

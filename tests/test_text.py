@@ -178,7 +178,7 @@ def test_merge_sees_one_person_in_a_name_written_two_ways(tmp_path):
     wb = openpyxl.load_workbook(out)
     kinds = [r[0] for r in wb["异常名单"].iter_rows(min_row=2, values_only=True)]
     assert "一人两名" not in kinds and "身份证号有误" not in kinds, kinds
-    names = {r[2]: r[1] for r in wb["资助名单汇总"].iter_rows(min_row=3, values_only=True)}
+    names = {r[3]: r[2] for r in wb["资助名单汇总"].iter_rows(min_row=3, values_only=True)}
     assert names == {A: "张三", B: "阿依古丽·买买提"}
 
 

@@ -70,7 +70,7 @@ def test_refresh_writes_into_a_sheet_with_prefixed_elements(tmp_path):
         parts[name] = prefixed(parts[name])
     rewrite(path, reshape)
     proc = run_yibao("refresh", str(path))
-    assert "已刷新3行" in proc.stdout
+    assert "已刷新3行、12个计算单元格" in proc.stdout          # 3 rows x 4 computed columns, really written
     ws = openpyxl.load_workbook(path)["台账"]
     assert [ws.cell(r, 14).value for r in (4, 5, 6)] == [280, 0, 140]
     assert ws["O5"].value == "低保对象"

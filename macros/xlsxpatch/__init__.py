@@ -83,4 +83,6 @@ class XlsxPatch(PackageParts, WorkbookParts, StylesPart, SheetRows, SharedString
         self.originals: dict[tuple[int, int], int] = {}
         # cells whose finding went only to the report: they carry an Excel 365 threaded comment
         self.notes_on_threads: list[tuple[int, int]] = []
+        # computed cells really written (refresh reports this, never what it meant to write)
+        self.cells_written = 0
         self._computed_xf_id = self._named_style()

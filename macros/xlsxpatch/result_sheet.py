@@ -156,6 +156,12 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: Share
     boxed = _box_cells(getattr(sheet, "boxes", ()))
     width = max([len(row) for row in sheet.rows] + [c for cols in boxed.values() for c in cols], default=0)
     letters = [get_column_letter(c) for c in range(1, width + 1)]
+    # A4 at >= 9 pt: fit to width only where that keeps the text readable, else column
+    # sections; header rows tall enough for their wrapped labels (issue 11, 打印)
+    from ..book import print_plan
+    plan = print_plan(sheet)
+    heights = dict(plan.row_heights)
+    fit_pr = '<pageSetUpPr fitToPage="1"/>' if plan.fit_width else ""
     # the openpyxl path's look: header and body cells boxed, number formats on the body
     body_style = {c: patch.xf(0, num_fmt=fmt, border=True) for c, fmt in sheet.number_formats.items()}
     rows_xml = []
@@ -206,11 +212,9 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: Share
             if value is None and style is None:
                 continue
             cells.append(cell_xml(f"{letters[c - 1]}{r}", value, style))
-        if cells and sheet.title_rows < r <= last_header:
-            # wrapped header text: a row tall enough for its longest label (a CJK char ~2 units)
-            lines = max((-(-2 * len(str(v or "")) // int(sheet.widths.get(c, 8.43)))
-                         for c, v in enumerate(row, 1)), default=1)
-            rows_xml.append(f'<row r="{r}" ht="{15 * max(lines, 1)}" customHeight="1">{"".join(cells)}</row>')
+        if cells and r in heights:
+            # wrapped header text / a 14 pt title: a row tall enough for it (book.print_plan)
+            rows_xml.append(f'<row r="{r}" ht="{heights[r]}" customHeight="1">{"".join(cells)}</row>')
         elif cells:
             rows_xml.append(f'<row r="{r}">{"".join(cells)}</row>')
     cols = "".join(f'<col min="{c}" max="{c}" width="{w}" customWidth="1"/>'
@@ -228,7 +232,7 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: Share
     # concatenation of the whole would copy them again
     head = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
-            f'<sheetPr><tabColor rgb="{OUR_TAB}"/><pageSetUpPr fitToPage="1"/></sheetPr>'
+            f'<sheetPr><tabColor rgb="{OUR_TAB}"/>{fit_pr}</sheetPr>'
             f'<sheetViews><sheetView workbookViewId="0">{pane}</sheetView></sheetViews>'
             f'<sheetFormatPr defaultRowHeight="15"/>'
             + (f"<cols>{cols}</cols>" if cols else "") + "<sheetData>")
@@ -236,9 +240,12 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: Share
             + (f'<mergeCells count="{len(sheet.merges)}">{merges}</mergeCells>' if merges else "")
             + (f"<hyperlinks>{links}</hyperlinks>" if links else "")
             + '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-            + f'<pageSetup paperSize="9" orientation="{"landscape" if sheet.landscape else "portrait"}" '
-              f'fitToWidth="1" fitToHeight="0"/>'
-            + '<headerFooter><oddFooter>&amp;C第 &amp;P 页 共 &amp;N 页</oddFooter></headerFooter>'
+            + f'<pageSetup paperSize="9" orientation="{"landscape" if plan.landscape else "portrait"}"'
+              + (' fitToWidth="1" fitToHeight="0"/>' if plan.fit_width else "/>")
+            + '<headerFooter><oddFooter>&amp;C&amp;11第 &amp;P 页 共 &amp;N 页</oddFooter></headerFooter>'
+            + (f'<colBreaks count="{len(plan.col_breaks)}" manualBreakCount="{len(plan.col_breaks)}">'
+               + "".join(f'<brk id="{c}" max="1048575" man="1"/>' for c in plan.col_breaks) + "</colBreaks>"
+               if plan.col_breaks else "")
             + "</worksheet>")
     rows_xml.insert(0, head)
     rows_xml.append(tail)

@@ -80,9 +80,11 @@ class SheetRows:
             return (b"%d" % rnum).join(parts)
 
         def row_cells(values: tuple, rnum: int) -> bytes:
+            self.cells_written += len(cols)
             return rendered(templates, values, zip(cols, values), rnum)
 
         def cell(c: int, value, rnum: int) -> bytes:
+            self.cells_written += 1
             return rendered(cell_parts, (c, value.__class__, value), ((c, value),), rnum)
 
         def replaced(xml: bytes, start: int, end: int, rnum: int, first: int) -> tuple[list[bytes], int] | None:
@@ -171,7 +173,7 @@ class SheetRows:
         values were kept."""
         part = self._sheets[sheet][1]
         xml = self._read_bytes(part)
-        if values and b' ref="' in xml:
+        if values and (b't="shared"' in xml or b't="array"' in xml):     # memchr-fast tests first
             self._check_ranged_formulas(xml, wanted, changes_of)
         skipped = 0
         out = []
@@ -393,6 +395,7 @@ class SheetRows:
             raw = old.encode("utf-8")
             if _typed(self, raw, raw.find(b">")):
                 return None, 1
+        self.cells_written += 1
         return cell_xml(ref, value, style), 0
 
     def _insert_rows(self, xml: str, rows: dict[int, dict[int, tuple]]) -> str:

@@ -87,10 +87,11 @@ class WorkbookParts:
         self.workbook = mine.sub(keep, self.workbook)
         if not rows:
             return
-        first, last = rows.split(":")
         quoted = "'" + name.replace("'", "''") + "'"
-        element = (f'<definedName name="{PRINT_TITLES}" localSheetId="{index}">'
-                   f"{escape(quoted)}!${first}:${last}</definedName>")
+        # "3:4" (rows), or "A:B,3:4" (columns repeated on each column section, then rows)
+        refs = ",".join(f"{escape(quoted)}!${first}:${last}"
+                        for first, last in (part.split(":") for part in rows.split(",")))
+        element = f'<definedName name="{PRINT_TITLES}" localSheetId="{index}">{refs}</definedName>'
         m = re.search(r"<definedNames\s*/>", self.workbook)
         if m:
             self.workbook = self.workbook[:m.start()] + f"<definedNames>{element}</definedNames>" + self.workbook[m.end():]
