@@ -29,6 +29,7 @@ from pathlib import Path
 
 from yibao.atomic import WriteRefused, commit
 from yibao.functions import plan as plans
+from yibao.functions import status as _statuses
 from yibao.functions.values import yuan
 
 from . import book as books
@@ -132,7 +133,7 @@ def summarize(plan: plans.Plan, records: list[Record]) -> list[VillageSummary]:
 
 # ---------------------------------------------------------------- reconciliation
 
-_KINDS = ("未缴费", "职工医保", "异地参保", "已死亡", "待核实")
+_KINDS = tuple(k for k in _statuses.KINDS if k not in _statuses.ENROLLED_KINDS)
 _SHOWN = 5
 
 

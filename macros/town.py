@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from yibao.functions import plan as plans
+from yibao.functions import status as statuses
 from yibao.functions.values import BadValue
 
 from . import book as books
@@ -106,29 +107,13 @@ def ledger_records(plan: plans.Plan, sources: list[tuple[str, dict[str, list[lis
 # ---------------------------------------------------------------- one count per person
 
 def exclusion(rec: Record) -> str | None:
-    """Why a ledger row is not counted as enrolled, as a status kind
-    (未缴费, 职工医保, 异地参保, 已死亡, 待核实), or None when it is counted.
-
-    Reads ``rec.status`` where the record carries one (the one place that
-    decides enrollment status); until then a thin reading of the row: a row
-    that cannot be read or computed is 待核实 (it is listed, never dropped)."""
-    status = getattr(rec, "status", None)
-    if status is not None:
-        return None if status.enrolled else status.kind
-    if rec.enrolled:
-        return None
-    if rec.id_error or rec.input_error or rec.paid_error or rec.result is None:
-        return "待核实"
-    if not rec.result.ok:
-        return "职工医保" if "职工医保" in (rec.result.message or "") else "待核实"
-    reason = cell_text(rec.raw.get("unpaid_reason"))
-    if "外地" in reason or "异地" in reason:
-        return "异地参保"
-    if "死亡" in reason or "去世" in reason:
-        return "已死亡"
-    if rec.paid:
-        return "待核实"          # paid less than the plan asks
-    return "未缴费"
+    """Why a ledger row is not counted as enrolled: its status kind
+    (未缴费, 已死亡, 职工医保, 异地参保, 待核实; :mod:`yibao.functions.status`
+    decides, :attr:`Record.status`), or None when it is counted. A row that
+    could not be read or computed has no status: 待核实 (listed, never dropped)."""
+    if rec.status is None:
+        return statuses.PENDING
+    return None if rec.status.enrolled else rec.status.kind
 
 
 def place(rec: Record) -> str:
