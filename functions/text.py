@@ -103,7 +103,8 @@ def _clean_slow(text: str) -> str:
     return _HAN_SPACE.sub("", text)
 
 
-_ID_JUNK = re.compile(f"[\\s{INVISIBLE}\\-'‘’`]+")
+#: also the control characters a web page or a CSV export leaves in (backspace, ...)
+_ID_JUNK = re.compile(f"[\\s\\x00-\\x1f\\x7f{INVISIBLE}\\-'‘’`]+")
 
 
 def compact_id(text: str) -> str:

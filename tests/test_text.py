@@ -187,3 +187,10 @@ def test_a_list_without_an_identity_column_is_an_error_naming_its_headers(tmp_pa
     proc = run_yibao("dedupe", str(odd), "--policy", "shili-2026", "-o", str(tmp_path / "o.xlsx"), check_rc=2)
     assert "找不到“身份类别”列" in proc.stderr and "“类别说明”" in proc.stderr, proc.stderr
     assert not (tmp_path / "o.xlsx").exists()
+
+
+def test_an_id_with_a_control_character_from_an_export_validates():
+    """Reviewer's case: a CSV row '430999…\\x08' was rejected as 19 digits and shown as _x0008_."""
+    from yibao.functions import idno
+    for raw in (A + "\x08", A[:9] + "\x00" + A[9:], "\x1f" + A + "\x7f"):
+        assert idno.parse(raw)[0] == A
