@@ -456,3 +456,31 @@ def test_a_sheet_with_form_controls_is_refused_untouched(tmp_path):
     assert "无法在不丢失内容的情况下写入，已停止，文件未改动" in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr and proc.returncode != 0
     assert path.read_bytes() == before
+
+
+def test_our_marker_split_over_runs_by_libreoffice_is_still_ours(tmp_path):
+    """Reviewer's case: LibreOffice saves the note in several formatting runs
+    and splits 【yibao校验】 across them; the rerun then kept our stale
+    finding and added a second one beside it. Now our part is recognised on
+    the note's text, and the agent's words stay."""
+    rows = [list(r) for r in ROWS]
+    rows[0][5] = BAD
+    path = ledger(tmp_path / "l.xlsx", rows)
+    _with_user_notes(path)
+    run_yibao("validate", str(path), check_rc=None)
+
+    def split_marker(parts):
+        for name in [n for n in parts if re.fullmatch(r"xl/comments\d*\.xml", n)]:
+            xml = parts[name].decode()
+            assert "【yibao校验】" in xml
+            parts[name] = xml.replace("【yibao校验】", "【</t></r><r><t>yibao</t></r><r><t xml:space=\"preserve\">校验】").encode()
+    rewrite(path, split_marker)
+    run_yibao("validate", str(path), check_rc=None)      # the ID is still wrong: one finding
+    note = openpyxl.load_workbook(path)["台账"]["F4"].comment.text
+    assert note.startswith("已电话核实，户籍在外地") and note.count("【yibao校验】") == 1, note
+    wb = openpyxl.load_workbook(path)
+    wb["台账"]["F4"].value = A
+    wb.save(path)
+    rewrite(path, split_marker)
+    run_yibao("validate", str(path), check_rc=None)      # fixed: only the agent's words remain
+    assert openpyxl.load_workbook(path)["台账"]["F4"].comment.text == "已电话核实，户籍在外地"

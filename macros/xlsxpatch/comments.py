@@ -138,7 +138,7 @@ class CommentsPart:
                 if not strip_ours(text, author):
                     dropped.add(cell)
                     continue
-                item = _cut_ours(item)
+                item = _cut_ours(item, strip_ours(text, author))
             where[cell] = len(items)
             items.append(item)
         on_threads = []
@@ -204,12 +204,17 @@ def _note_shape(shape_id: int, r: int, c: int) -> str:
             f'<x:Row>{r - 1}</x:Row><x:Column>{c - 1}</x:Column></x:ClientData></v:shape>')
 
 
-def _cut_ours(item: str) -> str:
+def _cut_ours(item: str, user_text: str = "") -> str:
     """A comment's XML with our part (from the marker to the end of its
-    text) cut off and the user's text before it kept, runs closed."""
+    text) cut off and the user's text before it kept, runs closed. Where
+    another program split the marker over several formatting runs
+    (LibreOffice does), the comment is rebuilt as the user's text in one
+    run: their words kept, only their run formatting lost."""
     at = item.find(NOTE_MARK)
     if at < 0:
-        return item
+        start = item[:item.find(">") + 1]
+        return (f'{start}<text><r><t xml:space="preserve">{escape(writable_text(user_text))}</t></r></text>'
+                "</comment>")
     head = item[:at]
     t_open = max(head.rfind("<t>"), head.rfind("<t "))
     body = head[t_open:]
