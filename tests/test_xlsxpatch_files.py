@@ -470,7 +470,9 @@ def test_our_marker_split_over_runs_by_libreoffice_is_still_ours(tmp_path):
     run_yibao("validate", str(path), check_rc=None)
 
     def split_marker(parts):
-        for name in [n for n in parts if re.fullmatch(r"xl/comments\d*\.xml", n)]:
+        names = [n for n in parts if re.fullmatch(r"xl/comments[^/]*\.xml|xl/comments/comment\d+\.xml", n)]
+        assert names, list(parts)
+        for name in names:
             xml = parts[name].decode()
             assert "【yibao校验】" in xml
             parts[name] = xml.replace("【yibao校验】", "【</t></r><r><t>yibao</t></r><r><t xml:space=\"preserve\">校验】").encode()
