@@ -287,7 +287,7 @@ def _check_zip(path: Path) -> set[str]:
     try:
         z = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise BookError(f"无法读取“{path.name}”：文件已损坏或不是Excel文件（{type(exc).__name__}）") from None
+        raise BookError(f"无法读取“{path.name}”：文件已损坏或不是Excel文件：请用Excel或WPS打开，另存为.xlsx后再试") from None
     with z:
         infos = z.infolist()
         if len(infos) > 100_000:
@@ -308,7 +308,7 @@ def _check_zip(path: Path) -> set[str]:
                 if formula:
                     formulas.add(name)
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-                raise BookError(f"无法读取“{path.name}”：文件已损坏（{type(exc).__name__}）") from None
+                raise BookError(f"无法读取“{path.name}”：文件已损坏：请用Excel或WPS打开，另存为.xlsx后再试") from None
             if rows * cols > MAX_CELLS:     # an upper bound: measure the cells with values
                 with z.open(info) as stream:
                     rows, cols = _value_extent(stream)
@@ -360,7 +360,7 @@ def _open_calamine(path: Path, kind: str | None, data: bytes | None = None):
     except Exception as exc:  # calamine raises its own error types
         if "password" in str(exc).lower():
             raise _password_error(path) from None
-        raise BookError(f"无法读取“{path.name}”：文件已损坏或不是Excel文件（{type(exc).__name__}）") from None
+        raise BookError(f"无法读取“{path.name}”：文件已损坏或不是Excel文件：请用Excel或WPS打开，另存为.xlsx后再试") from None
 
 
 #: a worksheet's ``<dimension ref="…"/>`` (ECMA-376 Part 1, 18.3.1.35)
@@ -418,7 +418,7 @@ def _calamine_grid(path: Path, kind: str | None = None) -> dict[str, list[list[A
                     failed[name] = exc
     if failed:
         name, exc = next(iter(failed.items()))
-        raise BookError(f"无法读取“{path.name}”的工作表“{name}”（{type(exc).__name__}）："
+        raise BookError(f"无法读取“{path.name}”的工作表“{name}”："
                         "请在Excel或WPS中打开该文件，另存为.xlsx后再试")
     return grids
 
@@ -700,7 +700,7 @@ def _spreadsheetml_grid(path: Path, raw: bytes) -> dict[str, list[list[Any]]]:
             elif tag == _SS + "Row":
                 el.clear()
     except (ET.ParseError, ValueError) as exc:
-        raise BookError(f"无法读取“{path.name}”：XML表格已损坏（{type(exc).__name__}）") from None
+        raise BookError(f"无法读取“{path.name}”：XML表格已损坏：请用Excel或WPS打开，另存为.xlsx后再试") from None
     out = {}
     for name, rows in sheets.items():
         height, width = extent.get(name, (0, 0))

@@ -486,3 +486,12 @@ def test_a_second_refresh_with_nothing_to_change_leaves_the_file_and_says_so(tmp
     assert "计算结果均无变化，文件未改动" in second.stdout, second.stdout
     assert target.read_bytes() == before
     assert set(tmp_path.iterdir()) == backups       # no new backup either
+
+
+def test_a_damaged_file_is_named_so_without_python_error_names(tmp_path):
+    """Reviewer's case: staff saw （BadZipFile）/（CalamineError） in the message."""
+    bad = tmp_path / "东山村.xlsx"
+    bad.write_bytes(b"PK\x03\x04" + b"\x00" * 200)
+    proc = run_yibao("validate", str(bad), check_rc=2)
+    assert "损坏" in proc.stderr and "另存为" in proc.stderr, proc.stderr
+    assert not any(word in proc.stderr for word in ("Error", "Zip", "Calamine", "Traceback")), proc.stderr
