@@ -523,7 +523,7 @@ def detail_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: s
         head1 += [t, None]
         head2 += ["人数", "金额（元）"]
         merges.append(f"{get_column_letter(col)}3:{get_column_letter(col + 1)}3")
-        widths[col], widths[col + 1] = 5, 10
+        widths[col], widths[col + 1] = 4.5, 9
         col += 2
     width = max(len(head1), 6)
     top, more = _heading(plan, town_name, "参保缴费汇总表附表：资助类别明细", width, copy)
