@@ -25,7 +25,7 @@ __all__ = ["Record", "read_ledger_tables", "records_of", "compute_records", "pla
 
 #: sheets our actions write; never read back as ledgers
 RESULT_SHEETS = ("校验报告", "资助名单汇总", "异常名单", "部门反馈", "分类统计", "任务分配",
-                 "奖励测算", "进度通报", "汇总上报", "公示名单")
+                 "奖励测算", "进度通报", "汇总上报", "汇总上报-资助明细", "公示名单")
 
 
 @dataclasses.dataclass(slots=True)      # slots: 100,000 of these, built and read in hot loops
