@@ -104,6 +104,7 @@ def test_task_form_does_not_print_last_years_targets_as_this_years(printed):
 
 # ---------------------------------------------------------------- the demo season's outputs
 
+@pytest.mark.xfail(strict=True, reason="校验报告: the status contradictions' long messages run past the page edge; the 问题 column needs wrapped text in both result-sheet writers (issue 11, print-ready)")
 def test_ledger_printout(printed):
     doc = printed["台账/东山村"]
     ledger_pages = [p for p in doc.pages if "城乡居民医保参保缴费台账" in p.text]
