@@ -66,7 +66,8 @@ def cmd_calc(args) -> int:
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise UserError(f"第{number}行不是有效的JSON（{exc.msg}，第{exc.colno}列）") from None
+                    raise UserError(f"第{number}行不是有效的JSON（第{exc.colno}列起无法识别；每行应为一个对象，如 "
+                                    f"{{\"id_no\": \"...\"}}）") from None
                 if not isinstance(row, dict):
                     raise UserError(f"第{number}行应为一个JSON对象，如 {{\"id_no\": \"...\"}}")
                 unknown = [key for key in row if key not in CALC_KEYS]

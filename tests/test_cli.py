@@ -37,6 +37,7 @@ def test_unreadable_input_exits_non_zero_with_one_line():
     proc = run_yibao("calc", "--policy", "shuangshui-2025", stdin='{"id_no": "1"}\n{oops\n', check_rc=2)
     assert proc.stderr.strip().startswith("错误：第2行不是有效的JSON")
     assert "Traceback" not in proc.stderr
+    assert not any(word in proc.stderr for word in ("Expecting", "property name", "delimiter")), proc.stderr
 
 
 def test_calc_over_the_bundled_example_file():
