@@ -155,7 +155,8 @@ def _formula_list(path: Path, cached: bool = False, bare: bool = False) -> Path:
     ws.append(["合计", None, None, None])
     wb.save(path)
     parts = _members(path)
-    sheet = parts["xl/worksheets/sheet1.xml"]
+    # openpyxl writes an empty result as <v /> itself and as <v></v> through lxml: one form here
+    sheet = parts["xl/worksheets/sheet1.xml"].replace(b"<v></v>", b"<v />").replace(b"<v/>", b"<v />")
     if bare:
         sheet = sheet.replace(b"<v />", b"")
     if cached:
@@ -175,7 +176,7 @@ def test_a_list_of_formulas_without_results_says_to_save_it_in_excel(tmp_path, b
     """Before: every row "身份证号为空". Now one line naming the file, the
     sheet and the ID column, saying to open and save it in Excel/WPS."""
     path = _formula_list(tmp_path / "资助名单.xlsx", bare=bare)
-    assert (b"<v />" in _members(path)["xl/worksheets/sheet1.xml"]) is not bare
+    assert (b"<v />" in _members(path)["xl/worksheets/sheet1.xml"]) is not bare     # (normalized above)
     with pytest.raises(BookError) as err:
         read_grid_any(path)
     text = str(err.value)
@@ -194,7 +195,8 @@ def test_a_ledger_with_our_uncached_formula_rows_is_read(tmp_path):
     columns, hundreds of rows down, under a few persons: read as always."""
     from openpyxl import load_workbook
     ledger = mc.filled(tmp_path, "东山村.xlsx", persons=mc.PERSONS[:2])
-    assert b"<v />" in _members(ledger)["xl/worksheets/sheet1.xml"]   # formulas saved without results
+    sheet = _members(ledger)["xl/worksheets/sheet1.xml"]
+    assert b"<v />" in sheet or b"<v></v>" in sheet       # formulas saved without results (lxml: <v></v>)
     grid = read_grid_any(ledger)[mc.LEDGER]
     ws = load_workbook(ledger)[mc.LEDGER]
     assert len(grid) > 100
