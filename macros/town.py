@@ -324,12 +324,8 @@ def add_common_arguments(p, result_sheet: str, ledgers: bool = True):
     p.add_argument("-o", "--output",
                    help=f"写到新文件（默认写入本工作簿的“{result_sheet}”工作表） / write a new .xlsx instead")
     if ledgers:
-        p.add_argument("--deceased", action="append", metavar="死亡人员名单",
-                       help="死亡人员名单：名单上的人不计入参保 / death list")
-        p.add_argument("--employee", action="append", metavar="职工医保参保名单",
-                       help="职工医保参保名单：名单上的人不计入居民参保 / employee-insurance list")
-        p.add_argument("--lists", action="append", metavar="名单或文件夹",
-                       help="名单文件或整个部门名单文件夹，按内容认出死亡、职工医保名单 / lists or a folder of them")
+        from .validate import add_list_options
+        add_list_options(p, roster=False)
 
 
 def side_lists(args):

@@ -361,14 +361,16 @@ def add_parser(sub):
     p.set_defaults(func=cmd_validate)
 
 
-def add_list_options(p):
+def add_list_options(p, roster: bool = True):
     """--deceased, --employee, --roster, --lists: the lists the enrollment
-    status is checked against (validate and notice)."""
+    status is checked against (validate and notice; the town commands
+    without --roster, which summary defines for itself)."""
     p.add_argument("--deceased", action="append", metavar="死亡人员名单",
-                   help="死亡人员名单：名单上的人不算参保，有缴费或资助的报错 / death list")
+                   help="死亡人员名单：名单上的人不算参保（校验时有缴费或资助的报错） / death list")
     p.add_argument("--employee", action="append", metavar="职工医保参保名单",
-                   help="职工医保参保名单：名单上的人不算居民参保，在本地缴费的报错 / employee-insurance list")
-    p.add_argument("--roster", action="append", metavar="资助名单比对结果",
-                   help="合并后的资助名单（yibao dedupe 的结果） / merged subsidy roster")
+                   help="职工医保参保名单：名单上的人不算居民参保（校验时在本地缴费的报错） / employee-insurance list")
+    if roster:
+        p.add_argument("--roster", action="append", metavar="资助名单比对结果",
+                       help="合并后的资助名单（yibao dedupe 的结果） / merged subsidy roster")
     p.add_argument("--lists", action="append", metavar="名单或文件夹",
                    help="名单文件或整个部门名单文件夹，按内容认出死亡、职工医保名单 / lists or a folder of them")
