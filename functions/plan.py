@@ -269,6 +269,16 @@ class Forms:
     signatures: tuple[str, ...] = ()      # "收款填表人", "缴费操作人", …
     clause: str = ""
 
+    def types_for(self, count: str) -> tuple[str, ...]:
+        """The 户属性 that make a household count for a 纯 page count:
+        '纯低保户' → ('一般低保户',) on 004 附件2 (one kind only, so not
+        社会保障兜底户 nor a 建档立卡低保户)."""
+        markers = {"纯低保户": ("低保",), "纯建档立卡": ("建档立卡", "脱贫"), "纯三四级残疾": ("三四级",)}
+        mine = markers.get(count, ())
+        others = [m for k, ms in markers.items() if k != count for m in ms] + ["兜底"]
+        return tuple(t for t in self.household_types
+                     if any(m in t for m in mine) and not any(m in t.replace("非低保", "") for m in others))
+
 
 @dataclasses.dataclass(frozen=True)
 class Stage:

@@ -69,6 +69,9 @@ def context(plan: Plan, town: str | None = None, village: str | None = None) -> 
         "unit_label": unit_label,
         "plan_id": plan.id,
         "plan_name": plan.name,
+        # 004 附件2: 收款填表人、缴费操作人、卫健工作人员 sign each register
+        "register_signatures": "　　".join(f"{who}（签字）：＿＿＿＿＿＿" for who in plan.forms.signatures)
+        or "收款填表人（签字）：＿＿＿＿＿＿＿＿　　　卫生院经办人（签字）：＿＿＿＿＿＿＿＿",
     }
 
 
