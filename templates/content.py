@@ -205,7 +205,7 @@ def schedule_items(plan: Plan) -> list[Item]:
     if cash:
         day = cash.deadline or stages[0][2]
         add(day, f"{_day(cash.deadline)}前" if cash.deadline else "收款当日",
-            f"现金代收：{cash.text}（{cash.clause}）。", stage_day=day if cash.deadline else None)
+            f"现金代收：{cash.wording(_day)}（{cash.clause}）。", stage_day=day if cash.deadline else None)
     for m in plan.milestones:
         if m.date is None:      # a standing target: through the payment stage
             add(stages[0][2], "全年", f"参保率{'超过' if m.above else '达到'}{m.rate_text}（{m.clause}）。",
