@@ -12,8 +12,14 @@ Where plans live:
   ``~/.yibao/plans`` elsewhere. A user plan with a preset's id wins.
 - anywhere a plan id is asked for, a path to a ``.toml`` file works too.
 
-:func:`check` returns every problem of a plan file as a Chinese message that
-names the entry, so a county officer can fix next year's file without code.
+:func:`check_file` returns every problem of a plan file as a Chinese message
+that names the entry, so a county officer can fix next year's file without code.
+
+This module is the only reader of the file: every section becomes a frozen
+dataclass on :class:`Plan` (categories, rules, and for the actions ``cash``,
+``milestones``, ``rewards``, ``work_fee``, ``deduction``, ``forms``,
+``schedule``, ``steps``, ``open_questions``), checked at load; no dictionary
+of the file is kept (``tests/test_plan.py`` scans the other modules for one).
 """
 
 from __future__ import annotations
