@@ -106,13 +106,13 @@ failed:
     ID_GENDER = Err.Description
 End Function
 
-Function ID_AGE(id_no, Optional on_date)
+Function ID_AGE(id_no, Optional on_date, Optional policy)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        ID_AGE = XLPy.CallUDF("yibao.addin.udfs", "ID_AGE", Array(id_no, on_date), ActiveWorkbook, Application.Caller)
+        ID_AGE = XLPy.CallUDF("yibao.addin.udfs", "ID_AGE", Array(id_no, on_date, policy), ActiveWorkbook, Application.Caller)
         Exit Function
     #Else
-        ID_AGE = XLPy.CallUDF("yibao.addin.udfs", "ID_AGE", Array(id_no, on_date))
+        ID_AGE = XLPy.CallUDF("yibao.addin.udfs", "ID_AGE", Array(id_no, on_date, policy))
         Exit Function
     #End If
 failed:
@@ -138,23 +138,23 @@ Public Sub YibaoRegisterFunctions()
     Application.MacroOptions Macro:="PAYABLE", _
         Description:="个人应缴金额（元）：按方案扣除资助和代缴后本人要交的钱", _
         Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
+        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否（也可填√或×）；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
     Application.MacroOptions Macro:="SUBSIDY_AMOUNT", _
         Description:="资助金额（元）：政府资助与代缴合计", _
         Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
+        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否（也可填√或×）；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
     Application.MacroOptions Macro:="SUBSIDY_TIER", _
         Description:="资助类别：多重身份时按方案规则选定的一个身份；无资助为空", _
         Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
+        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否（也可填√或×）；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
     Application.MacroOptions Macro:="FUNDING", _
         Description:="资金来源：如“医疗救助125元；财政125元”", _
         Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
+        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否（也可填√或×）；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
     Application.MacroOptions Macro:="BENEFIT_START", _
         Description:="待遇起始日期", _
         Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
+        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否（也可填√或×）；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
     Application.MacroOptions Macro:="ID_CHECK", _
         Description:="身份证号校验：有问题时返回中文说明，正确时为空", _
         Category:="医保征缴", _
@@ -168,9 +168,9 @@ Public Sub YibaoRegisterFunctions()
         Category:="医保征缴", _
         ArgumentDescriptions:=Array("身份证号")
     Application.MacroOptions Macro:="ID_AGE", _
-        Description:="周岁年龄（到指定日期，空着为今天）", _
+        Description:="周岁年龄（到指定日期；空着按方案确定年龄的日期，如参保年度1月1日）", _
         Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号", "计算年龄的日期；空着为今天")
+        ArgumentDescriptions:=Array("身份证号", "计算年龄的日期；空着按方案确定年龄的日期", "方案编号，如 shuangshui-2025；空着用默认方案（只在未填日期时用到）")
     Application.MacroOptions Macro:="MASK_ID", _
         Description:="公示用身份证号：只显示前6位和后4位", _
         Category:="医保征缴", _
