@@ -156,3 +156,76 @@ def test_default_policy_from_environment(monkeypatch, user_home):
 def test_mask_and_check_columns():
     assert udf.MASK_ID([[ELDER], [None]]) == [[ELDER[:6] + "********" + ELDER[-4:]], [""]]
     assert udf.ID_CHECK([[ELDER], [ELDER[:-1] + ("0" if ELDER[-1] != "0" else "1")]]) == [[""], ["身份证号校验位不对，请逐位核对"]]
+
+
+# ---------------------------------------------------------------- the Excel shell (yibao.addin.udfs)
+
+@pytest.fixture
+def windows_xlwings(monkeypatch):
+    """xlwings' real UDF decorators (``xlwings.udfs.xlfunc``/``xlarg``, what
+    ``xw.func``/``xw.arg`` are on Windows) and a pywin32 stand-in whose
+    ``VARIANT`` records its type and value, so the add-in's shell is built
+    on Linux as it is inside Excel."""
+    import importlib
+    import sys
+    import types
+
+    class VARIANT:
+        def __init__(self, vt, value):
+            self.varianttype, self.value = vt, value
+
+    pythoncom = types.ModuleType("pythoncom")
+    pythoncom.VT_ERROR = 10
+    pythoncom.CoInitialize = lambda: None
+    client = types.ModuleType("win32com.client")
+    client.VARIANT = VARIANT
+    client.Dispatch = lambda *a, **k: None
+    win32com = types.ModuleType("win32com")
+    win32com.client = client
+    pywintypes = types.ModuleType("pywintypes")
+    for name, module in (("pythoncom", pythoncom), ("pywintypes", pywintypes), ("win32com", win32com),
+                         ("win32com.client", client)):
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.delitem(sys.modules, "xlwings.udfs", raising=False)
+    xl_udfs = importlib.import_module("xlwings.udfs")
+    import xlwings
+    monkeypatch.setattr(xlwings, "func", xl_udfs.xlfunc)
+    monkeypatch.setattr(xlwings, "arg", xl_udfs.xlarg)
+    from yibao.addin import udfs
+    monkeypatch.delitem(sys.modules, "yibao.addin.udfs")
+    shell = importlib.import_module("yibao.addin.udfs")
+    shell._variant.cache_clear()
+    yield shell, VARIANT
+    shell._variant.cache_clear()
+    monkeypatch.setattr(sys.modules["yibao.addin"], "udfs", udfs)   # (monkeypatch puts the modules back)
+
+
+def test_the_excel_shell_declares_every_function_for_xlwings(windows_xlwings):
+    shell, _variant = windows_xlwings
+    for name, spec in udf.REGISTRY.items():
+        info = getattr(shell, name).__xlfunc__
+        assert info["name"] == name and info["category"] == "医保征缴"
+        assert [a["name"] for a in info["args"]] == [a.name for a in spec.args]
+        for arg in info["args"]:
+            # a column arrives as rows; an error cell (#N/A) as its text, not as an empty cell
+            assert arg["options"] == {"ndim": 2, "err_to_str": True}, (name, arg)
+        assert [("optional" in a) for a in info["args"]] == [a.optional for a in spec.args]
+
+
+def test_a_row_that_cannot_be_computed_reaches_excel_as_an_error_value(windows_xlwings):
+    shell, VARIANT = windows_xlwings
+    out = shell.PAYABLE([[ELDER], [ADULT + "0"], [None]], [["低保边缘户"], [None], [None]],
+                        None, None, None, None, P)
+    assert out[0] == [280] and out[2] == [""]
+    error = out[1][0]
+    # VT_ERROR with the scode of #VALUE! (CVErr(xlErrValue)): what Excel shows as #VALUE!, and SUM does not skip
+    assert isinstance(error, VARIANT) and error.varianttype == 10 and error.value == -2146826273
+    # (xlwings passes every argument by position)
+    assert shell.SUBSIDY_TIER(ADULT + "0", None, None, None, None, None, P) == "身份证号应为18位，现为19位"
+    assert "错误值#N/A" in shell.ID_CHECK([["#N/A"]])[0][0]
+
+
+def test_without_pywin32_the_error_value_is_its_code():
+    from yibao.addin import udfs
+    assert udfs.excel_value(udf.PAYABLE("123", policy=P)) == "#VALUE!"
+    assert udfs.to_excel([[1, udf.ID_AGE("#N/A", "2025-01-01")]]) == [[1, "#VALUE!"]]
