@@ -31,7 +31,8 @@ from .table import AmbiguousColumns, TableError, cell_text, find_table, header_k
 
 __all__ = ["SUBSIDY", "DECEASED", "EMPLOYEE", "ROSTER", "KIND_NAMES", "Kind", "classify", "classify_book",
            "unclassified_message", "Unread", "SideLists", "SideRow", "read_side_rows", "read_side_lists",
-           "upgrade_15", "id_digits", "id_text", "match_unread", "MATCH_DIGITS", "name_key"]
+           "upgrade_15", "id_digits", "id_text", "match_unread", "MATCH_DIGITS", "name_key",
+           "LEDGER_FIELDS", "not_a_ledger", "refuse_lists_as_ledgers"]
 
 SUBSIDY, DECEASED, EMPLOYEE, ROSTER = "subsidy", "deceased", "employee", "roster"
 #: each kind as staff call it
@@ -159,6 +160,58 @@ def unclassified_message(file: str, sheet: str, kind: Kind) -> str:
     return (f"“{file}”的工作表“{sheet}”看不出是哪种名单（{kind.why}{seen}）：找不到“身份类别”列，资助名单请加“身份类别”列"
             f"（或以身份类别命名文件、工作表）；死亡人员名单请用 --deceased 指定；"
             f"职工医保参保名单请用 --employee 指定；也可以在文件名里写明“资助名单”“死亡”或“职工医保”")
+
+
+# ---------------------------------------------------------------- lists passed as ledgers
+
+#: fields only a ledger has (a payment, why there is none, what our ledger template
+#: computes, the signature and notice columns of 002 附件2 / 004 附件2): a
+#: table of persons without any of them is a list, not a ledger
+LEDGER_FIELDS = ("paid", "pay_date", "unpaid_reason", "subsidy_paid", "deposit_date", "pay_method",
+                 "signature", "notify", "calc_payable")
+
+
+def not_a_ledger(grid: list[list], sheet: str = "", file: str = "") -> str | None:
+    """Why one sheet with person rows is not a ledger, or None when it is
+    one (or holds no table of persons). A sheet whose header names none of
+    :data:`LEDGER_FIELDS` (no 个人缴费, 缴费日期, 未缴费原因…) is a list: the
+    Chinese reason says what it looks like (:func:`classify`). Pure.
+
+    >>> not_a_ledger([["姓名", "身份证号", "救助类型"], ["甲", "430999198010169158", "低保"]], "Sheet1", "民政.xlsx")
+    '看起来是资助名单（表头有“救助类型”列），不是参保缴费台账：表头没有“个人缴费”“缴费日期”“未缴费原因”等台账列'
+    >>> not_a_ledger([["姓名", "身份证号", "个人缴费"], ["甲", "430999198010169158", 400]]) is None
+    True
+    """
+    try:
+        table = find_table(sheet or "Sheet1", grid[:32], required=("id_no",))
+    except TableError:
+        return None
+    if any(f in table.columns for f in LEDGER_FIELDS):
+        return None
+    try:
+        found = classify(grid, sheet, file)
+    except AmbiguousColumns:
+        found = Kind(None, "")
+    what = (f"看起来是{KIND_NAMES[found.kind]}（{found.why}）" if found.kind
+            else "看起来是一份人员名单" + (f"（表头为“{'”“'.join(table.found[:8])}”）" if table.found else ""))
+    return what + "，不是参保缴费台账：表头没有“个人缴费”“缴费日期”“未缴费原因”等台账列"
+
+
+def refuse_lists_as_ledgers(sources) -> None:
+    """Raise ``books.BookError`` (Chinese, naming the file and sheet) when
+    any sheet of ``sources`` ((label, grids), ...: the ledgers a town
+    command was given) is a list rather than a ledger (:func:`not_a_ledger`),
+    instead of counting it as a village with nobody enrolled."""
+    from .ledger import RESULT_SHEETS
+    for label, grids in sources:
+        for sheet, grid in grids.items():
+            if sheet in RESULT_SHEETS or sheet.startswith(("_yibao", "反馈-")):
+                continue
+            why = not_a_ledger(grid, sheet, Path(label).name)
+            if why:
+                shown = f"“{Path(label).name}”" + (f"的工作表“{sheet}”" if len(grids) > 1 else "")
+                raise books.BookError(f"{shown}{why}。请只列出各村台账；死亡人员名单、职工医保参保名单用"
+                                      " --deceased、--employee 或 --lists 给出，资助名单先合并（yibao dedupe）")
 
 
 # ---------------------------------------------------------------- ID numbers

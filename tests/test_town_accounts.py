@@ -201,3 +201,22 @@ def test_reward_message_counts_what_its_sheet_shows(season, tmp_path):
     assert f"{len(rows)}个村（社区）" in proc.stdout and f"{len(flagged)}个需扣减" in proc.stdout
     assert f"{len(rewarded)}个获奖励共{sum(yuan_of(r['奖励金额（元）']) for r in rewarded):g}元" in proc.stdout
     assert f"工作经费{fee:g}元" in proc.stdout
+
+
+@pytest.mark.parametrize("action", ["summary", "progress", "reward"])
+def test_a_department_or_death_list_passed_as_a_ledger_is_refused(season, tmp_path, action):
+    """A department's subsidy list (no payment columns) among the ledgers is
+    not a village with nobody enrolled ("参保0户0人", exit 0): the command
+    stops with one Chinese line naming the file and what it looks like."""
+    lists = season / "原始数据" / "部门名单"
+    for listed, looks in (("民政.xlsx", "资助名单"), ("死亡人员名单.xlsx", "死亡人员名单")):
+        out = tmp_path / f"{action}-{listed}.xlsx"
+        proc = run_yibao(action, str(season / "任务分配表.xlsx"), str(ledgers(season)[0]), str(lists / listed),
+                         "-o", str(out), check_rc=2)
+        assert f"“{listed}”" in proc.stderr and f"看起来是{looks}" in proc.stderr, proc.stderr
+        assert "不是参保缴费台账" in proc.stderr and "Traceback" not in proc.stderr
+        assert not out.exists() and not proc.stdout
+    # a list given as the only file is refused the same way
+    if action == "summary":
+        proc = run_yibao("summary", str(lists / "民政.xlsx"), "-o", str(tmp_path / "only.xlsx"), "--no-pdf", check_rc=2)
+        assert "“民政.xlsx”" in proc.stderr and "看起来是资助名单" in proc.stderr
