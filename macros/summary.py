@@ -171,6 +171,8 @@ class Reconciliation:
     unread: list[Record]
     roster: list[RosterPerson] | None = None
     diffs: list[RosterDiff] = dataclasses.field(default_factory=list)
+    #: units on the task table that no ledger passed belongs to (not in the table above)
+    missing: list[str] = dataclasses.field(default_factory=list)
 
     @staticmethod
     def _money(records) -> int:
@@ -219,6 +221,8 @@ class Reconciliation:
                        + _names(self.errors))
         for w in self.warnings:
             out.append(f"重复登记：{w}。")
+        if self.missing:
+            out.append(f"未提供台账：{'、'.join(self.missing)}（任务表中有，未汇总，不计入本表）。")
         if self.roster is not None:
             diff = self.roster_total - self.subsidy_counted
             head = (f"核对三：资助名单合计{_yuan(self.roster_total)}元（{len(self.roster)}人），"
@@ -237,6 +241,8 @@ class Reconciliation:
         text = (f"核对：台账{self.rows}人＝计入{len(self.counted)}＋未计入{sum(len(v) for v in self.excluded.values())}"
                 f"＋重复{len(self.duplicates)}，个人缴费{_yuan(self.money_rows)}元＝{_yuan(self.money_counted)}"
                 f"＋{_yuan(self.money_excluded)}＋{_yuan(self.money_duplicates)}")
+        if self.missing:
+            text += f"；未提供台账：{'、'.join(self.missing)}（任务表中有，未计入本表）"
         if self.errors:
             text += f"；{len(self.errors)}人有错误未计入（{_names(self.errors, 3)}），请改正后重新汇总"
         if self.unread:
@@ -314,6 +320,16 @@ def _roster_diffs(roster: list[RosterPerson], persons: town.Persons, counted: li
             out.append(RosterDiff(rec.name, town.place(rec), 0, rec.result.subsidy,
                                   f"不在资助名单上，台账身份“{rec.result.subsidy_tier or ''}”"))
     return out
+
+
+def missing_units(table, records: list[Record]) -> list[str]:
+    """The units (村) of a task table (:class:`~yibao.macros.tasks.TaskTable`,
+    or None) that no ledger row belongs to, in the table's order: named in
+    the summary, never shown as a village of 0. Pure."""
+    if table is None:
+        return []
+    seen = {town.unit_key(r.village) for r in records}
+    return [row.unit for row in table.rows if town.unit_key(row.unit) not in seen]
 
 
 ROSTER_SHEET = "资助名单汇总"
@@ -600,6 +616,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     persons = town.unique_persons(records)
     roster = options.get("roster")
     check = reconcile(records, persons, roster)
+    check.missing = missing_units(town.find_task_table(grids, plan), records)
     summaries = summarize(plan, persons.records)
     town_name = options.get("town") or ""
     sheet = summary_sheet(plan, summaries, town_name, check=check)

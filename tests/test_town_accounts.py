@@ -220,3 +220,25 @@ def test_a_department_or_death_list_passed_as_a_ledger_is_refused(season, tmp_pa
     if action == "summary":
         proc = run_yibao("summary", str(lists / "民政.xlsx"), "-o", str(tmp_path / "only.xlsx"), "--no-pdf", check_rc=2)
         assert "“民政.xlsx”" in proc.stderr and "看起来是资助名单" in proc.stderr
+
+
+def test_summary_names_task_table_villages_whose_ledger_was_not_given(season, tmp_path):
+    """With the task table as the town workbook, a village on it whose
+    ledger was not passed is named (in the line and under the table), not
+    silently left out of the stamped summary."""
+    wb = openpyxl.load_workbook(season / "任务分配表.xlsx", data_only=True)
+    ws = wb.worksheets[0]
+    units = [row[0] for row in ws.iter_rows(values_only=True)
+             if isinstance(row[0], str) and row[0].endswith(("村", "社区")) and isinstance(row[1], int)]
+    files = ledgers(season)
+    given = [p for p in files if p.stem in ("东山村", "西河村")]
+    absent = [u for u in units if u not in ("东山村", "西河村")]
+    assert len(given) == 2 and absent, units
+    out = tmp_path / "s.xlsx"
+    line, _total, _notes = summary(season, out, files=given)
+    assert f"未提供台账：{'、'.join(absent)}" in line, line
+    texts = [r[0] for r in openpyxl.load_workbook(out)["汇总上报"].iter_rows(values_only=True) if isinstance(r[0], str)]
+    assert any(t.startswith(f"未提供台账：{'、'.join(absent)}") for t in texts), texts
+    # every village given: nothing to name
+    line, _total, _notes = summary(season, tmp_path / "all.xlsx")
+    assert "未提供台账" not in line
