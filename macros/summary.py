@@ -336,40 +336,18 @@ ROSTER_SHEET = "资助名单汇总"
 
 
 def read_roster(path: Path) -> list[RosterPerson]:
-    """The persons of a merged roster (the 资助名单汇总 sheet of the merge's
-    资助名单比对结果.xlsx): name, ID, category, amount in fen. Raises BookError
-    when the file has no such sheet or the sheet no ID and amount columns."""
-    from yibao.functions.values import BadValue, fen
-    from .table import header_key
-    grids = books.read_grid_any(Path(path))
-    grid = grids.get(ROSTER_SHEET)
-    if grid is None:
-        raise books.BookError(f"“{Path(path).name}”中没有“{ROSTER_SHEET}”工作表：请给出资助名单合并（dedupe）的结果文件")
-    for r, row in enumerate(grid[:10]):
-        keys = [header_key(v) for v in row]
-        if "id_no" not in keys and "身份证号" not in keys:
-            continue
-        col = {k: i for i, k in enumerate(keys)}
-        id_c = col.get("id_no", col.get("身份证号"))
-        amount_c = next((i for i, k in enumerate(keys) if k.startswith("资助金额")), None)
-        if amount_c is None:
-            break
-        name_c = col.get("name", col.get("姓名"))
-        tier_c = col.get("资助类别")
-        out = []
-        for i, line in enumerate(grid[r + 1:], r + 2):
-            def at(c):
-                return line[c] if c is not None and c < len(line) else None
-            id_no = cell_text(at(id_c)).upper()
-            if not id_no:
-                continue
-            try:
-                amount = fen(at(amount_c) or 0)
-            except BadValue as exc:
-                raise books.BookError(f"“{ROSTER_SHEET}”第{i}行资助金额：{exc}") from None
-            out.append(RosterPerson(cell_text(at(name_c)), id_no, cell_text(at(tier_c)), amount))
-        return out
-    raise books.BookError(f"“{ROSTER_SHEET}”中没有“身份证号”和“资助金额”列")
+    """The persons of a merged roster, read by :func:`yibao.macros.lists.read_roster`
+    (the one reader of the lists beside the ledgers): name, ID, category,
+    amount in fen. Raises BookError (Chinese)."""
+    from .lists import read_roster as read_rows
+    return roster_persons(read_rows(path))
+
+
+def roster_persons(rows) -> list[RosterPerson]:
+    """:class:`RosterPerson` of roster rows (``lists.SideRow``); an ID that
+    cannot be read stays as written, so its money is still listed. Pure."""
+    from .lists import id_text
+    return [RosterPerson(r.name, r.number or id_text(r.raw_id), r.tier, r.amount or 0) for r in rows]
 
 
 def _copies_text(n: int) -> str:
@@ -656,10 +634,17 @@ def cmd_summary(args) -> int:
     output = town.output_for(path, args.output, SHEET)
     if output is not None and output.exists() and args.output and not args.force:
         raise books.BookError(f"{output} 已存在；要覆盖请加 --force（原文件会备份）")
+    from .lists import read_roster as read_roster_rows, with_rows
+    lists = town.side_lists(args)
+    roster = None
+    if args.roster:
+        # one reading of the roster: the subsidy total is tied to it, and the statuses use it as validate's do
+        rows = read_roster_rows(Path(args.roster))
+        roster = roster_persons(rows)
+        lists = with_rows(lists, rows)
     options = {"policy": args.policy, "output": output, "town": args.town or "",
                "ledgers": town.read_sources(args.ledgers), "pdf": not args.no_pdf,
-               "roster": read_roster(Path(args.roster)) if args.roster else None,
-               "lists": town.side_lists(args)}
+               "roster": roster, "lists": lists}
     return town.run_command(run, path, options)
 
 

@@ -242,3 +242,33 @@ def test_summary_names_task_table_villages_whose_ledger_was_not_given(season, tm
     # every village given: nothing to name
     line, _total, _notes = summary(season, tmp_path / "all.xlsx")
     assert "未提供台账" not in line
+
+
+def test_summary_reads_the_roster_through_the_one_list_reader(season, tmp_path):
+    """The merged roster as staff pass it around — exported to a GBK .csv
+    with the IDs as ="…" (the sheet name is gone) — ties the subsidy total
+    exactly as the .xlsx does: summary reads it with the same reader as
+    validate's lists (macros/lists.py), by content, not by sheet name."""
+    import csv
+    ws = openpyxl.load_workbook(season / "资助名单比对结果.xlsx")["资助名单汇总"]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    header = rows[1]
+    id_col = header.index("身份证号")
+    exported = tmp_path / "资助名单比对结果.csv"
+    with exported.open("w", encoding="gbk", newline="") as handle:
+        out = csv.writer(handle)
+        for n, row in enumerate(rows):
+            if n >= 2 and row[id_col]:
+                row[id_col] = f'="{row[id_col]}"'
+            out.writerow(["" if v is None else v for v in row])
+    line_x, _t, notes_x = summary(season, tmp_path / "x.xlsx", "--roster", str(season / "资助名单比对结果.xlsx"))
+    line_c, _t, notes_c = summary(season, tmp_path / "c.xlsx", "--roster", str(exported))
+    three_x = next(n for n in notes_x if n.startswith("核对三"))
+    three_c = next(n for n in notes_c if n.startswith("核对三"))
+    assert three_c == three_x and figure(three_c, "资助名单合计") > 0
+    assert line_c == line_x.replace("x.xlsx", "c.xlsx")
+    # a file that is not a merge result is one Chinese line, exit 2
+    proc = run_yibao("summary", str(season / "任务分配表.xlsx"), *map(str, ledgers(season)), "--no-pdf",
+                     "-o", str(tmp_path / "n.xlsx"), "--roster",
+                     str(season / "原始数据" / "部门名单" / "死亡人员名单.xlsx"), check_rc=2)
+    assert "不是资助名单合并结果" in proc.stderr and "Traceback" not in proc.stderr
