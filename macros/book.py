@@ -30,6 +30,7 @@ import dataclasses
 import gc
 import html.parser
 import io
+import operator
 import os
 import re
 import tempfile
@@ -895,20 +896,52 @@ def _line_height(lines: int, size: float = BODY_PT) -> float:
     return round(lines * size * 1.35 + 3, 1)
 
 
-def _long_texts(sheet: OutSheet, c: int, inner: float):
-    """(row, text) of the body texts in column ``c`` that may not fit ``inner`` pt (longer than
-    the characters that fit whatever they are)."""
+def _long_texts(sheet: OutSheet, c: int, inner: float, first_only: bool = False) -> list[tuple[int, float]]:
+    """(row, printed width in pt) of the body texts in column ``c`` wider than ``inner`` pt (with
+    ``first_only``, the first of them only).
+
+    Built for the merge's 200,000-row roster: a text short enough to fit whatever its characters
+    is not measured, an ASCII one (an ID number) is measured by its length, and a text the
+    column repeats (categories, reasons) once."""
     first, last = sheet.title_rows + sheet.header_rows, len(sheet.rows) - sheet.footer_rows
     sure, i = int(inner // BODY_PT), c - 1
-    return [(first + k + 1, v) for k, row in enumerate(sheet.rows[first:last]) if len(row) > i
-            for v in (row[i],) if v.__class__ is str and len(v) > sure]
+    narrow = inner / (BODY_PT * 0.55)        # more ASCII characters than this do not fit
+    body = sheet.rows[first:last]
+    if not body:
+        return []
+    # whole-column checks at C speed first: most columns have no text that could be too wide
+    values = list(map(operator.itemgetter(i), body)) if min(map(len, body)) > i else \
+        [row[i] if len(row) > i else None for row in body]
+    kinds = set(map(type, values))
+    if str not in kinds:
+        return []
+    texts = values if len(kinds) == 1 else [v if v.__class__ is str else "" for v in values]
+    longest = max(map(len, texts))
+    if longest <= sure or (longest <= narrow and all(map(str.isascii, texts))):
+        return []
+    known: dict[str, float] = {}
+    out = []
+    for k in [k for k, v in enumerate(texts) if len(v) > sure]:
+        v = values[k]
+        if v.isascii():
+            pt = BODY_PT * 0.55 * len(v)
+        else:
+            pt = known.get(v)
+            if pt is None:
+                pt = _fast_text_pt(v)
+                if len(known) < 100_000:
+                    known[v] = pt
+        if pt > inner:
+            out.append((first + k + 1, pt))
+            if first_only:
+                break
+    return out
 
 
 def _wrap_columns(sheet: OutSheet, cols: list[float]) -> set[int]:
     """Body columns holding a text wider than the column (printed, it would be cut off by the next
     cell or run past the page edge): their text wraps."""
-    return {c for c, width in enumerate(cols, 1)
-            if any(_fast_text_pt(v) > width - 4 for _r, v in _long_texts(sheet, c, width - 4))}
+    return {c for c, width in enumerate(cols, 1) if _long_texts(sheet, c, width - 4, first_only=True)}
 
 
 def _wrapped_rows(sheet: OutSheet, cols: list[float], wrap: set[int]) -> dict[int, int]:
@@ -918,8 +951,8 @@ def _wrapped_rows(sheet: OutSheet, cols: list[float], wrap: set[int]) -> dict[in
     lines: dict[int, int] = {}
     for c in wrap:
         room = int(_excel_pt(cols[c - 1] / UNIT_PT) - 4)
-        for r, v in _long_texts(sheet, c, room):
-            n = -(-int(_fast_text_pt(v)) // room)
+        for r, pt in _long_texts(sheet, c, room):
+            n = -(-int(pt) // room)
             if n > lines.get(r, 1):
                 lines[r] = n
     return lines
