@@ -72,13 +72,13 @@ def test_ribbon_validate_without_lists_says_so(demo, tmp_path):
 
 
 def test_ribbon_notice_leaves_off_the_deceased_found_beside_it(demo, tmp_path):
-    ledger = town_folder(demo, tmp_path)
+    ledger = town_folder(demo, tmp_path / "镇")
     line = ribbon.perform("notice", books.FileBook(ledger, for_update=True), ledger)
     names = {r[2] for r in openpyxl.load_workbook(ledger)["公示名单"].iter_rows(values_only=True)}
     assert len(names) > 100 and DEAD not in names and "死亡人员名单" in line
     # the same ledger with no list beside it: the deceased person is posted (the difference the lists make)
-    alone = tmp_path / "单独" / "东山村.xlsx"
-    alone.parent.mkdir()
+    alone = tmp_path / "单独" / "村" / "东山村.xlsx"
+    alone.parent.mkdir(parents=True)
     shutil.copyfile(demo / "原始数据" / "台账" / "东山村.xlsx", alone)
     ribbon.perform("notice", books.FileBook(alone, for_update=True), alone)
     assert DEAD in {r[2] for r in openpyxl.load_workbook(alone)["公示名单"].iter_rows(values_only=True)}
