@@ -407,10 +407,14 @@ _ENROLL_TYPES = frozenset(ENROLL_TYPES)
 def compute(plan: Plan, person: Person, today: datetime.date | None = None) -> Result:
     """Apply ``plan`` to one person."""
     try:
-        _number, born = idno.parse(person.id_no, today)
+        number, born = idno.parse(person.id_no, today)
     except idno.InvalidID as exc:
         return _fail(str(exc))
-    return compute_valid(plan, person, born)
+    result = compute_valid(plan, person, born)
+    upgraded = idno.upgrade_note(person.id_no, number)
+    if upgraded:        # an old 15-digit number: computed as its 18-digit form, and said so
+        result.message = "；".join(x for x in (upgraded, result.message) if x)
+    return result
 
 
 def compute_valid(plan: Plan, person: Person, born: datetime.date) -> Result:
