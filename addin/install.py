@@ -40,6 +40,9 @@ class Platform:
     conf_file: Path | None      # the add-in's user settings (yibao.conf)
     xlwings_conf: Path | None   # the stock xlwings add-in's user settings
     interpreter_key: str | None
+    #: The encoding xlwings' VBA reads the conf files in: ``Open … For Input``
+    #: and ``Input #`` decode bytes with Windows' ANSI code page.
+    conf_encoding: str = "utf-8"
 
 
 def detect(xlstart: str | os.PathLike | None = None) -> Platform:
@@ -51,7 +54,8 @@ def detect(xlstart: str | os.PathLike | None = None) -> Platform:
                         Path(xlstart) if xlstart else appdata / "Microsoft" / "Excel" / "XLSTART",
                         profile / ".yibao" / "yibao.conf",
                         profile / ".xlwings" / "xlwings.conf",
-                        "INTERPRETER_WIN")
+                        "INTERPRETER_WIN",
+                        ansi_codepage())
     if sys.platform == "darwin":
         group = home / "Library" / "Group Containers" / "UBF8T346G9.Office"
         container = home / "Library" / "Containers" / "com.microsoft.Excel" / "Data"
@@ -63,6 +67,57 @@ def detect(xlstart: str | os.PathLike | None = None) -> Platform:
                         "INTERPRETER_MAC")
     return Platform(sys.platform, Path(xlstart) if xlstart else None,
                     None, None, None)
+
+
+def ansi_codepage() -> str:
+    """Windows' ANSI code page as a Python codec name: ``cp936`` on Simplified
+    Chinese Windows, ``utf-8`` when "Beta: Use Unicode UTF-8 for worldwide
+    language support" is on (code page 65001). VBA converts every string it
+    reads from a file (``Input #``), gets from ``Environ`` or passes to a
+    ``Declare``d DLL function (xlwings' ``LoadLibraryA``, the command line of
+    its UDF server) through this code page."""
+    import ctypes
+    if not sys.platform.startswith("win") or not hasattr(ctypes, "windll"):
+        return "utf-8"
+    acp = ctypes.windll.kernel32.GetACP()
+    return "utf-8" if acp == 65001 else f"cp{acp}"
+
+
+def _unrepresentable(text: str, encoding: str) -> str:
+    """The characters of ``text`` that ``encoding`` cannot represent."""
+    return "".join(dict.fromkeys(ch for ch in text if not _encodes(ch, encoding)))
+
+
+def _encodes(ch: str, encoding: str) -> bool:
+    try:
+        ch.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_paths(platform: "Platform", python: str) -> None:
+    """Refuse (:class:`InstallError`) when a path the add-in's VBA must use
+    has a character the ANSI code page cannot hold: the user folder (VBA's
+    ``Environ("USERPROFILE")`` finds the conf file) and the Python folder
+    (``LoadLibraryA`` loads xlwings' DLL from it). Chinese names are fine on
+    Chinese Windows (code page 936 has them); rare characters outside GBK,
+    such as 䶮, are not."""
+    if platform.system != "windows" or platform.conf_file is None:
+        return
+    enc = platform.conf_encoding
+    profile = str(platform.conf_file.parent.parent)
+    bad = _unrepresentable(profile, enc)
+    if bad:
+        raise InstallError(
+            f"Windows 用户文件夹 {profile} 含有本机代码页（{enc}）无法表示的字符“{bad}”，"
+            "Excel 里的 xlwings 找不到设置文件；请用名字只含常用汉字、字母或数字的 Windows 账户安装")
+    bad = _unrepresentable(python, enc)
+    if bad:
+        raise InstallError(
+            f"Python 所在的路径 {python} 含有本机代码页（{enc}）无法表示的字符“{bad}”，"
+            "Excel 里的 xlwings 无法从那里加载；请把 Python 安装到只含字母和数字的文件夹"
+            "（安装时选 Customize installation → Install Python for all users，装到 C:\\Program Files）")
 
 
 def interpreter() -> str:
@@ -86,20 +141,41 @@ def dll_path() -> Path | None:
 
 # ---------------------------------------------------------------- conf files
 
-def read_conf(path: Path) -> dict[str, str]:
+def decode_conf(data: bytes, encoding: str) -> str:
+    """The text of a conf file written in ``encoding`` (what xlwings' VBA and
+    its ribbon's ``Write #`` use) or in UTF-8 (what yibao before 0.2 wrote;
+    a GBK text with Chinese is practically never valid UTF-8)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode(encoding, errors="replace")
+
+
+def read_conf(path: Path, encoding: str = "utf-8") -> dict[str, str]:
     """xlwings' conf format: one ``"KEY","VALUE"`` per line."""
     import csv
     values: dict[str, str] = {}
     if path.exists():
-        for row in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()):
+        for row in csv.reader(decode_conf(path.read_bytes(), encoding).splitlines()):
             if len(row) >= 2:
                 values[row[0]] = row[1]
     return values
 
 
-def update_conf(path: Path, changes: dict[str, str | None]) -> None:
-    """Set (or, with ``None``, delete) keys, keeping every other line."""
-    values = read_conf(path)
+def conf_bytes(values: dict[str, str], encoding: str) -> bytes:
+    """The conf file as xlwings' VBA reads it: ``"KEY","VALUE"`` lines ending
+    in CRLF (as VBA's ``Write #`` writes them), no byte order mark, in the
+    ANSI code page ``encoding``, since ``Input #`` decodes with it."""
+    text = "".join(f'"{k}","{v}"\r\n' for k, v in values.items())
+    return text.encode(encoding)
+
+
+def update_conf(path: Path, changes: dict[str, str | None], encoding: str = "utf-8") -> None:
+    """Set (or, with ``None``, delete) keys, keeping every other line; the
+    file is written in ``encoding`` (see :func:`conf_bytes`)."""
+    values = read_conf(path, encoding)
     lower = {k.upper(): k for k in values}
     for key, value in changes.items():
         existing = lower.get(key.upper(), key)
@@ -112,8 +188,7 @@ def update_conf(path: Path, changes: dict[str, str | None]) -> None:
         if path.exists():
             path.unlink()
         return
-    text = "".join(f'"{k}","{v}"\n' for k, v in values.items())
-    write_atomic(path, text.encode("utf-8"))
+    write_atomic(path, conf_bytes(values, encoding))
 
 
 def _require(platform: Platform, force_dir: bool) -> Path:
@@ -136,6 +211,7 @@ def install(xlstart: str | os.PathLike | None = None) -> list[str]:
     platform = detect(xlstart)
     folder = _require(platform, xlstart is not None)
     target = folder / ADDIN_NAME
+    check_paths(platform, interpreter())
     done = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -145,7 +221,8 @@ def install(xlstart: str | os.PathLike | None = None) -> list[str]:
         raise _locked(target, exc) from None
     done.append(f"已{'更新' if existed else '安装'}加载项：{target}")
     if platform.conf_file is not None and platform.interpreter_key:
-        update_conf(platform.conf_file, {platform.interpreter_key: interpreter()})
+        update_conf(platform.conf_file, {platform.interpreter_key: interpreter()},
+                    platform.conf_encoding)
         done.append(f"已设置 Excel 调用的 Python：{interpreter()}（写在 {platform.conf_file}）")
     dll = dll_path()
     if dll is not None and not dll.exists():
@@ -179,7 +256,7 @@ def remove(xlstart: str | os.PathLike | None = None) -> list[str]:
     else:
         done.append(f"没有安装加载项（{target} 不存在），无需删除")
     if platform.conf_file is not None and platform.conf_file.exists():
-        update_conf(platform.conf_file, {platform.interpreter_key: None})
+        update_conf(platform.conf_file, {platform.interpreter_key: None}, platform.conf_encoding)
         done.append(f"已清除 {platform.conf_file} 中的 Python 设置")
     done.append("如果 Excel 正在运行，重新启动后“医保征缴”选项卡会消失")
     return done
@@ -204,7 +281,8 @@ def status(xlstart: str | os.PathLike | None = None) -> tuple[bool, list[str]]:
     if fallback.exists():
         lines.append(f"另装有 xlwings 原版加载项：{fallback}")
     if platform.conf_file is not None:
-        configured = read_conf(platform.conf_file).get(platform.interpreter_key or "", "")
+        configured = read_conf(platform.conf_file, platform.conf_encoding).get(
+            platform.interpreter_key or "", "")
         lines.append(f"Excel 调用的 Python：{configured or '未设置（将用 PATH 中的 python）'}")
     lines.append(f"xlwings 版本：{build.xlwings_version()}")
     dll = dll_path()
@@ -227,6 +305,7 @@ def fallback(xlstart: str | os.PathLike | None = None,
     Python, and put our two VBA modules where the user can import them."""
     platform = detect(xlstart)
     xlstart_dir = _require(platform, xlstart is not None)
+    check_paths(platform, interpreter())
     source = build.xlwings_dir() / "addin" / FALLBACK_NAME
     if not source.exists():
         raise InstallError(f"已安装的 xlwings 中没有 {source}；请运行 pip install --force-reinstall xlwings")
@@ -246,7 +325,8 @@ def fallback(xlstart: str | os.PathLike | None = None,
             raise _locked(ours, exc) from None
     if platform.xlwings_conf is not None and platform.interpreter_key:
         update_conf(platform.xlwings_conf, {"UDF Modules": "yibao.addin.udfs",
-                                            platform.interpreter_key: interpreter()})
+                                            platform.interpreter_key: interpreter()},
+                    platform.conf_encoding)
         done.append(f"已在 {platform.xlwings_conf} 中设置函数模块 yibao.addin.udfs 和 Python")
     out = Path(folder) if folder else Path.home() / "yibao-vba"
     out.mkdir(parents=True, exist_ok=True)

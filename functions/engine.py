@@ -35,12 +35,10 @@ from typing import Iterable, NamedTuple
 
 from . import idno
 from . import identity
-from .identity import split_names
 from .plan import ENROLL_TYPES, Category, Plan, Rule
-from .values import BadValue, first_of_next_month, to_date, yuan, yuan_text
+from .values import first_of_next_month, yuan, yuan_text
 
-__all__ = ["Person", "Result", "compute", "compute_valid", "compute_many", "person_from_dict",
-           "age_day", "age_rule_text"]
+__all__ = ["Person", "Result", "compute", "compute_valid", "compute_many", "age_day", "age_rule_text"]
 
 _DAY = datetime.timedelta(days=1)
 
@@ -490,40 +488,3 @@ def clear_caches():
     """Forget memoized decisions (for cold-start benchmarks and tests)."""
     for cached in (_resolve, _eligible, _held, _candidates, _outcome, _age_class):
         cached.cache_clear()
-
-
-# ---------------------------------------------------------------- input
-
-_BOOL_TEXT = {"true": True, "false": False, "是": True, "否": False, "1": True, "0": False, "": False}
-
-
-def person_from_dict(row: dict) -> Person:
-    """A :class:`Person` from a ``yibao calc`` input object; raises
-    :class:`BadValue` with a Chinese message for a bad field."""
-    if not isinstance(row, dict):
-        raise BadValue("每行应为一个JSON对象")
-    if "id_no" not in row or row["id_no"] in (None, ""):
-        raise BadValue("缺少身份证号 id_no")
-    ids = row.get("identities")
-    if ids is None:
-        ids = ()
-    elif isinstance(ids, str):
-        ids = split_names(ids)
-    elif isinstance(ids, (list, tuple)) and all(isinstance(x, str) for x in ids):
-        ids = split_names(ids)
-    else:
-        raise BadValue("identities 应为文字列表")
-    employee = row.get("employee_insured", False)
-    if isinstance(employee, str):
-        if employee.strip().lower() not in _BOOL_TEXT:
-            raise BadValue(f"employee_insured 应为 true 或 false，见到“{employee}”")
-        employee = _BOOL_TEXT[employee.strip().lower()]
-    kind = row.get("enroll_type") or "普通"
-    return Person(
-        id_no=row["id_no"],
-        identities=tuple(ids),
-        pay_date=to_date(row["pay_date"]) if row.get("pay_date") not in (None, "") else None,
-        enroll_type=str(kind).strip(),
-        event_date=to_date(row["event_date"]) if row.get("event_date") not in (None, "") else None,
-        employee_insured=bool(employee),
-    )

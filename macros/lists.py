@@ -25,13 +25,15 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from yibao.functions import idno
+from yibao.functions.values import BadValue, fen
 
 from . import book as books
-from .table import AmbiguousColumns, TableError, cell_text, find_table, header_key
+from .table import AmbiguousColumns, TableError, cell_text, find_table, header_key, is_blank
 
 __all__ = ["SUBSIDY", "DECEASED", "EMPLOYEE", "ROSTER", "KIND_NAMES", "Kind", "classify", "classify_book",
            "unclassified_message", "Unread", "SideLists", "SideRow", "read_side_rows", "read_side_lists",
-           "upgrade_15", "id_digits", "id_text", "match_unread", "MATCH_DIGITS", "name_key"]
+           "upgrade_15", "read_roster", "with_rows", "id_digits", "id_text", "match_unread", "MATCH_DIGITS", "name_key",
+           "LEDGER_FIELDS", "not_a_ledger", "refuse_lists_as_ledgers"]
 
 SUBSIDY, DECEASED, EMPLOYEE, ROSTER = "subsidy", "deceased", "employee", "roster"
 #: each kind as staff call it
@@ -159,6 +161,58 @@ def unclassified_message(file: str, sheet: str, kind: Kind) -> str:
     return (f"“{file}”的工作表“{sheet}”看不出是哪种名单（{kind.why}{seen}）：找不到“身份类别”列，资助名单请加“身份类别”列"
             f"（或以身份类别命名文件、工作表）；死亡人员名单请用 --deceased 指定；"
             f"职工医保参保名单请用 --employee 指定；也可以在文件名里写明“资助名单”“死亡”或“职工医保”")
+
+
+# ---------------------------------------------------------------- lists passed as ledgers
+
+#: fields only a ledger has (a payment, why there is none, what our ledger template
+#: computes, the signature and notice columns of 002 附件2 / 004 附件2): a
+#: table of persons without any of them is a list, not a ledger
+LEDGER_FIELDS = ("paid", "pay_date", "unpaid_reason", "subsidy_paid", "deposit_date", "pay_method",
+                 "signature", "notify", "calc_payable")
+
+
+def not_a_ledger(grid: list[list], sheet: str = "", file: str = "") -> str | None:
+    """Why one sheet with person rows is not a ledger, or None when it is
+    one (or holds no table of persons). A sheet whose header names none of
+    :data:`LEDGER_FIELDS` (no 个人缴费, 缴费日期, 未缴费原因…) is a list: the
+    Chinese reason says what it looks like (:func:`classify`). Pure.
+
+    >>> not_a_ledger([["姓名", "身份证号", "救助类型"], ["甲", "430999198010169158", "低保"]], "Sheet1", "民政.xlsx")
+    '看起来是资助名单（表头有“救助类型”列），不是参保缴费台账：表头没有“个人缴费”“缴费日期”“未缴费原因”等台账列'
+    >>> not_a_ledger([["姓名", "身份证号", "个人缴费"], ["甲", "430999198010169158", 400]]) is None
+    True
+    """
+    try:
+        table = find_table(sheet or "Sheet1", grid[:32], required=("id_no",))
+    except TableError:
+        return None
+    if any(f in table.columns for f in LEDGER_FIELDS):
+        return None
+    try:
+        found = classify(grid, sheet, file)
+    except AmbiguousColumns:
+        found = Kind(None, "")
+    what = (f"看起来是{KIND_NAMES[found.kind]}（{found.why}）" if found.kind
+            else "看起来是一份人员名单" + (f"（表头为“{'”“'.join(table.found[:8])}”）" if table.found else ""))
+    return what + "，不是参保缴费台账：表头没有“个人缴费”“缴费日期”“未缴费原因”等台账列"
+
+
+def refuse_lists_as_ledgers(sources) -> None:
+    """Raise ``books.BookError`` (Chinese, naming the file and sheet) when
+    any sheet of ``sources`` ((label, grids), ...: the ledgers a town
+    command was given) is a list rather than a ledger (:func:`not_a_ledger`),
+    instead of counting it as a village with nobody enrolled."""
+    from .ledger import RESULT_SHEETS
+    for label, grids in sources:
+        for sheet, grid in grids.items():
+            if sheet in RESULT_SHEETS or sheet.startswith(("_yibao", "反馈-")):
+                continue
+            why = not_a_ledger(grid, sheet, Path(label).name)
+            if why:
+                shown = f"“{Path(label).name}”" + (f"的工作表“{sheet}”" if len(grids) > 1 else "")
+                raise books.BookError(f"{shown}{why}。请只列出各村台账；死亡人员名单、职工医保参保名单用"
+                                      " --deceased、--employee 或 --lists 给出，资助名单先合并（yibao dedupe）")
 
 
 # ---------------------------------------------------------------- ID numbers
@@ -312,6 +366,8 @@ class SideRow:
     tier: str = ""      # a roster's 资助类别
     #: why a readable row is not used (an employee list's 参保状态 终止参保), or ""
     skipped: str = ""
+    #: a roster's 资助金额 in fen (None on other lists, or when blank)
+    amount: int | None = None
 
     @property
     def place(self) -> str:
@@ -350,9 +406,11 @@ def read_side_rows(path: Path, kind: str, grids: dict | None = None, sheets: dic
             raise books.BookError(f"“{path.name}”：{exc}") from None
         except TableError:
             continue
-        tier_col = status_col = None
+        tier_col = status_col = amount_col = None
         if mine == ROSTER:
             tier_col = next((c for c, h in table.headers.items() if header_key(h) == "资助类别"), None)
+            amount_col = next((c + 1 for c, h in enumerate(grid[table.header_row - 1])
+                               if header_key(h).startswith("资助金额")), None)
         if mine == EMPLOYEE:
             status_col = next((c + 1 for c, h in enumerate(grid[table.header_row - 1])
                                if header_key(h) in _STATUS_HEADERS), None)
@@ -367,8 +425,14 @@ def read_side_rows(path: Path, kind: str, grids: dict | None = None, sheets: dic
                 status = cell_text(line[status_col - 1])
                 if any(word in status for word in _ENDED):
                     skipped = f"参保状态为“{status}”，不按已参加职工医保处理"
+            amount = None
+            if amount_col and amount_col - 1 < len(line) and not is_blank(line[amount_col - 1]):
+                try:
+                    amount = fen(line[amount_col - 1])
+                except BadValue as exc:
+                    raise books.BookError(f"“{path.name}”工作表“{sheet}”第{row.number}行资助金额：{exc}") from None
             out.append(SideRow(mine, path.name, sheet, row.number, cell_text(row.values.get("name")),
-                               raw, number, note, tier, skipped))
+                               raw, number, note, tier, skipped, amount))
     return out
 
 
@@ -408,6 +472,41 @@ def read_side_lists(paths, deceased=(), employee=(), today: datetime.date | None
         for path in extra:
             rows += read_side_rows(Path(path), kind, today=today)
     return side_lists(rows)
+
+
+def read_roster(path) -> list[SideRow]:
+    """The person rows of a merged roster (the 资助名单汇总 of dedupe's
+    资助名单比对结果.xlsx, or the same table saved as .xls/.csv or under
+    another sheet name: found by its 资助类别 and 确定理由 columns), each
+    with its tier and 资助金额 in fen (``SideRow.amount``).
+
+    Raises ``books.BookError`` (Chinese) when the file holds no such table,
+    or the table has no 资助金额 column, or an amount cannot be read."""
+    path = Path(path)
+    grids = books.read_grid_any(path)
+    try:
+        kinds = classify_book(grids, path.name)
+    except AmbiguousColumns as exc:
+        raise books.BookError(f"“{path.name}”：{exc}") from None
+    sheets = {sheet: k for sheet, k in kinds.items() if k.kind == ROSTER}
+    if not sheets:
+        raise books.BookError(f"“{path.name}”不是资助名单合并结果（没有含“资助类别”“确定理由”列的“资助名单汇总”表）："
+                              "请给出资助名单合并（yibao dedupe）的结果文件")
+    for sheet in sheets:
+        headers = {header_key(v) for row in grids[sheet][:32] for v in row}
+        if not any(h.startswith("资助金额") for h in headers):
+            raise books.BookError(f"“{path.name}”的“{sheet}”中没有“资助金额”列，无法核对资助合计")
+    return read_side_rows(path, "", grids, sheets)
+
+
+def with_rows(lists: SideLists | None, rows: list[SideRow]) -> SideLists:
+    """``lists`` (or none) with more rows read (a roster given on its own
+    option): the first place an ID is listed is kept. Pure."""
+    more = side_lists(rows)
+    if lists is None:
+        return more
+    return SideLists({**more.deceased, **lists.deceased}, {**more.employee, **lists.employee},
+                     {**more.roster, **lists.roster}, tuple(lists.unreadable) + tuple(more.unreadable))
 
 
 def side_lists(rows: list[SideRow]) -> SideLists:

@@ -147,11 +147,11 @@ def test_every_registered_function_has_a_wrapper_with_the_same_arguments():
     text = build.source("yibao_udfs.bas")
     for name, spec in REGISTRY.items():
         array = ", ".join(a.name for a in spec.args)
-        assert f'XLPy.CallUDF("yibao.addin.udfs", "{name}", Array({array}), ActiveWorkbook, ' \
-               f"Application.Caller)" in text
+        assert f'{name} = YibaoCall("{name}", Array({array}))' in text
         assert f'Application.MacroOptions Macro:="{name}"' in text
-    # Only registry functions are wrapped (plus the registration sub).
-    assert set(procedures) == set(REGISTRY) | {"YibaoRegisterFunctions"}
+    # Only registry functions are wrapped (plus the registration sub and the one caller).
+    assert set(procedures) == set(REGISTRY) | {"YibaoRegisterFunctions", "YibaoCall"}
+    assert 'yibaoServer.CallUDF("yibao.addin.udfs", udfName, args)' in text
 
 
 def test_udf_module_is_the_one_the_conf_sheet_names():
