@@ -120,7 +120,9 @@ def describe(p: plans.Plan) -> str:
         f"文件：{p.path}",
         f"个人缴费 {yuan_text(p.individual)} 元，财政补助 {yuan_text(p.fiscal)} 元，"
         f"筹资标准 {yuan_text(p.full_standard)} 元  [{p.data['fee'].get('clause', '')}]",
-        f"待遇年度 {p.year_start} 至 {p.year_end}；年龄按 {p.age_reference} 计算",
+        f"待遇年度 {p.year_start} 至 {p.year_end}",
+        f"{engine.age_rule_text(p)}  [{p.data.get('age', {}).get('clause', '')}]",
+        *([f"     ※ 解释：{p.data['age']['interpretation']}"] if p.data.get("age", {}).get("interpretation") else []),
         f"参保类型：{'、'.join(p.enroll_types)}",
         "",
         "缴费期（按顺序匹配）：",

@@ -48,6 +48,8 @@ AMOUNTS = ("individual", "full_standard")
 BENEFIT_FROM = ("year_start", "pay_date", "birth_date", "next_month")
 EVENTS = ("birth", "event_date")
 SELECTION_RULES = ("highest", "order")
+#: which day decides a person's age (``[age] on``): see engine.age_day
+AGE_ON = ("pay_date", "year_start", "year_reached")
 
 
 class PlanError(Exception):
@@ -141,6 +143,7 @@ class Plan:
     proxy_payer: str | None
     data: dict                 # the whole file, for the later actions
     path: str = ""
+    age_on: str = "pay_date"   # [age] on: which day decides age (engine.age_day)
 
     @property
     def full_standard(self) -> int:
@@ -485,6 +488,7 @@ def _build(data: dict, problems: list[str], path: str) -> Plan | None:
         year_table.fail("start 晚于 end")
     age = _Entry(data.get("age", {}), "[age] 年龄计算", problems)
     age_reference = age.date("reference")
+    age_on = age.choice("on", AGE_ON, "pay_date")
     scope = _Entry(data.get("scope", {}), "[scope] 参保范围", problems)
     scope.choice("employee_insured", ("excluded",), "excluded")
     enrollment = _Entry(data.get("enrollment", {}), "[enrollment] 参保类型", problems)
@@ -655,7 +659,7 @@ def _build(data: dict, problems: list[str], path: str) -> Plan | None:
         no_window_message=enrollment.text("no_window_message", "缴费日期不在本方案任何缴费期内"),
         employee_message=scope.text("message", "已参加职工医保，不参加居民医保"),
         selection=rule_kind, order=order, categories=tuple(categories), rules=tuple(rules),
-        proxy_source=proxy_source, proxy_payer=proxy_payer, data=data, path=path,
+        proxy_source=proxy_source, proxy_payer=proxy_payer, data=data, path=path, age_on=age_on,
     )
 
 
@@ -687,7 +691,7 @@ KNOWN_KEYS = {
     "": {"id", "name", "county", "town", "year", "seed", "published"},
     "fee": {"individual", "fiscal"},
     "insurance_year": {"start", "end"},
-    "age": {"reference"},
+    "age": {"reference", "on"},
     "scope": {"employee_insured", "message"},
     "enrollment": {"types", "default_pay_date", "no_window_message"},
     "selection": {"rule", "order"},

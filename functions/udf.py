@@ -286,9 +286,10 @@ ID_GENDER = _id_udf("ID_GENDER", "身份证号对应的性别：男/女", lambda
 
 def age_day(plan: plans.Plan) -> datetime.date:
     """The day on which the plan decides a person's age when no other day is
-    given (``ID_AGE`` without a date): the plan's age reference day (1 January
-    of the insurance year in the seeds, 001 三(二)5 / 000 四)."""
-    return plan.age_reference
+    given (``ID_AGE`` without a date): :func:`engine.age_day` for a payment
+    on the plan's default pay day (1 January of the insurance year in the
+    seeds, whose collection precedes the year; ``[age] on``)."""
+    return engine.age_day(plan, plan.default_pay_date)
 
 
 def _age(number, on=None, policy=None):

@@ -277,7 +277,8 @@ def read_id(raw, today: datetime.date | None = None) -> tuple[str | None, str]:
     (None, '身份证号应为18位，现为16位')
     """
     try:
-        return idno.parse(raw, today)[0], ""
+        number = idno.parse(raw, today)[0]
+        return number, idno.upgrade_note(raw, number)      # an old 15-digit number is upgraded by parse
     except idno.InvalidID as exc:
         if isinstance(raw, (int, float)):
             return None, str(exc)

@@ -24,7 +24,7 @@ import dataclasses
 from collections import defaultdict
 from pathlib import Path
 
-from yibao.functions import plan as plans
+from yibao.functions import idno, plan as plans
 from yibao.functions.values import yuan_text
 
 from . import book as books
@@ -106,6 +106,9 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
             if rec.id_error:
                 add(book, rec, "id_no", ERROR, rec.id_error)
                 continue
+            upgraded = idno.upgrade_note(raw.get("id_no"), rec.id_no)
+            if upgraded:        # an old 15-digit number, matched as its 18-digit form
+                add(book, rec, "id_no", WARNING, upgraded)
             seen[rec.id_no].append((book, rec))
             if "gender" in rec.columns:
                 typed = cell_text(rec.raw.get("gender"))
