@@ -272,9 +272,17 @@ def status(xlstart: str | os.PathLike | None = None) -> tuple[bool, list[str]]:
     target = platform.xlstart / ADDIN_NAME
     ok = target.exists()
     if ok:
-        current = target.read_bytes() == build.build_bytes()
+        installed = target.read_bytes()
+        current = installed == build.build_bytes()
         ok = current
-        lines.append(f"加载项：{target}（{'与当前版本一致' if current else '不是当前版本，请运行 yibao addin install 更新'}）")
+        made_for, have = build.built_for(installed), build.xlwings_version()
+        if current:
+            lines.append(f"加载项：{target}（与当前版本一致）")
+        elif made_for is not None and made_for != have:
+            lines.append(f"加载项：{target}（按 xlwings {made_for} 生成，但本机的 xlwings 是 {have}，"
+                         "Excel 里的函数会无法加载 xlwings；请完全退出 Excel 后运行 yibao addin install）")
+        else:
+            lines.append(f"加载项：{target}（不是当前版本，请运行 yibao addin install 更新）")
     else:
         lines.append(f"加载项：未安装（应在 {target}）；请运行 yibao addin install")
     fallback = platform.xlstart / FALLBACK_NAME
