@@ -175,3 +175,73 @@ def test_a_path_the_code_page_cannot_hold_is_refused_before_anything_is_written(
     install.ansi_codepage = lambda: "utf-8"
     assert main(["addin", "install"]) == 0
     assert vba_get_config(str(profile), "INTERPRETER_WIN", "utf-8") == exe
+
+
+# ---------------------------------------------------------------- kinds of Python
+
+def test_a_conda_python_is_started_through_conda_activate(windows, capsys, monkeypatch, tmp_path):
+    profile, exe = windows("张三", "AppData/Local/miniconda3/envs/医保", "cp936")
+    base = str(profile / "AppData" / "Local" / "miniconda3")
+    monkeypatch.setattr(install, "conda_env", lambda *a: (base, "医保"))
+    from yibao.cli import main
+    assert main(["addin", "install"]) == 0
+    out = capsys.readouterr().out
+    assert "conda 环境 医保" in out
+    # xlwings' VBA: INTERPRETER_WIN empty, so it runs
+    # "<CONDA PATH>\condabin\conda activate <CONDA ENV>" and loads the DLL
+    # from <CONDA PATH>\envs\<CONDA ENV>.
+    assert vba_get_config(str(profile), "INTERPRETER_WIN", "cp936") is None
+    assert vba_get_config(str(profile), "CONDA PATH", "cp936") == base
+    assert vba_get_config(str(profile), "CONDA ENV", "cp936") == "医保"
+    vba = _xlwings_vba()
+    assert 'PYTHON_WIN = CondaPath & "\\envs\\" & CondaEnv & "\\" & PYTHON_WIN' in vba
+    main(["addin", "status"])
+    assert "conda 环境 医保" in capsys.readouterr().out
+    assert main(["addin", "remove"]) == 0
+    assert install.read_conf(profile / ".yibao" / "yibao.conf", "cp936") == {}
+
+
+def test_conda_env_finds_base_named_and_path_envs(tmp_path):
+    base = tmp_path / "miniconda3"
+    (base / "condabin").mkdir(parents=True)
+    (base / "conda-meta").mkdir()
+    named = base / "envs" / "yibao"
+    (named / "conda-meta").mkdir(parents=True)
+    elsewhere = tmp_path / "项目" / "env"
+    (elsewhere / "conda-meta").mkdir(parents=True)
+    exe = str(base / "Scripts" / "conda.exe")
+    assert install.conda_env(str(base), "") == (str(base), "base")
+    assert install.conda_env(str(named), "") == (str(base), "yibao")
+    assert install.conda_env(str(elsewhere), exe) == (str(base), str(elsewhere))
+    assert install.conda_env(str(tmp_path / "python312"), exe) is None
+
+
+def test_microsoft_store_python_is_refused_with_what_to_do(windows, capsys, monkeypatch):
+    profile, exe = windows("张三", "AppData/Local/Programs/Python/Python312", "cp936")
+    real = install.store_python
+    monkeypatch.setattr(install, "store_python", lambda *a: True)
+    from yibao.cli import main
+    assert main(["addin", "install"]) == 2
+    err = capsys.readouterr().err
+    assert "Microsoft Store" in err and "python.org" in err and err.count("\n") == 1
+    assert not (profile / ".yibao" / "yibao.conf").exists()
+    store = ("C:\\Users\\张三\\AppData\\Local\\Microsoft\\WindowsApps\\"
+             "PythonSoftwareFoundation.Python.3.12_qbz5n2kfra8p0\\python.exe")
+    assert real(store, "C:\\Program Files\\WindowsApps\\x")
+    assert not real("C:\\Python312\\python.exe", "C:\\Python312")
+
+
+def test_xlwings_installed_for_the_user_only_is_explained(windows, capsys, monkeypatch, tmp_path):
+    """An all-users Python without administrator rights: pip silently installs
+    with --user, and the DLL lands where xlwings' VBA never looks."""
+    profile, exe = windows("张三", "/Program Files/Python312", "cp936")
+    prefix_dll = tmp_path / "Program Files" / "Python312" / "xlwings64-x.dll"
+    user_dll = profile / "AppData" / "Roaming" / "Python" / "xlwings64-x.dll"
+    user_dll.parent.mkdir(parents=True)
+    user_dll.write_bytes(b"")
+    monkeypatch.setattr(install, "dll_path", lambda: prefix_dll)
+    monkeypatch.setattr(install, "user_dll_path", lambda: user_dll)
+    from yibao.cli import main
+    assert main(["addin", "install"]) == 0
+    out = capsys.readouterr().out
+    assert "以管理员身份运行" in out and "pip install --force-reinstall xlwings" in out
