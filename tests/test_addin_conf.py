@@ -14,6 +14,7 @@ UTF-8" is on). The emulation below does the same conversions in Python.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -245,3 +246,25 @@ def test_xlwings_installed_for_the_user_only_is_explained(windows, capsys, monke
     assert main(["addin", "install"]) == 0
     out = capsys.readouterr().out
     assert "以管理员身份运行" in out and "pip install --force-reinstall xlwings" in out
+
+
+@pytest.mark.parametrize("folder, arrives", [
+    ("D:\\2026年医保\\东山村", True),
+    ("C:\\Users\\张三\\Desktop\\台账 (2)", True),
+    ("C:\\Users\\Public\\李䶮的台账", False),  # outside code page 936: a '?' path, harmless
+])
+def test_a_ledger_in_a_chinese_folder_reaches_python(folder, arrives, monkeypatch):
+    """The UDF server's command line (XLPyCommand) carries the ledger's full
+    name through the DLL, i.e. through the ANSI code page; xlwings only adds
+    its folder to sys.path, which our functions do not need."""
+    from xlwings.utils import prepare_sys_path
+    vba = _xlwings_vba()
+    assert ('PYTHONPATH = AddExcelDir & ";" & ActiveWorkbook.FullName & ";" & '
+            'ThisWorkbook.FullName & ";"') in vba
+    fullname = folder + "\\参保缴费台账.xlsx"
+    addin = "C:\\Users\\张三\\AppData\\Roaming\\Microsoft\\Excel\\XLSTART\\yibao.xlam"
+    args = f"true;{vba_ansi(fullname, 'cp936')};{vba_ansi(addin, 'cp936')};;;;"
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    prepare_sys_path(args)
+    assert (folder.replace("\\", "/") in sys.path) is arrives
+    import yibao.addin.udfs as udfs  # noqa: F401 - still importable
