@@ -4,9 +4,11 @@ xlwings' "Import Functions" writes such wrappers inside Excel (and needs
 "Trust access to the VBA project object model" to do it). We write the same
 code here, from :data:`yibao.functions.udf.REGISTRY`, in the form xlwings'
 ``generate_vba_wrapper`` gives for an add-in (``ActiveWorkbook``, not
-``ThisWorkbook``), plus ``YibaoRegisterFunctions``, which gives Excel's
-function wizard the Chinese help and category that xlwings would set with
-``Application.MacroOptions`` after an import.
+``ThisWorkbook``), except that a cell's error text passes through
+``YibaoErrorText`` (yibao_ribbon.bas), plus ``YibaoRegisterFunctions``, which
+gives Excel's function wizard the Chinese help and category through
+``Application.MacroOptions``; the ribbon's onLoad calls it once per session.
+Every description must fit Excel's 255-character limit (:class:`HelpTooLong`).
 
 The generated file is committed; ``python -m yibao.addin.vbagen`` rewrites
 it, and a test fails when it is out of date.
