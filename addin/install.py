@@ -203,15 +203,21 @@ def python_settings(platform: "Platform") -> dict[str, str | None]:
 # ---------------------------------------------------------------- conf files
 
 def decode_conf(data: bytes, encoding: str) -> str:
-    """The text of a conf file written in ``encoding`` (what xlwings' VBA and
-    its ribbon's ``Write #`` use) or in UTF-8 (what yibao before 0.2 wrote;
-    a GBK text with Chinese is practically never valid UTF-8)."""
+    """The text of a conf file as xlwings' VBA reads it: in the ANSI code page
+    ``encoding`` (what it and its ribbon's ``Write #`` use). A file that is
+    valid UTF-8 and decodes to Chinese (not to the Cyrillic or Greek letters
+    that GBK bytes such as 郑叶's happen to form) was written by yibao 0.1,
+    which wrote UTF-8, and is read as such so that rewriting repairs it."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode(encoding, errors="replace")
+    if all(ch < "\x80" or "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+           for ch in text):
+        return text
+    return data.decode(encoding, errors="replace")
 
 
 def read_conf(path: Path, encoding: str = "utf-8") -> dict[str, str]:

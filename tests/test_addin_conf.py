@@ -268,3 +268,18 @@ def test_a_ledger_in_a_chinese_folder_reaches_python(folder, arrives, monkeypatc
     prepare_sys_path(args)
     assert (folder.replace("\\", "/") in sys.path) is arrives
     import yibao.addin.udfs as udfs  # noqa: F401 - still importable
+
+
+def test_an_ansi_conf_that_happens_to_be_valid_utf8_is_read_as_ansi(windows, capsys):
+    """GBK bytes of 郑叶 are also valid UTF-8 (two Cyrillic/Hebrew letters)."""
+    assert "郑叶".encode("gbk").decode("utf-8") != "郑叶"
+    profile, exe = windows("郑叶", "AppData/Local/Programs/Python/Python312", "cp936")
+    conf = profile / ".yibao" / "yibao.conf"
+    conf.parent.mkdir(parents=True)
+    # As xlwings' ribbon writes it (VBA Write #: ANSI, CRLF).
+    conf.write_bytes('"PYTHONPATH","D:\\郑叶"\r\n'.encode("gbk"))
+    assert install.read_conf(conf, "cp936") == {"PYTHONPATH": "D:\\郑叶"}
+    from yibao.cli import main
+    assert main(["addin", "install"]) == 0
+    assert vba_get_config(str(profile), "PYTHONPATH", "cp936") == "D:\\郑叶"
+    assert vba_get_config(str(profile), "INTERPRETER_WIN", "cp936") == exe
