@@ -84,3 +84,55 @@ def test_the_wrapper_model_is_read_from_the_generated_vba(ours, xlwings_own):
                                       passes_book=False, passes_caller=False)
     # the committed module is what the generator writes
     assert build.source("yibao_udfs.bas") == vbagen.udf_module_text()
+
+
+# ---------------------------------------------------------------- Python side: settings once per session
+
+def test_the_default_plan_setting_is_read_once_not_once_per_call(monkeypatch, user_home):
+    import pathlib
+    from conftest import make_id
+    from yibao.functions import udf
+    monkeypatch.delenv("YIBAO_POLICY", raising=False)
+    setting = user_home / "default-policy.txt"
+    setting.parent.mkdir(parents=True, exist_ok=True)
+    setting.write_text("xxzhen-2020\n", encoding="utf-8")
+    reads = []
+    real = pathlib.Path.read_text
+
+    def counting(self, *a, **k):
+        if self.name == "default-policy.txt":
+            reads.append(self)
+        return real(self, *a, **k)
+    monkeypatch.setattr(pathlib.Path, "read_text", counting)
+    adult = make_id("19850101", 33)
+    assert [udf.PAYABLE(adult) for _ in range(50)] == [250] * 50
+    assert len(reads) == 1
+    # `yibao policy use` while Excel is open: the next recalculation uses the new plan
+    setting.write_text("shuangshui-2025\n", encoding="utf-8")
+    import os
+    os.utime(setting, ns=(1, 1))
+    assert udf.PAYABLE(adult) == udf.PAYABLE(adult, policy="shuangshui-2025") != 250
+    assert len(reads) == 2
+
+
+def test_a_plan_file_is_parsed_once_and_again_when_edited(monkeypatch, user_home):
+    import os
+    import shutil
+    from conftest import make_id
+    from yibao.functions import plan as plans
+    from yibao.functions import udf
+    own = user_home / "plans" / "own-2025.toml"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(plans.find_plan_file("xxzhen-2020"), own)
+    parses = []
+    real = plans.load_file
+    monkeypatch.setattr(plans, "load_file", lambda path: (parses.append(path), real(path))[1])
+    adult = make_id("19850101", 33)
+    column = [[adult]] * 40
+    for _ in range(30):                                   # 30 cells, each its own call
+        assert udf.PAYABLE(adult, policy=str(own)) == 250
+    assert udf.PAYABLE(column, policy=str(own)) == [[250]] * 40
+    assert len(parses) == 1
+    os.utime(own, ns=(10**9, 10**9))                      # saved again in an editor
+    assert udf.PAYABLE(adult, policy=str(own)) == 250
+    assert len(parses) == 2
