@@ -607,6 +607,8 @@ def find_nearby_lists(workbook: Path, read: Callable = books.read_grid_any,
     rows: list[SideRow] = []
     used, passed = [], []
     base = Path(workbook).parent
+    if not Path(workbook).is_absolute() or not Path(workbook).is_file():
+        return Nearby(None, (), ())     # a workbook never saved (工作簿1) has no folder to look in
     for path in nearby_list_files(workbook):
         shown = _shown(path, base)
         try:

@@ -100,3 +100,11 @@ def test_nearby_lists_are_told_by_content_not_by_name(demo, tmp_path):
     assert dict(found.used)["上一级文件夹的部门名单/名单2.xlsx"] == "死亡人员名单"
     assert found.lists.deceased and not found.lists.employee
     assert sum(r.amount or 0 for r in found.roster_rows()) > 0        # the roster's amounts, in fen
+
+
+def test_an_unsaved_workbook_looks_nowhere(tmp_path, monkeypatch):
+    """Excel's 工作簿1 has no folder: nothing is read from wherever Excel was started."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "死亡人员名单.xlsx").write_bytes(b"not read")
+    found = side.find_nearby_lists(Path("工作簿1"))
+    assert found.lists is None and not found.used and "未找到" in found.note()
