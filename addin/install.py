@@ -197,6 +197,10 @@ def python_settings(platform: "Platform") -> dict[str, str | None]:
     conda = conda_env() if platform.system == "windows" else None
     if conda:
         return {platform.interpreter_key: None, "CONDA PATH": conda[0], "CONDA ENV": conda[1]}
+    if platform.system == "windows":
+        # Left-over conda settings would make RunPython activate that env
+        # (and fail if it is gone) before starting this interpreter.
+        return {platform.interpreter_key: interpreter(), "CONDA PATH": None, "CONDA ENV": None}
     return {platform.interpreter_key: interpreter()}
 
 
