@@ -210,7 +210,7 @@ def decode_conf(data: bytes, encoding: str) -> str:
     """The text of a conf file as xlwings' VBA reads it: in the ANSI code page
     ``encoding`` (what it and its ribbon's ``Write #`` use). A file that is
     valid UTF-8 and decodes to Chinese (not to the Cyrillic or Greek letters
-    that GBK bytes such as 郑叶's happen to form) was written by yibao 0.1,
+    that GBK bytes such as 郑叶's happen to form) was written by an earlier yibao,
     which wrote UTF-8, and is read as such so that rewriting repairs it."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]

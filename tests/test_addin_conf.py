@@ -137,7 +137,7 @@ def test_chinese_user_and_python_folders_reach_excel_intact(windows, capsys, use
 
 
 def test_a_utf8_conf_is_mojibake_to_excel_on_chinese_windows(tmp_path):
-    """Why the encoding matters: the bytes yibao 0.1 wrote."""
+    """Why the encoding matters: the bytes earlier yibao builds wrote (UTF-8)."""
     profile = tmp_path / "张三"
     (profile / ".yibao").mkdir(parents=True)
     exe = str(profile / "Python312" / "pythonw.exe")
