@@ -36,8 +36,10 @@ def cmd_build(args) -> int:
     start = time.perf_counter()
     path = build.build(args.output)
     seconds = time.perf_counter() - start
+    version = build.xlwings_version()
     print(f"已生成 {path}（{path.stat().st_size // 1024} KB，用时 {seconds:.1f} 秒；"
-          f"xlwings {build.xlwings_version()}）")
+          f"xlwings {version}）")
+    print(f"它只能用在装有 xlwings {version} 的电脑上；在别的电脑上请运行 yibao addin install")
     return 0
 
 

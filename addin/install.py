@@ -197,6 +197,10 @@ def python_settings(platform: "Platform") -> dict[str, str | None]:
     conda = conda_env() if platform.system == "windows" else None
     if conda:
         return {platform.interpreter_key: None, "CONDA PATH": conda[0], "CONDA ENV": conda[1]}
+    if platform.system == "windows":
+        # Left-over conda settings would make RunPython activate that env
+        # (and fail if it is gone) before starting this interpreter.
+        return {platform.interpreter_key: interpreter(), "CONDA PATH": None, "CONDA ENV": None}
     return {platform.interpreter_key: interpreter()}
 
 
@@ -206,7 +210,7 @@ def decode_conf(data: bytes, encoding: str) -> str:
     """The text of a conf file as xlwings' VBA reads it: in the ANSI code page
     ``encoding`` (what it and its ribbon's ``Write #`` use). A file that is
     valid UTF-8 and decodes to Chinese (not to the Cyrillic or Greek letters
-    that GBK bytes such as 郑叶's happen to form) was written by yibao 0.1,
+    that GBK bytes such as 郑叶's happen to form) was written by an earlier yibao,
     which wrote UTF-8, and is read as such so that rewriting repairs it."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]

@@ -215,6 +215,13 @@ def test_the_addin_names_the_dll_exactly_as_xlwings_vba_loads_it():
         assert f"    {name} = YibaoErrorText(Err.Description)" in UDFS
 
 
+def test_build_says_which_xlwings_the_file_needs(tmp_path, capsys):
+    from yibao.cli import main
+    assert main(["addin", "build", "-o", str(tmp_path / "yibao.xlam")]) == 0
+    out = capsys.readouterr().out
+    assert f"只能用在装有 xlwings {build.xlwings_version()} 的电脑上" in out
+
+
 def test_the_addin_records_the_xlwings_it_was_built_for():
     with zipfile.ZipFile(__import__("io").BytesIO(build.build_bytes())) as z:
         core = z.read("docProps/core.xml").decode("utf-8")

@@ -137,7 +137,7 @@ def test_chinese_user_and_python_folders_reach_excel_intact(windows, capsys, use
 
 
 def test_a_utf8_conf_is_mojibake_to_excel_on_chinese_windows(tmp_path):
-    """Why the encoding matters: the bytes yibao 0.1 wrote."""
+    """Why the encoding matters: the bytes earlier yibao builds wrote (UTF-8)."""
     profile = tmp_path / "张三"
     (profile / ".yibao").mkdir(parents=True)
     exe = str(profile / "Python312" / "pythonw.exe")
@@ -200,6 +200,14 @@ def test_a_conda_python_is_started_through_conda_activate(windows, capsys, monke
     assert "conda 环境 医保" in capsys.readouterr().out
     assert main(["addin", "remove"]) == 0
     assert install.read_conf(profile / ".yibao" / "yibao.conf", "cp936") == {}
+    # Back to a python.org Python: the conda settings go, or RunPython would
+    # still activate that env first.
+    assert main(["addin", "install"]) == 0
+    monkeypatch.setattr(install, "conda_env", lambda *a: None)
+    assert main(["addin", "install"]) == 0
+    assert vba_get_config(str(profile), "INTERPRETER_WIN", "cp936") == exe
+    assert vba_get_config(str(profile), "CONDA PATH", "cp936") is None
+    assert 'CondaCmd = CondaPath & "\\condabin\\conda activate " & CondaEnv' in vba
 
 
 def test_conda_env_finds_base_named_and_path_envs(tmp_path):
