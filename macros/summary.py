@@ -232,7 +232,7 @@ class Reconciliation:
         table ± the difference); the persons are listed on ROSTER_CHECK_SHEET, so a long list
         never pushes the page onto a second sheet of paper."""
         diff = self.roster_total - self.subsidy_counted
-        head = (f"核对三：资助名单{len(self.roster or [])}人，资助合计{_yuan(self.roster_total)}元"
+        head = (f"核对三：资助名单合计{_yuan(self.roster_total)}元（{len(self.roster or [])}人）"
                 f"＝本表资助合计{_yuan(self.subsidy_counted)}元")
         if not self.diffs and not diff:
             return head + "，一致。"

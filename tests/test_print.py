@@ -186,10 +186,10 @@ def test_summary_with_a_long_roster_check_keeps_the_stamped_page_to_one_sheet_of
     stamped = [p for p in doc.pages if "核对一" in p.text]
     assert len(stamped) == 3
     for page in stamped:
-        line = re.search(r"核对三：资助名单(\d+)人，资助合计([\d,.]+)元＝本表资助合计([\d,.]+)元([＋－])差额([\d,.]+)元"
+        line = re.search(r"核对三：资助名单合计([\d,.]+)元（(\d+)人）＝本表资助合计([\d,.]+)元([＋－])差额([\d,.]+)元"
                          r"（涉及(\d+)人", page.text)
         assert line, page.text
-        listed, mine, diff = (Decimal(line.group(i).replace(",", "")) for i in (2, 3, 5))
+        listed, mine, diff = (Decimal(line.group(i).replace(",", "")) for i in (1, 3, 5))
         assert listed == mine + (diff if line.group(4) == "＋" else -diff)
         assert "名单外1" not in page.text
     check_pages = [p for p in doc.pages if "资助名单核对明细" in p.text or "名单外" in p.text]
