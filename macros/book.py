@@ -976,6 +976,29 @@ def _fit(cols: list[float], wrap: set[int], avail: float) -> list[float] | None:
     return out
 
 
+def _widen(sheet: OutSheet, cols: list[float], wrap: set[int], breaks: list[int], title_cols: int,
+           avail: float) -> list[float]:
+    """``cols`` with each wrapping column widened into the room its page section leaves free, as
+    far as its widest text needs to fit one line in Excel's narrower columns: fewer wrapped lines,
+    fewer pages. The sections (``breaks``) stay as they are."""
+    out = list(cols)
+    edges = [0, *breaks, len(cols)]
+    for lo, hi in zip(edges, edges[1:]):
+        members = range(lo + 1, hi + 1)
+        used = sum(out[c - 1] for c in members) + (sum(out[:title_cols]) if lo else 0.0)
+        free = avail - used
+        for c in sorted(set(members) & wrap):
+            if free <= 1:
+                break
+            widest = max((pt for _r, pt in _long_texts(sheet, c, out[c - 1] - 4)), default=0.0)
+            # LibreOffice's width for a column Excel prints ``widest`` + padding wide in
+            want = ((widest + 4) / 0.75 - 5) / 7 * UNIT_PT
+            grow = min(max(0.0, want - out[c - 1]), free)
+            out[c - 1] += grow
+            free -= grow
+    return out
+
+
 def _merge_rows(ref: str) -> tuple[int, int]:
     rows = [int(x) for x in re.findall(r"\d+", ref)]
     return min(rows), max(rows)
@@ -1044,6 +1067,8 @@ def print_plan(sheet: OutSheet) -> PrintPlan:
                 breaks.append(c - 1)
                 used = sum(cols[:title_cols])
             used += w
+    if wrap:
+        cols = _widen(sheet, cols, wrap, breaks, title_cols, avail)
     heights = []
     first_header = sheet.title_rows + 1
     for r in range(first_header, sheet.title_rows + sheet.header_rows + 1):

@@ -38,9 +38,13 @@ from .ledger import Record
 from .table import cell_text
 from .xlsxpatch import column_letter as get_column_letter
 
-__all__ = ["VillageSummary", "summarize", "Reconciliation", "reconcile", "read_roster", "summary_sheet", "pure_kind", "to_pdf", "run", "add_parser", "SHEET"]
+__all__ = ["VillageSummary", "summarize", "Reconciliation", "reconcile", "read_roster", "summary_sheet",
+           "detail_sheet", "roster_sheet", "pure_kind", "to_pdf", "run", "add_parser", "SHEET", "DETAIL_SHEET",
+           "ROSTER_CHECK_SHEET"]
 
 SHEET = "汇总上报"
+#: 附表 of 核对三: each person on whom the merged roster and the summary differ
+ROSTER_CHECK_SHEET = "汇总上报-资助名单核对"
 PURE = ("纯低保户", "纯建档立卡", "纯三四级残疾")
 _CN = "零一二三四五六七八九十"
 
@@ -224,17 +228,20 @@ class Reconciliation:
         if self.missing:
             out.append(f"未提供台账：{'、'.join(self.missing)}（任务表中有，未汇总，不计入本表）。")
         if self.roster is not None:
-            diff = self.roster_total - self.subsidy_counted
-            head = (f"核对三：资助名单合计{_yuan(self.roster_total)}元（{len(self.roster)}人），"
-                    f"本表资助合计{_yuan(self.subsidy_counted)}元")
-            if not self.diffs:
-                out.append(head + "，一致。")
-            else:
-                out.append(head + f"，{_more(diff)}，涉及{len(self.diffs)}人（名单金额／本表金额）：")
-                parts = [f"{d.name}，{d.where}，{_yuan(d.roster)}／{_yuan(d.counted)}元，{d.why}" for d in self.diffs]
-                for i in range(0, len(parts), 3):
-                    out.append("　" + "；".join(parts[i:i + 3]) + ("。" if i + 3 >= len(parts) else "；"))
+            out.append(self.roster_line())
         return out
+
+    def roster_line(self) -> str:
+        """核对三 as the stamped page prints it: the totals only, tied to the fen (roster = this
+        table ± the difference); the persons are listed on ROSTER_CHECK_SHEET, so a long list
+        never pushes the page onto a second sheet of paper."""
+        diff = self.roster_total - self.subsidy_counted
+        head = (f"核对三：资助名单合计{_yuan(self.roster_total)}元（{len(self.roster or [])}人）"
+                f"＝本表资助合计{_yuan(self.subsidy_counted)}元")
+        if not self.diffs and not diff:
+            return head + "，一致。"
+        return (head + f"{'＋' if diff >= 0 else '－'}差额{_yuan(abs(diff))}元"
+                f"（涉及{len(self.diffs)}人，逐人列于附表“{ROSTER_CHECK_SHEET}”）。")
 
     def message(self) -> str:
         """What the command's line adds: the ties, and what was not counted."""
@@ -254,7 +261,7 @@ class Reconciliation:
             diff = self.roster_total - self.subsidy_counted
             text += (f"；资助名单合计{_yuan(self.roster_total)}元，与本表一致" if not self.diffs else
                      f"；资助名单合计{_yuan(self.roster_total)}元，本表{_yuan(self.subsidy_counted)}元，"
-                     f"{_more(diff)}，涉及{len(self.diffs)}人（见表下核对三）")
+                     f"{_more(diff)}，涉及{len(self.diffs)}人（逐人见“{ROSTER_CHECK_SHEET}”）")
         return text
 
 
@@ -544,6 +551,37 @@ def detail_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: s
                           merges=merges, number_formats=money, widths=widths)
 
 
+def roster_sheet(plan: plans.Plan, check: Reconciliation, town_name: str = "",
+                 copy: tuple[int, int] | None = None, name: str = ROSTER_CHECK_SHEET) -> books.OutSheet:
+    """附表 of 核对三: each person on whom the merged roster and this summary differ (name, village
+    and ledger row, amount on the roster, amount here, the difference, why; no ID numbers), a
+    合计 row, and under it the tie: roster total − this table's subsidy total = the differences.
+    The header row repeats atop every printed page. ``check`` must carry a roster."""
+    header = ["序号", "姓名", "村（社区）及台账位置", "名单金额", "本表金额", "差额", "原因"]
+    # the table across the page, so 第k份／共n份 (over the last three columns) is top right
+    widths = {1: 5, 2: 9, 3: 32, 4: 11, 5: 11, 6: 10, 7: 26}
+    top, merges = _heading(plan, town_name, "参保缴费汇总表附表：资助名单核对明细", len(header), copy)
+    rows = top + [header]
+    for i, d in enumerate(check.diffs, 1):
+        rows.append([i, d.name, d.where, yuan(d.roster), yuan(d.counted), yuan(d.roster - d.counted), d.why])
+    listed = sum(d.roster for d in check.diffs)
+    counted = sum(d.counted for d in check.diffs)
+    rows.append([None, town.TOTAL_LABEL, None, yuan(listed), yuan(counted), yuan(listed - counted), None])
+    body_end = len(rows)
+    rows.append([])
+    diff = check.roster_total - check.subsidy_counted
+    tie = (f"资助名单{len(check.roster or [])}人合计{_yuan(check.roster_total)}元，本表资助合计"
+           f"{_yuan(check.subsidy_counted)}元，相差{_yuan(diff)}元"
+           + ("，即上表差额合计（汇总表核对三）。" if diff == listed - counted else
+              f"；上表差额合计{_yuan(listed - counted)}元，另有{_yuan(diff - (listed - counted))}元未能逐人列出，请核对。"))
+    if not check.diffs:
+        tie = f"资助名单{len(check.roster or [])}人合计{_yuan(check.roster_total)}元，与本表资助合计逐人一致。"
+    rows += [[part] for part in _wrap(tie, sum(widths.values()))]
+    money = {4: "#,##0.00", 5: "#,##0.00", 6: "#,##0.00"}
+    return books.OutSheet(name, rows, header_rows=1, title_rows=2, footer_rows=len(rows) - body_end,
+                          merges=merges, number_formats=money, widths=widths)
+
+
 def to_pdf(sheets: list[books.OutSheet], target: Path, timeout: int = 180) -> tuple[Path | None, str]:
     """Print ``sheets`` to one PDF through LibreOffice (a private profile, so
     parallel runs do not clash). Returns (path or None, why not)."""
@@ -599,25 +637,31 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     town_name = options.get("town") or ""
     sheet = summary_sheet(plan, summaries, town_name, check=check)
     detail = detail_sheet(plan, summaries, town_name)
+    # 核对三's persons on a 附表 of their own (written whenever a roster is given, so a rerun
+    # replaces an earlier list), printed with each copy where there is a difference
+    annexes = [detail] + ([roster_sheet(plan, check, town_name)] if roster is not None else [])
     output = options.get("output")
     if output:
-        books.write_new_workbook(Path(output), [sheet, detail])
+        books.write_new_workbook(Path(output), [sheet, *annexes])
         where = f"新文件“{Path(output).name}”"
     else:
         book.replace_sheet(sheet)
-        book.replace_sheet(detail)
+        for annex in annexes:
+            book.replace_sheet(annex)
         book.save()
-        where = f"“{SHEET}”“{DETAIL_SHEET}”工作表"
+        where = "".join(f"“{s.name}”" for s in [sheet, *annexes]) + "工作表"
     pdf_target = (Path(output).with_suffix(".pdf") if output
                   else Path(book.path).with_name(f"{Path(book.path).stem}-{SHEET}.pdf"))
     persons = sum(s.persons for s in summaries)
     line = f"{len(summaries)}个村（社区）参保{sum(s.households for s in summaries)}户{persons}人，汇总表已写入{where}"
     if options.get("pdf", True):
         copies = plan.forms.copies
+        listed = roster is not None and bool(check.diffs)
         pages = [page for k in range(1, copies + 1)
                  for page in (summary_sheet(plan, summaries, town_name, (k, copies), f"第{k}份", check),
-                              detail_sheet(plan, summaries, town_name, (k, copies), f"第{k}份附表"))] \
-            if copies > 1 else [sheet, detail]
+                              detail_sheet(plan, summaries, town_name, (k, copies), f"第{k}份附表"))
+                 + ((roster_sheet(plan, check, town_name, (k, copies), f"第{k}份核对"),) if listed else ())] \
+            if copies > 1 else [sheet, *annexes[:2 if listed else 1]]
         if hasattr(book, "export_pdf") and not output:
             # inside Excel: its own PDF export of the sheet just written (no
             # LibreOffice needed on Windows); the copies are printed from it
