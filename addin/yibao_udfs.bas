@@ -97,6 +97,14 @@ failed:
     ID_GENDER = Err.Description
 End Function
 
+Function ID_PLACE(id_no)
+    If TypeOf Application.Caller Is Range Then On Error GoTo failed
+    ID_PLACE = YibaoCall("ID_PLACE", Array(id_no))
+    Exit Function
+failed:
+    ID_PLACE = Err.Description
+End Function
+
 Function ID_AGE(id_no, Optional on_date, Optional policy)
     If TypeOf Application.Caller Is Range Then On Error GoTo failed
     ID_AGE = YibaoCall("ID_AGE", Array(id_no, on_date, policy))
@@ -146,6 +154,10 @@ Public Sub YibaoRegisterFunctions()
         ArgumentDescriptions:=Array("身份证号")
     Application.MacroOptions Macro:="ID_GENDER", _
         Description:="身份证号对应的性别：男/女", _
+        Category:="医保征缴", _
+        ArgumentDescriptions:=Array("身份证号")
+    Application.MacroOptions Macro:="ID_PLACE", _
+        Description:="身份证号前6位对应的地区（含已撤销的行政区划代码；代码表中没有的为空）", _
         Category:="医保征缴", _
         ArgumentDescriptions:=Array("身份证号")
     Application.MacroOptions Macro:="ID_AGE", _
