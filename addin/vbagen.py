@@ -2,10 +2,12 @@
 
 xlwings' "Import Functions" writes such wrappers inside Excel (and needs
 "Trust access to the VBA project object model" to do it). We write the same
-code here, from :data:`yibao.functions.udf.REGISTRY`, plus
+code here, from :data:`yibao.functions.udf.REGISTRY`, except that a cell's
+error text passes through ``YibaoErrorText`` (yibao_ribbon.bas), plus
 ``YibaoRegisterFunctions``, which gives Excel's function wizard the Chinese
-help and category that xlwings would set with ``Application.MacroOptions``
-after an import.
+help and category through ``Application.MacroOptions``; the ribbon's onLoad
+calls it once per session. Every description must fit Excel's 255-character
+limit (:class:`HelpTooLong`).
 
 The wrappers differ from xlwings' ``generate_vba_wrapper`` in two ways, both
 for recalculation speed (issue 13 item 5; figures in docs/performance.md):
@@ -37,8 +39,25 @@ HERE = Path(__file__).resolve().parent
 TARGET = HERE / "yibao_udfs.bas"
 
 
+#: Excel's limit for a function's description and for each argument's
+#: description in ``Application.MacroOptions`` (characters, i.e. UTF-16 units).
+MACRO_OPTIONS_LIMIT = 255
+
+
+class HelpTooLong(ValueError):
+    """A description is longer than Excel accepts (raised at generation time,
+    so the limit is met in the registry's text, not by cutting it)."""
+
+
 def _vba_string(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
+
+
+def _checked(text: str, where: str) -> str:
+    units = len(text.encode("utf-16-le")) // 2
+    if units > MACRO_OPTIONS_LIMIT:
+        raise HelpTooLong(f"{where}: {units} characters, Excel accepts {MACRO_OPTIONS_LIMIT}")
+    return text
 
 
 def udf_module_text(registry=None) -> str:
@@ -92,24 +111,50 @@ def udf_module_text(registry=None) -> str:
             f'    {name} = YibaoCall("{name}", {array})',
             "    Exit Function",
             "failed:",
-            f"    {name} = Err.Description",
+            f"    {name} = YibaoErrorText(Err.Description)",
             "End Function",
             "",
         ]
     out += [
-        "'Help and category for Excel's function wizard (called from Workbook_Open).",
-        "Public Sub YibaoRegisterFunctions()",
-        "    On Error Resume Next",
+        "'Help and category for Excel's function wizard, registered once per session by",
+        "'yibao_ribbon.YibaoRibbonLoaded. Returns \"\" or the functions Excel refused, with",
+        "'its reason. Names are qualified with this add-in's file name; descriptions are at",
+        f"'most {MACRO_OPTIONS_LIMIT} characters; ArgumentDescriptions only on Excel 2010 (14.0) and later,",
+        "'through a late-bound Application so that the module compiles on older Excel too.",
+        "Public Function YibaoRegisterFunctions() As String",
+        "    Dim failed As String",
     ]
     for spec in registry.values():
-        args = ", ".join(_vba_string(a.help[:255]) for a in spec.args)
-        out += [
-            f'    Application.MacroOptions Macro:="{spec.name}", _',
-            f"        Description:={_vba_string(spec.help[:255])}, _",
-            f"        Category:={_vba_string(CATEGORY)}, _",
-            f"        ArgumentDescriptions:=Array({args})",
-        ]
-    out += ["    On Error GoTo 0", "End Sub", ""]
+        description = _checked(spec.help, f"{spec.name} description")
+        out.append(f'    YibaoDescribe "{spec.name}", {_vba_string(description)}, failed, _')
+        for i, a in enumerate(spec.args):
+            last = i == len(spec.args) - 1
+            text = _checked(a.help, f"{spec.name} argument {a.name}")
+            out.append(f"        {_vba_string(text)}{'' if last else ', _'}")
+    out += [
+        "    YibaoRegisterFunctions = Mid$(failed, 2)",
+        "End Function",
+        "",
+        "Private Sub YibaoDescribe(ByVal funcName As String, ByVal helpText As String, _",
+        "                          ByRef failed As String, ParamArray arguments() As Variant)",
+        "    Dim app As Object, macroName As String, book As String, argumentHelp As Variant",
+        "    Set app = Application",
+        "    book = ThisWorkbook.Name",
+        "    If book Like \"*[!A-Za-z0-9_.]*\" Then book = \"'\" & Replace(book, \"'\", \"''\") & \"'\"",
+        "    macroName = book & \"!\" & funcName",
+        "    argumentHelp = arguments  'a ParamArray cannot be passed on as it is",
+        "    On Error Resume Next",
+        "    If Val(Application.Version) >= 14 Then",
+        f"        app.MacroOptions Macro:=macroName, Description:=helpText, Category:={_vba_string(CATEGORY)}, _",
+        "                         ArgumentDescriptions:=argumentHelp",
+        "    Else",
+        f"        app.MacroOptions Macro:=macroName, Description:=helpText, Category:={_vba_string(CATEGORY)}",
+        "    End If",
+        "    If Err.Number <> 0 Then failed = failed & \"、\" & funcName & \"（\" & Err.Description & \"）\"",
+        "    On Error GoTo 0",
+        "End Sub",
+        "",
+    ]
     return "\n".join(out)
 
 

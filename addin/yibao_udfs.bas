@@ -38,7 +38,7 @@ Function PAYABLE(id_no, Optional identities, Optional pay_date, Optional enroll_
     PAYABLE = YibaoCall("PAYABLE", Array(id_no, identities, pay_date, enroll_type, event_date, employee_insured, policy))
     Exit Function
 failed:
-    PAYABLE = Err.Description
+    PAYABLE = YibaoErrorText(Err.Description)
 End Function
 
 Function SUBSIDY_AMOUNT(id_no, Optional identities, Optional pay_date, Optional enroll_type, Optional event_date, Optional employee_insured, Optional policy)
@@ -46,7 +46,7 @@ Function SUBSIDY_AMOUNT(id_no, Optional identities, Optional pay_date, Optional 
     SUBSIDY_AMOUNT = YibaoCall("SUBSIDY_AMOUNT", Array(id_no, identities, pay_date, enroll_type, event_date, employee_insured, policy))
     Exit Function
 failed:
-    SUBSIDY_AMOUNT = Err.Description
+    SUBSIDY_AMOUNT = YibaoErrorText(Err.Description)
 End Function
 
 Function SUBSIDY_TIER(id_no, Optional identities, Optional pay_date, Optional enroll_type, Optional event_date, Optional employee_insured, Optional policy)
@@ -54,7 +54,7 @@ Function SUBSIDY_TIER(id_no, Optional identities, Optional pay_date, Optional en
     SUBSIDY_TIER = YibaoCall("SUBSIDY_TIER", Array(id_no, identities, pay_date, enroll_type, event_date, employee_insured, policy))
     Exit Function
 failed:
-    SUBSIDY_TIER = Err.Description
+    SUBSIDY_TIER = YibaoErrorText(Err.Description)
 End Function
 
 Function FUNDING(id_no, Optional identities, Optional pay_date, Optional enroll_type, Optional event_date, Optional employee_insured, Optional policy)
@@ -62,7 +62,7 @@ Function FUNDING(id_no, Optional identities, Optional pay_date, Optional enroll_
     FUNDING = YibaoCall("FUNDING", Array(id_no, identities, pay_date, enroll_type, event_date, employee_insured, policy))
     Exit Function
 failed:
-    FUNDING = Err.Description
+    FUNDING = YibaoErrorText(Err.Description)
 End Function
 
 Function BENEFIT_START(id_no, Optional identities, Optional pay_date, Optional enroll_type, Optional event_date, Optional employee_insured, Optional policy)
@@ -70,7 +70,7 @@ Function BENEFIT_START(id_no, Optional identities, Optional pay_date, Optional e
     BENEFIT_START = YibaoCall("BENEFIT_START", Array(id_no, identities, pay_date, enroll_type, event_date, employee_insured, policy))
     Exit Function
 failed:
-    BENEFIT_START = Err.Description
+    BENEFIT_START = YibaoErrorText(Err.Description)
 End Function
 
 Function ID_CHECK(id_no)
@@ -78,7 +78,7 @@ Function ID_CHECK(id_no)
     ID_CHECK = YibaoCall("ID_CHECK", Array(id_no))
     Exit Function
 failed:
-    ID_CHECK = Err.Description
+    ID_CHECK = YibaoErrorText(Err.Description)
 End Function
 
 Function ID_BIRTH(id_no)
@@ -86,7 +86,7 @@ Function ID_BIRTH(id_no)
     ID_BIRTH = YibaoCall("ID_BIRTH", Array(id_no))
     Exit Function
 failed:
-    ID_BIRTH = Err.Description
+    ID_BIRTH = YibaoErrorText(Err.Description)
 End Function
 
 Function ID_GENDER(id_no)
@@ -94,7 +94,7 @@ Function ID_GENDER(id_no)
     ID_GENDER = YibaoCall("ID_GENDER", Array(id_no))
     Exit Function
 failed:
-    ID_GENDER = Err.Description
+    ID_GENDER = YibaoErrorText(Err.Description)
 End Function
 
 Function ID_PLACE(id_no)
@@ -102,7 +102,7 @@ Function ID_PLACE(id_no)
     ID_PLACE = YibaoCall("ID_PLACE", Array(id_no))
     Exit Function
 failed:
-    ID_PLACE = Err.Description
+    ID_PLACE = YibaoErrorText(Err.Description)
 End Function
 
 Function ID_AGE(id_no, Optional on_date, Optional policy)
@@ -110,7 +110,7 @@ Function ID_AGE(id_no, Optional on_date, Optional policy)
     ID_AGE = YibaoCall("ID_AGE", Array(id_no, on_date, policy))
     Exit Function
 failed:
-    ID_AGE = Err.Description
+    ID_AGE = YibaoErrorText(Err.Description)
 End Function
 
 Function MASK_ID(id_no)
@@ -118,55 +118,88 @@ Function MASK_ID(id_no)
     MASK_ID = YibaoCall("MASK_ID", Array(id_no))
     Exit Function
 failed:
-    MASK_ID = Err.Description
+    MASK_ID = YibaoErrorText(Err.Description)
 End Function
 
-'Help and category for Excel's function wizard (called from Workbook_Open).
-Public Sub YibaoRegisterFunctions()
+'Help and category for Excel's function wizard, registered once per session by
+'yibao_ribbon.YibaoRibbonLoaded. Returns "" or the functions Excel refused, with
+'its reason. Names are qualified with this add-in's file name; descriptions are at
+'most 255 characters; ArgumentDescriptions only on Excel 2010 (14.0) and later,
+'through a late-bound Application so that the module compiles on older Excel too.
+Public Function YibaoRegisterFunctions() As String
+    Dim failed As String
+    YibaoDescribe "PAYABLE", "个人应缴金额（元）：按方案扣除资助和代缴后本人要交的钱", failed, _
+        "身份证号（18位，单元格应为文本格式）", _
+        "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", _
+        "缴费日期；空着按集中征缴期计算", _
+        "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", _
+        "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", _
+        "是否已参加职工医保：是/否（也可填√或×）；空着为否", _
+        "方案编号，如 shuangshui-2025；空着用默认方案"
+    YibaoDescribe "SUBSIDY_AMOUNT", "资助金额（元）：政府资助与代缴合计", failed, _
+        "身份证号（18位，单元格应为文本格式）", _
+        "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", _
+        "缴费日期；空着按集中征缴期计算", _
+        "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", _
+        "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", _
+        "是否已参加职工医保：是/否（也可填√或×）；空着为否", _
+        "方案编号，如 shuangshui-2025；空着用默认方案"
+    YibaoDescribe "SUBSIDY_TIER", "资助类别：多重身份时按方案规则选定的一个身份；无资助为空", failed, _
+        "身份证号（18位，单元格应为文本格式）", _
+        "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", _
+        "缴费日期；空着按集中征缴期计算", _
+        "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", _
+        "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", _
+        "是否已参加职工医保：是/否（也可填√或×）；空着为否", _
+        "方案编号，如 shuangshui-2025；空着用默认方案"
+    YibaoDescribe "FUNDING", "资金来源：如“医疗救助125元；财政125元”", failed, _
+        "身份证号（18位，单元格应为文本格式）", _
+        "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", _
+        "缴费日期；空着按集中征缴期计算", _
+        "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", _
+        "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", _
+        "是否已参加职工医保：是/否（也可填√或×）；空着为否", _
+        "方案编号，如 shuangshui-2025；空着用默认方案"
+    YibaoDescribe "BENEFIT_START", "待遇起始日期", failed, _
+        "身份证号（18位，单元格应为文本格式）", _
+        "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", _
+        "缴费日期；空着按集中征缴期计算", _
+        "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", _
+        "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", _
+        "是否已参加职工医保：是/否（也可填√或×）；空着为否", _
+        "方案编号，如 shuangshui-2025；空着用默认方案"
+    YibaoDescribe "ID_CHECK", "身份证号校验：有问题时返回中文说明，正确时为空", failed, _
+        "身份证号"
+    YibaoDescribe "ID_BIRTH", "身份证号中的出生日期", failed, _
+        "身份证号"
+    YibaoDescribe "ID_GENDER", "身份证号对应的性别：男/女", failed, _
+        "身份证号"
+    YibaoDescribe "ID_PLACE", "身份证号前6位对应的地区（含已撤销的行政区划代码；代码表中没有的为空）", failed, _
+        "身份证号"
+    YibaoDescribe "ID_AGE", "周岁年龄（到指定日期；空着按方案确定年龄的日期，如参保年度1月1日）", failed, _
+        "身份证号", _
+        "计算年龄的日期；空着按方案确定年龄的日期", _
+        "方案编号，如 shuangshui-2025；空着用默认方案（只在未填日期时用到）"
+    YibaoDescribe "MASK_ID", "公示用身份证号：只显示前6位和后4位", failed, _
+        "身份证号"
+    YibaoRegisterFunctions = Mid$(failed, 2)
+End Function
+
+Private Sub YibaoDescribe(ByVal funcName As String, ByVal helpText As String, _
+                          ByRef failed As String, ParamArray arguments() As Variant)
+    Dim app As Object, macroName As String, book As String, argumentHelp As Variant
+    Set app = Application
+    book = ThisWorkbook.Name
+    If book Like "*[!A-Za-z0-9_.]*" Then book = "'" & Replace(book, "'", "''") & "'"
+    macroName = book & "!" & funcName
+    argumentHelp = arguments  'a ParamArray cannot be passed on as it is
     On Error Resume Next
-    Application.MacroOptions Macro:="PAYABLE", _
-        Description:="个人应缴金额（元）：按方案扣除资助和代缴后本人要交的钱", _
-        Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否（也可填√或×）；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
-    Application.MacroOptions Macro:="SUBSIDY_AMOUNT", _
-        Description:="资助金额（元）：政府资助与代缴合计", _
-        Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否（也可填√或×）；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
-    Application.MacroOptions Macro:="SUBSIDY_TIER", _
-        Description:="资助类别：多重身份时按方案规则选定的一个身份；无资助为空", _
-        Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否（也可填√或×）；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
-    Application.MacroOptions Macro:="FUNDING", _
-        Description:="资金来源：如“医疗救助125元；财政125元”", _
-        Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否（也可填√或×）；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
-    Application.MacroOptions Macro:="BENEFIT_START", _
-        Description:="待遇起始日期", _
-        Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号（18位，单元格应为文本格式）", "身份类别，可多个，用；分隔，如“低保对象；一二级残疾人”", "缴费日期；空着按集中征缴期计算", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", "是否已参加职工医保：是/否（也可填√或×）；空着为否", "方案编号，如 shuangshui-2025；空着用默认方案")
-    Application.MacroOptions Macro:="ID_CHECK", _
-        Description:="身份证号校验：有问题时返回中文说明，正确时为空", _
-        Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号")
-    Application.MacroOptions Macro:="ID_BIRTH", _
-        Description:="身份证号中的出生日期", _
-        Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号")
-    Application.MacroOptions Macro:="ID_GENDER", _
-        Description:="身份证号对应的性别：男/女", _
-        Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号")
-    Application.MacroOptions Macro:="ID_PLACE", _
-        Description:="身份证号前6位对应的地区（含已撤销的行政区划代码；代码表中没有的为空）", _
-        Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号")
-    Application.MacroOptions Macro:="ID_AGE", _
-        Description:="周岁年龄（到指定日期；空着按方案确定年龄的日期，如参保年度1月1日）", _
-        Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号", "计算年龄的日期；空着按方案确定年龄的日期", "方案编号，如 shuangshui-2025；空着用默认方案（只在未填日期时用到）")
-    Application.MacroOptions Macro:="MASK_ID", _
-        Description:="公示用身份证号：只显示前6位和后4位", _
-        Category:="医保征缴", _
-        ArgumentDescriptions:=Array("身份证号")
+    If Val(Application.Version) >= 14 Then
+        app.MacroOptions Macro:=macroName, Description:=helpText, Category:="医保征缴", _
+                         ArgumentDescriptions:=argumentHelp
+    Else
+        app.MacroOptions Macro:=macroName, Description:=helpText, Category:="医保征缴"
+    End If
+    If Err.Number <> 0 Then failed = failed & "、" & funcName & "（" & Err.Description & "）"
     On Error GoTo 0
 End Sub

@@ -274,9 +274,11 @@ def _money(plan: Plan, rule: Rule, cats: tuple[Category, ...]):
         return fee, 0, None, ()
     chosen = _choose(plan, cats, fee)
     subsidy = chosen.subsidy_fen(fee) if chosen else 0
-    funding = _split(chosen, subsidy) if chosen else []
+    funding = _fund(plan, cats, chosen, subsidy, fee) if chosen else []
     tier = chosen.name if chosen else None
-    proxy_cat = next((c for c in cats if c.proxy), None) if plan.proxy_source else None
+    # [open.proxy_windows]: 代缴 in every subsidized window, or only the ones listed
+    proxy_here = plan.proxy_source and (plan.proxy_rules is None or rule.name in plan.proxy_rules)
+    proxy_cat = next((c for c in cats if c.proxy), None) if proxy_here else None
     if proxy_cat is not None and subsidy < fee:
         # 001 四(三): the veterans' bureau pays whatever the subsidy leaves
         funding.append((plan.proxy_source, fee - subsidy))
@@ -293,6 +295,21 @@ def _choose(plan: Plan, cats: tuple[Category, ...], fee: int) -> Category | None
         return subsidized[0]
     # 就高不重复: highest amount; max() keeps the first (earliest in order) on ties
     return max(subsidized, key=lambda c: c.subsidy_fen(fee))
+
+
+def _fund(plan: Plan, cats: tuple[Category, ...], chosen: Category, subsidy: int, fee: int) -> list:
+    """Who pays the subsidy: the chosen category's sources, or with
+    ``[open.tie_funding] value = "shared"`` every category tied with it at the
+    same amount, in equal parts (largest remainder), each by its own sources."""
+    tied = [c for c in cats if c.subsidized and c.subsidy_fen(fee) == subsidy]
+    if plan.answer("tie_funding") != "shared" or plan.selection != "highest" or len(tied) < 2:
+        return _split(chosen, subsidy)
+    parts = [subsidy // len(tied) + (1 if i < subsidy % len(tied) else 0) for i in range(len(tied))]
+    merged: dict[str, int] = {}
+    for cat, part in zip(tied, parts):
+        for source, amount in _split(cat, part):
+            merged[source] = merged.get(source, 0) + amount
+    return list(merged.items())
 
 
 def _split(cat: Category, subsidy: int) -> list:
@@ -392,7 +409,8 @@ def _benefit_start(plan: Plan, rule: Rule, pay: datetime.date, born: datetime.da
     else:
         day = pay
     if rule.wait_days:
-        day = day + rule.wait_days * _DAY
+        # [open.wait_count]: "civil_code" does not count the pay day (民法典第二百零一条)
+        day = day + (rule.wait_days + (plan.answer("wait_count") == "civil_code")) * _DAY
     # never before birth, nor before the insurance year this payment is for
     return max(day, born, plan.year_start)
 

@@ -33,7 +33,8 @@ from .table import AmbiguousColumns, TableError, cell_text, find_table, header_k
 __all__ = ["SUBSIDY", "DECEASED", "EMPLOYEE", "ROSTER", "KIND_NAMES", "Kind", "classify", "classify_book",
            "unclassified_message", "Unread", "SideLists", "SideRow", "read_side_rows", "read_side_lists",
            "upgrade_15", "read_roster", "with_rows", "id_digits", "id_text", "match_unread", "MATCH_DIGITS", "name_key",
-           "LEDGER_FIELDS", "not_a_ledger", "refuse_lists_as_ledgers"]
+           "LEDGER_FIELDS", "not_a_ledger", "refuse_lists_as_ledgers",
+           "Nearby", "nearby_list_files", "find_nearby_lists"]
 
 SUBSIDY, DECEASED, EMPLOYEE, ROSTER = "subsidy", "deceased", "employee", "roster"
 #: each kind as staff call it
@@ -524,3 +525,129 @@ def side_lists(rows: list[SideRow]) -> SideLists:
         if r.number not in target:
             target[r.number] = r.tier if r.kind == ROSTER else r.place
     return SideLists(found[DECEASED], found[EMPLOYEE], found[ROSTER], tuple(unread))
+
+
+# ---------------------------------------------------------------- lists beside a ledger (the ribbon)
+
+#: the file kinds a list may come in
+LIST_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".et")
+#: a subfolder staff keep the departments' lists in
+LISTS_FOLDER = "部门名单"
+#: files larger than this are not opened to see whether they are a list
+MAX_LIST_BYTES = 64 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Nearby:
+    """The side lists found beside a workbook (:func:`find_nearby_lists`):
+    ``lists`` (None when none was found), every row read (``rows``, for a
+    roster's amounts), ``used`` as (shown path, kind names) and ``passed``
+    (shown path, why it was not used) for lists found but not usable."""
+    lists: SideLists | None
+    rows: tuple
+    used: tuple
+    passed: tuple = ()
+
+    def roster_rows(self) -> list[SideRow]:
+        return [r for r in self.rows if r.kind == ROSTER]
+
+    def note(self) -> str:
+        """What the result line adds: which lists were used (Chinese)."""
+        if not self.used:
+            text = (f"；台账旁未找到死亡人员名单、职工医保参保名单或资助名单比对结果（放在台账所在文件夹、上一级文件夹"
+                    f"或其中的“{LISTS_FOLDER}”文件夹可自动比对），只按台账本身判断")
+        else:
+            text = "；已比对台账旁的名单：" + "、".join(f"{shown}（{kinds}）" for shown, kinds in self.used)
+        if self.passed:
+            text += "；未用：" + "、".join(f"{shown}（{why}）" for shown, why in self.passed[:3])
+        return text
+
+
+def nearby_list_files(workbook: Path) -> list[Path]:
+    """The files a list beside ``workbook`` may be: table files in its
+    folder, the folder above, and a :data:`LISTS_FOLDER` subfolder of
+    either, in that order; not the workbook itself, office lock files, our
+    backups or hidden files."""
+    from yibao.atomic import is_backup, is_lock_file
+    workbook = Path(workbook)
+    here = workbook.parent
+    folders = []
+    for folder in (here, here / LISTS_FOLDER, here.parent, here.parent / LISTS_FOLDER):
+        if folder.is_dir() and folder.resolve() not in [f.resolve() for f in folders]:
+            folders.append(folder)
+    out = []
+    try:
+        me = workbook.resolve()
+    except OSError:
+        me = workbook
+    for folder in folders:
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for path in entries:
+            if (path.suffix.lower() not in LIST_SUFFIXES or path.name.startswith(".") or is_backup(path)
+                    or is_lock_file(path) or not path.is_file() or path.resolve() == me):
+                continue
+            out.append(path)
+    return out
+
+
+def find_nearby_lists(workbook: Path, read: Callable = books.read_grid_any,
+                      today: datetime.date | None = None) -> Nearby:
+    """The death lists, employee-insurance lists and merged rosters among
+    the files beside ``workbook`` (:func:`nearby_list_files`), each told by
+    its content (:func:`classify`), as the ribbon's 校验 and 公示名单 use
+    them: what ``yibao validate --lists`` is told on the command line, found
+    where staff keep the files (dedupe writes 资助名单比对结果.xlsx beside the
+    workbook it is run from). Ledgers (a sheet with payment columns),
+    department subsidy lists and files that are no list are passed over
+    silently; a list that cannot be read is named in ``passed``. Never raises
+    for a file it finds."""
+    rows: list[SideRow] = []
+    used, passed = [], []
+    base = Path(workbook).parent
+    for path in nearby_list_files(workbook):
+        shown = _shown(path, base)
+        try:
+            if path.stat().st_size > MAX_LIST_BYTES:
+                continue
+            grids = read(path)
+            kinds = classify_book(grids, path.name)
+        except (books.BookError, TableError, OSError):
+            continue       # not a table file we can read: no list of ours
+        sheets = {sheet: k for sheet, k in kinds.items() if k.kind in (DECEASED, EMPLOYEE, ROSTER)
+                  and not _has_ledger_columns(grids[sheet], sheet)}
+        if not sheets:
+            continue
+        try:
+            found = read_side_rows(path, "", grids, sheets, today)
+        except books.BookError as exc:
+            passed.append((shown, str(exc)))
+            continue
+        rows += found
+        names = "、".join(dict.fromkeys("合并后的资助名单" if k.kind == ROSTER else KIND_NAMES[k.kind]
+                                        for k in sheets.values()))
+        used.append((shown, names))
+    return Nearby(side_lists(rows) if rows else None, tuple(rows), tuple(used), tuple(passed))
+
+
+def _has_ledger_columns(grid: list[list], sheet: str) -> bool:
+    try:
+        table = find_table(sheet, grid[:32], required=("id_no",))
+    except TableError:
+        return False
+    return any(f in table.columns for f in LEDGER_FIELDS)
+
+
+def _shown(path: Path, base: Path) -> str:
+    """A found file as staff read it: its name, with the folder when it is
+    not beside the workbook (部门名单/…, 上一级文件夹的…)."""
+    path, base = Path(path), Path(base)
+    if path.parent == base:
+        return path.name
+    if path.parent == base / LISTS_FOLDER:
+        return f"{LISTS_FOLDER}/{path.name}"
+    if path.parent == base.parent:
+        return f"上一级文件夹的{path.name}"
+    return f"上一级文件夹的{LISTS_FOLDER}/{path.name}"

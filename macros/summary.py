@@ -423,7 +423,7 @@ def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: 
     full size (11 pt); subsidies by category are on :func:`detail_sheet`.
     ``copy`` = (k, n) labels the k-th of n printed copies (top right)."""
     sources = sorted({src for s in summaries for src in s.by_source})
-    with_pure = bool(plan.data.get("forms", {}).get("household_types"))
+    with_pure = any(c.startswith("纯") for c in plan.forms.page_counts)
     head1 = ["序号", "村（社区）", "参保户数", "参保人数", "个人缴费（元）", "资助合计（元）"]
     head2 = [None] * 6
     merges = [f"{get_column_letter(c)}3:{get_column_letter(c)}4" for c in range(1, 7)]
@@ -489,8 +489,8 @@ def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: 
     right = get_column_letter(max(width, mid + 2))
     boxes = [f"A{box}:{get_column_letter(mid)}{box + 3}", f"{get_column_letter(mid + 1)}{box}:{right}{box + 3}"]
     merges += boxes
-    clause = plan.data.get("forms", {}).get("clause", "")
-    copies = int(plan.data.get("forms", {}).get("copies") or 1)
+    clause = plan.forms.clause
+    copies = plan.forms.copies
     tail = [f"注：本表一式{_copies_text(copies)}份，签字并加盖村委会、乡镇公章后上报"
             + (f"（{plan.name} {clause}）" if clause else "") + "。金额单位：元。"]
     if with_pure:
@@ -613,7 +613,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     persons = sum(s.persons for s in summaries)
     line = f"{len(summaries)}个村（社区）参保{sum(s.households for s in summaries)}户{persons}人，汇总表已写入{where}"
     if options.get("pdf", True):
-        copies = int(plan.data.get("forms", {}).get("copies") or 1)
+        copies = plan.forms.copies
         pages = [page for k in range(1, copies + 1)
                  for page in (summary_sheet(plan, summaries, town_name, (k, copies), f"第{k}份", check),
                               detail_sheet(plan, summaries, town_name, (k, copies), f"第{k}份附表"))] \

@@ -71,10 +71,9 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
         findings.append(Finding(book, rec.sheet, rec.row, _col(rec, field), field, severity, message, rec.name))
 
     seen: dict[str, list[tuple[str, Record]]] = defaultdict(list)
-    cash = plan.data.get("cash")
+    cash = plan.cash
     # the rule's numbers read once, not once per row
-    cash_rule = cash and (cash.get("clause", ""), int(cash.get("max_days", 0)), bool(cash.get("same_day")),
-                          cash.get("deadline"))
+    cash_rule = cash and (cash.clause, cash.max_days, cash.same_day, cash.deadline)
     required_of: dict[tuple[str, str], list[str]] = {}
     for book, records in books_records.items():
         sheet, required = None, []
@@ -190,7 +189,8 @@ def _check_cash(book, rec: Record, cash_rule: tuple, add):
         add(book, rec, "deposit_date", ERROR, "缴库日期早于收款日期")
     elif days > limit:
         add(book, rec, "deposit_date", ERROR,
-            f"现金收款后第{days}天才缴库，超过方案规定的最迟{limit}天（{clause}）")
+            f"现金收款后第{days}天才缴库，" + (f"方案要求当天缴存（{clause}）" if limit == 0
+                                         else f"超过方案规定的最迟{limit}天（{clause}）"))
     elif days > 0 and same_day:
         add(book, rec, "deposit_date", INFO, f"现金未当日缴库（第{days}天），方案要求当日缴库（{clause}）")
     if deadline and deposited > deadline:

@@ -14,6 +14,7 @@ UTF-8" is on). The emulation below does the same conversions in Python.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,110 @@ def test_a_path_the_code_page_cannot_hold_is_refused_before_anything_is_written(
     install.ansi_codepage = lambda: "utf-8"
     assert main(["addin", "install"]) == 0
     assert vba_get_config(str(profile), "INTERPRETER_WIN", "utf-8") == exe
+
+
+# ---------------------------------------------------------------- kinds of Python
+
+def test_a_conda_python_is_started_through_conda_activate(windows, capsys, monkeypatch, tmp_path):
+    profile, exe = windows("张三", "AppData/Local/miniconda3/envs/医保", "cp936")
+    base = str(profile / "AppData" / "Local" / "miniconda3")
+    monkeypatch.setattr(install, "conda_env", lambda *a: (base, "医保"))
+    from yibao.cli import main
+    assert main(["addin", "install"]) == 0
+    out = capsys.readouterr().out
+    assert "conda 环境 医保" in out
+    # xlwings' VBA: INTERPRETER_WIN empty, so it runs
+    # "<CONDA PATH>\condabin\conda activate <CONDA ENV>" and loads the DLL
+    # from <CONDA PATH>\envs\<CONDA ENV>.
+    assert vba_get_config(str(profile), "INTERPRETER_WIN", "cp936") is None
+    assert vba_get_config(str(profile), "CONDA PATH", "cp936") == base
+    assert vba_get_config(str(profile), "CONDA ENV", "cp936") == "医保"
+    vba = _xlwings_vba()
+    assert 'PYTHON_WIN = CondaPath & "\\envs\\" & CondaEnv & "\\" & PYTHON_WIN' in vba
+    main(["addin", "status"])
+    assert "conda 环境 医保" in capsys.readouterr().out
+    assert main(["addin", "remove"]) == 0
+    assert install.read_conf(profile / ".yibao" / "yibao.conf", "cp936") == {}
+
+
+def test_conda_env_finds_base_named_and_path_envs(tmp_path):
+    base = tmp_path / "miniconda3"
+    (base / "condabin").mkdir(parents=True)
+    (base / "conda-meta").mkdir()
+    named = base / "envs" / "yibao"
+    (named / "conda-meta").mkdir(parents=True)
+    elsewhere = tmp_path / "项目" / "env"
+    (elsewhere / "conda-meta").mkdir(parents=True)
+    exe = str(base / "Scripts" / "conda.exe")
+    assert install.conda_env(str(base), "") == (str(base), "base")
+    assert install.conda_env(str(named), "") == (str(base), "yibao")
+    assert install.conda_env(str(elsewhere), exe) == (str(base), str(elsewhere))
+    assert install.conda_env(str(tmp_path / "python312"), exe) is None
+
+
+def test_microsoft_store_python_is_refused_with_what_to_do(windows, capsys, monkeypatch):
+    profile, exe = windows("张三", "AppData/Local/Programs/Python/Python312", "cp936")
+    real = install.store_python
+    monkeypatch.setattr(install, "store_python", lambda *a: True)
+    from yibao.cli import main
+    assert main(["addin", "install"]) == 2
+    err = capsys.readouterr().err
+    assert "Microsoft Store" in err and "python.org" in err and err.count("\n") == 1
+    assert not (profile / ".yibao" / "yibao.conf").exists()
+    store = ("C:\\Users\\张三\\AppData\\Local\\Microsoft\\WindowsApps\\"
+             "PythonSoftwareFoundation.Python.3.12_qbz5n2kfra8p0\\python.exe")
+    assert real(store, "C:\\Program Files\\WindowsApps\\x")
+    assert not real("C:\\Python312\\python.exe", "C:\\Python312")
+
+
+def test_xlwings_installed_for_the_user_only_is_explained(windows, capsys, monkeypatch, tmp_path):
+    """An all-users Python without administrator rights: pip silently installs
+    with --user, and the DLL lands where xlwings' VBA never looks."""
+    profile, exe = windows("张三", "/Program Files/Python312", "cp936")
+    prefix_dll = tmp_path / "Program Files" / "Python312" / "xlwings64-x.dll"
+    user_dll = profile / "AppData" / "Roaming" / "Python" / "xlwings64-x.dll"
+    user_dll.parent.mkdir(parents=True)
+    user_dll.write_bytes(b"")
+    monkeypatch.setattr(install, "dll_path", lambda: prefix_dll)
+    monkeypatch.setattr(install, "user_dll_path", lambda: user_dll)
+    from yibao.cli import main
+    assert main(["addin", "install"]) == 0
+    out = capsys.readouterr().out
+    assert "以管理员身份运行" in out and "pip install --force-reinstall xlwings" in out
+
+
+@pytest.mark.parametrize("folder, arrives", [
+    ("D:\\2026年医保\\东山村", True),
+    ("C:\\Users\\张三\\Desktop\\台账 (2)", True),
+    ("C:\\Users\\Public\\李䶮的台账", False),  # outside code page 936: a '?' path, harmless
+])
+def test_a_ledger_in_a_chinese_folder_reaches_python(folder, arrives, monkeypatch):
+    """The UDF server's command line (XLPyCommand) carries the ledger's full
+    name through the DLL, i.e. through the ANSI code page; xlwings only adds
+    its folder to sys.path, which our functions do not need."""
+    from xlwings.utils import prepare_sys_path
+    vba = _xlwings_vba()
+    assert ('PYTHONPATH = AddExcelDir & ";" & ActiveWorkbook.FullName & ";" & '
+            'ThisWorkbook.FullName & ";"') in vba
+    fullname = folder + "\\参保缴费台账.xlsx"
+    addin = "C:\\Users\\张三\\AppData\\Roaming\\Microsoft\\Excel\\XLSTART\\yibao.xlam"
+    args = f"true;{vba_ansi(fullname, 'cp936')};{vba_ansi(addin, 'cp936')};;;;"
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    prepare_sys_path(args)
+    assert (folder.replace("\\", "/") in sys.path) is arrives
+    import yibao.addin.udfs as udfs  # noqa: F401 - still importable
+
+
+def test_an_ansi_conf_that_happens_to_be_valid_utf8_is_read_as_ansi(windows, capsys):
+    """GBK bytes of 郑叶 are also valid UTF-8 (two Cyrillic/Hebrew letters)."""
+    assert "郑叶".encode("gbk").decode("utf-8") != "郑叶"
+    profile, exe = windows("郑叶", "AppData/Local/Programs/Python/Python312", "cp936")
+    conf = profile / ".yibao" / "yibao.conf"
+    conf.parent.mkdir(parents=True)
+    # As xlwings' ribbon writes it (VBA Write #: ANSI, CRLF).
+    conf.write_bytes('"PYTHONPATH","D:\\郑叶"\r\n'.encode("gbk"))
+    assert install.read_conf(conf, "cp936") == {"PYTHONPATH": "D:\\郑叶"}
+    from yibao.cli import main
+    assert main(["addin", "install"]) == 0
+    assert vba_get_config(str(profile), "PYTHONPATH", "cp936") == "D:\\郑叶"
+    assert vba_get_config(str(profile), "INTERPRETER_WIN", "cp936") == exe
