@@ -97,6 +97,14 @@ failed:
     ID_GENDER = YibaoErrorText(Err.Description)
 End Function
 
+Function ID_PLACE(id_no)
+    If TypeOf Application.Caller Is Range Then On Error GoTo failed
+    ID_PLACE = YibaoCall("ID_PLACE", Array(id_no))
+    Exit Function
+failed:
+    ID_PLACE = YibaoErrorText(Err.Description)
+End Function
+
 Function ID_AGE(id_no, Optional on_date, Optional policy)
     If TypeOf Application.Caller Is Range Then On Error GoTo failed
     ID_AGE = YibaoCall("ID_AGE", Array(id_no, on_date, policy))
@@ -165,6 +173,8 @@ Public Function YibaoRegisterFunctions() As String
     YibaoDescribe "ID_BIRTH", "身份证号中的出生日期", failed, _
         "身份证号"
     YibaoDescribe "ID_GENDER", "身份证号对应的性别：男/女", failed, _
+        "身份证号"
+    YibaoDescribe "ID_PLACE", "身份证号前6位对应的地区（含已撤销的行政区划代码；代码表中没有的为空）", failed, _
         "身份证号"
     YibaoDescribe "ID_AGE", "周岁年龄（到指定日期；空着按方案确定年龄的日期，如参保年度1月1日）", failed, _
         "身份证号", _

@@ -311,6 +311,8 @@ ID_CHECK = _register("ID_CHECK", "身份证号校验：有问题时返回中文�
 
 ID_BIRTH = _id_udf("ID_BIRTH", "身份证号中的出生日期", lambda n: idno.birth_of_valid(n), "date")
 ID_GENDER = _id_udf("ID_GENDER", "身份证号对应的性别：男/女", lambda n: idno.gender(n), "text")
+ID_PLACE = _id_udf("ID_PLACE", "身份证号前6位对应的地区（含已撤销的行政区划代码；代码表中没有的为空）",
+                   lambda n: idno.birthplace(n), "text")
 
 
 def age_day(plan: plans.Plan) -> datetime.date:

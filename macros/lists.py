@@ -228,15 +228,10 @@ def upgrade_15(digits: str) -> str | None:
     >>> upgrade_15("430999801301915") is None
     True
     """
-    from stdnum.cn import ric
-    if len(digits) != 15 or not digits.isdigit():
-        return None
-    body = digits[:6] + "19" + digits[6:]
     try:
-        datetime.date(int(body[6:10]), int(body[10:12]), int(body[12:14]))
-    except ValueError:
+        return idno.upgrade_15(digits)      # the one upgrade, also done by idno.parse
+    except idno.InvalidID:
         return None
-    return body + ric.calc_check_digit(body + "0")   # stdnum wants a placeholder check digit
 
 
 def id_text(raw) -> str:

@@ -233,3 +233,11 @@ def test_validate_matches_an_old_number_with_its_18_digit_form_and_warns(tmp_pat
     assert ("警告", f"15位旧身份证号，对应的18位号码为{number}，请改填18位号码") in [(r[5], r[6]) for r in on_old]
     # the same person twice: the old number is matched as the new one
     assert any(r[2] == 4 and "身份证号重复" in r[6] for r in rows)
+
+
+def test_id_place_shows_the_place_in_excel_and_never_an_error_for_a_valid_number():
+    known = make_id("19400315", 45, "520221")
+    fictional = make_id("19800101", 31, "430999")
+    assert udf.ID_PLACE([[known], [fictional], [None]]) == [
+        ["贵州省六盘水市水城县（已撤销，代码用至2020年）"], [""], [""]]
+    assert "校验位" in udf.ID_PLACE(known[:-1] + ("0" if known[-1] != "0" else "1"))
