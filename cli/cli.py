@@ -188,7 +188,7 @@ def _describe_work(p: plans.Plan) -> list[str]:
         return [f"     ※ 解释：{text}"] if text else []
 
     if p.cash:
-        out.append(f"现金代收：{p.cash.text}{cite(p.cash)}")
+        out.append(f"现金代收：{p.cash.wording()}{cite(p.cash)}")
         out += note(p.cash)
     if p.work_fee:
         out.append(f"工作经费：每参保一人{p.work_fee.per_person_text}元{cite(p.work_fee)}")
@@ -227,7 +227,7 @@ def _describe_open(p: plans.Plan) -> list[str]:
     out = ["", "方案未写明、由县里决定的问题（改方案文件的 [open.键名] 即可）："]
     moot = {"tie_funding": p.selection != "highest", "wait_count": not any(r.wait_days for r in p.rules),
             "proxy_windows": not p.proxy_source}
-    for q in p.open:
+    for q in p.open_questions:
         if moot.get(q.key) and not q.written:
             continue        # the plan has no such case: nothing to decide
         value = "、".join(q.value) if isinstance(q.value, tuple) else q.value

@@ -166,12 +166,12 @@ class Cash:
     clause: str
     interpretation: str = ""
 
-    @property
-    def text(self) -> str:
-        """'当日缴库，最迟收款后3天内缴库，2020-12-31前全部缴库' for show and schedules."""
+    def wording(self, day=str) -> str:
+        """'当日缴库，最迟收款后3天内缴库，2020-12-31前全部缴库' (``day``
+        formats the deadline) for show and schedules."""
         limit = "收款当天必须缴存" if self.max_days == 0 else (
             ("当日缴库，" if self.same_day else "") + f"最迟收款后{self.max_days}天内缴库")
-        return limit + (f"，{self.deadline}前全部缴库" if self.deadline else "")
+        return limit + (f"，{day(self.deadline)}前全部缴库" if self.deadline else "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,6 +270,16 @@ class Forms:
     page_counts: tuple[str, ...] = ()     # "参加居民医保户数", "纯低保户", …
     signatures: tuple[str, ...] = ()      # "收款填表人", "缴费操作人", …
     clause: str = ""
+
+    def types_for(self, count: str) -> tuple[str, ...]:
+        """The 户属性 that make a household count for a 纯 page count:
+        '纯低保户' → ('一般低保户',) on 004 附件2 (one kind only, so not
+        社会保障兜底户 nor a 建档立卡低保户)."""
+        markers = {"纯低保户": ("低保",), "纯建档立卡": ("建档立卡", "脱贫"), "纯三四级残疾": ("三四级",)}
+        mine = markers.get(count, ())
+        others = [m for k, ms in markers.items() if k != count for m in ms] + ["兜底"]
+        return tuple(t for t in self.household_types
+                     if any(m in t for m in mine) and not any(m in t.replace("非低保", "") for m in others))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -380,7 +390,7 @@ class Plan:
     forms: Forms = Forms()
     schedule: tuple[Stage, ...] = ()
     steps: tuple[Step, ...] = ()               # by date
-    open: tuple[OpenQuestion, ...] = ()
+    open_questions: tuple[OpenQuestion, ...] = ()   # [open.*], every key (defaults too)
     clauses: tuple[tuple[str, str], ...] = ()  # (section, clause) of [fee], [scope], [selection], [proxy], …
 
     def clause_of(self, section: str) -> str:
@@ -389,7 +399,7 @@ class Plan:
 
     def answer(self, key: str):
         """The value of an open question (:data:`OPEN_QUESTIONS`), default if unwritten."""
-        for q in self.open:
+        for q in self.open_questions:
             if q.key == key:
                 return q.value
         return OPEN_QUESTIONS[key][1]
@@ -1108,7 +1118,7 @@ def _build_work(data: dict, problems: list[str], rule_names: set[str]) -> dict:
         steps.append(Step(entry.text("name"), start, end or datetime.date.min, entry.text("what"),
                           entry.text("clause"), entry.text("interpretation", required=False)))
     out["steps"] = tuple(sorted(steps, key=lambda st: (st.start or st.end, st.end)))
-    out["open"] = _build_open(data.get("open"), problems, rule_names)
+    out["open_questions"] = _build_open(data.get("open"), problems, rule_names)
     return out
 
 

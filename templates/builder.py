@@ -544,7 +544,8 @@ def _total_row(ws, layout: Layout, row: int, segments, page: bool):
         idc = layout.letter("id_no")
         ranges = segments if segments is not None else layout.segments
         count = "+".join(f'COUNTA({idc}{a}:{idc}{b})' for a, b in ranges)
-        label.value = f'="{"本页合计" if page else "合计"}（"&({count})&"人）"'
+        households, pure = _page_counts(layout, ranges)
+        label.value = f'="{"本页合计" if page else "合计"}（"&({count})&"人{households}）"{pure}'
     else:
         label.value = "本页合计" if page else "合　计"
     label.alignment = Alignment(horizontal="center", vertical="center")
@@ -552,6 +553,33 @@ def _total_row(ws, layout: Layout, row: int, segments, page: bool):
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=label_end)
     if page and row != layout.page_totals[-1]:
         ws.row_breaks.append(Break(id=row))
+
+
+def _page_counts(layout: Layout, ranges) -> str:
+    """The rest of a 本页合计 label where the plan asks for 页计 (004 附件2:
+    参加居民医保户数, 纯低保户, 纯建档立卡, 纯三四级残疾): households are the
+    rows whose 户主关系 is 户主, a 纯 household one whose 户属性 is only that
+    kind. Returns the text inside the brackets and after them, both ''
+    when the plan asks none or the form lacks the columns."""
+    forms = layout.plan.forms
+    if not forms.page_counts or not {"relation", "household_type"} <= set(layout.col):
+        return "", ""
+    rel, kind = layout.letter("relation"), layout.letter("household_type")
+
+    def heads(types=None):
+        parts = []
+        for a, b in ranges:
+            if types is None:
+                parts.append(f'COUNTIF({rel}{a}:{rel}{b},"户主")')
+            else:
+                parts += [f'COUNTIFS({rel}{a}:{rel}{b},"户主",{kind}{a}:{kind}{b},"{t}")' for t in types]
+        return "+".join(parts) or "0"
+
+    households = f'，"&({heads()})&"户' if "参加居民医保户数" in forms.page_counts else ""
+    out = []
+    for i, c in enumerate(c for c in forms.page_counts if c.startswith("纯")):
+        out.append(f'"{"；" if i == 0 else "、"}{c}"&({heads(forms.types_for(c))})&"户"')
+    return households, "".join("&" + part for part in out)
 
 
 def _fill_schedule(ws, layout: Layout):

@@ -69,6 +69,9 @@ def context(plan: Plan, town: str | None = None, village: str | None = None) -> 
         "unit_label": unit_label,
         "plan_id": plan.id,
         "plan_name": plan.name,
+        # 004 附件2: 收款填表人、缴费操作人、卫健工作人员 sign each register
+        "register_signatures": "　　".join(f"{who}（签字）：＿＿＿＿＿＿" for who in plan.forms.signatures)
+        or "收款填表人（签字）：＿＿＿＿＿＿＿＿　　　卫生院经办人（签字）：＿＿＿＿＿＿＿＿",
     }
 
 
@@ -202,7 +205,7 @@ def schedule_items(plan: Plan) -> list[Item]:
     if cash:
         day = cash.deadline or stages[0][2]
         add(day, f"{_day(cash.deadline)}前" if cash.deadline else "收款当日",
-            f"现金代收：{cash.text}（{cash.clause}）。", stage_day=day if cash.deadline else None)
+            f"现金代收：{cash.wording(_day)}（{cash.clause}）。", stage_day=day if cash.deadline else None)
     for m in plan.milestones:
         if m.date is None:      # a standing target: through the payment stage
             add(stages[0][2], "全年", f"参保率{'超过' if m.above else '达到'}{m.rate_text}（{m.clause}）。",

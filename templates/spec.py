@@ -242,7 +242,7 @@ REGISTER = Form(
     ) + _OUR_INPUTS + _computed(
         identities='[[identities]]&IF(AND([[identities]]<>"",[[household_type]]<>""),"；","")&[[household_type]]'),
     foot=(
-        (Segment("收款填表人（签字）：＿＿＿＿＿＿＿＿　　　卫生院经办人（签字）：＿＿＿＿＿＿＿＿"),),
+        (Segment("{register_signatures}"),),
         (Segment("村（居）委会（盖章）　　　　　　　　　　　　　　年　　月　　日", align="right"),),
         (Segment("注：1. 标注“★”为必填项目；户属性填写一般户、建档立卡贫困户、一般低保户等。"),),
         (Segment("2. 本表一式三份，加盖村（居）委公章，报社保中心、卫生院各一份，留存一份备查。"),),

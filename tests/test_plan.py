@@ -383,13 +383,13 @@ def test_every_plan_states_its_open_questions_and_show_prints_them(plan_id):
     p = plans.load(plan_id)
     shown = run_yibao("policy", "show", plan_id).stdout
     assert "方案未写明、由县里决定的问题" in shown
-    for q in p.open:
+    for q in p.open_questions:
         if q.written:
             assert q.clause.startswith(p.seed) and q.interpretation, q.key
             assert f"{q.key} = " in shown and f"[{q.clause}]" in shown
     relevant = {"tie_funding": p.selection == "highest", "wait_count": any(r.wait_days for r in p.rules),
                 "proxy_windows": bool(p.proxy_source)}
-    assert {q.key for q in p.open if q.written} == {k for k, v in relevant.items() if v}
+    assert {q.key for q in p.open_questions if q.written} == {k for k, v in relevant.items() if v}
 
 
 @pytest.mark.parametrize("plan_id,old,new,expected", [

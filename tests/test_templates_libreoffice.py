@@ -153,6 +153,9 @@ def _fill_register(plan_id: str, path):
             ws.cell(r, lay.col["id_no"]).value = make_id("19700101", 100 + page * 20 + k)
             ws.cell(r, lay.col["paid"]).value = paid
             ws.cell(r, lay.col["subsidy_paid"]).value = fee - paid if k != 1 else 0     # k=1: does not add up
+            if page == 0:   # one 纯低保 household, one 纯建档立卡 household (004 附件2 页计)
+                ws.cell(r, lay.col["relation"]).value = ("户主", "配偶", "户主")[k]
+                ws.cell(r, lay.col["household_type"]).value = ("一般低保户", "一般低保户", "建档立卡贫困户")[k]
             amounts.setdefault(page, []).append((paid, fee - paid if k != 1 else 0))
     wb.save(path)
     return lay, amounts
@@ -214,12 +217,16 @@ def test_register_page_totals_add_up(recalculated, plan_id):
         want_sub = sum(s for _p, s in rows)
         assert ws.cell(row, paid_col).value == pytest.approx(want_paid)
         assert ws.cell(row, sub_col).value == pytest.approx(want_sub)
-        assert ws.cell(row, 1).value == f"本页合计（{len(rows)}人）"
+        assert ws.cell(row, 1).value.startswith(f"本页合计（{len(rows)}人")
+        if lay.plan.forms.page_counts:      # 004 附件2 页计: 户数 and 纯 households per page
+            heads = 2 if page == 0 else 0
+            assert ws.cell(row, 1).value == (f"本页合计（{len(rows)}人，{heads}户）；纯低保户{heads // 2}户、"
+                                              f"纯建档立卡{heads // 2}户、纯三四级残疾0户")
         grand_paid += want_paid
         grand_sub += want_sub
     assert ws.cell(lay.total_row, paid_col).value == pytest.approx(grand_paid)
     assert ws.cell(lay.total_row, sub_col).value == pytest.approx(grand_sub)
-    assert ws.cell(lay.total_row, 1).value == f"合计（{sum(len(v) for v in amounts.values())}人）"
+    assert ws.cell(lay.total_row, 1).value.startswith(f"合计（{sum(len(v) for v in amounts.values())}人")
 
 
 def test_every_template_opens_and_prints_in_libreoffice(lo):
