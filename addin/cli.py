@@ -71,8 +71,9 @@ def cmd_fallback(args) -> int:
     from . import install
     for line in install.fallback(args.dir, args.vba_dir):
         print(line)
-    print("接下来请按 docs/windows.md 的“备用方案”一节操作：信任对 VBA 工程的访问，"
-          "在台账中点 xlwings → Import Functions 导入函数，并导入 yibao_ribbon.bas 使用各项功能")
+    print("接下来请按 docs/windows.md 的“备用方案”一节操作：在台账中点 xlwings → Import Functions "
+          "导入函数（或在 VBA 编辑器里手工导入上面两个模块）；备用方案下没有功能区按钮，"
+          "各项功能请在命令提示符里运行对应的 yibao 命令")
     return 0
 
 

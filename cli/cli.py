@@ -119,8 +119,10 @@ def describe(p: plans.Plan) -> str:
         f"{p.name}（{p.id}）",
         f"文件：{p.path}",
         f"个人缴费 {yuan_text(p.individual)} 元，财政补助 {yuan_text(p.fiscal)} 元，"
-        f"筹资标准 {yuan_text(p.full_standard)} 元  [{p.data['fee'].get('clause', '')}]",
-        f"待遇年度 {p.year_start} 至 {p.year_end}；年龄按 {p.age_reference} 计算",
+        f"筹资标准 {yuan_text(p.full_standard)} 元  [{p.clause_of('fee')}]",
+        f"待遇年度 {p.year_start} 至 {p.year_end}",
+        f"{engine.age_rule_text(p)}  [{p.clause_of('age')}]",
+        *([f"     ※ 解释：{p.age_interpretation}"] if p.age_interpretation else []),
         f"参保类型：{'、'.join(p.enroll_types)}",
         "",
         "缴费期（按顺序匹配）：",
@@ -157,52 +159,83 @@ def describe(p: plans.Plan) -> str:
         funding = "、".join(f"{s}{v * 100:g}%" if k == "share" else f"{s}{yuan_text(v)}元"
                            for s, k, v in c.funding)
         extra = []
-        if c.from_age:
-            extra.append("按身份证年龄自动认定")
         if c.aliases:
             extra.append("也写作：" + "、".join(c.aliases))
         lines.append(f"  {c.name}：{amount}{'（' + funding + '）' if funding else ''}"
                      f"{'；' + '；'.join(extra) if extra else ''}  [{c.clause}]")
+        for kind, text in c.conditions():
+            lines.append(f"     {kind}：{text}  [{c.clause}]")
         if c.interpretation:
             lines.append(f"     ※ 解释：{c.interpretation}")
     if p.proxy_source:
         lines.append(f"代缴：{p.proxy_payer}代缴资助后余额，资金来源“{p.proxy_source}”  "
-                     f"[{p.data['proxy'].get('clause', '')}]")
-    lines += _describe_work(p.data)
+                     f"[{p.clause_of('proxy')}]")
+    lines += _describe_work(p)
+    lines += _describe_open(p)
     return "\n".join(lines)
 
 
-def _describe_work(data: dict) -> list[str]:
+def _describe_work(p: plans.Plan) -> list[str]:
     """The sections the actions read: cash, work fee, rewards, deductions,
-    milestones, forms, schedule."""
+    milestones, forms, schedule and its steps."""
     out = []
 
-    def cite(table):
-        return f"  [{table.get('clause', '')}]" if table.get("clause") else ""
+    def cite(entry):
+        return f"  [{entry.clause}]" if entry.clause else ""
 
-    cash = data.get("cash")
-    if cash:
-        when = "当日缴库，" if cash.get("same_day") else ""
-        deadline = f"，{cash['deadline']}前全部缴库" if cash.get("deadline") else ""
-        out.append(f"现金代收：{when}最迟收款后{cash.get('max_days', '?')}天内缴库{deadline}{cite(cash)}")
-    if data.get("work_fee"):
-        out.append(f"工作经费：每参保一人{data['work_fee']['per_person']}元{cite(data['work_fee'])}")
-    for r in data.get("reward", []):
-        out.append(f"奖励：{r['by']:%Y年%m月%d日}前参保率达到{r['rate']}，每参保一人奖励{r['per_person']}元{cite(r)}")
-    d = data.get("deduction")
+    def note(entry):
+        text = getattr(entry, "interpretation", "")
+        return [f"     ※ 解释：{text}"] if text else []
+
+    if p.cash:
+        out.append(f"现金代收：{p.cash.text}{cite(p.cash)}")
+        out += note(p.cash)
+    if p.work_fee:
+        out.append(f"工作经费：每参保一人{p.work_fee.per_person_text}元{cite(p.work_fee)}")
+    for r in p.rewards:
+        out.append(f"奖励：{r.by:%Y年%m月%d日}前参保率达到{r.rate_text}，每参保一人奖励{yuan_text(r.per_person)}元{cite(r)}")
+    d = p.deduction
     if d:
-        parts = [f"参保率低于{d['min_rate']}" if d.get("min_rate") else "",
-                 f"建档立卡（脱贫）人口参保率低于{d['min_poor_rate']}" if d.get("min_poor_rate") else ""]
+        parts = [f"参保率低于{d.min_rate_text}" if d.min_rate is not None else "",
+                 f"建档立卡（脱贫）人口参保率低于{d.min_poor_rate_text}" if d.min_poor_rate is not None else ""]
         out.append(f"扣减：{'或'.join(x for x in parts if x)}的，扣减相应工作经费{cite(d)}")
-    for m in data.get("milestone", []):
-        out.append(f"进度节点：{m['date']:%Y年%m月%d日}前完成{m['rate']}{cite(m)}")
-    forms = data.get("forms")
-    if forms:
-        types = "、".join(forms.get("household_types", []))
-        out.append(f"表格：汇总表一式{forms.get('copies', 1)}份" + (f"；户属性：{types}" if types else "") + cite(forms))
-    for st in data.get("schedule", []):
-        out.append(f"日程：{st['stage']} {st['start']} 至 {st['end']}{cite(st)}")
+    for m in p.milestones:
+        when = f"{m.date:%Y年%m月%d日}前完成{m.text}" if m.date else f"参保率{'超过' if m.above else '达到'}{m.rate_text}（常年目标）"
+        out.append(f"进度节点：{when}{('（原文：' + m.wording + '）') if m.wording else ''}{cite(m)}")
+        out += note(m)
+    f = p.forms
+    if f.clause or f.household_types or f.page_counts or f.signatures:
+        text = f"表格：汇总表一式{f.copies}份"
+        if f.household_types:
+            text += f"；户属性：{'、'.join(f.household_types)}"
+        if f.page_counts:
+            text += f"；每页页计：{'、'.join(f.page_counts)}"
+        if f.signatures:
+            text += f"；签字：{'、'.join(f.signatures)}"
+        out.append(text + cite(f))
+    for st in p.schedule:
+        out.append(f"日程：{st.stage} {st.start} 至 {st.end}{cite(st)}")
+    for st in p.steps:
+        out.append(f"工作步骤：{st.when} {st.name}：{st.what}{cite(st)}")
+        out += note(st)
     return ([""] + out) if out else []
+
+
+def _describe_open(p: plans.Plan) -> list[str]:
+    """The questions the plan leaves open, with the answer the county chose
+    (``[open.<key>]``) or the default."""
+    out = ["", "方案未写明、由县里决定的问题（改方案文件的 [open.键名] 即可）："]
+    moot = {"tie_funding": p.selection != "highest", "wait_count": not any(r.wait_days for r in p.rules),
+            "proxy_windows": not p.proxy_source}
+    for q in p.open:
+        if moot.get(q.key) and not q.written:
+            continue        # the plan has no such case: nothing to decide
+        value = "、".join(q.value) if isinstance(q.value, tuple) else q.value
+        where = f"  [{q.clause}]" if q.clause else "  （方案文件未写，取默认值）"
+        out.append(f"  {q.question}：{q.key} = {value}（{q.meaning}）{where}")
+        if q.interpretation:
+            out.append(f"     ※ 解释：{q.interpretation}")
+    return out
 
 
 _ID_LINE = re.compile(r'^id\s*=\s*"[^"]*"', re.MULTILINE)

@@ -22,9 +22,11 @@ import dataclasses
 import datetime
 import functools
 import os
+import math
 import re
 import sys
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 
@@ -38,6 +40,8 @@ from .values import BadValue, fen
 
 __all__ = [
     "ENROLL_TYPES", "PlanError", "Category", "Rule", "Plan",
+    "Cash", "Milestone", "Reward", "WorkFee", "Deduction", "Forms", "Stage", "Step", "OpenQuestion", "OPEN_QUESTIONS",
+    "parse_rate", "parse_share", "percent",
     "user_plan_dir", "list_plans", "find_plan_file", "load", "load_file", "check_file",
 ]
 
@@ -48,6 +52,8 @@ AMOUNTS = ("individual", "full_standard")
 BENEFIT_FROM = ("year_start", "pay_date", "birth_date", "next_month")
 EVENTS = ("birth", "event_date")
 SELECTION_RULES = ("highest", "order")
+#: which day decides a person's age (``[age] on``): see engine.age_day
+AGE_ON = ("pay_date", "year_start", "year_reached")
 
 
 class PlanError(Exception):
@@ -80,6 +86,35 @@ class Category:
     @property
     def subsidized(self) -> bool:
         return self.kind != "none"
+
+    def conditions(self) -> list[tuple[str, str]]:
+        """Every condition and exclusion of the category in words, as
+        ("条件" | "排除", text): 001 四(二)2 低保边缘 only 60+, under 18 or
+        重度残疾; 004 四 建档立卡 not when also 低保."""
+        out = []
+        if self.age_min is not None or self.age_max is not None:
+            if self.age_max is None:
+                ages = f"年满{self.age_min}周岁"
+            elif self.age_min is None:
+                ages = f"未满{self.age_max + 1}周岁"
+            else:
+                ages = f"{self.age_min}至{self.age_max}周岁"
+            out.append(("条件", ("按身份证号算出的年龄自动认定：" if self.from_age else "仅限") + ages))
+        if self.requires_any:
+            alts = []
+            for cond in self.requires_any:
+                parts = []
+                if "age_min" in cond:
+                    parts.append(f"年满{cond['age_min']}周岁")
+                if "age_max" in cond:
+                    parts.append(f"未满{cond['age_max'] + 1}周岁")
+                if "holds" in cond:
+                    parts.append(f"同时为{cond['holds']}")
+                alts.append("且".join(parts))
+            out.append(("条件", "仅限" + "、".join(alts[:-1]) + ("或" if len(alts) > 1 else "") + alts[-1] + "的"))
+        for other in self.excluded_by:
+            out.append(("排除", f"同时是{other}的，不按本类资助（按{other}）"))
+        return out
 
     def subsidy_fen(self, fee: int) -> int:
         """The subsidy toward a fee of ``fee`` fen, never more than the fee."""
@@ -116,6 +151,199 @@ class Rule:
     note: str = ""
 
 
+# ---------------------------------------------------------------- the work sections
+
+@dataclasses.dataclass(frozen=True)
+class Cash:
+    """``[cash]`` 现金代收缴库: cash collected by village agents is deposited
+    the same day (``same_day``), at the latest ``max_days`` days after it was
+    collected (0: the same day), and all of it by ``deadline`` (or None).
+    002 四(二): 当日缴库，最迟不超过3天，12月31日前全部缴库; 004 六(一): 当天缴存."""
+
+    same_day: bool
+    max_days: int
+    deadline: datetime.date | None
+    clause: str
+    interpretation: str = ""
+
+    @property
+    def text(self) -> str:
+        """'当日缴库，最迟收款后3天内缴库，2020-12-31前全部缴库' for show and schedules."""
+        limit = "收款当天必须缴存" if self.max_days == 0 else (
+            ("当日缴库，" if self.same_day else "") + f"最迟收款后{self.max_days}天内缴库")
+        return limit + (f"，{self.deadline}前全部缴库" if self.deadline else "")
+
+
+@dataclasses.dataclass(frozen=True)
+class Milestone:
+    """``[[milestone]]`` a progress target: ``rate`` (exact fraction of the
+    target count) by ``date``, or with no date a standing target for the
+    season; ``above`` for "超过" (strictly more than the rate, 000 四(二)
+    确保覆盖率超过98%) instead of "达到" (at least)."""
+
+    date: datetime.date | None
+    rate: Fraction
+    rate_text: str        # as the plan writes it: "95%"
+    above: bool
+    clause: str
+    wording: str = ""     # the plan's own words, for show
+    interpretation: str = ""
+
+    @property
+    def text(self) -> str:
+        """'95%' or '超过98%'."""
+        return ("超过" if self.above else "") + self.rate_text
+
+    @property
+    def label(self) -> str:
+        """'12月31日前完成95%' / '参保率超过98%'."""
+        if self.date is None:
+            return f"参保率{'超过' if self.above else '达到'}{self.rate_text}"
+        return f"{self.date.month}月{self.date.day}日前完成{self.text}"
+
+    @property
+    def header(self) -> str:
+        """A column header: '12月31日前应完成（95%）', '应完成（超过98%）'."""
+        if self.date is None:
+            return f"应完成（{self.text}）"
+        return f"{self.date.month}月{self.date.day}日前应完成（{self.text}）"
+
+    def need(self, target: int) -> int:
+        """Persons needed out of ``target``: at least rate×target rounded up,
+        or for "超过" the least count strictly above it."""
+        if self.above:
+            return math.floor(target * self.rate) + 1
+        return math.ceil(target * self.rate)
+
+    def due(self, on: datetime.date) -> bool:
+        """Whether the date has come (never for a standing target)."""
+        return self.date is not None and on >= self.date
+
+
+@dataclasses.dataclass(frozen=True)
+class Reward:
+    """``[[reward]]`` 奖励: a village reaching ``rate`` by ``by`` earns
+    ``per_person`` fen per insured person (004 五(三)2)."""
+
+    by: datetime.date
+    rate: Fraction
+    rate_text: str
+    per_person: int       # fen
+    clause: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.by.month}月{self.by.day}日前完成{self.rate_text}"
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkFee:
+    """``[work_fee]`` 工作经费: ``per_person`` fen per insured person (004 五(三)1)."""
+
+    per_person: int       # fen
+    per_person_text: str  # "0.2" as written, for headers and formulas
+    clause: str
+    interpretation: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Deduction:
+    """``[deduction]`` 扣减: a village below ``min_rate`` overall, or below
+    ``min_poor_rate`` among the poor, loses work fee (004 六(二)). Rates are
+    exact fractions with their written text, or None."""
+
+    min_rate: Fraction | None
+    min_rate_text: str
+    min_poor_rate: Fraction | None
+    min_poor_rate_text: str
+    clause: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Forms:
+    """``[forms]`` what the plan's paper forms ask: ``copies`` of the
+    register, its 户属性 list, the per-page counts (页计) and the signatures
+    (004 六(一)、附件2)."""
+
+    copies: int = 1
+    household_types: tuple[str, ...] = ()
+    page_counts: tuple[str, ...] = ()     # "参加居民医保户数", "纯低保户", …
+    signatures: tuple[str, ...] = ()      # "收款填表人", "缴费操作人", …
+    clause: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """``[[schedule]]`` a stage of the work (002 五: 宣传发动、参保缴费、缴费公示)."""
+
+    stage: str
+    start: datetime.date
+    end: datetime.date
+    clause: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """``[[step]]`` a dated piece of work inside the stages: a check round,
+    an inspection, a deadline (002 附件1 四次排查、两次督查; 002 资助流程
+    名单9月30日前、死亡名单12月20日前). ``start`` is None for a deadline."""
+
+    name: str
+    start: datetime.date | None
+    end: datetime.date
+    what: str
+    clause: str
+    interpretation: str = ""
+
+    @property
+    def when(self) -> str:
+        if self.start is None or self.start == self.end:
+            return f"{_cn_day(self.end)}前" if self.start is None else _cn_day(self.end)
+        return f"{_cn_day(self.start)}至{_cn_day(self.end, self.start)}"
+
+
+#: the per-page counts (页计) the summary and register can give (004 附件2)
+PAGE_COUNTS = ("参加居民医保户数", "参加居民医保人数", "纯低保户", "纯建档立卡", "纯三四级残疾")
+
+#: What the plans leave open (``[open.<key>]``): key → (allowed values, default,
+#: the question, what each value means). A county changes the value, not code.
+OPEN_QUESTIONS = {
+    "tie_funding": (
+        ("order", "shared"), "order",
+        "同额资助、资金来源不同的身份重叠时，资助资金由谁承担",
+        {"order": "排在 [selection] order 前面的身份的资金来源全部承担",
+         "shared": "同额的各身份平均分担，各按自己的资金来源"}),
+    "wait_count": (
+        ("pay_date_plus", "civil_code"), "pay_date_plus",
+        "待遇等待期的天数怎么数",
+        {"pay_date_plus": "缴费当日算第1天：待遇自缴费日加等待天数之日起",
+         "civil_code": "按民法典第二百零一条，缴费当日不计入、自次日起算，期满次日起享受（比前者晚1天）"}),
+    "proxy_windows": (
+        None, "all",
+        "代缴（[proxy]）是否也适用于集中征缴期以外的缴费期",
+        {"all": "凡可享受资助的缴费期都代缴", "list": "只在所列缴费期（[[rule]] 的 name）代缴"}),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenQuestion:
+    """One answer to a question the plan leaves open (see :data:`OPEN_QUESTIONS`)."""
+
+    key: str
+    value: object         # str, or for proxy_windows "all" or a tuple of rule names
+    written: bool         # False: the default, the plan file does not say
+    question: str
+    meaning: str
+    clause: str = ""
+    interpretation: str = ""
+
+
+def _cn_day(day: datetime.date, year_of: datetime.date | None = None) -> str:
+    if year_of is not None and year_of.year == day.year:
+        return f"{day.month}月{day.day}日"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Plan:
     id: str
@@ -139,8 +367,38 @@ class Plan:
     rules: tuple[Rule, ...]
     proxy_source: str | None
     proxy_payer: str | None
-    data: dict                 # the whole file, for the later actions
     path: str = ""
+    age_on: str = "pay_date"   # [age] on: which day decides age (engine.age_day)
+    age_interpretation: str = ""  # [age] interpretation: the county's reading, shown by policy show
+    # the sections the actions read, typed and checked at load
+    published: datetime.date | None = None
+    cash: Cash | None = None
+    milestones: tuple[Milestone, ...] = ()     # by date (standing targets last), then rate
+    rewards: tuple[Reward, ...] = ()
+    work_fee: WorkFee | None = None
+    deduction: Deduction | None = None
+    forms: Forms = Forms()
+    schedule: tuple[Stage, ...] = ()
+    steps: tuple[Step, ...] = ()               # by date
+    open: tuple[OpenQuestion, ...] = ()
+    clauses: tuple[tuple[str, str], ...] = ()  # (section, clause) of [fee], [scope], [selection], [proxy], …
+
+    def clause_of(self, section: str) -> str:
+        """The clause a section cites (``"selection"`` → ``"000 二(二)"``), or ''."""
+        return dict(self.clauses).get(section, "")
+
+    def answer(self, key: str):
+        """The value of an open question (:data:`OPEN_QUESTIONS`), default if unwritten."""
+        for q in self.open:
+            if q.key == key:
+                return q.value
+        return OPEN_QUESTIONS[key][1]
+
+    @functools.cached_property
+    def proxy_rules(self) -> frozenset | None:
+        """Names of the rules where 代缴 applies, or None for every subsidized window."""
+        value = self.answer("proxy_windows")
+        return None if value == "all" else frozenset(value)
 
     @property
     def full_standard(self) -> int:
@@ -485,6 +743,7 @@ def _build(data: dict, problems: list[str], path: str) -> Plan | None:
         year_table.fail("start 晚于 end")
     age = _Entry(data.get("age", {}), "[age] 年龄计算", problems)
     age_reference = age.date("reference")
+    age_on = age.choice("on", AGE_ON, "pay_date")
     scope = _Entry(data.get("scope", {}), "[scope] 参保范围", problems)
     scope.choice("employee_insured", ("excluded",), "excluded")
     enrollment = _Entry(data.get("enrollment", {}), "[enrollment] 参保类型", problems)
@@ -496,6 +755,7 @@ def _build(data: dict, problems: list[str], path: str) -> Plan | None:
     # categories
     categories = []
     seen_keys: dict[str, str] = {}
+    defined_at: dict[str, int] = {}
     raw_categories = data.get("category", [])
     if not isinstance(raw_categories, list) or not raw_categories:
         top.fail("至少要有一个 [[category]] 身份类别")
@@ -505,6 +765,10 @@ def _build(data: dict, problems: list[str], path: str) -> Plan | None:
         entry = _Entry(table, f"[[category]] 第{i}项“{name or '?'}”", problems)
         name = entry.text("name")
         aliases = entry.names("aliases")
+        if name in defined_at:
+            # the engine's lookups would keep only one of them: the other silently lost
+            entry.fail(f"身份“{name}”定义了两次（第{defined_at[name]}项和第{i}项），请合并成一项")
+        defined_at.setdefault(name, i)
         for alias in (name, *aliases):
             k = identity.key(alias)
             if k in seen_keys and seen_keys[k] != name:
@@ -633,7 +897,8 @@ def _build(data: dict, problems: list[str], path: str) -> Plan | None:
             note=entry.text("note", required=False),
         ))
     _check_overlaps(rules, problems)
-    _check_extras(data, problems)
+    work = _build_work(data, problems, {r.name for r in rules})
+    published = top.date("published", required=False)
     _check_keys(data, problems)
     named = re.search(r"-(\d{4})$", plan_id or "")
     if named and isinstance(data.get("year"), int) and int(named.group(1)) != data["year"]:
@@ -655,7 +920,12 @@ def _build(data: dict, problems: list[str], path: str) -> Plan | None:
         no_window_message=enrollment.text("no_window_message", "缴费日期不在本方案任何缴费期内"),
         employee_message=scope.text("message", "已参加职工医保，不参加居民医保"),
         selection=rule_kind, order=order, categories=tuple(categories), rules=tuple(rules),
-        proxy_source=proxy_source, proxy_payer=proxy_payer, data=data, path=path,
+        proxy_source=proxy_source, proxy_payer=proxy_payer, path=path, published=published, age_on=age_on,
+        age_interpretation=age.text("interpretation", "", required=False),
+        clauses=tuple((section, data[section]["clause"]) for section in
+                      ("fee", "insurance_year", "age", "scope", "enrollment", "selection", "proxy")
+                      if isinstance(data.get(section), dict) and isinstance(data[section].get("clause"), str)),
+        **work,
     )
 
 
@@ -687,7 +957,7 @@ KNOWN_KEYS = {
     "": {"id", "name", "county", "town", "year", "seed", "published"},
     "fee": {"individual", "fiscal"},
     "insurance_year": {"start", "end"},
-    "age": {"reference"},
+    "age": {"reference", "on"},
     "scope": {"employee_insured", "message"},
     "enrollment": {"types", "default_pay_date", "no_window_message"},
     "selection": {"rule", "order"},
@@ -700,17 +970,26 @@ KNOWN_KEYS = {
     "work_fee": {"per_person"},
     "reward": {"by", "rate", "per_person"},
     "deduction": {"min_rate", "min_poor_rate"},
-    "milestone": {"date", "rate"},
-    "forms": {"copies", "household_types"},
+    "milestone": {"date", "rate", "above", "wording"},
+    "forms": {"copies", "household_types", "page_counts", "signatures"},
     "schedule": {"stage", "start", "end"},
+    "step": {"name", "start", "end", "what"},
+    "open": set(OPEN_QUESTIONS),
 }
+#: the keys of each ``[open.<key>]`` table
+OPEN_KEYS = {"value"}
 _ANNOTATIONS = {"clause", "interpretation", "note"}
 
 
 def _check_keys(data: dict, problems: list[str]):
     """Misspelled keys and sections, which would otherwise be ignored."""
     for key, value in data.items():
-        if key in KNOWN_KEYS and key:
+        if key == "open" and isinstance(value, dict):
+            for name, table in value.items():       # unknown names: _build_open
+                for k in (table if isinstance(table, dict) else {}):
+                    if k not in OPEN_KEYS | _ANNOTATIONS:
+                        problems.append(f"[open.{name}]：不认识的键“{k}”（可用：value、clause、interpretation）")
+        elif key in KNOWN_KEYS and key:
             tables = value if isinstance(value, list) else [value]
             for i, table in enumerate(tables, 1):
                 if not isinstance(table, dict):
@@ -724,38 +1003,150 @@ def _check_keys(data: dict, problems: list[str]):
             problems.append(f"不认识的项“{key}”（拼写错了？可用的节：{'、'.join(k for k in KNOWN_KEYS if k)}）")
 
 
-def _check_extras(data: dict, problems: list[str]):
-    """The tables later actions read: milestones, rewards, work fee, cash."""
-    for key, label in (("milestone", "[[milestone]] 进度节点"), ("reward", "[[reward]] 奖励")):
-        for i, table in enumerate(data.get(key, []), 1):
-            entry = _Entry(table, f"{label} 第{i}项", problems)
-            entry.date("date" if key == "milestone" else "by")
-            try:
-                share = parse_share(entry.table.get("rate", ""))
-                if not 0 <= share <= 1:
-                    entry.fail(f"rate {entry.table.get('rate')} 应在0%到100%之间")
-            except BadValue as exc:
-                entry.fail(f"rate：{exc}")
-            if key == "reward":
-                entry.money("per_person")
-            entry.text("clause")
-    if "work_fee" in data:
-        entry = _Entry(data["work_fee"], "[work_fee] 工作经费", problems)
-        entry.money("per_person")
-        entry.text("clause")
+def parse_rate(value) -> Fraction:
+    """'95%' → Fraction(19, 20): the one reader of rates in a plan file
+    (milestones, rewards, deductions); raises BadValue.
+
+    >>> parse_rate('95%'), parse_rate('98.5%')
+    (Fraction(19, 20), Fraction(197, 200))
+    """
+    return Fraction(parse_share(value))
+
+
+def _rate(entry: _Entry, key: str, required=True) -> tuple[Fraction | None, str]:
+    value = entry.table.get(key)
+    if value is None:
+        if required:
+            entry.fail(f"缺少 {key}（百分数，如\"95%\"）")
+        return None, ""
+    try:
+        rate = parse_rate(value)
+    except BadValue as exc:
+        entry.fail(f"{key}：{exc}")
+        return None, ""
+    if not 0 <= rate <= 1:
+        entry.fail(f"{key} {value} 应在0%到100%之间")
+    return rate, str(value).strip()
+
+
+def _tables(data: dict, key: str, label: str, problems: list[str]) -> list[_Entry]:
+    raw = data.get(key, [])
+    if not isinstance(raw, list):
+        problems.append(f"{label}：应写成 [[{key}]]（可以有多项）")
+        return []
+    return [_Entry(t, f"{label} 第{i}项", problems) for i, t in enumerate(raw, 1)]
+
+
+def _build_work(data: dict, problems: list[str], rule_names: set[str]) -> dict:
+    """The sections the actions read, typed: cash, milestones, rewards, work
+    fee, deductions, forms, schedule, steps and the open questions."""
+    out: dict = {}
     if "cash" in data:
         entry = _Entry(data["cash"], "[cash] 现金缴库", problems)
-        entry.integer("max_days")
-        entry.date("deadline", required=False)
-        entry.text("clause")
+        max_days = entry.integer("max_days")
+        if max_days is None and "max_days" not in entry.table:
+            entry.fail("缺少 max_days（收款后最迟几天内缴库，当天缴存写0）")
+        same_day = entry.flag("same_day")
+        if same_day is False and max_days == 0:
+            entry.fail("max_days = 0 就是当日缴库，same_day 应为 true")
+        out["cash"] = Cash(same_day, max_days or 0, entry.date("deadline", required=False),
+                           entry.text("clause"), entry.text("interpretation", required=False))
+    marks = []
+    for entry in _tables(data, "milestone", "[[milestone]] 进度节点", problems):
+        rate, text = _rate(entry, "rate")
+        above = entry.flag("above")
+        if above and rate == 1:
+            entry.fail("above = true（超过）不能与100%同用")
+        day = entry.date("date", required=False)
+        if day is None and not above and "date" not in entry.table:
+            entry.fail("缺少日期 date（没有日期的常年目标须写 above = true 表示“超过”）")
+        marks.append(Milestone(day, rate or Fraction(0), text, above, entry.text("clause"),
+                               entry.text("wording", required=False),
+                               entry.text("interpretation", required=False)))
+    out["milestones"] = tuple(sorted(marks, key=lambda m: (m.date is None, m.date or datetime.date.min, m.rate)))
+    rewards = []
+    for entry in _tables(data, "reward", "[[reward]] 奖励", problems):
+        rate, text = _rate(entry, "rate")
+        rewards.append(Reward(entry.date("by") or datetime.date.min, rate or Fraction(0), text,
+                              entry.money("per_person"), entry.text("clause")))
+    out["rewards"] = tuple(rewards)
+    if "work_fee" in data:
+        entry = _Entry(data["work_fee"], "[work_fee] 工作经费", problems)
+        out["work_fee"] = WorkFee(entry.money("per_person"), str(entry.table.get("per_person", "")).strip(),
+                                  entry.text("clause"), entry.text("interpretation", required=False))
     if "deduction" in data:
         entry = _Entry(data["deduction"], "[deduction] 扣减", problems)
-        for key in ("min_rate", "min_poor_rate"):
-            if key in entry.table:
-                try:
-                    share = parse_share(entry.table[key])
-                    if not 0 <= share <= 1:
-                        entry.fail(f"{key} 应在0%到100%之间")
-                except BadValue as exc:
-                    entry.fail(f"{key}：{exc}")
-        entry.text("clause")
+        low, low_text = _rate(entry, "min_rate", required=False)
+        poor, poor_text = _rate(entry, "min_poor_rate", required=False)
+        if low is None and poor is None and not any("[deduction]" in p for p in problems):
+            entry.fail("至少要写 min_rate 或 min_poor_rate")
+        out["deduction"] = Deduction(low, low_text, poor, poor_text, entry.text("clause"))
+    if "forms" in data:
+        entry = _Entry(data["forms"], "[forms] 表格", problems)
+        copies = entry.integer("copies", 1, minimum=1)
+        types = entry.names("household_types")
+        if len(set(types)) != len(types):
+            entry.fail("household_types 中有重复的户属性")
+        counts = entry.names("page_counts")
+        for name in counts:
+            if name not in PAGE_COUNTS:
+                entry.fail(f"page_counts 中的“{name}”无法统计，可用：{'、'.join(PAGE_COUNTS)}")
+        out["forms"] = Forms(copies or 1, types, counts, entry.names("signatures"), entry.text("clause"))
+    stages = []
+    for entry in _tables(data, "schedule", "[[schedule]] 工作日程", problems):
+        start, end = entry.date("start"), entry.date("end")
+        if start and end and start > end:
+            entry.fail(f"开始{start}晚于结束{end}")
+        stages.append(Stage(entry.text("stage"), start or datetime.date.min, end or datetime.date.min,
+                            entry.text("clause")))
+    out["schedule"] = tuple(stages)
+    steps = []
+    for entry in _tables(data, "step", "[[step]] 工作步骤", problems):
+        start, end = entry.date("start", required=False), entry.date("end")
+        if start and end and start > end:
+            entry.fail(f"开始{start}晚于结束{end}")
+        steps.append(Step(entry.text("name"), start, end or datetime.date.min, entry.text("what"),
+                          entry.text("clause"), entry.text("interpretation", required=False)))
+    out["steps"] = tuple(sorted(steps, key=lambda st: (st.start or st.end, st.end)))
+    out["open"] = _build_open(data.get("open"), problems, rule_names)
+    return out
+
+
+def _build_open(raw, problems: list[str], rule_names: set[str]) -> tuple[OpenQuestion, ...]:
+    """``[open.<key>]`` tables: value, clause, interpretation. Unwritten keys
+    take their default (and say so)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        problems.append("[open] 方案未写明的问题：应写成 [open.键名] 表")
+        raw = {}
+    answers = []
+    for key, (allowed, default, question, meanings) in OPEN_QUESTIONS.items():
+        table = raw.get(key)
+        if table is None:
+            answers.append(OpenQuestion(key, default, False, question, meanings.get(default, "")))
+            continue
+        entry = _Entry(table, f"[open.{key}] {question}", problems)
+        value = entry.table.get("value", default)
+        if key == "proxy_windows" and isinstance(value, list):
+            if not value or not all(isinstance(v, str) for v in value):
+                entry.fail("value 应为 \"all\" 或缴费期名称列表，如 [\"集中征缴期\"]")
+            for name in value:
+                if isinstance(name, str) and name not in rule_names:
+                    entry.fail(f"“{name}”不是本方案的缴费期（[[rule]] 的 name）")
+            meaning = meanings["list"] + "：" + "、".join(map(str, value))
+            value = tuple(value)
+        elif allowed is None and value != "all":
+            entry.fail(f"value 为“{value}”，只能是 \"all\" 或缴费期名称列表")
+            meaning, value = "", default
+        elif allowed is not None and value not in allowed:
+            entry.fail(f"value 为“{value}”，只能是：{'、'.join(allowed)}")
+            meaning, value = "", default
+        else:
+            meaning = meanings[value]
+        answers.append(OpenQuestion(key, value, True, question, meaning, entry.text("clause"),
+                                    entry.text("interpretation", required=False)))
+    for key in raw:
+        if key not in OPEN_QUESTIONS:
+            problems.append(f"[open.{key}]：不认识的问题“{key}”（可用：{'、'.join(OPEN_QUESTIONS)}）")
+    return tuple(answers)

@@ -132,18 +132,45 @@ def _broadcast(func, *args, problem=_text_problem):
 
 # ---------------------------------------------------------------- policy
 
+def _file_state(path) -> tuple[int, int] | None:
+    """(mtime in ns, size) of a file, or None when it is missing: one stat."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+#: settings files and plans read by this process (the Excel session's Python
+#: server): path -> (file state when read, what was read). A function call
+#: looks at each file (one stat) and reads it again only when it changed
+#: (issue 13 item 5: settings read once per session, not once per cell).
+_READ: dict[str, tuple] = {}
+
+
+def _read_once(path, read):
+    state = _file_state(path)
+    key = str(path)
+    seen = _READ.get(key)
+    if seen is None or seen[0] != state:
+        seen = (state, read(path))
+        _READ[key] = seen
+    return seen[1]
+
+
 def default_policy_id() -> str | None:
     env = os.environ.get("YIBAO_POLICY")
     if env:
         return env
     config = plans.user_plan_dir().parent / "default-policy.txt"
-    if config.is_file():
-        return config.read_text(encoding="utf-8").strip() or None
-    return None
+    if _file_state(config) is None:
+        return None
+    return _read_once(config, lambda p: p.read_text(encoding="utf-8").strip() or None)
 
 
 @functools.lru_cache(maxsize=32)
 def _plan_or_error(policy: str):
+    """The plan an id or path names, found once per session."""
     try:
         return plans.load(policy), ""
     except plans.PlanError as exc:
@@ -157,9 +184,11 @@ def _plan(policy):
             return None, "未指定方案：请在公式最后一个参数填方案编号（如 shuangshui-2025），或运行 yibao policy use 方案编号"
     plan, error = _plan_or_error(str(policy).strip())
     if plan is not None:
-        # reload when the file changed since it was cached
-        fresh = plans.load(plan.path)
-        return fresh, ""
+        # read again when the file changed since (an edited plan takes effect at the next recalculation)
+        try:
+            return _read_once(plan.path, plans.load), ""
+        except plans.PlanError as exc:
+            return None, str(exc)
     return None, error
 
 
@@ -286,9 +315,10 @@ ID_GENDER = _id_udf("ID_GENDER", "身份证号对应的性别：男/女", lambda
 
 def age_day(plan: plans.Plan) -> datetime.date:
     """The day on which the plan decides a person's age when no other day is
-    given (``ID_AGE`` without a date): the plan's age reference day (1 January
-    of the insurance year in the seeds, 001 三(二)5 / 000 四)."""
-    return plan.age_reference
+    given (``ID_AGE`` without a date): :func:`engine.age_day` for a payment
+    on the plan's default pay day (1 January of the insurance year in the
+    seeds, whose collection precedes the year; ``[age] on``)."""
+    return engine.age_day(plan, plan.default_pay_date)
 
 
 def _age(number, on=None, policy=None):

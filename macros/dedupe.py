@@ -216,7 +216,7 @@ def _why(plan: plans.Plan, cats: list[plans.Category], chosen: str | None, resul
     if len(subsidized) == 1:
         text = f"唯一资助身份：{subsidized[0].name}（{yuan_text(subsidized[0].subsidy_fen(fee))}元）"
     else:
-        clause = plan.data.get("selection", {}).get("clause", "")
+        clause = plan.clause_of("selection")
         others = [c for c in subsidized if c.name != chosen]
         win = next(c for c in subsidized if c.name == chosen)
         if plan.selection == "order":
@@ -260,7 +260,7 @@ def merge(plan: plans.Plan, rows: list[ListRow], deceased: set[str] = frozenset(
     seen_in_list: set[tuple[str, str, str]] = set()
     # the plan's own clauses: 002 writes both down; a plan that does not still
     # excludes the employee-insured by its [scope]
-    scope_clause = plan.data.get("scope", {}).get("clause", "")
+    scope_clause = plan.clause_of("scope")
     employee_clause = f"（{scope_clause}）" if scope_clause else ""
     dead_clause = "（002 资助流程4）" if plan.seed == "002" else ""
     today = datetime.date.today()

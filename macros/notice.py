@@ -37,9 +37,9 @@ AMOUNT_HEADER = "个人缴费（元）"
 
 
 def _period(plan: plans.Plan) -> str:
-    for item in plan.data.get("schedule", []):
-        if "公示" in item.get("stage", ""):
-            return f"公示期：{item['start']:%Y年%m月%d日}至{item['end']:%Y年%m月%d日}（{item.get('clause', '')}）"
+    for item in plan.schedule:
+        if "公示" in item.stage:
+            return f"公示期：{item.start:%Y年%m月%d日}至{item.end:%Y年%m月%d日}（{item.clause}）"
     return "公示期：    年  月  日至    年  月  日"
 
 

@@ -45,7 +45,7 @@ def _status(rate: Fraction | None, short: list[int], marks: list[Milestone], on:
     for m, gap in zip(marks, short):
         if gap == 0:
             parts.append(f"已达{m.text}")
-        elif on >= m.date:
+        elif m.due(on):
             parts.append(f"未按期完成（{m.label}，差{gap}人）")
         else:
             parts.append(f"距{m.label}还差{gap}人")
@@ -60,11 +60,11 @@ def compute(plan: plans.Plan, villages: list[Village], on: datetime.date) -> lis
         rate = town.rate_of(v.enrolled, v.target)
         needs = []
         for m in marks:
-            need = town.need_for(v.target, m.rate) if v.target else None
+            need = m.need(v.target) if v.target else None
             # a milestone already due is measured at its own date, from the pay dates
-            done = v.enrolled_on(m.date) if m.date <= on else v.enrolled
+            done = v.enrolled_on(m.date) if m.due(on) else v.enrolled
             typed = v.reached.get(m.rate)
-            if v.source != "台账" and typed is not None and typed <= m.date:
+            if v.source != "台账" and typed is not None and (m.date is None or typed <= m.date) and not m.above:
                 done = max(done, need or 0)
             needs.append((need, max(0, need - done) if need is not None else None))
         lines.append(Line(v, rate, None, needs, _status(rate, [n[1] for n in needs], marks, on)))
@@ -87,7 +87,7 @@ def progress_sheet(plan: plans.Plan, lines: list[Line], on: datetime.date, notes
     total_rate = Fraction(enrolled_t, targets) if targets else None
     header = ["排名", town.unit_label(plan), "目标任务数", "已参保人数", "参保率", "尚未参保"]
     for m in marks:
-        header += [f"{m.date.month}月{m.date.day}日前应完成（{m.text}）", "差额"]
+        header += [m.header, "差额"]
     header += ["进度情况", "数据来源"]
     rows = [[title], [f"统计截至{town.day_text(on)}，全{'镇' if plan.town else '市'}目标任务{targets}人，"
                       f"已参保{enrolled_t}人，参保率{town.percent_text(total_rate)}"], header]
@@ -106,7 +106,7 @@ def progress_sheet(plan: plans.Plan, lines: list[Line], on: datetime.date, notes
     first, last = 4, len(rows)
     total_needs = []
     for k, m in enumerate(marks):
-        need = town.need_for(targets, m.rate) if targets else None
+        need = m.need(targets) if targets else None
         total_needs += [need, max(0, need - enrolled_t) if need is not None else None]
     rows.append(["", town.TOTAL_LABEL, targets or None, sum(ln.village.enrolled for ln in lines),
                  town.percent_value(total_rate), max(0, targets - enrolled_t) if targets else None]

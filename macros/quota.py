@@ -149,7 +149,7 @@ def quota_sheet(plan: plans.Plan, table: TaskTable, allocations: list[Allocation
                    f"其余{rest}人按比例分配" if fixed_sum or any(a.fixed for a in allocations) else ""))
     header = ["序号", unit_label, f"分配基数（{base_name}）", "占比", "按比例应分（精确值）", "取整数部分",
               "余数加1", "分配任务数", "分配方式", "上年目标任务数", "比上年增减"]
-    header += [f"{m.date.month}月{m.date.day}日前应完成（{m.text}）" for m in marks]
+    header += [m.header for m in marks]
     rows = [[title], [subtitle], header]
     free_base = sum(a.base for a in allocations if not a.fixed)
     prev = {r.unit: r.prev_target for r in table.rows}
@@ -161,7 +161,7 @@ def quota_sheet(plan: plans.Plan, table: TaskTable, allocations: list[Allocation
         row = [i, a.unit, a.base, town.percent_value(share, 6) if share is not None else None,
                None if a.fixed else float(a.exact), None if a.fixed else a.whole,
                None if a.fixed else a.plus, a.target, how, p, (a.target - p) if p is not None else None]
-        row += [town.need_for(a.target, m.rate) for m in marks]
+        row += [m.need(a.target) for m in marks]
         rows.append(row)
         if a.fixed:
             fills[(len(rows), 8)] = "FFFFEB9C"
@@ -171,7 +171,7 @@ def quota_sheet(plan: plans.Plan, table: TaskTable, allocations: list[Allocation
     rows.append([None, TOWN_TOTAL, sum(a.base for a in allocations), 1 if free_base else None,
                  float(Fraction(rest)) if rest else 0, free_whole, left, total, None, prev_total,
                  (total - prev_total) if prev_total is not None else None]
-                + [sum(town.need_for(a.target, m.rate) for a in allocations) for m in marks])
+                + [sum(m.need(a.target) for a in allocations) for m in marks])
     body_end = len(rows)
     rows.append([])
     rows.append([f"取整说明：未指定任务数的各单位按比例应分{rest}人，先各取整数部分共{free_whole}人，"

@@ -1,10 +1,10 @@
 """Rate arithmetic (exact fractions) and the plan's milestones
-(``[[milestone]]``: 001 七(七) 90% by 2024-12-31; 004 一(二) 95% by
-2019-12-31 and 100% by 2020-02-29)."""
+(``[[milestone]]``, typed in :class:`yibao.functions.plan.Milestone`:
+001 七(七) 90% by 2024-12-31; 004 一(二) 95% by 2019-12-31 and 100% by
+2020-02-29; 000 四(二) 100% by 2021-12-20 and above 98% standing)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import math
 from fractions import Fraction
@@ -44,31 +44,15 @@ def percent_value(rate: Fraction | None, places: int = 4):
         Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
-def parse_rate(text) -> Fraction:
-    """'95%' or '0.95' → Fraction."""
-    value = str(text).strip()
-    if value.endswith("%"):
-        return Fraction(value[:-1]) / 100
-    return Fraction(value)
-
-
-@dataclasses.dataclass(frozen=True)
-class Milestone:
-    date: datetime.date
-    rate: Fraction
-    text: str       # "95%"
-    clause: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.date.month}月{self.date.day}日前完成{self.text}"
+#: the plan's one rate reader ("95%" → Fraction(19, 20))
+parse_rate = plans.parse_rate
+#: a progress target of the plan (functions/plan.py)
+Milestone = plans.Milestone
 
 
 def milestones(plan: plans.Plan) -> list[Milestone]:
-    out = []
-    for m in plan.data.get("milestone", []):
-        out.append(Milestone(m["date"], parse_rate(m["rate"]), str(m["rate"]), m.get("clause", "")))
-    return sorted(out, key=lambda m: (m.date, m.rate))
+    """The plan's milestones, by date (standing targets last), then rate."""
+    return list(plan.milestones)
 
 
 def unit_label(plan: plans.Plan) -> str:

@@ -19,12 +19,11 @@ reached the rate × target, rounded up).
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from fractions import Fraction
 from pathlib import Path
 
 from yibao.functions import plan as plans
-from yibao.functions.values import fen, yuan
+from yibao.functions.values import yuan
 
 from . import book as books
 from . import town
@@ -35,25 +34,12 @@ __all__ = ["Tier", "tiers_of", "RewardRow", "compute", "reward_sheet", "run", "a
 SHEET = "奖励测算"
 
 
-@dataclasses.dataclass(frozen=True)
-class Tier:
-    by: datetime.date
-    rate: Fraction
-    rate_text: str
-    per_person: int      # fen
-    clause: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.by.month}月{self.by.day}日前完成{self.rate_text}"
+#: a reward tier of the plan (``[[reward]]``, typed in functions/plan.py)
+Tier = plans.Reward
 
 
 def tiers_of(plan: plans.Plan) -> list[Tier]:
-    out = []
-    for t in plan.data.get("reward", []):
-        out.append(Tier(t["by"], town.parse_rate(t["rate"]), str(t["rate"]), fen(t["per_person"]),
-                        t.get("clause", "")))
-    return out
+    return list(plan.rewards)
 
 
 @dataclasses.dataclass
@@ -73,11 +59,11 @@ class RewardRow:
 def compute(plan: plans.Plan, villages: list[Village]) -> list[RewardRow]:
     """The pure core: work fee, reward tier and deduction flags per village."""
     tiers = tiers_of(plan)
-    fee = fen(plan.data.get("work_fee", {}).get("per_person", "0"))
-    deduction = plan.data.get("deduction", {})
-    min_rate = town.parse_rate(deduction["min_rate"]) if "min_rate" in deduction else None
-    min_poor = town.parse_rate(deduction["min_poor_rate"]) if "min_poor_rate" in deduction else None
-    clause = deduction.get("clause", "")
+    fee = plan.work_fee.per_person if plan.work_fee else 0
+    deduction = plan.deduction
+    min_rate = deduction.min_rate if deduction else None
+    min_poor = deduction.min_poor_rate if deduction else None
+    clause = deduction.clause if deduction else ""
     out = []
     for v in villages:
         rate = town.rate_of(v.enrolled, v.target)
@@ -90,31 +76,31 @@ def compute(plan: plans.Plan, villages: list[Village]) -> list[RewardRow]:
         if v.target is None:
             flags.append("没有目标任务数，无法计算参保率")
         elif min_rate is not None and rate is not None and rate < min_rate:
-            flags.append(f"参保率{town.percent_text(rate)}低于{deduction['min_rate']}，"
+            flags.append(f"参保率{town.percent_text(rate)}低于{deduction.min_rate_text}，"
                          f"按方案扣减相应筹资工作经费（{clause}）")
         if min_poor is not None and v.poor_total:
             poor_rate = Fraction(v.poor_enrolled or 0, v.poor_total)
             if poor_rate < min_poor:
                 flags.append(f"建档立卡贫困人口参保率{town.percent_text(poor_rate)}"
-                             f"（{v.poor_enrolled or 0}/{v.poor_total}）低于{deduction['min_poor_rate']}，"
+                             f"（{v.poor_enrolled or 0}/{v.poor_total}）低于{deduction.min_poor_rate_text}，"
                              f"按方案扣减（{clause}）")
         out.append(RewardRow(v, rate, best, fee * v.enrolled, (best.per_person if best else 0) * v.enrolled, flags))
     return out
 
 
 def reward_sheet(plan: plans.Plan, rows: list[RewardRow], notes: list[str]) -> books.OutSheet:
-    fee = plan.data.get("work_fee", {})
+    fee = plan.work_fee
     rates = sorted({t.rate for t in tiers_of(plan)})
     rate_texts = {t.rate: t.rate_text for t in tiers_of(plan)}
     who = plan.town or plan.county
     title = f"{who}{plan.year}年度城乡居民医保筹资工作经费和奖励测算表"
     header = ["序号", town.unit_label(plan), "目标任务数", "实际参保人数", "参保率"]
     header += [f"达到{rate_texts[r]}日期" for r in rates]
-    header += [f"工作经费（{fee.get('per_person', '0')}元/人）", "奖励档次", "奖励标准（元/人）", "奖励金额（元）",
+    header += [f"工作经费（{fee.per_person_text if fee else '0'}元/人）", "奖励档次", "奖励标准（元/人）", "奖励金额（元）",
                "经费和奖励合计（元）", "建档立卡参保", "扣减提示"]
-    table_rows = [[title], [f"依据：{plan.name}（工作经费：{fee.get('clause', '无')}；"
+    table_rows = [[title], [f"依据：{plan.name}（工作经费：{fee.clause if fee else '无'}；"
                             f"奖励：{'、'.join(sorted({t.clause for t in tiers_of(plan)})) or '无'}；"
-                            f"扣减：{plan.data.get('deduction', {}).get('clause', '无')}）"], header]
+                            f"扣减：{plan.deduction.clause if plan.deduction else '无'}）"], header]
     fills = {}
     flag_col = len(header)
     for i, r in enumerate(rows, 1):
@@ -161,7 +147,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     options = options or {}
     grids = book.grids()
     plan = plan or town.resolve_plan(options.get("policy"), grids, options.get("ledgers") or [])
-    if not plan.data.get("reward") and not plan.data.get("work_fee") and not plan.data.get("deduction"):
+    if not plan.rewards and plan.work_fee is None and plan.deduction is None:
         raise books.BookError(f"方案“{plan.name}”没有工作经费和奖励的规定（[work_fee]、[[reward]]、[deduction]），无需测算")
     rates = {t.rate for t in tiers_of(plan)}
     warnings: list[str] = []

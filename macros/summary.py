@@ -171,6 +171,8 @@ class Reconciliation:
     unread: list[Record]
     roster: list[RosterPerson] | None = None
     diffs: list[RosterDiff] = dataclasses.field(default_factory=list)
+    #: units on the task table that no ledger passed belongs to (not in the table above)
+    missing: list[str] = dataclasses.field(default_factory=list)
 
     @staticmethod
     def _money(records) -> int:
@@ -219,6 +221,8 @@ class Reconciliation:
                        + _names(self.errors))
         for w in self.warnings:
             out.append(f"重复登记：{w}。")
+        if self.missing:
+            out.append(f"未提供台账：{'、'.join(self.missing)}（任务表中有，未汇总，不计入本表）。")
         if self.roster is not None:
             diff = self.roster_total - self.subsidy_counted
             head = (f"核对三：资助名单合计{_yuan(self.roster_total)}元（{len(self.roster)}人），"
@@ -237,6 +241,8 @@ class Reconciliation:
         text = (f"核对：台账{self.rows}人＝计入{len(self.counted)}＋未计入{sum(len(v) for v in self.excluded.values())}"
                 f"＋重复{len(self.duplicates)}，个人缴费{_yuan(self.money_rows)}元＝{_yuan(self.money_counted)}"
                 f"＋{_yuan(self.money_excluded)}＋{_yuan(self.money_duplicates)}")
+        if self.missing:
+            text += f"；未提供台账：{'、'.join(self.missing)}（任务表中有，未计入本表）"
         if self.errors:
             text += f"；{len(self.errors)}人有错误未计入（{_names(self.errors, 3)}），请改正后重新汇总"
         if self.unread:
@@ -316,44 +322,32 @@ def _roster_diffs(roster: list[RosterPerson], persons: town.Persons, counted: li
     return out
 
 
+def missing_units(table, records: list[Record]) -> list[str]:
+    """The units (村) of a task table (:class:`~yibao.macros.tasks.TaskTable`,
+    or None) that no ledger row belongs to, in the table's order: named in
+    the summary, never shown as a village of 0. Pure."""
+    if table is None:
+        return []
+    seen = {town.unit_key(r.village) for r in records}
+    return [row.unit for row in table.rows if town.unit_key(row.unit) not in seen]
+
+
 ROSTER_SHEET = "资助名单汇总"
 
 
 def read_roster(path: Path) -> list[RosterPerson]:
-    """The persons of a merged roster (the 资助名单汇总 sheet of the merge's
-    资助名单比对结果.xlsx): name, ID, category, amount in fen. Raises BookError
-    when the file has no such sheet or the sheet no ID and amount columns."""
-    from yibao.functions.values import BadValue, fen
-    from .table import header_key
-    grids = books.read_grid_any(Path(path))
-    grid = grids.get(ROSTER_SHEET)
-    if grid is None:
-        raise books.BookError(f"“{Path(path).name}”中没有“{ROSTER_SHEET}”工作表：请给出资助名单合并（dedupe）的结果文件")
-    for r, row in enumerate(grid[:10]):
-        keys = [header_key(v) for v in row]
-        if "id_no" not in keys and "身份证号" not in keys:
-            continue
-        col = {k: i for i, k in enumerate(keys)}
-        id_c = col.get("id_no", col.get("身份证号"))
-        amount_c = next((i for i, k in enumerate(keys) if k.startswith("资助金额")), None)
-        if amount_c is None:
-            break
-        name_c = col.get("name", col.get("姓名"))
-        tier_c = col.get("资助类别")
-        out = []
-        for i, line in enumerate(grid[r + 1:], r + 2):
-            def at(c):
-                return line[c] if c is not None and c < len(line) else None
-            id_no = cell_text(at(id_c)).upper()
-            if not id_no:
-                continue
-            try:
-                amount = fen(at(amount_c) or 0)
-            except BadValue as exc:
-                raise books.BookError(f"“{ROSTER_SHEET}”第{i}行资助金额：{exc}") from None
-            out.append(RosterPerson(cell_text(at(name_c)), id_no, cell_text(at(tier_c)), amount))
-        return out
-    raise books.BookError(f"“{ROSTER_SHEET}”中没有“身份证号”和“资助金额”列")
+    """The persons of a merged roster, read by :func:`yibao.macros.lists.read_roster`
+    (the one reader of the lists beside the ledgers): name, ID, category,
+    amount in fen. Raises BookError (Chinese)."""
+    from .lists import read_roster as read_rows
+    return roster_persons(read_rows(path))
+
+
+def roster_persons(rows) -> list[RosterPerson]:
+    """:class:`RosterPerson` of roster rows (``lists.SideRow``); an ID that
+    cannot be read stays as written, so its money is still listed. Pure."""
+    from .lists import id_text
+    return [RosterPerson(r.name, r.number or id_text(r.raw_id), r.tier, r.amount or 0) for r in rows]
 
 
 def _copies_text(n: int) -> str:
@@ -429,7 +423,7 @@ def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: 
     full size (11 pt); subsidies by category are on :func:`detail_sheet`.
     ``copy`` = (k, n) labels the k-th of n printed copies (top right)."""
     sources = sorted({src for s in summaries for src in s.by_source})
-    with_pure = bool(plan.data.get("forms", {}).get("household_types"))
+    with_pure = any(c.startswith("纯") for c in plan.forms.page_counts)
     head1 = ["序号", "村（社区）", "参保户数", "参保人数", "个人缴费（元）", "资助合计（元）"]
     head2 = [None] * 6
     merges = [f"{get_column_letter(c)}3:{get_column_letter(c)}4" for c in range(1, 7)]
@@ -495,8 +489,8 @@ def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: 
     right = get_column_letter(max(width, mid + 2))
     boxes = [f"A{box}:{get_column_letter(mid)}{box + 3}", f"{get_column_letter(mid + 1)}{box}:{right}{box + 3}"]
     merges += boxes
-    clause = plan.data.get("forms", {}).get("clause", "")
-    copies = int(plan.data.get("forms", {}).get("copies") or 1)
+    clause = plan.forms.clause
+    copies = plan.forms.copies
     tail = [f"注：本表一式{_copies_text(copies)}份，签字并加盖村委会、乡镇公章后上报"
             + (f"（{plan.name} {clause}）" if clause else "") + "。金额单位：元。"]
     if with_pure:
@@ -600,6 +594,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     persons = town.unique_persons(records)
     roster = options.get("roster")
     check = reconcile(records, persons, roster)
+    check.missing = missing_units(town.find_task_table(grids, plan), records)
     summaries = summarize(plan, persons.records)
     town_name = options.get("town") or ""
     sheet = summary_sheet(plan, summaries, town_name, check=check)
@@ -618,7 +613,7 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     persons = sum(s.persons for s in summaries)
     line = f"{len(summaries)}个村（社区）参保{sum(s.households for s in summaries)}户{persons}人，汇总表已写入{where}"
     if options.get("pdf", True):
-        copies = int(plan.data.get("forms", {}).get("copies") or 1)
+        copies = plan.forms.copies
         pages = [page for k in range(1, copies + 1)
                  for page in (summary_sheet(plan, summaries, town_name, (k, copies), f"第{k}份", check),
                               detail_sheet(plan, summaries, town_name, (k, copies), f"第{k}份附表"))] \
@@ -639,10 +634,17 @@ def cmd_summary(args) -> int:
     output = town.output_for(path, args.output, SHEET)
     if output is not None and output.exists() and args.output and not args.force:
         raise books.BookError(f"{output} 已存在；要覆盖请加 --force（原文件会备份）")
+    from .lists import read_roster as read_roster_rows, with_rows
+    lists = town.side_lists(args)
+    roster = None
+    if args.roster:
+        # one reading of the roster: the subsidy total is tied to it, and the statuses use it as validate's do
+        rows = read_roster_rows(Path(args.roster))
+        roster = roster_persons(rows)
+        lists = with_rows(lists, rows)
     options = {"policy": args.policy, "output": output, "town": args.town or "",
                "ledgers": town.read_sources(args.ledgers), "pdf": not args.no_pdf,
-               "roster": read_roster(Path(args.roster)) if args.roster else None,
-               "lists": town.side_lists(args)}
+               "roster": roster, "lists": lists}
     return town.run_command(run, path, options)
 
 

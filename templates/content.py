@@ -10,7 +10,7 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from yibao.functions.plan import Plan
+from yibao.functions.plan import Milestone, Plan
 from yibao.functions.values import yuan_text
 
 __all__ = ["context", "choice_lists", "date_window", "milestones", "schedule_items", "LIST_NAMES"]
@@ -74,9 +74,8 @@ def context(plan: Plan, town: str | None = None, village: str | None = None) -> 
 
 def choice_lists(plan: Plan) -> dict[str, tuple[str, ...]]:
     """Every dropdown list, its items in order."""
-    forms = plan.data.get("forms", {})
     identities = tuple(c.name for c in plan.categories)
-    household = tuple(forms.get("household_types") or
+    household = tuple(plan.forms.household_types or
                       ("一般户",) + tuple(c.name for c in plan.categories
                                          if c.kind != "none" and not getattr(c, "from_age", False)))
     return {
@@ -110,25 +109,9 @@ def date_window(plan: Plan, which: str) -> tuple[datetime.date, datetime.date]:
     return datetime.date(plan.year - 1, 1, 1), max(last, datetime.date(plan.year + 1, 12, 31))
 
 
-def _rate(text) -> Decimal:
-    text = str(text).strip()
-    return Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
-
-
-@dataclasses.dataclass(frozen=True)
-class Milestone:
-    date: datetime.date
-    rate: Decimal
-    header: str
-
-
 def milestones(plan: Plan) -> list[Milestone]:
-    """The plan's dated targets (参保率 by a date), for the task table."""
-    out = []
-    for m in sorted(plan.data.get("milestone", []), key=lambda m: m["date"]):
-        rate = _rate(m["rate"])
-        out.append(Milestone(m["date"], rate, f"{m['date'].month}月{m['date'].day}日前应完成（{m['rate']}）"))
-    return out
+    """The plan's targets (参保率 by a date, or a standing one), for the task table."""
+    return list(plan.milestones)
 
 
 # ---------------------------------------------------------------- schedule
@@ -167,9 +150,9 @@ _STAGE_WORK = {
 
 
 def _stages(plan: Plan) -> list[tuple[str, datetime.date, datetime.date]]:
-    own = plan.data.get("schedule")
+    own = plan.schedule
     if own:
-        stages = [(s["stage"], s["start"], s["end"]) for s in own]
+        stages = [(s.stage, s.start, s.end) for s in own]
         last = max(s[2] for s in stages)
         if max(r.end for r in plan.rules) > last:     # payment windows run on through the year
             stages.append(("年度内动态参保", last + datetime.timedelta(days=1), max(r.end for r in plan.rules)))
@@ -177,7 +160,7 @@ def _stages(plan: Plan) -> list[tuple[str, datetime.date, datetime.date]]:
     window = [r for r in plan.rules if r.subsidy] or list(plan.rules)
     pay_start = min(r.start for r in window)
     pay_end = max(r.end for r in window if r.start == pay_start)
-    published = plan.data.get("published") or (pay_start - datetime.timedelta(days=30))
+    published = plan.published or (pay_start - datetime.timedelta(days=30))
     # 001 was published a month after its window opened: publicity is that day
     publicity_end = max(published, pay_start - datetime.timedelta(days=1))
     return [
@@ -195,15 +178,17 @@ def schedule_items(plan: Plan) -> list[Item]:
     def add(day, when, what, stage_day=None):
         items.append(Item(_stage_of(stages, stage_day or day), when, what, day))
 
-    published = plan.data.get("published")
+    published = plan.published
     first = stages[0]
     items.append(Item(
         first[0], _span(first[1], first[2]),
         f"{'印发' if published else '学习'}《{plan.name}》，召开动员会，把参保任务分解到村（社区），责任落实到人；"
         f"逐户宣传个人缴费{yuan_text(plan.individual)}元/人、缴费渠道和缴费时间，填写参保缴费台账。", first[1]))
-    for s in plan.data.get("schedule", [])[1:]:
-        items.append(Item(s["stage"], _span(s["start"], s["end"]),
-                          _STAGE_WORK.get(s["stage"], s["stage"]) + f"（{s.get('clause', '')}）。", s["start"]))
+    for s in plan.schedule[1:]:
+        items.append(Item(s.stage, _span(s.start, s.end),
+                          _STAGE_WORK.get(s.stage, s.stage) + f"（{s.clause}）。", s.start))
+    for st in plan.steps:
+        add(st.end, st.when, f"{st.name}：{st.what}（{st.clause}）。", stage_day=st.start or st.end)
     for r in plan.rules:
         fee = (f"按个人缴费{yuan_text(plan.individual)}元/人" if r.amount == "individual"
                else f"按筹资标准{yuan_text(plan.full_standard)}元/人一次性足额缴纳")
@@ -213,20 +198,25 @@ def schedule_items(plan: Plan) -> list[Item]:
         add(r.start, _span(r.start, r.end),
             f"{r.name}：{(who + '，') if who else ''}{fee}{'，享受资助' if r.subsidy else '，不享受资助'}"
             f"（{r.clause}）。", stage_day=r.end)
-    cash = plan.data.get("cash")
+    cash = plan.cash
     if cash:
-        add(cash["deadline"], f"{_day(cash['deadline'])}前",
-            f"现金代收当日缴库，最迟不超过{cash.get('max_days', 3)}天；所有现金费款在{_day(cash['deadline'])}前全部缴库"
-            f"（{cash.get('clause', '')}）。")
-    for m in plan.data.get("milestone", []):
-        add(m["date"], f"{_day(m['date'])}前", f"参保率达到{m['rate']}（{m.get('clause', '')}）。")
-    for w in plan.data.get("reward", []):
-        add(w["by"], f"{_day(w['by'])}前",
-            f"完成筹资任务{w['rate']}的村（社区）按实际参保人数奖励{w['per_person']}元/人（{w.get('clause', '')}）。")
+        day = cash.deadline or stages[0][2]
+        add(day, f"{_day(cash.deadline)}前" if cash.deadline else "收款当日",
+            f"现金代收：{cash.text}（{cash.clause}）。", stage_day=day if cash.deadline else None)
+    for m in plan.milestones:
+        if m.date is None:      # a standing target: through the payment stage
+            add(stages[0][2], "全年", f"参保率{'超过' if m.above else '达到'}{m.rate_text}（{m.clause}）。",
+                stage_day=stages[min(1, len(stages) - 1)][1])
+        else:
+            add(m.date, f"{_day(m.date)}前", f"参保率达到{m.rate_text}（{m.clause}）。")
+    for w in plan.rewards:
+        add(w.by, f"{_day(w.by)}前",
+            f"完成筹资任务{w.rate_text}的村（社区）按实际参保人数奖励{yuan_text(w.per_person)}元/人（{w.clause}）。")
     add(plan.year_start, f"{_day(plan.year_start)}起",
         f"集中缴费期内参保缴费的人员开始享受{plan.year}年度医保待遇；各村（社区）将参保缴费台账上交乡镇存档。")
     order = {name: i for i, (name, _, _) in enumerate(stages)}
-    items.sort(key=lambda it: (order.get(it.stage, 99), it.date))
+    head = items[0]     # the first stage's overview stays on top (002 附件1's lists are due before it)
+    items.sort(key=lambda it: (order.get(it.stage, 99), it is not head, it.date))
     return items
 
 
@@ -244,12 +234,19 @@ def columns_for(form, plan: Plan):
         out.append(c)
         if c.key == "target_rate":
             for i, m in enumerate(milestones(plan), start=1):
+                rate = _decimal(m.rate)
+                need = f"INT([[target]]*{rate})+1" if m.above else f"ROUNDUP([[target]]*{rate},0)"
                 out.append(Column(f"milestone{i}", m.header, 12, "native",
-                                  formula=f'=IF([[target]]="","",ROUNDUP([[target]]*{m.rate},0))',
+                                  formula=f'=IF([[target]]="","",{need})',
                                   number_format="0", ours=True))
-    fee = plan.data.get("work_fee")
+    fee = plan.work_fee
     if fee:
-        out.append(Column("work_fee", f"工作经费（元，{fee['per_person']}元/人）", 12, "native",
-                          formula=f'=IF([[actual]]="","",[[actual]]*{fee["per_person"]})',
+        out.append(Column("work_fee", f"工作经费（元，{fee.per_person_text}元/人）", 12, "native",
+                          formula=f'=IF([[actual]]="","",[[actual]]*{fee.per_person_text})',
                           number_format="0.00", ours=True))
     return tuple(out)
+
+
+def _decimal(rate) -> str:
+    """A milestone's exact rate as a formula literal: Fraction(19, 20) → '0.95'."""
+    return format((Decimal(rate.numerator) / Decimal(rate.denominator)).normalize(), "f")

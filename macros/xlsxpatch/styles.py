@@ -82,11 +82,13 @@ class StylesPart:
 
     def xf(self, base: int = 0, fill: str | None = None, num_fmt: str | None = None,
            computed: bool = False, bold: bool = False, link: bool = False, wrap: bool = False,
-           border: bool = False, no_fill: bool = False) -> int:
+           border: bool = False, no_fill: bool = False, valign: str | None = None) -> int:
         """A cell format: a copy of ``base`` with the changes asked for
         (``border``: thin grey lines all round, as our result tables have;
-        ``no_fill``: its fill taken away)."""
-        key = (base, fill, num_fmt, computed, bold, link, wrap, border, no_fill)
+        ``no_fill``: its fill taken away; ``wrap``: text wrapped, centred as
+        a header, or with ``valign`` ("top", "center") left-aligned as a long
+        note or message; ``valign`` alone: the cell's vertical alignment)."""
+        key = (base, fill, num_fmt, computed, bold, link, wrap, border, no_fill, valign)
         if key in self._xf_cache:
             return self._xf_cache[key]
         _s, _e, xfs = self._section("cellXfs")
@@ -109,7 +111,10 @@ class StylesPart:
                     '<font><u/><sz val="11"/><color rgb="FF0563C1"/><name val="Calibri"/></font>')
             attrs["fontId"] = str(self._append("fonts", font))
             attrs["applyFont"] = "1"
-        if wrap:
+        if valign:
+            inner = f'<alignment vertical="{valign}"' + (' wrapText="1"/>' if wrap else "/>")
+            attrs["applyAlignment"] = "1"
+        elif wrap:
             inner = '<alignment horizontal="center" vertical="center" wrapText="1"/>'
             attrs["applyAlignment"] = "1"
         if border:
