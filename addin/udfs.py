@@ -67,21 +67,25 @@ def to_excel(result):
     return excel_value(result)
 
 
-def _excel_function(spec):
-    """``spec.func`` wrapped for Excel and decorated for xlwings."""
-    import xlwings as xw
+def excel_function(spec, func=None, arg=None):
+    """``spec.func`` wrapped for Excel (:func:`to_excel`) and decorated with
+    xlwings' ``func``/``arg`` (``xw.func``/``xw.arg``, which are
+    ``xlwings.udfs.xlfunc``/``xlarg`` on Windows; given explicitly by the
+    emulation of xlwings' call path in the tests and benchmarks)."""
+    if func is None or arg is None:
+        import xlwings as xw
+        func, arg = xw.func, xw.arg
+    pure = spec.func
 
-    func = spec.func
-
-    @functools.wraps(func)             # xlwings reads the argument names through __wrapped__
+    @functools.wraps(pure)             # xlwings reads the argument names through __wrapped__
     def call(*args):
-        return to_excel(func(*args))
+        return to_excel(pure(*args))
 
     decorated = call
-    for arg in reversed(spec.args):
-        decorated = xw.arg(arg.name, ndim=2, err_to_str=True, doc=arg.help)(decorated)
-    return xw.func(category=CATEGORY, help=spec.help)(decorated)
+    for a in reversed(spec.args):
+        decorated = arg(a.name, ndim=2, err_to_str=True, doc=a.help)(decorated)
+    return func(category=CATEGORY, help=spec.help)(decorated)
 
 
-globals().update({spec.name: _excel_function(spec) for spec in REGISTRY.values()})
+globals().update({spec.name: excel_function(spec) for spec in REGISTRY.values()})
 __all__ = [spec.name for spec in REGISTRY.values()]

@@ -336,35 +336,21 @@ _STUBBED = ("pythoncom", "pywintypes", "win32com", "win32com.client", "xlwings.c
 
 
 def emulated_udf_module(name: str = "yibao_emulated_udfs"):
-    """The registry's functions decorated with xlwings' own ``xlfunc``/``xlarg``
-    as on Windows (every argument 2-D), as a module ``call_udf`` can import."""
+    """The registry's functions as ``yibao.addin.udfs`` makes them, decorated
+    with xlwings' own ``xlfunc``/``xlarg`` as on Windows (every argument 2-D,
+    error cells as their code), as a module ``call_udf`` can import."""
     udfs = stand_in()
     from yibao.functions.udf import REGISTRY
+    import yibao.addin.udfs as ours
     module = types.ModuleType(name)
     for spec in REGISTRY.values():
-        func = spec.func
-        func = getattr(func, "__wrapped__", func)
-        wrapped = _plain(func)
-        for arg in reversed(spec.args):
-            wrapped = udfs.xlarg(arg.name, ndim=2, doc=arg.help)(wrapped)
-        setattr(module, spec.name, udfs.xlfunc(category="医保征缴", help=spec.help)(wrapped))
-    import yibao.addin.udfs as ours
+        # the add-in's own shell (err_to_str arguments, error values out), with xlwings' decorators
+        setattr(module, spec.name, ours.excel_function(spec, udfs.xlfunc, udfs.xlarg))
     module.__file__ = ours.__file__         # xlwings checks its time on every call, to reload
     sys.modules[name] = module
     with excel_side():
         udfs.get_udf_module(name, None)     # imported once per Python session, as on Windows
     return name
-
-
-def _plain(func):
-    """A fresh function object, so xlwings' attributes never land on ours."""
-    def call(*args, **kwargs):
-        return func(*args, **kwargs)
-    import inspect
-    call.__signature__ = inspect.signature(func)
-    call.__name__ = func.__name__
-    call.__annotations__ = {}
-    return call
 
 
 # ---------------------------------------------------------------- VBA side

@@ -47,7 +47,7 @@ from .identity import split_names
 from .text import clean
 from .values import BadValue, to_date
 
-__all__ = ["FIELDS", "LABELS", "CellError", "VALUE_ERROR", "ERROR_CODES", "cell_error", "flag", "date_of",
+__all__ = ["FIELDS", "LABELS", "CellError", "VALUE_ERROR", "ERROR_CODES", "cell_error", "error_message", "flag", "date_of",
            "identities_of", "enroll_type_of", "id_of", "person", "person_from_json"]
 
 #: the fields of a person row, in the order the person functions take them
@@ -118,8 +118,13 @@ def cell_error(value) -> str | None:
     return None
 
 
+def error_message(value, label: str) -> str:
+    """What every shell says of an error value in column ``label``."""
+    return f"“{label}”单元格是错误值{cell_error(value)}（多为公式出错），请改正该单元格"
+
+
 def _error_in(value, label: str) -> BadValue:
-    return BadValue(f"“{label}”单元格是错误值{cell_error(value)}（多为公式出错），请改正该单元格")
+    return BadValue(error_message(value, label))
 
 
 def blank(value) -> bool:

@@ -263,7 +263,7 @@ BENEFIT_START = _person_udf("BENEFIT_START", "待遇起始日期", PICKS["BENEFI
 # ---------------------------------------------------------------- ID functions
 
 def _error_cell_message(id_no) -> str:
-    return f"身份证号单元格是错误值{cell_error(id_no)}（多为公式出错），请改正该单元格"
+    return reading.error_message(id_no, reading.LABELS["id_no"])
 
 
 def _id_cell(pick: Callable, returns: str):

@@ -196,13 +196,13 @@ def _too_big(path: Path, what: str) -> BookError:
                      "请在Excel或WPS中打开检查，删除多余内容后另存为.xlsx再试")
 
 
-def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int, bool]:
-    """(farthest row, farthest column, bytes, whether it has a formula) of a
-    worksheet's XML, read in chunks: cost linear in the inflated size, memory
-    one chunk. Columns of one letter (A-Z) are not looked at one by one: at
-    most 26."""
+def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int, bool, bool]:
+    """(farthest row, farthest column, bytes, whether it has a formula,
+    whether it has an error value) of a worksheet's XML, read in chunks: cost
+    linear in the inflated size, memory one chunk. Columns of one letter
+    (A-Z) are not looked at one by one: at most 26."""
     max_row = max_col = size = 0
-    formula = False
+    formula = errors = False
     tail = b""
     while True:
         chunk = stream.read(1 << 22)
@@ -214,6 +214,8 @@ def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int, bool]:
         data = tail + chunk
         if not formula:
             formula = b"<f>" in data or b"<f " in data or b":f>" in data or b":f " in data
+        if not errors:
+            errors = b't="e"' in data
         for m in _ROW_REF.finditer(data):
             max_row = max(max_row, int(m.group(1)))
         for m in _WIDE_REF.finditer(data):
@@ -222,7 +224,7 @@ def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int, bool]:
         tail = data[-512:]
     if max_col == 0 and size:
         max_col = 26
-    return max_row, max_col, size, formula
+    return max_row, max_col, size, formula, errors
 
 
 _CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\sr=\"([A-Z]{1,4})(\d{1,9})\"[^>]*?(/?)>")
@@ -279,12 +281,13 @@ def _is_strict(z: zipfile.ZipFile) -> bool:
     return False
 
 
-def _check_zip(path: Path) -> set[str]:
+def _check_zip(path: Path) -> tuple[set[str], set[str]]:
     """Refuse a zip (.xlsx/.xlsm/.ods) whose members inflate beyond the caps
     or whose worksheets span more than :data:`MAX_CELLS` (with the sheet's
     farthest cell named, so a stray entry can be found and deleted), or that
-    is Strict Open XML. Returns the worksheet parts that hold a formula."""
-    formulas = set()
+    is Strict Open XML. Returns the worksheet parts that hold a formula, and
+    those that hold an error value."""
+    formulas, errors = set(), set()
     try:
         z = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -305,9 +308,11 @@ def _check_zip(path: Path) -> set[str]:
                 continue
             try:
                 with z.open(info) as stream:
-                    rows, cols, _size, formula = _sheet_extent(stream, path, MAX_MEMBER)
+                    rows, cols, _size, formula, error = _sheet_extent(stream, path, MAX_MEMBER)
                 if formula:
                     formulas.add(name)
+                if error:
+                    errors.add(name)
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
                 raise BookError(f"无法读取“{path.name}”：文件已损坏：请用Excel或WPS打开，另存为.xlsx后再试") from None
             if rows * cols > MAX_CELLS:     # an upper bound: measure the cells with values
@@ -318,7 +323,7 @@ def _check_zip(path: Path) -> set[str]:
                     f"无法读取“{path.name}”：工作表的范围到了{_column_letters(cols)}{rows}"
                     f"（{rows}行×{cols}列），超出可安全读取的{MAX_CELLS // 10000}万个单元格；"
                     "多半是远处误填了内容或格式：请在Excel或WPS中按Ctrl+End找到它，删除多余的行和列后保存再试")
-    return formulas
+    return formulas, errors
 
 
 def _encrypted(path: Path) -> bool:
@@ -448,6 +453,47 @@ def _uncached_cells(data: bytes) -> set[tuple[int, int]]:
         if _FORMULA.search(body) and not _FILLED_VALUE.search(body):
             out.add((int(m.group(2)), _column_number(m.group(1))))
         pos = close.end()
+
+
+_ERROR_CELL = re.compile(rb'\st="e"')
+_ERROR_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v>([^<]{1,20})<")
+
+
+def _error_cells(data: bytes) -> dict[tuple[int, int], str]:
+    """(row, column), 1-based → code, of a worksheet's error cells
+    (``<c t="e"><v>#N/A</v></c>``). Linear, per cell."""
+    out = {}
+    for m in _CELL_START.finditer(data):
+        if m.group(3) or not _ERROR_CELL.search(m.group(0)):
+            continue
+        close = _CELL_END.search(data, m.end())
+        if close is None:
+            break
+        found = _ERROR_VALUE.search(data, m.end(), close.start())
+        if found:
+            out[(int(m.group(2)), _column_number(m.group(1)))] = found.group(1).decode("ascii", "replace")
+    return out
+
+
+def _put_error_values(path: Path, grids: dict[str, list[list[Any]]], parts: set[str]):
+    """Put each error value (``#N/A``, ``#REF!``…) into the grid as its code:
+    calamine reads error cells as empty (python-calamine issue #105), and
+    an ID or flag cell holding ``#N/A`` must be reported as the Excel
+    functions and ``yibao calc`` report it (yibao.functions.person), not taken
+    for a blank cell. Only the worksheets :func:`_check_zip` saw an error in."""
+    with zipfile.ZipFile(path) as z:
+        for name, part in _sheet_parts(z).items():
+            if part not in parts or name not in grids:
+                continue
+            grid = grids[name]
+            for (r, c), code in _error_cells(z.read(part)).items():
+                while len(grid) < r:
+                    grid.append([])
+                row = grid[r - 1]
+                if len(row) < c:
+                    row.extend([""] * (c - len(row)))
+                if row[c - 1] in ("", None):
+                    row[c - 1] = code
 
 
 def _sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
@@ -750,8 +796,10 @@ def read_grid_any(path) -> dict[str, list[list[Any]]]:
     except IsADirectoryError:
         raise BookError(f"“{path}”是文件夹，不是表格文件") from None
     if head.startswith(_ZIP_MAGIC):
-        formulas = _check_zip(path)
+        formulas, errors = _check_zip(path)
         grids = _calamine_grid(path, "zip")
+        if errors:
+            _put_error_values(path, grids, errors)
         if formulas:
             _refuse_uncached_people(path, grids, formulas)
         return grids

@@ -123,15 +123,9 @@ def write_ledger(path: Path, rows: list[dict], plan_id: str):
     wb.save(path)
 
 
-@pytest.fixture(scope="module", params=PLANS + DEMO_PLANS)
-def plan_run(request, tmp_path_factory):
-    """Every shell's answer for one plan's golden cases."""
-    plan_id = request.param
-    cases = [c for c in load_cases(plan_id) if _comparable(c["input"])]
-    golden = calc_lines(plan_id, [dict(c["input"]) for c in cases])
-    flags_seen: dict = {}
-    cells = [cells_of(c["input"], i, flags_seen) for i, c in enumerate(cases)]
-    # yibao calc on the cells as typed
+def run_shells(plan_id: str, cells: list[dict], folder: Path) -> dict:
+    """Every shell's answer for rows of ``cells``: `yibao calc`, the Excel
+    functions, and a ledger through the real refresh and validate."""
     calc = calc_lines(plan_id, [json_of(c) for c in cells])
     # the Excel functions, one call per column as a spilled formula makes it
     columns = {key: [[as_xlwings(c[key])] for c in cells] for key in FIELDS}
@@ -140,19 +134,30 @@ def plan_run(request, tmp_path_factory):
     functions["ID_CHECK"] = [row[0] for row in excel.ID_CHECK(columns["id_no"])]
     reasons = {name: [row[0] for row in udf.REGISTRY[name].func(*args)] for name in ("PAYABLE", "BENEFIT_START")}
     # a ledger through the real commands
-    path = tmp_path_factory.mktemp(plan_id) / "台账.xlsx"
+    path = folder / "台账.xlsx"
     write_ledger(path, cells, plan_id)
     run_yibao("refresh", str(path), "--policy", plan_id)
     ws = openpyxl.load_workbook(path)["台账"]
     first = 1 + len(INPUT_HEADERS) + 1
-    refreshed = {name: [ws.cell(r, first + k).value for r in range(3, 3 + len(cases))]
-                 for k, (name, _h) in enumerate(COMPUTED)}
-    kinds = {name: [ws.cell(r, first + k).data_type for r in range(3, 3 + len(cases))]
-             for k, (name, _h) in enumerate(COMPUTED)}
+    rows = range(3, 3 + len(cells))
+    refreshed = {name: [ws.cell(r, first + k).value for r in rows] for k, (name, _h) in enumerate(COMPUTED)}
+    kinds = {name: [ws.cell(r, first + k).data_type for r in rows] for k, (name, _h) in enumerate(COMPUTED)}
     run_yibao("validate", str(path), "--policy", plan_id)
     report = [r for r in openpyxl.load_workbook(path)["校验报告"].iter_rows(min_row=2, values_only=True)]
-    return dict(plan=plan_id, cases=cases, golden=golden, cells=cells, calc=calc, functions=functions,
-                reasons=reasons, refreshed=refreshed, kinds=kinds, report=report)
+    return dict(cells=cells, calc=calc, functions=functions, reasons=reasons, refreshed=refreshed, kinds=kinds,
+                report=report)
+
+
+@pytest.fixture(scope="module", params=PLANS + DEMO_PLANS)
+def plan_run(request, tmp_path_factory):
+    """Every shell's answer for one plan's golden cases."""
+    plan_id = request.param
+    cases = [c for c in load_cases(plan_id) if _comparable(c["input"])]
+    golden = calc_lines(plan_id, [dict(c["input"]) for c in cases])
+    flags_seen: dict = {}
+    cells = [cells_of(c["input"], i, flags_seen) for i, c in enumerate(cases)]
+    return dict(plan=plan_id, cases=cases, golden=golden,
+                **run_shells(plan_id, cells, tmp_path_factory.mktemp(plan_id)))
 
 
 def test_the_cases_are_there(plan_run):
@@ -221,3 +226,34 @@ def test_validate_reports_what_calc_says(plan_run):
             if wrong:
                 failures.append(f"[{case['clause']}] {case['title']}: calc computes it, validate says {wrong}")
     assert not failures, "\n".join(failures)
+
+
+def _row(**cells):
+    return {key: cells.get(key) for key in FIELDS}
+
+
+def test_error_values_in_any_cell_are_read_the_same_everywhere(tmp_path):
+    """An error value (#N/A from a lookup, #REF! after a deleted sheet) is an
+    error in every shell and every column: never a blank ID (a row skipped)
+    or a blank flag (not insured) in one shell and an error in another."""
+    person = "430999195001010213"
+    cells = [_row(id_no="#N/A"), _row(id_no=person, identities="#REF!"), _row(id_no=person, pay_date="#VALUE!"),
+             _row(id_no=person, employee_insured="#DIV/0!"), _row(id_no=person, enroll_type="#NAME?"),
+             _row(id_no=person, enroll_type="职工医保转入", event_date="#N/A"), _row(id_no=person, identities="低保户")]
+    run = run_shells("shili-2026", cells, tmp_path)
+    *bad, good = run["calc"]
+    assert good["ok"] and good["payable"] == 200
+    labels = ["身份证号", "身份类别", "缴费日期", "是否参加职工医保", "参保类型", "事件日期"]
+    for want, label, cell in zip(bad, labels, cells):
+        code = next(v for v in cell.values() if isinstance(v, str) and v.startswith("#"))
+        assert not want["ok"] and want["message"] == f"“{label}”单元格是错误值{code}（多为公式出错），请改正该单元格"
+    for i, want in enumerate(run["calc"]):
+        for name, value in expected_cells(want).items():
+            assert _shown(run["functions"][name][i]) == value, (i, name)
+            assert _shown(run["refreshed"][name][i]) == value, (i, name)
+    # the 校验 column (ID_CHECK) reports the #N/A ID, and refresh writes the same
+    assert run["functions"]["ID_CHECK"][0] == run["refreshed"]["ID_CHECK"][0] == bad[0]["message"]
+    assert [run["kinds"]["PAYABLE"][i] for i in range(6)] == ["e"] * 6
+    reported = {(row[2], row[6]) for row in run["report"]}
+    for i, want in enumerate(bad):
+        assert (3 + i, want["message"]) in reported, want["message"]

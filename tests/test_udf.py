@@ -229,3 +229,36 @@ def test_without_pywin32_the_error_value_is_its_code():
     from yibao.addin import udfs
     assert udfs.excel_value(udf.PAYABLE("123", policy=P)) == "#VALUE!"
     assert udfs.to_excel([[1, udf.ID_AGE("#N/A", "2025-01-01")]]) == [[1, "#VALUE!"]]
+
+
+def test_through_xlwings_own_call_udf_error_cells_in_and_error_values_out(monkeypatch):
+    """xlwings' real ``call_udf`` (the emulation in benchmarks/bench_recalc.py):
+    the add-in's wrappers pass range values, so an error cell arrives as its
+    COM scode; it must reach our functions as ``#N/A`` (an error, not a blank
+    row), and a row that cannot be computed must leave as a VT_ERROR variant."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import bench_recalc as bench
+    from yibao.addin import udfs as shell
+
+    class VARIANT:
+        def __init__(self, vt, value):
+            self.varianttype, self.value = vt, value
+
+    monkeypatch.setattr(shell, "_variant", lambda: (VARIANT, 10))
+    xl = bench.stand_in()
+    module = bench.emulated_udf_module("yibao_row_emulated")
+    NA, MISSING = -2146826246, -2147352572            # CVErr(xlErrNA); an omitted Optional argument
+    ids = ((ELDER,), (NA,), (ADULT[:-1] + ("0" if ADULT[-1] != "0" else "1"),), (None,))
+    identities = (("低保边缘户",), (None,), (None,), (None,))
+    with bench.excel_side():
+        payable = xl.call_udf(module, "PAYABLE", (ids, identities, MISSING, MISSING, MISSING, MISSING, P), None, None)
+        tier = xl.call_udf(module, "SUBSIDY_TIER", (ids, identities, MISSING, MISSING, MISSING, MISSING, P), None, None)
+        check = xl.call_udf(module, "ID_CHECK", (ids,), None, None)
+    assert payable[0] == [280] and payable[3] == [""]
+    for row in (1, 2):
+        value = payable[row][0]
+        assert isinstance(value, VARIANT) and (value.varianttype, value.value) == (10, -2146826273), row
+    assert tier[1][0] == check[1][0] == "“身份证号”单元格是错误值#N/A（多为公式出错），请改正该单元格"
+    assert "校验位" in tier[2][0] and check[0][0] == ""
