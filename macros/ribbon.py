@@ -24,7 +24,10 @@ ACTIONS = {
 }
 
 
-def run(action_id: str):
+def run(action_id: str, report: str | None = None):
+    """Run one button's action on the calling workbook and show its line.
+    ``report``: a file to write the line to instead of the message box
+    (``yibao addin selftest`` drives the buttons unattended)."""
     import xlwings as xw
     from ._excel import ExcelBook
 
@@ -52,4 +55,8 @@ def run(action_id: str):
             line = module.run(live)
     except Exception as exc:  # show the user one line, never a traceback
         line = f"{label}未完成：{exc}"
+    if report:
+        from pathlib import Path
+        Path(report).write_text(line, encoding="utf-8")
+        return
     book.app.alert(line, title=f"医保征缴 · {label}")
