@@ -168,7 +168,8 @@ def ledger_file(path: Path, plan_id: str, rows: int) -> Path:
         for key, value in person.items():
             if key in layout.col and value is not None:
                 ws.cell(r, layout.col[key]).value = value
-    wb.calculation.fullCalcOnLoad = False
+    wb.calculation.fullCalcOnLoad = False     # timed by CalculateFull, not while opening
+    ws.protection.sheet = False               # the column form is written into the locked function cells
     wb.save(path)
     return path
 

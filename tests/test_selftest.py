@@ -177,6 +177,12 @@ def test_every_function_every_button_and_both_recalculations(town, addin_file):
     assert int(last) - int(first) + 1 == SIZES[0]
     assert re.search(rf"\(F{first}:F{last},", arrays[0][2])          # the ID column as a range
     assert excel.calls[-1] == ("quit",)
+    # the timed ledger: every row a fictional person, the sheet open for the array formulas
+    import openpyxl
+    ws = openpyxl.load_workbook(town / f"重算-{SIZES[0]}行.xlsx").worksheets[0]
+    assert not ws.protection.sheet
+    ids = [c.value for c in ws["F"] if isinstance(c.value, str) and c.value.startswith("430999")]
+    assert len(ids) == SIZES[0]
     # the report, written
     data, text = selftest.write_report(report, town)
     assert json.loads(data.read_text(encoding="utf-8"))["checks"] == checks
