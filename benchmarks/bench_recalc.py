@@ -57,9 +57,6 @@ class Counts:
     settings: int = 0       # settings lookups by xlwings' VBA (each reads yibao.conf)
     python_s: float = 0.0   # CPU seconds inside xlwings' call_udf
 
-    def row(self):
-        return (self.calls, self.round_trips, self.settings, self.python_s)
-
 
 # ---------------------------------------------------------------- the workbook behind the COM objects
 
@@ -540,8 +537,6 @@ class Session:
                 continue
             rng = ComRange(c, self.cells, *arg[1:])
             args.append(rng.values() if self.model.ranges_as_values else rng)
-        if self.model.ranges_as_values:
-            args = [_com_variant(a) for a in args]
         book = ComBook(c) if self.model.passes_book else None
         caller = ComRange(c, self.cells, *call.at) if self.model.passes_caller else None
         c.calls += 1
@@ -550,11 +545,6 @@ class Session:
         result = self.udfs.call_udf(self.module, call.function, tuple(args), book, caller)
         c.python_s += time.process_time() - start
         return result
-
-
-def _com_variant(value):
-    """A value as pywin32 hands it to Python: a 2-D array as rows of tuples."""
-    return value
 
 
 def fill(cells: Cells, layout, people) -> None:

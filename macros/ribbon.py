@@ -68,7 +68,10 @@ def perform(action_id: str, live, workbook: Path, pick_files=None) -> str:
     return module.run(live)
 
 
-def run(action_id: str):
+def run(action_id: str, report: str | None = None):
+    """Run one button's action on the calling workbook and show its line.
+    ``report``: a file to write the line to instead of the message box
+    (``yibao addin selftest`` drives the buttons unattended)."""
     import xlwings as xw
     from ._excel import ExcelBook
 
@@ -90,4 +93,8 @@ def run(action_id: str):
                 return
     except Exception as exc:  # show the user one line, never a traceback
         line = f"{label}未完成：{exc}"
+    if report:
+        from pathlib import Path
+        Path(report).write_text(line, encoding="utf-8")
+        return
     book.app.alert(line, title=f"医保征缴 · {label}")

@@ -136,3 +136,81 @@ def test_a_plan_file_is_parsed_once_and_again_when_edited(monkeypatch, user_home
     os.utime(own, ns=(10**9, 10**9))                      # saved again in an editor
     assert udf.PAYABLE(adult, policy=str(own)) == 250
     assert len(parses) == 2
+
+
+# ---------------------------------------------------------------- no full recalculation on open
+
+FUNCTION_FORMS = ("ledger", "new-enrollee", "elsewhere", "register", "subsidy-list")
+
+
+def _stored(data: bytes):
+    """(calcPr attributes, {cell: stored result}, formula cells without one) of the main sheet."""
+    import io
+    import re
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        calc = re.search(rb"<calcPr([^>]*)/?>", z.read("xl/workbook.xml")).group(1).decode()
+        xml = z.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    stored, missing = {}, []
+    for m in re.finditer(r'<c r="([A-Z]+\d+)"([^>]*)><f>([^<]*)</f>(?:<v>([^<]*)</v>|<v\s*/>|<v></v>)?</c>', xml):
+        if m.group(4) is None and "<v>" not in m.group(0):
+            missing.append(m.group(1))
+        else:
+            value = m.group(4) or ""
+            stored[m.group(1)] = value if 't="str"' in m.group(2) else float(value or 0)
+    return dict(re.findall(r'(\w+)="([^"]*)"', calc)), stored, missing
+
+
+@pytest.mark.parametrize("form_id", FUNCTION_FORMS)
+def test_a_new_form_with_functions_opens_without_recalculating(form_id):
+    from yibao.templates import builder
+    calc, stored, missing = _stored(builder.build_bytes(form_id, "shuangshui-2025"))
+    assert calc.get("fullCalcOnLoad", "0") in ("0", "false")
+    assert int(calc["calcId"]) >= 191029          # not an older engine's file, which Excel recalculates
+    assert stored and not missing                  # every formula's result is in the file
+
+
+def test_the_stored_results_are_what_the_functions_give_for_an_empty_row():
+    from yibao.functions.udf import REGISTRY
+    from yibao.templates import builder
+    _calc, stored, _ = _stored(builder.build_bytes("ledger", "shuangshui-2025"))
+    calls, _cells, layout = bench.ledger(3, persons=0)
+    for call in calls:
+        cell = f"{bench_letter(call.at[1])}{call.at[0]}"
+        blank_row = [None if a[0] == "range" and a[1] >= layout.first_data else "shuangshui-2025"
+                     for a in call.args]
+        assert REGISTRY[call.function].func(*blank_row) == stored.get(cell, "?") == ""
+
+
+def bench_letter(col: int) -> str:
+    from openpyxl.utils import get_column_letter
+    return get_column_letter(col)
+
+
+def test_libreoffice_computes_the_stored_results(tmp_path):
+    """Every stored result of a native formula (号码核对, totals, the 本页合计
+    label) is what LibreOffice computes with recalculation forced."""
+    import openpyxl
+    from template_support import convert, make_profile, need_soffice
+    from yibao.functions.udf import REGISTRY
+    from yibao.templates import builder
+    exe = need_soffice()
+    files = []
+    for form_id in ("ledger", "register"):
+        path = tmp_path / f"{form_id}.xlsx"
+        path.write_bytes(builder.build_bytes(form_id, "xxzhen-2020"))
+        files.append(path)
+    outs = convert(exe, make_profile(tmp_path / "profile"), files, tmp_path / "out")
+    checked = 0
+    for src, out in zip(files, outs):
+        _calc, stored, _ = _stored(src.read_bytes())
+        ws = openpyxl.load_workbook(out, data_only=True).worksheets[0]
+        formulas = openpyxl.load_workbook(src).worksheets[0]
+        for ref, value in stored.items():
+            text = formulas[ref].value
+            if any(f"{name}(" in text for name in REGISTRY):
+                continue                                   # our functions: not in LibreOffice
+            got = ws[ref].value
+            assert (got if got is not None else "") == value, (src.name, ref, text[:60])
+            checked += 1
+    assert checked > 300
