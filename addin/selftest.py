@@ -75,14 +75,14 @@ def function_samples(plan_id: str = SAMPLE_PLAN) -> dict[str, tuple[str, tuple]]
     pay = _pay_day(plan)
     out = {}
     for name, spec in REGISTRY.items():
-        if spec.args and spec.args[-1].name == "policy":
-            args = (SAMPLE_ID, "低保对象", pay, "", "", "", plan_id)
-            text = (f'={name}("{SAMPLE_ID}","低保对象",DATE({pay.year},{pay.month},{pay.day}),'
-                    f'"","","","{plan_id}")')
-        elif name == "ID_AGE":
+        if name == "ID_AGE":
             day = plan.year_start
             args = (SAMPLE_ID, datetime.datetime(day.year, day.month, day.day))
             text = f'={name}("{SAMPLE_ID}",DATE({day.year},{day.month},{day.day}))'
+        elif spec.args and spec.args[-1].name == "policy":
+            args = (SAMPLE_ID, "低保对象", pay, "", "", "", plan_id)
+            text = (f'={name}("{SAMPLE_ID}","低保对象",DATE({pay.year},{pay.month},{pay.day}),'
+                    f'"","","","{plan_id}")')
         else:
             args = (SAMPLE_ID,)
             text = f'={name}("{SAMPLE_ID}")'
