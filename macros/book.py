@@ -908,7 +908,7 @@ class PrintPlan:
     col_breaks: tuple[int, ...] = ()      # 1-based columns after which a new page section starts
     title_cols: int = 0                   # leading columns repeated on every section
     row_heights: tuple[tuple[int, float], ...] = ()   # (row, pt): header rows whose text wraps, wrapped notes
-    widths: tuple[tuple[int, float], ...] = ()        # (column, width) as written: sheet.widths, wrap columns narrowed
+    widths: tuple[tuple[int, float], ...] = ()        # (column, width) as written: sheet.widths, wrapping ones narrowed or widened
     wrap_cols: frozenset = frozenset()    # body columns whose text wraps (rows grow to fit it)
     merges: tuple[str, ...] = ()          # sheet.merges, with the note lines' merges ("A12:F12")
     notes: frozenset = frozenset()        # title/footer rows whose one text wraps across its merge
@@ -1079,10 +1079,12 @@ def _chart_break(sheet: OutSheet, heights: dict[int, float], landscape: bool) ->
 def print_plan(sheet: OutSheet) -> PrintPlan:
     """The print setup of ``sheet`` (shared by the openpyxl and the fast XML writer).
 
-    Body text wider than its column wraps (the row grows when the file is opened); such a column
-    is narrowed, down to MIN_WRAP_UNITS, when that lets the table fit the page width at full size.
-    A title or footer line of one text wider than the first page section is merged across that
-    section with its text wrapped, in a row tall enough for its lines (issue 11, 打印)."""
+    Body text wider than its column wraps, in a row tall enough for its lines (counted in Excel's
+    narrower columns: neither Excel nor LibreOffice fits a row to its text on opening a file);
+    such a column is narrowed, down to MIN_WRAP_UNITS, when that lets the table fit the page width
+    at full size, and widened into the room its page section leaves. A title or footer line of
+    one text wider than the first page section is merged across that section with its text
+    wrapped. A chart that the bottom of a page would cut starts a new page (issue 11, 打印)."""
     cached = sheet.__dict__.get("_print_plan")
     if cached is not None and cached[0] == (len(sheet.rows), tuple(sheet.widths.items()), tuple(sheet.merges)):
         return cached[1]
@@ -1093,10 +1095,11 @@ def print_plan(sheet: OutSheet) -> PrintPlan:
     portrait_avail = _A4_PT[0] - _SIDE_MARGINS_IN * 72
     land_avail = _A4_PT[1] - _SIDE_MARGINS_IN * 72
     avail = land_avail if landscape else portrait_avail
-    fitted = _fit(cols, wrap, avail) if sum(cols) * FIT_LIMIT > avail else cols
+    # narrowing a wrapping column to fit keeps the text at full size, where fit-to-width would shrink it
+    fitted = _fit(cols, wrap, avail)
     if fitted is None and not landscape:
         landscape, avail = True, land_avail
-        fitted = _fit(cols, wrap, avail) if sum(cols) * FIT_LIMIT > avail else cols
+        fitted = _fit(cols, wrap, avail)
     if fitted is not None:
         cols = fitted
     total = sum(cols)
@@ -1230,12 +1233,12 @@ def _style_sheet(ws, sheet: OutSheet):
         from openpyxl.worksheet.pagebreak import Break
         for c in plan.col_breaks:
             ws.col_breaks.append(Break(id=c))
+        if plan.title_cols:
+            ws.print_title_cols = f"A:{get_column_letter(plan.title_cols)}"
     if plan.row_breaks:
         from openpyxl.worksheet.pagebreak import Break
         for r in plan.row_breaks:
             ws.row_breaks.append(Break(id=r))
-        if plan.title_cols:
-            ws.print_title_cols = f"A:{get_column_letter(plan.title_cols)}"
     ws.oddFooter.center.text = "第 &P 页 共 &N 页"
     ws.oddFooter.center.size = 11
     if sheet.chart:

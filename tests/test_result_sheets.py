@@ -224,3 +224,22 @@ def test_a_long_message_wraps_in_a_narrowed_column_alike_in_both_writers(tmp_pat
             x, y = a.cell(r, c), b.cell(r, c)
             assert (x.alignment.wrap_text or False) == (y.alignment.wrap_text or False), x.coordinate
             assert lined(x) == lined(y), x.coordinate
+
+
+def test_a_wide_table_prints_in_the_same_column_sections_from_both_writers(tmp_path):
+    """A table too wide for A4 even with its long column narrowed: both writers break it into the
+    same page sections, repeat the same leading columns on each, and wrap the long notes."""
+    rows = [["序号", "姓名"] + [f"项目{k}" for k in range(1, 13)] + ["说明"]]
+    rows += [[i, f"某{i}"] + [i * k for k in range(1, 13)] + ["很长的说明文字" * 12] for i in range(1, 4)]
+    sheet = books.OutSheet("宽表", rows, widths={1: 6, 2: 10, **{c: 12 for c in range(3, 15)}, 15: 40})
+    fast = books.write_new_workbook(tmp_path / "fast.xlsx", [sheet])
+    slow = books._write_new_openpyxl(tmp_path / "slow.xlsx", [sheet])
+    a = openpyxl.load_workbook(fast)["宽表"]
+    b = openpyxl.load_workbook(slow)["宽表"]
+    plan = books.print_plan(sheet)
+    assert plan.col_breaks and not plan.fit_width and plan.title_cols == 2
+    for ws in (a, b):
+        assert [brk.id for brk in ws.col_breaks.brk] == list(plan.col_breaks)
+        assert ws.print_title_cols == "$A:$B" and ws.print_title_rows == "$1:$1"
+        assert ws["O2"].alignment.wrap_text and ws.row_dimensions[2].height > 15
+    assert a.column_dimensions["O"].width == b.column_dimensions["O"].width
