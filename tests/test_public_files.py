@@ -8,8 +8,9 @@ source, path, commit and licence of each). ``graft.py`` there adds our
 ledger sheet (four fictional persons) to each, by text surgery, as a user
 inserting the ledger into a workbook they already have.
 
-Then ``yibao validate`` and ``yibao refresh`` (the actions that write into the
-user's workbook) run through the command line. The outcome must be one of two:
+Then ``yibao validate``, ``yibao refresh`` and ``yibao notice`` (the actions
+that write into the user's workbook; notice without ``-o`` puts its 公示名单
+sheet there) run through the command line. The outcome must be one of two:
 
 * success (exit 0): every zip member the action had no need to change is
   byte for byte the same; in the parts it did change (workbook, styles,
@@ -44,8 +45,8 @@ import make_corpus as mc  # noqa: E402
 
 SOFFICE = shutil.which("soffice")
 FILES = sorted(p.name for p in PUBLIC.iterdir() if p.suffix in (".xlsx", ".xlsm"))
-ACTIONS = ("validate", "refresh")
-OUR_SHEETS = {"校验报告", "_yibao标注"}
+ACTIONS = ("validate", "refresh", "notice")
+OUR_SHEETS = {"校验报告", "_yibao标注", "公示名单"}
 COMPUTED = {"P", "Q", "R", "S", "T"}     # 应缴 资助类别 待遇起始 校验 号码核对 in the ledger
 WRONG_PAYMENT = "H7"                     # 300 where 400 is due: validate flags it
 
@@ -56,6 +57,8 @@ MAY_CHANGE = {
                  "docProps/app.xml"},
     "refresh": {"styles", "sharedStrings", "calcChain", "workbook", "workbook_rels",
                 "[Content_Types].xml", "docProps/app.xml"},
+    # its own sheet (workbook, relationships, content types) and the formats of its table
+    "notice": {"workbook", "workbook_rels", "styles", "[Content_Types].xml", "docProps/app.xml"},
 }
 
 #: files that no surgery of ours can give a ledger (the actions must refuse them untouched)
@@ -239,7 +242,9 @@ def _cells(path) -> dict[str, dict[str, object]] | None:
             wb = load_workbook(path)
     except Exception:
         return None
-    return {ws.title: {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None}
+    # the cells the file holds (iter_rows would make every cell of the used
+    # range: a sheet with one cell at row 1,048,576 costs gigabytes)
+    return {ws.title: {c.coordinate: c.value for c in ws._cells.values() if c.value is not None}
             for ws in wb.worksheets}
 
 
@@ -370,6 +375,11 @@ def _lost(run: Run) -> list[str]:
                 problems.append(f"待遇起始 after refresh: {starts}")
             if "已刷新4行" not in run.proc.stdout:
                 problems.append(f"refresh says {run.proc.stdout.strip()!r}")
+        if run.action == "notice":
+            # the three who paid in full (孙桂兰 paid 300 of 400: not listed)
+            listed = set(cells_a.get("公示名单", {}).values())
+            if not {p["C"] for p in mc.PERSONS[:3]} <= listed or "公示名单共3人" not in run.proc.stdout:
+                problems.append(f"no 公示名单 sheet with the three paid persons: {run.proc.stdout.strip()!r}")
         if run.action == "validate":
             if "校验报告" not in cells_a:
                 problems.append("no 校验报告 sheet")

@@ -105,7 +105,8 @@ class PackageParts:
                 continue
             entry = m.group(0)
             if _attr_of(attrs, "i") is None and sheet != emitted and sheet is not None:
-                entry = entry[:2] + f' i="{sheet}"' + entry[2:]
+                at = entry.find('"', entry.find(' r="') + 4) + 1 if ' r="' in entry else 2
+                entry = entry[:at] + f' i="{sheet}"' + entry[at:]
             out.append(entry)
             emitted = sheet
             kept += 1
