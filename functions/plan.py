@@ -203,9 +203,9 @@ class Milestone:
 
     @property
     def header(self) -> str:
-        """A column header: '12月31日前应完成（95%）', '应完成（超过98%）'."""
+        """A column header: '12月31日前应完成（95%）', '征缴期应完成（超过98%）'."""
         if self.date is None:
-            return f"应完成（{self.text}）"
+            return f"征缴期应完成（{self.text}）"
         return f"{self.date.month}月{self.date.day}日前应完成（{self.text}）"
 
     def need(self, target: int) -> int:

@@ -238,7 +238,9 @@ def columns_for(form, plan: Plan):
         if c.key == "target_rate":
             for i, m in enumerate(milestones(plan), start=1):
                 rate = _decimal(m.rate)
-                need = f"INT([[target]]*{rate})+1" if m.above else f"ROUNDUP([[target]]*{rate},0)"
+                # ROUND to 6 places first: 50*0.98 in binary floating point may fall just under 49
+                need = (f"INT(ROUND([[target]]*{rate},6))+1" if m.above
+                        else f"ROUNDUP(ROUND([[target]]*{rate},6),0)")
                 out.append(Column(f"milestone{i}", m.header, 12, "native",
                                   formula=f'=IF([[target]]="","",{need})',
                                   number_format="0", ours=True))

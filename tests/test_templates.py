@@ -340,7 +340,7 @@ def test_task_table_has_plan_milestones_and_work_fee():
     assert ws[f"A{lay.total_row}"].value == "合　计" and ws[f"B{lay.total_row}"].value.startswith("=SUM(B")
     assert int(ws.page_setup.fitToHeight) == 1
     heads000 = [c.value for c in main_sheet(committed("zaozhuang-2022", "tasks"))[lay.header_top]]
-    assert heads000[0] == "镇　街" and "12月20日前应完成（100%）" in heads000 and "应完成（超过98%）" in heads000  # 000 四(二)
+    assert heads000[0] == "镇　街" and "12月20日前应完成（100%）" in heads000 and "征缴期应完成（超过98%）" in heads000  # 000 四(二)
 
 
 @pytest.mark.parametrize("plan_id", PLAN_IDS)
