@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from yibao.functions import idno
 from yibao.functions.picks import PICKS, problem_value
 
 from . import book as books
@@ -58,7 +59,9 @@ def computed_values(records: list[Record]) -> dict[str, tuple[list[int], dict[in
                               for problem, result in zip(problems, results)]
         col = columns.get("calc_check")
         if col:
-            cells[col] = [rec.id_error for rec in recs]     # '' once the number validated
+            # what =ID_CHECK() shows: the reason, or the note on an old 15-digit number
+            # (valid and upgraded, issue 12 item 10), '' once the number validated
+            cells[col] = [rec.id_error or idno.upgrade_note(rec.raw.get("id_no"), rec.id_no) for rec in recs]
         out[sheet] = ([rec.row for rec in recs], cells)
     return out
 

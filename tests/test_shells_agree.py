@@ -257,3 +257,16 @@ def test_error_values_in_any_cell_are_read_the_same_everywhere(tmp_path):
     reported = {(row[2], row[6]) for row in run["report"]}
     for i, want in enumerate(bad):
         assert (3 + i, want["message"]) in reported, want["message"]
+
+
+def test_an_old_15_digit_number_gets_the_same_note_in_every_shell(tmp_path):
+    """Issue 12 item 10: a 15-digit number is upgraded and computed, and the
+    校验 column says so. =ID_CHECK() shows the note with the 18-digit form;
+    `yibao refresh` wrote nothing there, so WPS users never saw it."""
+    cells = [_row(id_no="430999500101021", identities="低保户", pay_date=datetime.date(2025, 10, 15))]
+    run = run_shells("shili-2026", cells, tmp_path)
+    note = "15位旧身份证号，对应的18位号码为430999195001010213，请改填18位号码"
+    assert run["calc"][0]["ok"] and run["calc"][0]["payable"] == 200 and note in run["calc"][0]["message"]
+    assert run["functions"]["ID_CHECK"][0] == note
+    assert run["refreshed"]["ID_CHECK"][0] == note
+    assert run["functions"]["PAYABLE"][0] == run["refreshed"]["PAYABLE"][0] == 200
