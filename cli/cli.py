@@ -86,9 +86,7 @@ def cmd_calc(args) -> int:
 # ---------------------------------------------------------------- policy
 
 def _plan_error_text(exc: plans.PlanError) -> str:
-    if exc.problems:
-        return f"{exc}：" + "；".join(exc.problems[:5]) + ("……" if len(exc.problems) > 5 else "")
-    return str(exc)
+    return exc.text()
 
 
 def cmd_policy_list(args) -> int:

@@ -63,6 +63,14 @@ class PlanError(Exception):
         super().__init__(message)
         self.problems = problems or []
 
+    def text(self, most: int = 5) -> str:
+        """The message with the first ``most`` problems, for staff: a cell or
+        a ribbon message must say what to fix, not only how many."""
+        if not self.problems:
+            return str(self)
+        more = "……" if len(self.problems) > most else ""
+        return f"{self}：" + "；".join(self.problems[:most]) + more
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Category:

@@ -174,7 +174,7 @@ def _plan_or_error(policy: str):
     try:
         return plans.load(policy), ""
     except plans.PlanError as exc:
-        return None, str(exc)
+        return None, exc.text()
 
 
 def _plan(policy):
@@ -188,7 +188,7 @@ def _plan(policy):
         try:
             return _read_once(plan.path, plans.load), ""
         except plans.PlanError as exc:
-            return None, str(exc)
+            return None, exc.text()
     return None, error
 
 

@@ -92,7 +92,8 @@ def run(action_id: str, report: str | None = None):
             if not line:
                 return
     except Exception as exc:  # show the user one line, never a traceback
-        line = f"{label}未完成：{exc}"
+        from yibao.functions.plan import PlanError
+        line = f"{label}未完成：{exc.text() if isinstance(exc, PlanError) else exc}"
     if report:
         from pathlib import Path
         Path(report).write_text(line, encoding="utf-8")

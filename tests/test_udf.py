@@ -262,3 +262,23 @@ def test_through_xlwings_own_call_udf_error_cells_in_and_error_values_out(monkey
         assert isinstance(value, VARIANT) and (value.varianttype, value.value) == (10, -2146826273), row
     assert tier[1][0] == check[1][0] == "“身份证号”单元格是错误值#N/A（多为公式出错），请改正该单元格"
     assert "校验位" in tier[2][0] and check[0][0] == ""
+
+
+def test_a_broken_plan_file_says_what_to_fix_in_the_cell(tmp_path):
+    """A county staff member who edits a plan and defines 低保对象 twice (issue
+    12 item 11) sees the reason in the function cells, not only "有 1 处错误":
+    the cell is the only place a ribbon user reads it."""
+    from pathlib import Path
+    import yibao.functions.plan as plans
+    source = Path(plans.__file__).parent / "plans" / "xinqiao-2021.toml"
+    broken = tmp_path / "我的方案.toml"
+    broken.write_text(source.read_text(encoding="utf-8") + '\n[[category]]\nname = "低保对象"\nsubsidy = "full"\n'
+                      'funding = { "民政" = "100%" }\nclause = "002 四(四)"\n', encoding="utf-8")
+    args = ([[make_id("19800101", 1)]], [["低保户"]], [[datetime.datetime(2020, 10, 15)]], None, None, None,
+            [[str(broken)]])
+    tier = udf.SUBSIDY_TIER(*args)[0][0]
+    assert "有 1 处错误" in tier and "“低保对象”定义了两次" in tier
+    payable = udf.PAYABLE(*args)[0][0]
+    assert isinstance(payable, CellError) and "定义了两次" in payable.reason
+    age = udf.ID_AGE([[make_id("19800101", 1)]], None, [[str(broken)]])[0][0]
+    assert isinstance(age, CellError) and "定义了两次" in age.reason
