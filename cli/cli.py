@@ -233,6 +233,8 @@ def _describe_open(p: plans.Plan) -> list[str]:
         out.append(f"  {q.question}：{q.key} = {value}（{q.meaning}）{where}")
         if q.interpretation:
             out.append(f"     ※ 解释：{q.interpretation}")
+    if len(out) == 2:       # every question moot: say so, not a heading over nothing
+        out.append("  无：本方案不涉及同额资助由谁出资、待遇等待期怎么数、代缴适用哪些缴费期")
     return out
 
 
