@@ -59,8 +59,49 @@ def xlwings_version() -> str:
     return xlwings.__version__
 
 
+#: The oldest xlwings whose VBA has what our wrappers call: ``XLPy`` (before
+#: 0.30.11 the function was ``Py``; xlwings commit 95dfbbca "Renamed Py() to
+#: XLPy()", first tagged 0.30.11). pyproject.toml requires the same.
+MIN_XLWINGS = (0, 30, 11)
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"0.30.11"`` → ``(0, 30, 11)``; a suffix such as ``rc1`` or ``+dev`` is ignored."""
+    import re
+    return tuple(int(n) for n in re.findall(r"\d+", version.split("+")[0])[:3])
+
+
+def check_xlwings_version(version: str | None = None) -> str:
+    version = version or xlwings_version()
+    if version_tuple(version) < MIN_XLWINGS:
+        need = ".".join(map(str, MIN_XLWINGS))
+        raise BuildError(f"已安装的 xlwings {version} 太旧，加载项需要 xlwings {need} 或更新；"
+                         "请运行 pip install -U xlwings")
+    return version
+
+
+#: How the add-in records the xlwings it was built for (docProps/core.xml,
+#: dc:description), read back by ``yibao addin status``.
+BUILT_FOR = "按 xlwings {version} 生成"
+
+
+def built_for(xlam: bytes) -> str | None:
+    """The xlwings version an add-in file was built for, or None (not ours,
+    or built by a yibao that did not record it)."""
+    import re
+    import zipfile
+    try:
+        with zipfile.ZipFile(io.BytesIO(xlam)) as z:
+            core = z.read("docProps/core.xml").decode("utf-8")
+    except (zipfile.BadZipFile, KeyError):
+        return None
+    found = re.search(r"<dc:description>[^<]*按 xlwings (\S+) 生成", core)
+    return found.group(1) if found else None
+
+
 def xlwings_module_source() -> str:
     """xlwings' VBA module for custom add-ins, PROJECT_NAME set to ours."""
+    check_xlwings_version()
     path = xlwings_dir() / "xlwings_custom_addin.bas"
     if not path.exists():
         raise BuildError(f"已安装的 xlwings 中没有 {path.name}；请升级 xlwings（pip install -U xlwings）")
@@ -144,6 +185,7 @@ def _core() -> str:
     return (_HEAD + '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
             'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/">'
             "<dc:title>医保征缴</dc:title><dc:creator>yibao</dc:creator>"
+            f"<dc:description>医保征缴加载项，{BUILT_FOR.format(version=xlwings_version())}</dc:description>"
             "</cp:coreProperties>")
 
 

@@ -1,4 +1,4 @@
-"""``yibao addin build | install | remove | status | fallback``.
+"""``yibao addin build | install | remove | status | fallback | selftest``.
 
 ``add_parser(subparsers)`` is called from :func:`yibao.cli.build_parser`.
 Errors a user can cause end as one Chinese line on stderr and exit code 2.
@@ -36,8 +36,10 @@ def cmd_build(args) -> int:
     start = time.perf_counter()
     path = build.build(args.output)
     seconds = time.perf_counter() - start
+    version = build.xlwings_version()
     print(f"已生成 {path}（{path.stat().st_size // 1024} KB，用时 {seconds:.1f} 秒；"
-          f"xlwings {build.xlwings_version()}）")
+          f"xlwings {version}）")
+    print(f"它只能用在装有 xlwings {version} 的电脑上；在别的电脑上请运行 yibao addin install")
     return 0
 
 
@@ -71,9 +73,15 @@ def cmd_fallback(args) -> int:
     from . import install
     for line in install.fallback(args.dir, args.vba_dir):
         print(line)
-    print("接下来请按 docs/windows.md 的“备用方案”一节操作：信任对 VBA 工程的访问，"
-          "在台账中点 xlwings → Import Functions 导入函数，并导入 yibao_ribbon.bas 使用各项功能")
+    print("接下来请按 docs/windows.md 的“备用方案”一节操作：在台账中点 xlwings → Import Functions "
+          "导入函数（或在 VBA 编辑器里手工导入上面两个模块）；备用方案下没有功能区按钮，"
+          "各项功能请在命令提示符里运行对应的 yibao 命令")
     return 0
+
+
+def cmd_selftest(args) -> int:
+    from .selftest import cmd_selftest as run
+    return run(args)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -113,6 +121,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--vba-dir", type=Path,
                    help="VBA 模块写到哪里（默认 用户目录\\yibao-vba） / where to write the .bas files")
     p.set_defaults(func=cmd_fallback)
+
+    p = sub.add_parser(
+        "selftest", help="在装有 Excel 的电脑上自动检查加载项并写出报告 / check the add-in in Excel, write a report",
+        description="自动打开 Excel，逐个输入函数、运行功能区按钮、计时重算，写出自检报告（JSON 和中文说明）。"
+                    " Drives Excel through xlwings and writes a report to send back.",
+    )
+    p.add_argument("-o", "--output", type=Path, help="报告文件夹（默认 yibao-自检-日期时间） / report folder")
+    p.add_argument("--addin", type=Path, help="加载项文件（默认 XLSTART 中的 yibao.xlam） / the add-in file")
+    p.add_argument("--rows", type=int, nargs="+", help="计时重算的台账行数（默认 300 5000） / rows to time")
+    p.set_defaults(func=cmd_selftest)
 
     addin.set_defaults(func=lambda a: (addin.print_help(), 0)[1])
     return addin

@@ -19,6 +19,7 @@ from pathlib import Path
 from yibao import __version__
 from yibao.atomic import write_atomic
 from yibao.functions import engine, plan as plans
+from yibao.functions import person as person_reading
 from yibao.functions.values import BadValue, yuan_text
 
 
@@ -36,12 +37,6 @@ def _utf8_streams():
 
 
 # ---------------------------------------------------------------- calc
-
-#: the input keys of a ``yibao calc`` line (README "`yibao calc` contract");
-#: any other key fails that line, so that a misspelling ("identity") is not
-#: computed as if the key were absent
-CALC_KEYS = ("id_no", "identities", "pay_date", "enroll_type", "event_date", "employee_insured")
-
 
 def cmd_calc(args) -> int:
     try:
@@ -70,13 +65,9 @@ def cmd_calc(args) -> int:
                                     f"{{\"id_no\": \"...\"}}）") from None
                 if not isinstance(row, dict):
                     raise UserError(f"第{number}行应为一个JSON对象，如 {{\"id_no\": \"...\"}}")
-                unknown = [key for key in row if key not in CALC_KEYS]
                 try:
-                    if unknown:
-                        raise BadValue(
-                            "不认识的输入项：" + "、".join(f"“{key}”" for key in unknown)
-                            + "（可用的输入项：" + "、".join(CALC_KEYS) + "）")
-                    person = engine.person_from_dict(row)
+                    # the one reading of a row every shell uses (README "`yibao calc` contract")
+                    person = person_reading.person_from_json(row)
                 except BadValue as exc:
                     result = engine.Result(ok=False, message=str(exc))
                 else:
@@ -95,9 +86,7 @@ def cmd_calc(args) -> int:
 # ---------------------------------------------------------------- policy
 
 def _plan_error_text(exc: plans.PlanError) -> str:
-    if exc.problems:
-        return f"{exc}：" + "；".join(exc.problems[:5]) + ("……" if len(exc.problems) > 5 else "")
-    return str(exc)
+    return exc.text()
 
 
 def cmd_policy_list(args) -> int:
@@ -129,7 +118,9 @@ def describe(p: plans.Plan) -> str:
         f"文件：{p.path}",
         f"个人缴费 {yuan_text(p.individual)} 元，财政补助 {yuan_text(p.fiscal)} 元，"
         f"筹资标准 {yuan_text(p.full_standard)} 元  [{p.clause_of('fee')}]",
-        f"待遇年度 {p.year_start} 至 {p.year_end}；年龄按 {p.age_reference} 计算",
+        f"待遇年度 {p.year_start} 至 {p.year_end}",
+        f"{engine.age_rule_text(p)}  [{p.clause_of('age')}]",
+        *([f"     ※ 解释：{p.age_interpretation}"] if p.age_interpretation else []),
         f"参保类型：{'、'.join(p.enroll_types)}",
         "",
         "缴费期（按顺序匹配）：",
@@ -242,6 +233,8 @@ def _describe_open(p: plans.Plan) -> list[str]:
         out.append(f"  {q.question}：{q.key} = {value}（{q.meaning}）{where}")
         if q.interpretation:
             out.append(f"     ※ 解释：{q.interpretation}")
+    if len(out) == 2:       # every question moot: say so, not a heading over nothing
+        out.append("  无：本方案不涉及同额资助由谁出资、待遇等待期怎么数、代缴适用哪些缴费期")
     return out
 
 

@@ -127,7 +127,7 @@ def run(folder: Path, persons: int = 1000, pdf: bool = True, bar=None) -> list[t
     sheet = folder / "汇总上报.xlsx"
     first, rest = ledgers[0], sources[1:]
     line = summary.run(_fresh_book(first), plan, {"ledgers": rest, "output": sheet, "town": synth.TOWN, "lists": side,
-                                                  "pdf": pdf})
+                                                  "roster": summary.read_roster(roster), "pdf": pdf})
     made.append((f"汇总上报：{line}", sheet))
 
     tick("公示名单")

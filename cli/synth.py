@@ -484,6 +484,7 @@ def _ledger(plan, village: str, people: list[Member]):
         return _big_ledger(plan, village, people)
     # one build of the form for all villages: only the 填报单位 line names the village
     wb = openpyxl.load_workbook(io.BytesIO(_form("ledger", plan.id, None)))
+    wb.calculation.fullCalcOnLoad = True    # rows filled here: the form's stored (blank) results are stale
     ws = wb.worksheets[0]
     for cell in ws[2]:
         if str(cell.value or "").startswith("填报单位"):
@@ -529,6 +530,7 @@ def _list_book(plan, department: str, sheets: dict[str, list[dict]]):
             _plain_sheet(big.create_sheet(sheet), rows)
         return big
     wb = openpyxl.load_workbook(io.BytesIO(_form("subsidy-list", plan.id, None)))
+    wb.calculation.fullCalcOnLoad = True    # rows filled here: the form's stored (blank) results are stale
     template = wb.worksheets[0]
     head = layout.data_start - 1
     headers = {layout.headers[key].rstrip("*★"): c for key, c in layout.col.items()}

@@ -92,7 +92,7 @@ def _icon(d, kind: str, x: int, y: int, s: int, colour) -> None:
         d.rectangle([x + s * .28, y + s * .08, x + s * .72, y + s * .4], outline=ink, width=w, fill=paper)
         d.rectangle([x + s * .1, y + s * .38, x + s * .9, y + s * .75], fill=ink)
         d.rectangle([x + s * .28, y + s * .62, x + s * .72, y + s * .95], outline=ink, width=w, fill=paper)
-    elif kind == "TableInsert":
+    elif kind == "TableInsertExcel":
         d.rectangle([x + s * .1, y + s * .15, x + s * .9, y + s * .85], outline=ink, width=w, fill=paper)
         d.rectangle([x + s * .1, y + s * .15, x + s * .9, y + s * .33], fill=ink)
         for k in (1, 2):

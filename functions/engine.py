@@ -4,8 +4,9 @@ benefits start: the plan's rules applied to one person.
 Pure functions over a :class:`~yibao.functions.plan.Plan`; nothing here
 touches a workbook. The steps, in the order a township officer reasons:
 
-1. the ID number must be valid; its birth date gives the age (on the plan's
-   ``[age] reference`` date) and, for newborns, the day benefits start;
+1. the ID number must be valid; its birth date gives the age (on the day
+   the plan's ``[age] on`` names: :func:`age_day`) and, for newborns, the
+   day benefits start;
 2. people already in employee insurance are out (every plan's scope clause);
 3. identity names are resolved to the plan's categories; age-derived ones
    are added (000 二(二)(2), 004 百岁老人); conditional ones are dropped when
@@ -34,11 +35,10 @@ from typing import Iterable, NamedTuple
 
 from . import idno
 from . import identity
-from .identity import split_names
 from .plan import ENROLL_TYPES, Category, Plan, Rule
-from .values import BadValue, first_of_next_month, to_date, yuan, yuan_text
+from .values import first_of_next_month, yuan, yuan_text
 
-__all__ = ["Person", "Result", "compute", "compute_valid", "compute_many", "person_from_dict"]
+__all__ = ["Person", "Result", "compute", "compute_valid", "compute_many", "age_day", "age_rule_text"]
 
 _DAY = datetime.timedelta(days=1)
 
@@ -103,12 +103,25 @@ def _resolve(plan: Plan, names: tuple[str, ...]):
     for name in names:
         cats = _lookup_enumerated(plan, name)
         if cats is None:
-            listed = "、".join(plan.category_names())
-            return (), f"未知身份类别“{name}”。本方案的身份类别有：{listed}"
+            return (), _unknown_message(plan, name)
         for cat in cats:
             if cat not in found:
                 found.append(cat)
     return tuple(found), ""
+
+
+def _unknown_message(plan: Plan, name: str) -> str:
+    """Why a name is refused: a broader name than a category's (建档立卡 for
+    000 二(二)(1)'s 建档立卡…脱贫享受政策人口和即时帮扶人口) names that
+    category and its clause; every message lists the plan's names."""
+    listed = "、".join(plan.category_names())
+    k = identity.key(name)
+    near = [c for c in plan.categories if k and any(k in identity.key(n) for n in (c.name, *c.aliases))]
+    if near:
+        which = "、".join(f"“{c.name}”（{c.clause}）" if c.clause else f"“{c.name}”" for c in near)
+        return (f"身份类别“{name}”比方案的条文宽，不能直接认定：相近的是{which}，"
+                f"请按部门名单写明具体身份。本方案的身份类别有：{listed}")
+    return f"未知身份类别“{name}”。本方案的身份类别有：{listed}"
 
 
 def _lookup_enumerated(plan: Plan, name: str):
@@ -152,10 +165,45 @@ class Held:
     window_key: tuple      # only what the plan's windows look at: (subsidized?, holds one? per rule)
 
 
+def age_day(plan: Plan, pay: datetime.date) -> datetime.date:
+    """The day whose age (周岁) decides the age-bound categories of a person
+    paying on ``pay``, by the plan's ``[age] on``:
+
+    - ``"pay_date"`` (the default): the payment day; a payment made before
+      the insurance year (the centralized collection) counts on ``[age]
+      reference``, the year's first day. 001 三(二)5: the groups enroll all
+      year and are subsidized "从缴费之日起", so a 低保边缘 person who turns 60
+      in May and enrolls in June is subsidized; one who turned 18 before
+      enrolling is no longer a minor.
+    - ``"year_start"``: always ``[age] reference`` (1 January), also for
+      enrollment during the year (a plan that says so).
+    - ``"year_reached"``: the age reached during the insurance year (the
+      age on its last day: 当年年满60周岁).
+    """
+    if plan.age_on == "year_start":
+        return plan.age_reference
+    if plan.age_on == "year_reached":
+        return plan.year_end
+    return pay if pay > plan.age_reference else plan.age_reference
+
+
+#: how each ``[age] on`` reading is said to staff (policy show, messages)
+AGE_ON_TEXT = {
+    "pay_date": "年龄按缴费之日的周岁计算（{ref}前缴费的按{ref}计算）",
+    "year_start": "年龄按{ref}（待遇年度首日）的周岁计算，年中参保也按此日",
+    "year_reached": "年龄按本待遇年度内达到的周岁计算（即{end}的周岁）",
+}
+
+
+def age_rule_text(plan: Plan) -> str:
+    """The plan's reading of which day decides age, in words for staff."""
+    return AGE_ON_TEXT[plan.age_on].format(ref=plan.age_reference, end=plan.year_end)
+
+
 @functools.lru_cache(maxsize=65536)
-def _age_class(plan: Plan, born: datetime.date) -> int:
-    """The plan's age class of a person born on ``born`` (memoized by birth date)."""
-    return plan.age_class(idno.age_from_birth(born, plan.age_reference))
+def _age_class(plan: Plan, born: datetime.date, day: datetime.date) -> int:
+    """The plan's age class of a person born on ``born`` on ``day`` (memoized)."""
+    return plan.age_class(idno.age_from_birth(born, day))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -168,21 +216,29 @@ def _held(plan: Plan, cats: tuple) -> Held:
 
 
 @functools.lru_cache(maxsize=65536)
-def _eligible(plan: Plan, listed: tuple[Category, ...], age: int) -> tuple[Held, str]:
-    """Categories a person of ``age`` holding ``listed`` really has, and a
-    note on any listed identity whose condition fails."""
+def _eligible(plan: Plan, listed: tuple[Category, ...], age: int) -> tuple[Held, str, bool]:
+    """Categories a person of ``age`` holding ``listed`` really has, a note
+    on any listed identity whose condition fails, and whether an age
+    condition is among those failing."""
     held = {c.name for c in listed}
     cats = [c for c in plan.categories if c.from_age and c.name not in held
             and _condition_holds(c, age, held)]
     held.update(c.name for c in cats)
-    notes = []
+    notes, by_age = [], False
     for cat in listed:
         if _condition_holds(cat, age, held):
             cats.append(cat)
         else:
             notes.append(f"“{cat.name}”不符合条件（{_condition_text(cat)}），不予资助")
+            by_age = by_age or _age_bound(cat)
     cats.sort(key=lambda c: plan.rank[c.name])
-    return _held(plan, tuple(cats)), "；".join(notes)
+    return _held(plan, tuple(cats)), "；".join(notes), by_age
+
+
+def _age_bound(cat: Category) -> bool:
+    """Whether the category's condition looks at age."""
+    return (cat.age_min is not None or cat.age_max is not None
+            or any("age_min" in c or "age_max" in c for c in cat.requires_any))
 
 
 def _condition_text(cat: Category) -> str:
@@ -314,14 +370,28 @@ def _match(candidates: tuple[Rule, ...], pay: datetime.date, born: datetime.date
     return None, hint
 
 
-def _rule_message(plan: Plan, rule: Rule, kind: str, hint: str, note: str) -> str:
-    """What to tell staff about how this person was handled."""
+def _kind_windows(plan: Plan, kind: str) -> tuple[Rule, ...]:
+    """The rules written for enrollment type ``kind``."""
+    return tuple(r for r in plan.rules if r.types is not None and kind in r.types)
+
+
+def _rule_message(plan: Plan, rule: Rule, kind: str, hint: str, note: str, pay: datetime.date | None = None) -> str:
+    """What to tell staff about how this person was handled. ``pay`` is
+    given when the person's enrollment type has rules of its own but none
+    whose window holds the payment day (a newborn paying in the general
+    window, 002 二): then that, not a failed condition, is the reason."""
     messages = [note] if note else []
     if kind != "普通" and (rule.types is None or kind not in rule.types):
-        if kind not in plan.enroll_types:
+        if kind not in plan.enroll_types or not _kind_windows(plan, kind):
             messages.append(f"本方案对“{kind}”无专门规定，按“{rule.name}”办理")
+        elif pay is not None:
+            spans = "、".join(dict.fromkeys(f"{r.start}至{r.end}" for r in _kind_windows(plan, kind)))
+            messages.append(f"缴费日{pay}在“{rule.name}”内，按该期办理（“{kind}”的专门规定适用于{spans}缴费）")
         else:
             messages.append(f"不符合“{kind}”的条件，按“{rule.name}”办理" + (f"（{hint}）" if hint else ""))
+            hint = ""
+    elif hint:
+        messages.append(hint)   # a rule for this type did not fit: say why (002: 新生儿 past 90 days)
     if rule.amount == "full_standard":
         messages.append(f"{rule.name}：按筹资标准{yuan_text(plan.full_standard)}元全额缴费，不享受资助")
     if rule.wait_days:
@@ -353,10 +423,14 @@ _ENROLL_TYPES = frozenset(ENROLL_TYPES)
 def compute(plan: Plan, person: Person, today: datetime.date | None = None) -> Result:
     """Apply ``plan`` to one person."""
     try:
-        _number, born = idno.parse(person.id_no, today)
+        number, born = idno.parse(person.id_no, today)
     except idno.InvalidID as exc:
         return _fail(str(exc))
-    return compute_valid(plan, person, born)
+    result = compute_valid(plan, person, born)
+    upgraded = idno.upgrade_note(person.id_no, number)
+    if upgraded:        # an old 15-digit number: computed as its 18-digit form, and said so
+        result.message = "；".join(x for x in (upgraded, result.message) if x)
+    return result
 
 
 def compute_valid(plan: Plan, person: Person, born: datetime.date) -> Result:
@@ -370,8 +444,13 @@ def compute_valid(plan: Plan, person: Person, born: datetime.date) -> Result:
     listed, error = _resolve(plan, person.identities)
     if error:
         return _fail(error)
-    held, note = _eligible(plan, listed, _age_class(plan, born))
     pay = person.pay_date or plan.default_pay_date
+    day = age_day(plan, pay)
+    held, note, by_age = _eligible(plan, listed, _age_class(plan, born, day))
+    if by_age:
+        # which day decided, so staff can see why a birthday changed the answer
+        what = "缴费之日" if day == pay else ("待遇年度末" if day == plan.year_end else "待遇年度首日")
+        note += f"（年龄按{what}{day}计为{idno.age_from_birth(born, day)}周岁）"
     candidates = _candidates(plan, pay, kind, held.window_key)
     first = candidates[0] if candidates else None
     if first is not None and first.event is None and first.born_between is None:
@@ -380,7 +459,12 @@ def compute_valid(plan: Plan, person: Person, born: datetime.date) -> Result:
         rule, hint = _match(candidates, pay, born, person.event_date)
     if rule is None:
         return _fail("；".join(x for x in (plan.no_window_message, hint, note) if x))
-    payable, subsidy, tier, funding, message = _outcome(plan, rule, held, kind, hint, note)
+    outside = None
+    if (kind != "普通" and not hint and (rule.types is None or kind not in rule.types)
+            and (windows := _kind_windows(plan, kind))
+            and not any(r.start <= pay <= r.end for r in windows)):
+        outside = pay           # no rule of this type is open on the payment day
+    payable, subsidy, tier, funding, message = _outcome(plan, rule, held, kind, hint, note, outside)
     start = _benefit_start(plan, rule, pay, born)
     if start > plan.year_end:
         message = "；".join(x for x in (message, f"待遇起始日{start}已在本待遇年度（至{plan.year_end}）之后，"
@@ -389,9 +473,10 @@ def compute_valid(plan: Plan, person: Person, born: datetime.date) -> Result:
 
 
 @functools.lru_cache(maxsize=65536)
-def _outcome(plan: Plan, rule: Rule, held: Held, kind: str, hint: str, note: str):
+def _outcome(plan: Plan, rule: Rule, held: Held, kind: str, hint: str, note: str,
+             outside: datetime.date | None = None):
     """Money and message for a rule and what the person holds (memoized)."""
-    return (*_money(plan, rule, held.cats), _rule_message(plan, rule, kind, hint, note))
+    return (*_money(plan, rule, held.cats), _rule_message(plan, rule, kind, hint, note, outside))
 
 
 def compute_many(plan: Plan, people: Iterable[Person], today: datetime.date | None = None,
@@ -421,40 +506,3 @@ def clear_caches():
     """Forget memoized decisions (for cold-start benchmarks and tests)."""
     for cached in (_resolve, _eligible, _held, _candidates, _outcome, _age_class):
         cached.cache_clear()
-
-
-# ---------------------------------------------------------------- input
-
-_BOOL_TEXT = {"true": True, "false": False, "是": True, "否": False, "1": True, "0": False, "": False}
-
-
-def person_from_dict(row: dict) -> Person:
-    """A :class:`Person` from a ``yibao calc`` input object; raises
-    :class:`BadValue` with a Chinese message for a bad field."""
-    if not isinstance(row, dict):
-        raise BadValue("每行应为一个JSON对象")
-    if "id_no" not in row or row["id_no"] in (None, ""):
-        raise BadValue("缺少身份证号 id_no")
-    ids = row.get("identities")
-    if ids is None:
-        ids = ()
-    elif isinstance(ids, str):
-        ids = split_names(ids)
-    elif isinstance(ids, (list, tuple)) and all(isinstance(x, str) for x in ids):
-        ids = split_names(ids)
-    else:
-        raise BadValue("identities 应为文字列表")
-    employee = row.get("employee_insured", False)
-    if isinstance(employee, str):
-        if employee.strip().lower() not in _BOOL_TEXT:
-            raise BadValue(f"employee_insured 应为 true 或 false，见到“{employee}”")
-        employee = _BOOL_TEXT[employee.strip().lower()]
-    kind = row.get("enroll_type") or "普通"
-    return Person(
-        id_no=row["id_no"],
-        identities=tuple(ids),
-        pay_date=to_date(row["pay_date"]) if row.get("pay_date") not in (None, "") else None,
-        enroll_type=str(kind).strip(),
-        event_date=to_date(row["event_date"]) if row.get("event_date") not in (None, "") else None,
-        employee_insured=bool(employee),
-    )

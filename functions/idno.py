@@ -38,6 +38,24 @@ datetime.date(1949, 12, 31)
 >>> mask('11010519491231002X')
 '110105********002X'
 
+An old 15-digit number (issued before 1999: no century, no check digit) is
+upgraded to its 18-digit form, which is what is matched and shown; the note
+says so:
+
+>>> validate('110105491231002')
+'11010519491231002X'
+>>> check_message('110105491231002')
+'15位旧身份证号，对应的18位号码为11010519491231002X，请改填18位号码'
+
+The region code is looked up in python-stdnum's list of administrative
+division codes since 1980, abolished codes included, for the place shown;
+an unknown code is at most a warning, never a rejection:
+
+>>> birthplace('110103194912310027'), birthplace('520221194003150454')
+('北京市崇文区（已撤销，代码用至2010年）', '贵州省六盘水市水城县（已撤销，代码用至2020年）')
+>>> region_note('430999198001010313')
+'身份证号前6位430999不在行政区划代码表中（含已撤销的代码），请核对；不影响计算'
+
 A number that Excel stored as a float (shown as 1.10105E+17, only 15
 significant digits kept) is recognized and reported as such:
 
@@ -62,6 +80,7 @@ __all__ = [
     "InvalidBirthDate", "DamagedByExcel",
     "compact", "validate", "is_valid", "check_message",
     "birth_date", "gender", "age_on", "mask",
+    "upgrade_15", "upgrade_note", "birthplace", "region_note",
 ]
 
 #: earliest birth year we accept (the oldest living residents)
@@ -188,12 +207,47 @@ def _clean_for_validate(number) -> str:
     if not digits:
         raise InvalidLength("身份证号为空")
     if len(digits) == 15 and digits.isdigit():
-        raise InvalidLength("这是15位旧身份证号，请换用18位号码")
+        return upgrade_15(digits)
     if len(digits) != 18:
         raise InvalidLength(f"身份证号应为18位，现为{len(digits)}位")
     if not (digits[:17].isdigit() and (digits[17].isdigit() or digits[17] == "X")):
         raise InvalidFormat()
     return digits
+
+
+def upgrade_15(digits: str) -> str:
+    """The 18-digit form of an old 15-digit number: ``19`` put before the
+    two-digit birth year and the check digit appended (GB 11643-1999, the
+    rule by which the old numbers were converted). Raises
+    :class:`InvalidID` for anything but 15 digits with an existing date.
+
+    >>> upgrade_15('430423800101123')
+    '430423198001011231'
+    """
+    if not (isinstance(digits, str) and len(digits) == 15 and digits.isdigit()):
+        raise InvalidLength(f"15位旧身份证号应为15位数字，见到“{digits}”")
+    body = digits[:6] + "19" + digits[6:]
+    _birth(body[6:14])
+    check = (1 - 2 * int(body, 13)) % 11      # ISO 7064 MOD 11-2, as stdnum's calc_check_digit
+    return body + ("X" if check == 10 else str(check))
+
+
+def upgrade_note(raw, number: str | None = None) -> str:
+    """A note for staff when ``raw`` is an old 15-digit number ('' otherwise);
+    ``number`` is its 18-digit form when already known."""
+    if isinstance(raw, str) and len(raw) == 18:
+        return ""             # the common case, without compacting
+    try:
+        digits = compact(raw)
+    except InvalidID:
+        return ""
+    if len(digits) != 15 or not digits.isdigit():
+        return ""
+    try:
+        number = number or upgrade_15(digits)
+    except InvalidID:
+        return ""
+    return f"15位旧身份证号，对应的18位号码为{number}，请改填18位号码"
 
 
 def is_valid(number, today: datetime.date | None = None) -> bool:
@@ -209,7 +263,8 @@ def is_valid(number, today: datetime.date | None = None) -> bool:
 
 
 def check_message(number, today: datetime.date | None = None) -> str:
-    """The Chinese message for a bad number, or '' when it is valid.
+    """The Chinese message for a bad number, the note on an old 15-digit
+    number (valid, upgraded: :func:`upgrade_note`), or '' when it is valid.
 
     >>> check_message('11010519491231002X')
     ''
@@ -217,10 +272,10 @@ def check_message(number, today: datetime.date | None = None) -> str:
     '身份证号应为18位，现为16位'
     """
     try:
-        validate(number, today)
+        valid = validate(number, today)
     except InvalidID as exc:
         return str(exc)
-    return ""
+    return upgrade_note(number, valid)
 
 
 def birth_date(number) -> datetime.date:
@@ -269,3 +324,75 @@ def mask(number) -> str:
     if len(digits) != 18 or not digits[:17].isdigit():
         return "*" * 6
     return digits[:6] + "*" * 8 + digits[14:]
+
+
+# ---------------------------------------------------------------- region
+
+@functools.lru_cache(maxsize=1)
+def _regions():
+    from stdnum import numdb
+    return numdb.get("cn/loc")
+
+
+def _region_names(code: str) -> dict:
+    """{'province': …, 'county': …} of a 6-digit code, as python-stdnum's
+    cn/loc table has them (county names carry their years: "[1987-2020]水城县")."""
+    found = {}
+    for _part, props in _regions().info(code):
+        found.update(props)
+    return found
+
+
+def _current(names: str) -> tuple[str, str]:
+    """(latest name, year its code was abolished or '') of a table entry
+    such as "[-1986]水城特区,[1987-]钟山区"."""
+    last = names.split(",")[-1]
+    if not last.startswith("["):
+        return last, ""
+    years, name = last[1:].split("]", 1)
+    return name, years.split("-")[1]
+
+
+_NOT_PLACES = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _place(code: str) -> str:
+    names = _region_names(code)
+    if "province" not in names or (code[2:] != "0000" and "county" not in names):
+        return ""
+    parts, ended = [names["province"]], ""
+    if code[4:] != "00":
+        prefecture = _region_names(code[:4] + "00").get("county")
+        if prefecture:
+            name, _end = _current(prefecture)
+            if name not in _NOT_PLACES:
+                parts.append(name)
+    if code[2:] != "0000":
+        name, ended = _current(names["county"])
+        if name != parts[-1]:
+            parts.append(name)
+    place = "".join(dict.fromkeys(parts))
+    return place + (f"（已撤销，代码用至{ended}年）" if ended else "")
+
+
+def birthplace(number) -> str:
+    """Where the number was first registered (its region code), from
+    python-stdnum's table of division codes since 1980 including abolished
+    ones: '湖南省衡阳市衡山县'; '' for a code not in the table. Never raises
+    for a valid number; the code says nothing about the number's validity.
+
+    >>> birthplace('430423198001011231')
+    '湖南省衡阳市衡山县'
+    """
+    return _place(validate(number)[:6])
+
+
+def region_note(number) -> str:
+    """A warning for a region code not in the table ('' when it is there).
+    Only a warning: codes are renamed and merged, and the table may miss
+    one."""
+    code = validate(number)[:6]
+    if _place(code):
+        return ""
+    return f"身份证号前6位{code}不在行政区划代码表中（含已撤销的代码），请核对；不影响计算"

@@ -58,6 +58,8 @@ AMOUNTS = ("individual", "full_standard")
 BENEFIT_FROM = ("year_start", "pay_date", "birth_date", "next_month")
 EVENTS = ("birth", "event_date")
 SELECTION_RULES = ("highest", "order")
+#: which day decides a person's age (``[age] on``): see engine.age_day
+AGE_ON = ("pay_date", "year_start", "year_reached")
 
 
 class PlanError(Exception):
@@ -66,6 +68,14 @@ class PlanError(Exception):
     def __init__(self, message: str, problems: list[str] | None = None):
         super().__init__(message)
         self.problems = problems or []
+
+    def text(self, most: int = 5) -> str:
+        """The message with the first ``most`` problems, for staff: a cell or
+        a ribbon message must say what to fix, not only how many."""
+        if not self.problems:
+            return str(self)
+        more = "……" if len(self.problems) > most else ""
+        return f"{self}：" + "；".join(self.problems[:most]) + more
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -382,6 +392,8 @@ class Plan:
     proxy_source: str | None
     proxy_payer: str | None
     path: str = ""
+    age_on: str = "pay_date"   # [age] on: which day decides age (engine.age_day)
+    age_interpretation: str = ""  # [age] interpretation: the county's reading, shown by policy show
     # the sections the actions read, typed and checked at load
     published: datetime.date | None = None
     cash: Cash | None = None
@@ -755,6 +767,7 @@ def _build(data: dict, problems: list[str], path: str) -> Plan | None:
         year_table.fail("start 晚于 end")
     age = _Entry(data.get("age", {}), "[age] 年龄计算", problems)
     age_reference = age.date("reference")
+    age_on = age.choice("on", AGE_ON, "pay_date")
     scope = _Entry(data.get("scope", {}), "[scope] 参保范围", problems)
     scope.choice("employee_insured", ("excluded",), "excluded")
     enrollment = _Entry(data.get("enrollment", {}), "[enrollment] 参保类型", problems)
@@ -931,7 +944,8 @@ def _build(data: dict, problems: list[str], path: str) -> Plan | None:
         no_window_message=enrollment.text("no_window_message", "缴费日期不在本方案任何缴费期内"),
         employee_message=scope.text("message", "已参加职工医保，不参加居民医保"),
         selection=rule_kind, order=order, categories=tuple(categories), rules=tuple(rules),
-        proxy_source=proxy_source, proxy_payer=proxy_payer, path=path, published=published,
+        proxy_source=proxy_source, proxy_payer=proxy_payer, path=path, published=published, age_on=age_on,
+        age_interpretation=age.text("interpretation", "", required=False),
         clauses=tuple((section, data[section]["clause"]) for section in
                       ("fee", "insurance_year", "age", "scope", "enrollment", "selection", "proxy")
                       if isinstance(data.get(section), dict) and isinstance(data[section].get("clause"), str)),
@@ -967,7 +981,7 @@ KNOWN_KEYS = {
     "": {"id", "name", "county", "town", "year", "seed", "published"},
     "fee": {"individual", "fiscal"},
     "insurance_year": {"start", "end"},
-    "age": {"reference"},
+    "age": {"reference", "on"},
     "scope": {"employee_insured", "message"},
     "enrollment": {"types", "default_pay_date", "no_window_message"},
     "selection": {"rule", "order"},

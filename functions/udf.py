@@ -1,15 +1,25 @@
 """The Excel functions: =PAYABLE(), =SUBSIDY_TIER(), =BENEFIT_START(), ...
 
 Every function takes one cell or whole columns and returns the same shape,
-so one array formula serves a 5,000-row ledger. A problem comes back as
-Chinese text in the cell (e.g. ``身份证号校验位不对，请逐位核对``), never a
-traceback or a bare #VALUE!. Blank ID cells give blank results, so a formula
-over a half-filled column stays clean.
+so one array formula serves a 5,000-row ledger. Blank ID cells give blank
+results, so a formula over a half-filled column stays clean.
 
-Our own registry (:data:`REGISTRY`) keeps each function's name, arguments and
-Chinese help: the add-in build generates its VBA wrappers from it, and the
-functions import and test on Linux, where xlwings' decorators have no Excel
-to talk to.
+A row that cannot be computed: the number and date functions (PAYABLE,
+SUBSIDY_AMOUNT, BENEFIT_START, ID_AGE, ID_BIRTH) give the error value
+``#VALUE!`` (a :class:`~yibao.functions.person.CellError`, which carries the
+Chinese reason), so that a total over the column is an error instead of
+silently leaving the person out; the text functions (SUBSIDY_TIER, FUNDING,
+ID_CHECK, the 校验 column) give the Chinese reason (e.g.
+``身份证号校验位不对，请逐位核对``). Never a traceback.
+
+Cell values are read by :mod:`yibao.functions.person`, the one reading of a
+row that ``yibao refresh``/``validate`` and ``yibao calc`` use too.
+
+This module is pure: it imports neither xlwings nor pandas. Our registry
+(:data:`REGISTRY`) keeps each function's name, arguments, result kind and
+Chinese help; ``yibao.addin.udfs`` (what xlwings imports inside Excel) adds
+xlwings' decorators from it, and the add-in build generates the VBA wrappers
+from it.
 
 Which plan: the last argument ``policy`` (a plan id such as
 ``shuangshui-2025`` or a path to a plan file). Our templates keep it in one
@@ -28,10 +38,11 @@ import os
 from typing import Callable
 
 from . import engine, idno
+from . import person as reading
 from . import plan as plans
-from .identity import split_names
-from .picks import PICKS
-from .values import BadValue, to_date
+from .person import VALUE_ERROR, blank as _blank, cell_error
+from .picks import NUMERIC, PICKS, problem_value
+from .values import BadValue
 
 __all__ = ["REGISTRY", "PICKS", "UdfSpec", "ArgSpec", "default_policy_id"]
 
@@ -49,26 +60,22 @@ class UdfSpec:
     func: Callable
     help: str
     args: tuple[ArgSpec, ...]
+    #: "number", "date" or "text": what a cell holds; the number and date
+    #: functions give a CellError for a row they cannot compute
+    returns: str = "text"
 
 
 REGISTRY: dict[str, UdfSpec] = {}
 
 
-def _register(name: str, help: str, args: list[tuple[str, str, bool]]):
-    """Record a function in the registry and, where xlwings imports, mark it
-    as a UDF with 2-D arguments (so a column arrives as a list of rows)."""
+def _register(name: str, help: str, args: list[tuple[str, str, bool]], returns: str = "text"):
+    """Record a function in the registry (the Excel shell, ``yibao.addin.udfs``,
+    decorates it for xlwings: 2-D arguments, so a column arrives as a list of rows)."""
     specs = tuple(ArgSpec(*a) for a in args)
 
     def wrap(func):
-        REGISTRY[name] = UdfSpec(name=name, func=func, help=help, args=specs)
-        try:
-            import xlwings as xw
-        except Exception:  # pragma: no cover - xlwings is a dependency
-            return func
-        decorated = func
-        for spec in reversed(specs):
-            decorated = xw.arg(spec.name, ndim=2, doc=spec.help)(decorated)
-        return xw.func(category="医保征缴", help=help)(decorated)
+        REGISTRY[name] = UdfSpec(name=name, func=func, help=help, args=specs, returns=returns)
+        return func
     return wrap
 
 
@@ -91,8 +98,13 @@ def _shape(grid):
     return (len(grid), len(grid[0]) if grid else 0)
 
 
-def _broadcast(func, *args):
-    """Apply ``func`` cell by cell over scalars and equal-shaped ranges."""
+def _text_problem(message: str):
+    return message
+
+
+def _broadcast(func, *args, problem=_text_problem):
+    """Apply ``func`` cell by cell over scalars and equal-shaped ranges;
+    ranges of different shapes give ``problem(message)`` in every cell."""
     grids = [_as_grid(a) for a in args]
     shapes = {_shape(g) for g in grids if g is not None and _shape(g) != (1, 1)}
     if not shapes:
@@ -103,7 +115,7 @@ def _broadcast(func, *args):
     if len(shapes) > 1:
         text = "参数区域大小不一致：" + "、".join(f"{r}行{c}列" for r, c in sorted(shapes))
         rows, cols = max(shapes)
-        return [[text] * cols for _ in range(rows)]
+        return [[problem(text)] * cols for _ in range(rows)]
     rows, cols = shapes.pop()
     count = rows * cols
     columns = []
@@ -120,22 +132,49 @@ def _broadcast(func, *args):
 
 # ---------------------------------------------------------------- policy
 
+def _file_state(path) -> tuple[int, int] | None:
+    """(mtime in ns, size) of a file, or None when it is missing: one stat."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+#: settings files and plans read by this process (the Excel session's Python
+#: server): path -> (file state when read, what was read). A function call
+#: looks at each file (one stat) and reads it again only when it changed
+#: (issue 13 item 5: settings read once per session, not once per cell).
+_READ: dict[str, tuple] = {}
+
+
+def _read_once(path, read):
+    state = _file_state(path)
+    key = str(path)
+    seen = _READ.get(key)
+    if seen is None or seen[0] != state:
+        seen = (state, read(path))
+        _READ[key] = seen
+    return seen[1]
+
+
 def default_policy_id() -> str | None:
     env = os.environ.get("YIBAO_POLICY")
     if env:
         return env
     config = plans.user_plan_dir().parent / "default-policy.txt"
-    if config.is_file():
-        return config.read_text(encoding="utf-8").strip() or None
-    return None
+    if _file_state(config) is None:
+        return None
+    return _read_once(config, lambda p: p.read_text(encoding="utf-8").strip() or None)
 
 
 @functools.lru_cache(maxsize=32)
 def _plan_or_error(policy: str):
+    """The plan an id or path names, found once per session."""
     try:
         return plans.load(policy), ""
     except plans.PlanError as exc:
-        return None, str(exc)
+        return None, exc.text()
 
 
 def _plan(policy):
@@ -145,41 +184,15 @@ def _plan(policy):
             return None, "未指定方案：请在公式最后一个参数填方案编号（如 shuangshui-2025），或运行 yibao policy use 方案编号"
     plan, error = _plan_or_error(str(policy).strip())
     if plan is not None:
-        # reload when the file changed since it was cached
-        fresh = plans.load(plan.path)
-        return fresh, ""
+        # read again when the file changed since (an edited plan takes effect at the next recalculation)
+        try:
+            return _read_once(plan.path, plans.load), ""
+        except plans.PlanError as exc:
+            return None, exc.text()
     return None, error
 
 
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 # ---------------------------------------------------------------- person functions
-
-def _person(id_no, identities, pay_date, enroll_type, event_date, employee_insured):
-    def flag(v):
-        if _blank(v):
-            return False
-        if isinstance(v, bool):
-            return v
-        if isinstance(v, (int, float)):
-            return bool(v)
-        text = str(v).strip()
-        if text in ("是", "Y", "y", "TRUE", "true", "True", "1", "已参加"):
-            return True
-        if text in ("否", "N", "n", "FALSE", "false", "False", "0", "未参加"):
-            return False
-        raise BadValue(f"是否已参加职工医保应填“是”或“否”，见到“{text}”")
-    return engine.Person(
-        id_no=id_no if not isinstance(id_no, str) else id_no.strip(),
-        identities=split_names(identities) if not _blank(identities) else (),
-        pay_date=None if _blank(pay_date) else to_date(pay_date),
-        enroll_type="普通" if _blank(enroll_type) else str(enroll_type).strip(),
-        event_date=None if _blank(event_date) else to_date(event_date),
-        employee_insured=flag(employee_insured),
-    )
-
 
 def _result(plans_seen: dict, today, id_no, identities, pay_date, enroll_type, event_date,
             employee_insured, policy):
@@ -195,7 +208,7 @@ def _result(plans_seen: dict, today, id_no, identities, pay_date, enroll_type, e
     if plan is None:
         return None, error
     try:
-        person = _person(id_no, identities, pay_date, enroll_type, event_date, employee_insured)
+        person = reading.person(id_no, identities, pay_date, enroll_type, event_date, employee_insured)
     except BadValue as exc:
         return None, str(exc)
     result = engine.compute(plan, person, today)
@@ -210,12 +223,15 @@ _PERSON_ARGS = [
     ("pay_date", "缴费日期；空着按集中征缴期计算", True),
     ("enroll_type", "参保类型：普通、新生儿、职工医保转入、退役军人、新就业形态、特殊情形；空着为普通", True),
     ("event_date", "事件日期：职工医保待遇结束日、退出现役日等；新生儿不用填", True),
-    ("employee_insured", "是否已参加职工医保：是/否；空着为否", True),
+    ("employee_insured", "是否已参加职工医保：是/否（也可填√或×）；空着为否", True),
     ("policy", "方案编号，如 shuangshui-2025；空着用默认方案", True),
 ]
 
 
 def _person_udf(name: str, help: str, pick: Callable):
+    def problem(message):
+        return problem_value(name, message)
+
     def udf(id_no, identities=None, pay_date=None, enroll_type=None, event_date=None,
             employee_insured=None, policy=None):
         plans_seen: dict = {}
@@ -223,14 +239,15 @@ def _person_udf(name: str, help: str, pick: Callable):
 
         def cell(*args):
             result, message = _result(plans_seen, today, *args)
-            return message if result is None else pick(result)
+            return problem(message) if result is None else pick(result)
 
         return _broadcast(cell, id_no, identities, pay_date, enroll_type, event_date,
-                          employee_insured, policy)
+                          employee_insured, policy, problem=problem)
 
     udf.__name__ = udf.__qualname__ = name
     udf.__doc__ = help
-    return _register(name, help, _PERSON_ARGS)(udf)
+    returns = ("date" if name == "BENEFIT_START" else "number") if name in NUMERIC else "text"
+    return _register(name, help, _PERSON_ARGS, returns)(udf)
 
 
 PAYABLE = _person_udf("PAYABLE", "个人应缴金额（元）：按方案扣除资助和代缴后本人要交的钱",
@@ -245,32 +262,43 @@ BENEFIT_START = _person_udf("BENEFIT_START", "待遇起始日期", PICKS["BENEFI
 
 # ---------------------------------------------------------------- ID functions
 
-def _id_cell(pick: Callable):
+def _error_cell_message(id_no) -> str:
+    return reading.error_message(id_no, reading.LABELS["id_no"])
+
+
+def _id_cell(pick: Callable, returns: str):
     def cell(id_no, *extra):
         if _blank(id_no):
             return ""
         try:
+            if cell_error(id_no):
+                raise BadValue(_error_cell_message(id_no))
             number = idno.validate(id_no)
             return pick(number, *extra)
-        except (idno.InvalidID, BadValue) as exc:
-            return str(exc)
+        except (idno.InvalidID, BadValue, plans.PlanError) as exc:
+            return str(exc) if returns == "text" else VALUE_ERROR(str(exc))
     return cell
 
 
-def _id_udf(name: str, help: str, pick: Callable):
-    cell = _id_cell(pick)
+def _id_udf(name: str, help: str, pick: Callable, returns: str):
+    cell = _id_cell(pick, returns)
+    problem = _text_problem if returns == "text" else VALUE_ERROR
 
     def udf(id_no):
-        return _broadcast(cell, id_no)
+        return _broadcast(cell, id_no, problem=problem)
 
     udf.__name__ = udf.__qualname__ = name
     udf.__doc__ = help
-    return _register(name, help, [("id_no", "身份证号", False)])(udf)
+    return _register(name, help, [("id_no", "身份证号", False)], returns)(udf)
 
 
 def _check_cell(id_no):
+    """The 校验 column: '' for a blank or valid number, else the Chinese reason
+    (an error value such as #N/A is a problem, never 'OK')."""
     if _blank(id_no):
         return ""
+    if cell_error(id_no):
+        return _error_cell_message(id_no)
     return idno.check_message(id_no)
 
 
@@ -281,29 +309,52 @@ def _id_check(id_no):
 _id_check.__name__ = "ID_CHECK"
 ID_CHECK = _register("ID_CHECK", "身份证号校验：有问题时返回中文说明，正确时为空", [("id_no", "身份证号", False)])(_id_check)
 
-ID_BIRTH = _id_udf("ID_BIRTH", "身份证号中的出生日期", lambda n: idno.birth_of_valid(n))
-ID_GENDER = _id_udf("ID_GENDER", "身份证号对应的性别：男/女", lambda n: idno.gender(n))
+ID_BIRTH = _id_udf("ID_BIRTH", "身份证号中的出生日期", lambda n: idno.birth_of_valid(n), "date")
+ID_GENDER = _id_udf("ID_GENDER", "身份证号对应的性别：男/女", lambda n: idno.gender(n), "text")
+ID_PLACE = _id_udf("ID_PLACE", "身份证号前6位对应的地区（含已撤销的行政区划代码；代码表中没有的为空）",
+                   lambda n: idno.birthplace(n), "text")
 
 
-def _age(number, on=None):
-    day = datetime.date.today() if _blank(on) else to_date(on)
+def age_day(plan: plans.Plan) -> datetime.date:
+    """The day on which the plan decides a person's age when no other day is
+    given (``ID_AGE`` without a date): :func:`engine.age_day` for a payment
+    on the plan's default pay day (1 January of the insurance year in the
+    seeds, whose collection precedes the year; ``[age] on``)."""
+    return engine.age_day(plan, plan.default_pay_date)
+
+
+def _age(number, on=None, policy=None):
+    if _blank(on):
+        plan, error = _plan(None if _blank(policy) else str(policy).strip())
+        if plan is None:
+            raise BadValue(error)
+        day = age_day(plan)
+    else:
+        day = reading.date_of(on, "计算年龄的日期")
     return idno.age_from_birth(idno.birth_of_valid(number), day)
 
 
-_age_cell = _id_cell(_age)
+_age_cell = _id_cell(_age, "number")
 
 
-def ID_AGE(id_no, on_date=None):
-    """周岁年龄（到指定日期，空着为今天）"""
-    return _broadcast(_age_cell, id_no, on_date)
+def ID_AGE(id_no, on_date=None, policy=None):
+    """周岁年龄（到指定日期；空着按方案确定年龄的日期）"""
+    return _broadcast(_age_cell, id_no, on_date, policy, problem=VALUE_ERROR)
 
 
-ID_AGE = _register("ID_AGE", "周岁年龄（到指定日期，空着为今天）",
-                   [("id_no", "身份证号", False), ("on_date", "计算年龄的日期；空着为今天", True)])(ID_AGE)
+ID_AGE = _register("ID_AGE", "周岁年龄（到指定日期；空着按方案确定年龄的日期，如参保年度1月1日）",
+                   [("id_no", "身份证号", False),
+                    ("on_date", "计算年龄的日期；空着按方案确定年龄的日期", True),
+                    ("policy", "方案编号，如 shuangshui-2025；空着用默认方案（只在未填日期时用到）", True)],
+                   "number")(ID_AGE)
 
 
 def _mask_cell(id_no):
-    return "" if _blank(id_no) else idno.mask(id_no)
+    if _blank(id_no):
+        return ""
+    if cell_error(id_no):
+        return _error_cell_message(id_no)
+    return idno.mask(id_no)
 
 
 def _mask(id_no):

@@ -68,7 +68,9 @@ class ExcelBook(Book):
     def grids(self):
         out = {}
         for sheet in self.xw.sheets:
-            values = sheet.used_range.options(ndim=2).value
+            # err_to_str: an error cell (#N/A) reads as its code, as the functions and the
+            # file reader see it (yibao.functions.person), not as an empty cell
+            values = sheet.used_range.options(ndim=2, err_to_str=True).value
             # used_range may start below row 1: pad so row numbers match the sheet
             top = sheet.used_range.row
             left = sheet.used_range.column

@@ -30,6 +30,7 @@ import dataclasses
 import gc
 import html.parser
 import io
+import operator
 import os
 import re
 import tempfile
@@ -195,13 +196,13 @@ def _too_big(path: Path, what: str) -> BookError:
                      "请在Excel或WPS中打开检查，删除多余内容后另存为.xlsx再试")
 
 
-def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int, bool]:
-    """(farthest row, farthest column, bytes, whether it has a formula) of a
-    worksheet's XML, read in chunks: cost linear in the inflated size, memory
-    one chunk. Columns of one letter (A-Z) are not looked at one by one: at
-    most 26."""
+def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int, bool, bool]:
+    """(farthest row, farthest column, bytes, whether it has a formula,
+    whether it has an error value) of a worksheet's XML, read in chunks: cost
+    linear in the inflated size, memory one chunk. Columns of one letter
+    (A-Z) are not looked at one by one: at most 26."""
     max_row = max_col = size = 0
-    formula = False
+    formula = errors = False
     tail = b""
     while True:
         chunk = stream.read(1 << 22)
@@ -213,6 +214,8 @@ def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int, bool]:
         data = tail + chunk
         if not formula:
             formula = b"<f>" in data or b"<f " in data or b":f>" in data or b":f " in data
+        if not errors:
+            errors = b't="e"' in data
         for m in _ROW_REF.finditer(data):
             max_row = max(max_row, int(m.group(1)))
         for m in _WIDE_REF.finditer(data):
@@ -221,7 +224,7 @@ def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int, bool]:
         tail = data[-512:]
     if max_col == 0 and size:
         max_col = 26
-    return max_row, max_col, size, formula
+    return max_row, max_col, size, formula, errors
 
 
 _CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\sr=\"([A-Z]{1,4})(\d{1,9})\"[^>]*?(/?)>")
@@ -278,12 +281,13 @@ def _is_strict(z: zipfile.ZipFile) -> bool:
     return False
 
 
-def _check_zip(path: Path) -> set[str]:
+def _check_zip(path: Path) -> tuple[set[str], set[str]]:
     """Refuse a zip (.xlsx/.xlsm/.ods) whose members inflate beyond the caps
     or whose worksheets span more than :data:`MAX_CELLS` (with the sheet's
     farthest cell named, so a stray entry can be found and deleted), or that
-    is Strict Open XML. Returns the worksheet parts that hold a formula."""
-    formulas = set()
+    is Strict Open XML. Returns the worksheet parts that hold a formula, and
+    those that hold an error value."""
+    formulas, errors = set(), set()
     try:
         z = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -304,9 +308,11 @@ def _check_zip(path: Path) -> set[str]:
                 continue
             try:
                 with z.open(info) as stream:
-                    rows, cols, _size, formula = _sheet_extent(stream, path, MAX_MEMBER)
+                    rows, cols, _size, formula, error = _sheet_extent(stream, path, MAX_MEMBER)
                 if formula:
                     formulas.add(name)
+                if error:
+                    errors.add(name)
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
                 raise BookError(f"无法读取“{path.name}”：文件已损坏：请用Excel或WPS打开，另存为.xlsx后再试") from None
             if rows * cols > MAX_CELLS:     # an upper bound: measure the cells with values
@@ -317,7 +323,7 @@ def _check_zip(path: Path) -> set[str]:
                     f"无法读取“{path.name}”：工作表的范围到了{_column_letters(cols)}{rows}"
                     f"（{rows}行×{cols}列），超出可安全读取的{MAX_CELLS // 10000}万个单元格；"
                     "多半是远处误填了内容或格式：请在Excel或WPS中按Ctrl+End找到它，删除多余的行和列后保存再试")
-    return formulas
+    return formulas, errors
 
 
 def _encrypted(path: Path) -> bool:
@@ -447,6 +453,47 @@ def _uncached_cells(data: bytes) -> set[tuple[int, int]]:
         if _FORMULA.search(body) and not _FILLED_VALUE.search(body):
             out.add((int(m.group(2)), _column_number(m.group(1))))
         pos = close.end()
+
+
+_ERROR_CELL = re.compile(rb'\st="e"')
+_ERROR_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v>([^<]{1,20})<")
+
+
+def _error_cells(data: bytes) -> dict[tuple[int, int], str]:
+    """(row, column), 1-based → code, of a worksheet's error cells
+    (``<c t="e"><v>#N/A</v></c>``). Linear, per cell."""
+    out = {}
+    for m in _CELL_START.finditer(data):
+        if m.group(3) or not _ERROR_CELL.search(m.group(0)):
+            continue
+        close = _CELL_END.search(data, m.end())
+        if close is None:
+            break
+        found = _ERROR_VALUE.search(data, m.end(), close.start())
+        if found:
+            out[(int(m.group(2)), _column_number(m.group(1)))] = found.group(1).decode("ascii", "replace")
+    return out
+
+
+def _put_error_values(path: Path, grids: dict[str, list[list[Any]]], parts: set[str]):
+    """Put each error value (``#N/A``, ``#REF!``…) into the grid as its code:
+    calamine reads error cells as empty (python-calamine issue #105), and
+    an ID or flag cell holding ``#N/A`` must be reported as the Excel
+    functions and ``yibao calc`` report it (yibao.functions.person), not taken
+    for a blank cell. Only the worksheets :func:`_check_zip` saw an error in."""
+    with zipfile.ZipFile(path) as z:
+        for name, part in _sheet_parts(z).items():
+            if part not in parts or name not in grids:
+                continue
+            grid = grids[name]
+            for (r, c), code in _error_cells(z.read(part)).items():
+                while len(grid) < r:
+                    grid.append([])
+                row = grid[r - 1]
+                if len(row) < c:
+                    row.extend([""] * (c - len(row)))
+                if row[c - 1] in ("", None):
+                    row[c - 1] = code
 
 
 def _sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
@@ -749,8 +796,10 @@ def read_grid_any(path) -> dict[str, list[list[Any]]]:
     except IsADirectoryError:
         raise BookError(f"“{path}”是文件夹，不是表格文件") from None
     if head.startswith(_ZIP_MAGIC):
-        formulas = _check_zip(path)
+        formulas, errors = _check_zip(path)
         grids = _calamine_grid(path, "zip")
+        if errors:
+            _put_error_values(path, grids, errors)
         if formulas:
             _refuse_uncached_people(path, grids, formulas)
         return grids
@@ -851,13 +900,19 @@ _SIDE_MARGINS_IN = 0.7 + 0.7     # Excel's and openpyxl's default left + right m
 
 @dataclasses.dataclass(frozen=True)
 class PrintPlan:
-    """How one result sheet prints: orientation, whether to fit the width, column sections."""
+    """How one result sheet prints: orientation, whether to fit the width, column sections,
+    which columns wrap their text and which note lines are merged and wrapped."""
 
     landscape: bool
     fit_width: bool
     col_breaks: tuple[int, ...] = ()      # 1-based columns after which a new page section starts
     title_cols: int = 0                   # leading columns repeated on every section
-    row_heights: tuple[tuple[int, float], ...] = ()   # (row, pt) for header rows whose text wraps
+    row_heights: tuple[tuple[int, float], ...] = ()   # (row, pt): header rows whose text wraps, wrapped notes
+    widths: tuple[tuple[int, float], ...] = ()        # (column, width) as written: sheet.widths, wrapping ones narrowed or widened
+    wrap_cols: frozenset = frozenset()    # body columns whose text wraps (rows grow to fit it)
+    merges: tuple[str, ...] = ()          # sheet.merges, with the note lines' merges ("A12:F12")
+    notes: frozenset = frozenset()        # title/footer rows whose one text wraps across its merge
+    row_breaks: tuple[int, ...] = ()      # rows after which a new page starts (a chart kept whole)
 
 
 def _width(sheet: OutSheet, c: int) -> float:
@@ -869,15 +924,187 @@ def _text_pt(text: str, size: float = BODY_PT) -> float:
     return sum(size if ord(ch) > 0x2E7F else size * 0.55 for ch in text)
 
 
+def _fast_text_pt(text: str) -> float:
+    """``_text_pt`` at 11 pt from the UTF-8 length (C speed, for 200,000-row columns): a character
+    of three bytes or more (CJK, full-width and general punctuation) one em, others about half."""
+    wide = (len(text.encode("utf-8", "surrogatepass")) - len(text)) / 2
+    return BODY_PT * wide + BODY_PT * 0.55 * (len(text) - wide)
+
+
+MIN_WRAP_UNITS = 20.0     # a wrapping column is not narrowed below this (about 12 CJK characters)
+
+
+def _excel_pt(units: float) -> float:
+    """Printed width of a column in Excel (Calibri 11: 7 px a unit and 5 px of padding, at 96 px an
+    inch), narrower than LibreOffice's UNIT_PT without Calibri: wrapped lines are counted in it."""
+    return (7 * units + 5) * 0.75
+
+
+def _line_height(lines: int, size: float = BODY_PT) -> float:
+    return round(lines * size * 1.35 + 3, 1)
+
+
+def _long_texts(sheet: OutSheet, c: int, inner: float, first_only: bool = False) -> list[tuple[int, float]]:
+    """(row, printed width in pt) of the body texts in column ``c`` wider than ``inner`` pt (with
+    ``first_only``, the first of them only).
+
+    Built for the merge's 200,000-row roster: a text short enough to fit whatever its characters
+    is not measured, an ASCII one (an ID number) is measured by its length, and a text the
+    column repeats (categories, reasons) once."""
+    first, last = sheet.title_rows + sheet.header_rows, len(sheet.rows) - sheet.footer_rows
+    sure, i = int(inner // BODY_PT), c - 1
+    narrow = inner / (BODY_PT * 0.55)        # more ASCII characters than this do not fit
+    body = sheet.rows[first:last]
+    if not body:
+        return []
+    # whole-column checks at C speed first: most columns have no text that could be too wide
+    values = list(map(operator.itemgetter(i), body)) if min(map(len, body)) > i else \
+        [row[i] if len(row) > i else None for row in body]
+    kinds = set(map(type, values))
+    if str not in kinds:
+        return []
+    texts = values if len(kinds) == 1 else [v if v.__class__ is str else "" for v in values]
+    longest = max(map(len, texts))
+    if longest <= sure or (longest <= narrow and all(map(str.isascii, texts))):
+        return []
+    known: dict[str, float] = {}
+    out = []
+    for k in [k for k, v in enumerate(texts) if len(v) > sure]:
+        v = values[k]
+        if v.isascii():
+            pt = BODY_PT * 0.55 * len(v)
+        else:
+            pt = known.get(v)
+            if pt is None:
+                pt = _fast_text_pt(v)
+                if len(known) < 100_000:
+                    known[v] = pt
+        if pt > inner:
+            out.append((first + k + 1, pt))
+            if first_only:
+                break
+    return out
+
+
+def _wrap_columns(sheet: OutSheet, cols: list[float]) -> set[int]:
+    """Body columns holding a text wider than the column (printed, it would be cut off by the next
+    cell or run past the page edge): their text wraps."""
+    return {c for c, width in enumerate(cols, 1) if _long_texts(sheet, c, width - 4, first_only=True)}
+
+
+def _wrapped_rows(sheet: OutSheet, cols: list[float], wrap: set[int]) -> dict[int, int]:
+    """Body row → lines its wrapped texts take, where more than one. Counted in Excel's narrower
+    columns, so the text is not clipped there either (neither Excel nor LibreOffice fits a row's
+    height to its text when it opens a file)."""
+    lines: dict[int, int] = {}
+    for c in wrap:
+        room = int(_excel_pt(cols[c - 1] / UNIT_PT) - 4)
+        for r, pt in _long_texts(sheet, c, room):
+            n = -(-int(pt) // room)
+            if n > lines.get(r, 1):
+                lines[r] = n
+    return lines
+
+
+def _fit(cols: list[float], wrap: set[int], avail: float) -> list[float] | None:
+    """``cols`` (pt) with the wrapping columns narrowed so that the table fits ``avail``;
+    None when even MIN_WRAP_UNITS each is too wide."""
+    total = sum(cols)
+    if total <= avail:
+        return cols
+    floor = MIN_WRAP_UNITS * UNIT_PT
+    spare = sum(max(0.0, cols[c - 1] - floor) for c in wrap)
+    excess = total - avail
+    if not wrap or spare < excess:
+        return None
+    out = list(cols)
+    for c in wrap:
+        give = max(0.0, cols[c - 1] - floor)
+        out[c - 1] = cols[c - 1] - excess * give / spare
+    return out
+
+
+def _widen(sheet: OutSheet, cols: list[float], wrap: set[int], breaks: list[int], title_cols: int,
+           avail: float) -> list[float]:
+    """``cols`` with each wrapping column widened into the room its page section leaves free, as
+    far as its widest text needs to fit one line in Excel's narrower columns: fewer wrapped lines,
+    fewer pages. The sections (``breaks``) stay as they are."""
+    out = list(cols)
+    edges = [0, *breaks, len(cols)]
+    for lo, hi in zip(edges, edges[1:]):
+        members = range(lo + 1, hi + 1)
+        used = sum(out[c - 1] for c in members) + (sum(out[:title_cols]) if lo else 0.0)
+        free = avail - used
+        for c in sorted(set(members) & wrap):
+            if free <= 1:
+                break
+            widest = max((pt for _r, pt in _long_texts(sheet, c, out[c - 1] - 4)), default=0.0)
+            # LibreOffice's width for a column Excel prints ``widest`` + padding wide in
+            want = ((widest + 4) / 0.75 - 5) / 7 * UNIT_PT
+            grow = min(max(0.0, want - out[c - 1]), free)
+            out[c - 1] += grow
+            free -= grow
+    return out
+
+
+def _merge_rows(ref: str) -> tuple[int, int]:
+    rows = [int(x) for x in re.findall(r"\d+", ref)]
+    return min(rows), max(rows)
+
+
+_MARGINS_TB_PT = (0.75 + 0.75) * 72     # top + bottom page margins (the page footer inside the bottom one)
+_DEFAULT_ROW_PT = 15.0
+_CM_PT = 72 / 2.54
+
+
+def _chart_break(sheet: OutSheet, heights: dict[int, float], landscape: bool) -> tuple[int, ...]:
+    """A page break before a chart that would otherwise be cut by the bottom of its page: the rows
+    laid out on pages (the header rows repeated atop each), then the chart's height from its row."""
+    if not sheet.chart or not re.fullmatch(r"[A-Z]+\d+", str(sheet.chart.get("anchor", ""))):
+        return ()
+    anchor = int(re.search(r"\d+", sheet.chart["anchor"]).group(0))
+    page = (_A4_PT[0] if landscape else _A4_PT[1]) - _MARGINS_TB_PT
+    head = range(sheet.title_rows + 1, sheet.title_rows + sheet.header_rows + 1)
+    repeated = sum(heights.get(r, _DEFAULT_ROW_PT) for r in head)
+    y = 0.0
+    for r in range(1, anchor):
+        h = heights.get(r, _DEFAULT_ROW_PT)
+        if y + h > page:
+            y = repeated
+        y += h
+    tall = float(sheet.chart.get("height", 7.5)) * _CM_PT
+    return (anchor - 1,) if y + tall > page and tall < page - repeated and anchor > 1 else ()
+
+
 def print_plan(sheet: OutSheet) -> PrintPlan:
-    """The print setup of ``sheet`` (shared by the openpyxl and the fast XML writer)."""
+    """The print setup of ``sheet`` (shared by the openpyxl and the fast XML writer).
+
+    Body text wider than its column wraps, in a row tall enough for its lines (counted in Excel's
+    narrower columns: neither Excel nor LibreOffice fits a row to its text on opening a file);
+    such a column is narrowed, down to MIN_WRAP_UNITS, when that lets the table fit the page width
+    at full size, and widened into the room its page section leaves. A title or footer line of
+    one text wider than the first page section is merged across that section with its text
+    wrapped. A chart that the bottom of a page would cut starts a new page (issue 11, 打印)."""
+    cached = sheet.__dict__.get("_print_plan")
+    if cached is not None and cached[0] == (len(sheet.rows), tuple(sheet.widths.items()), tuple(sheet.merges)):
+        return cached[1]
     n = max((len(r) for r in sheet.rows), default=0)
     cols = [_width(sheet, c) * UNIT_PT for c in range(1, n + 1)]
-    total = sum(cols)
+    wrap = _wrap_columns(sheet, cols) if sheet.header_rows else set()
     landscape = sheet.landscape
-    avail = (_A4_PT[1] if landscape else _A4_PT[0]) - _SIDE_MARGINS_IN * 72
+    portrait_avail = _A4_PT[0] - _SIDE_MARGINS_IN * 72
+    land_avail = _A4_PT[1] - _SIDE_MARGINS_IN * 72
+    avail = land_avail if landscape else portrait_avail
+    # narrowing a wrapping column to fit keeps the text at full size, where fit-to-width would shrink it
+    fitted = _fit(cols, wrap, avail)
+    if fitted is None and not landscape:
+        landscape, avail = True, land_avail
+        fitted = _fit(cols, wrap, avail)
+    if fitted is not None:
+        cols = fitted
+    total = sum(cols)
     if total > avail and not landscape:
-        landscape, avail = True, _A4_PT[1] - _SIDE_MARGINS_IN * 72
+        landscape, avail = True, land_avail
     breaks: list[int] = []
     title_cols = 0
     fit = True
@@ -891,6 +1118,8 @@ def print_plan(sheet: OutSheet) -> PrintPlan:
                 breaks.append(c - 1)
                 used = sum(cols[:title_cols])
             used += w
+    if wrap:
+        cols = _widen(sheet, cols, wrap, breaks, title_cols, avail)
     heights = []
     first_header = sheet.title_rows + 1
     for r in range(first_header, sheet.title_rows + sheet.header_rows + 1):
@@ -903,7 +1132,40 @@ def print_plan(sheet: OutSheet) -> PrintPlan:
             lines = max(lines, -(-int(_text_pt(str(value))) // int(inner)))
         if lines > 1:
             heights.append((r, round(lines * BODY_PT * 1.3 + 4, 1)))
-    return PrintPlan(landscape, fit, tuple(breaks), title_cols, tuple(heights))
+    # body rows whose text wraps: tall enough for its lines in the (narrowed) columns
+    heights += [(r, _line_height(k)) for r, k in _wrapped_rows(sheet, cols, wrap).items()]
+    # note lines (titles, 说明, 注, signatures) wider than the first page section
+    section = breaks[0] if breaks else n
+    merges = list(sheet.merges)
+    notes = set()
+    last_body = len(sheet.rows) - sheet.footer_rows
+    for r in [*range(1, sheet.title_rows + 1), *range(last_body + 1, len(sheet.rows) + 1)]:
+        row = sheet.rows[r - 1]
+        if not row or not isinstance(row[0], str) or any(v not in (None, "") for v in row[1:]) or section < 2:
+            continue
+        size = 14.0 if r == 1 and sheet.title_rows else BODY_PT
+        inner = sum(cols[:section]) - 6
+        need = _text_pt(row[0], size) * (1.05 if r <= sheet.title_rows else 1.0)
+        if need <= inner:
+            continue
+        own = [m for m in merges if _merge_rows(m) == (r, r) and re.match(rf"A{r}(:|$)", m)]
+        if any(lo <= r <= hi for m in merges if m not in own for lo, hi in [_merge_rows(m)]):
+            continue
+        for m in own:
+            merges.remove(m)
+        merges.append(f"A{r}:{_column_letters(section)}{r}")
+        notes.add(r)
+        lines = -(-int(need) // int(_excel_pt(sum(cols[:section]) / UNIT_PT) - 6))
+        heights.append((r, _line_height(lines, size)))
+    breaks_rows = _chart_break(sheet, dict(heights), landscape)
+    widths = dict(sheet.widths)
+    for c in range(1, n + 1):
+        if abs(cols[c - 1] - _width(sheet, c) * UNIT_PT) > 0.01:
+            widths[c] = round(cols[c - 1] / UNIT_PT, 1)
+    plan = PrintPlan(landscape, fit, tuple(breaks), title_cols, tuple(sorted(heights)),
+                     tuple(sorted(widths.items())), frozenset(wrap), tuple(merges), frozenset(notes), breaks_rows)
+    sheet.__dict__["_print_plan"] = ((len(sheet.rows), tuple(sheet.widths.items()), tuple(sheet.merges)), plan)
+    return plan
 
 
 def _style_sheet(ws, sheet: OutSheet):
@@ -914,11 +1176,18 @@ def _style_sheet(ws, sheet: OutSheet):
     header_fill = PatternFill("solid", fgColor="FFDDEBF7")
     last_header = sheet.title_rows + sheet.header_rows
     last_body = len(sheet.rows) - sheet.footer_rows
+    plan = print_plan(sheet)
+    # a body that wraps: every cell centred in its row's height, the long texts wrapped (as sheet_xml)
+    body_align = {c: Alignment(vertical="center", wrap_text=c in plan.wrap_cols) for c in range(1, max(
+        (len(r) for r in sheet.rows), default=0) + 1)} if plan.wrap_cols else {}
+    note_align = Alignment(vertical="top", wrap_text=True)
     for r, row in enumerate(sheet.rows, 1):
         for c, _value in enumerate(row, 1):
             cell = ws.cell(r, c)
             if r <= sheet.title_rows:
                 cell.font = Font(bold=True, size=14 if r == 1 else 11)
+                if r in plan.notes:
+                    cell.alignment = note_align
             elif r <= last_header:
                 cell.font = Font(bold=True)
                 cell.fill = header_fill
@@ -926,13 +1195,17 @@ def _style_sheet(ws, sheet: OutSheet):
                 cell.border = border
             elif r <= last_body:
                 cell.border = border
+                if c in body_align:
+                    cell.alignment = body_align[c]
+            elif r in plan.notes:
+                cell.alignment = note_align
     for ref in sheet.boxes:
         for line in ws[ref]:
             for cell in line:
                 cell.border = border
     for (r, c), color in sheet.fills.items():
         ws.cell(r, c).fill = PatternFill("solid", fgColor=color)
-    for c, width in sheet.widths.items():
+    for c, width in plan.widths:
         ws.column_dimensions[get_column_letter(c)].width = width
     for c, fmt in sheet.number_formats.items():
         for r in range(last_header + 1, last_body + 1):
@@ -941,12 +1214,11 @@ def _style_sheet(ws, sheet: OutSheet):
         cell = ws.cell(r, c)
         cell.hyperlink = f"#{target}"
         cell.font = Font(color="FF0563C1", underline="single")
-    for ref in sheet.merges:
+    for ref in plan.merges:
         ws.merge_cells(ref)
     if sheet.header_rows:
         ws.freeze_panes = ws.cell(last_header + 1, 1)
         ws.print_title_rows = print_titles(sheet, cols=False)
-    plan = print_plan(sheet)
     for r in range(1, sheet.title_rows + 1):      # a 14 pt title is not clipped by a 15 pt row
         ws.row_dimensions[r].height = 22 if r == 1 else 16
     for r, pt in plan.row_heights:
@@ -963,6 +1235,10 @@ def _style_sheet(ws, sheet: OutSheet):
             ws.col_breaks.append(Break(id=c))
         if plan.title_cols:
             ws.print_title_cols = f"A:{get_column_letter(plan.title_cols)}"
+    if plan.row_breaks:
+        from openpyxl.worksheet.pagebreak import Break
+        for r in plan.row_breaks:
+            ws.row_breaks.append(Break(id=r))
     ws.oddFooter.center.text = "第 &P 页 共 &N 页"
     ws.oddFooter.center.size = 11
     if sheet.chart:
@@ -1267,7 +1543,7 @@ class FileBook(Book):
                 if name in patch.sheet_names() and not patch.is_ours(name):
                     raise BookError(f"工作表“{name}”不是本工具生成的，为免覆盖请改名后重试")
                 if sheet.chart:
-                    patch.put_sheet(name, sheet_xml(patch, dataclasses.replace(sheet, chart=None)),
+                    patch.put_sheet(name, sheet_xml(patch, sheet, chart_apart=True),
                                     print_titles=print_titles(sheet))
                     with tempfile.TemporaryDirectory(prefix=".~yibao-", dir=self.path.parent) as scratch:
                         # openpyxl draws the chart in a workbook of its own; its parts are moved in

@@ -14,12 +14,12 @@ import re
 from typing import Any, Iterable
 
 from yibao.functions import engine, idno, status as statuses
+from yibao.functions import person as reading
 from yibao.functions import plan as plans
-from yibao.functions.identity import split_names
 from yibao.functions.status import Enrollment, SideLists
 from yibao.functions.values import BadValue, fen
 
-from .table import AmbiguousColumns, Row, Table, TableError, cell_date, cell_text, find_table, is_blank
+from .table import AmbiguousColumns, Row, Table, TableError, cell_text, find_table, is_blank
 
 __all__ = ["Record", "read_ledger_tables", "records_of", "compute_records", "plan_id_in", "RESULT_SHEETS"]
 
@@ -109,23 +109,6 @@ def _ours(table: Table) -> bool:
     return any("*" in cell_text(row.values.get("id_no")) for row in table.rows[:20])
 
 
-_TRUE = {"是", "已参加", "y", "yes", "true", "1", "√"}
-_FALSE = {"", "否", "未参加", "n", "no", "false", "0", "×"}
-
-
-def _flag(value, header: str = "是否参加职工医保") -> bool:
-    if value is None:                   # no such column, or left blank
-        return False
-    if isinstance(value, bool):
-        return value
-    text = cell_text(value).lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise BadValue(f"“{header}”应填是或否，见到“{cell_text(value)}”")
-
-
 class _Memo(dict):
     """A function's results by argument, for the cell values that repeat
     down a ledger (amounts, identity texts); errors are not kept."""
@@ -141,19 +124,15 @@ class _Memo(dict):
         return value
 
 
-def _identities(text) -> tuple:
-    return split_names(cell_text(text))
-
-
-def _record(table: Table, row: Row, today: datetime.date, fen_of: _Memo, ids_of: _Memo) -> Record:
+def _record(table: Table, row: Row, today: datetime.date, fen_of: _Memo) -> Record:
     v = row.values
     get = v.get
     rec = Record(table.sheet, row.number, table.columns, v,
                  cell_text(get("village")), cell_text(get("family")), cell_text(get("name")))
     raw_id = v.get("id_no")
     try:
-        rec.id_no = idno.parse(raw_id if not isinstance(raw_id, str) else raw_id.strip(), today)[0]
-    except idno.InvalidID as exc:
+        rec.id_no = idno.parse(reading.id_of(raw_id), today)[0]
+    except (idno.InvalidID, BadValue) as exc:     # BadValue: an error value (#N/A) in the cell
         rec.id_no = cell_text(raw_id) if not isinstance(raw_id, float) else f"{raw_id:.5E}"
         rec.id_error = str(exc)
     paid = get("paid")
@@ -167,20 +146,9 @@ def _record(table: Table, row: Row, today: datetime.date, fen_of: _Memo, ids_of:
         except BadValue as exc:
             rec.paid_error = str(exc)
     try:
-        if "identities" in v:
-            text = v["identities"]
-            ids = ids_of[(text.__class__, text)] if text.__hash__ is not None else _identities(text)
-        else:
-            ids = ()
-        household = cell_text(get("household_type"))
-        rec.person = engine.Person(
-            rec.id_no,
-            ids + ((household,) if household else ()),
-            cell_date(get("pay_date")),
-            cell_text(get("enroll_type")) or "普通",
-            cell_date(get("event_date")),
-            _flag(get("employee_insured")),
-        )
+        # the one reading of a row, as =PAYABLE() and `yibao calc` read it (issue 12 item 8)
+        rec.person = reading.person(rec.id_no, get("identities"), get("pay_date"), get("enroll_type"),
+                                    get("event_date"), get("employee_insured"), get("household_type"))
     except BadValue as exc:
         rec.input_error = str(exc)
     return rec
@@ -188,8 +156,8 @@ def _record(table: Table, row: Row, today: datetime.date, fen_of: _Memo, ids_of:
 
 def records_of(tables: Iterable[Table]) -> list[Record]:
     today = datetime.date.today()
-    fen_of, ids_of = _Memo(fen), _Memo(_identities)
-    return [_record(t, row, today, fen_of, ids_of) for t in tables for row in t.rows]
+    fen_of = _Memo(fen)
+    return [_record(t, row, today, fen_of) for t in tables for row in t.rows]
 
 
 def compute_records(plan: plans.Plan, records: list[Record], today: datetime.date | None = None,
@@ -248,7 +216,7 @@ def decide_all(plan: plans.Plan, records: list[Record], lists: SideLists | None 
         deceased = False
         if not is_blank(dead_cell):
             try:
-                deceased = cell_text(dead_cell) in ("已死亡", "死亡") or _flag(dead_cell, "是否死亡")
+                deceased = cell_text(dead_cell) in ("已死亡", "死亡") or reading.flag(dead_cell, "是否死亡")
             except BadValue as exc:
                 read_error = read_error or str(exc)
         ok = result is not None and result.ok

@@ -25,13 +25,16 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from yibao.functions import idno
+from yibao.functions.values import BadValue, fen
 
 from . import book as books
-from .table import AmbiguousColumns, TableError, cell_text, find_table, header_key
+from .table import AmbiguousColumns, TableError, cell_text, find_table, header_key, is_blank
 
 __all__ = ["SUBSIDY", "DECEASED", "EMPLOYEE", "ROSTER", "KIND_NAMES", "Kind", "classify", "classify_book",
            "unclassified_message", "Unread", "SideLists", "SideRow", "read_side_rows", "read_side_lists",
-           "upgrade_15", "id_digits", "id_text", "match_unread", "MATCH_DIGITS", "name_key"]
+           "upgrade_15", "read_roster", "with_rows", "id_digits", "id_text", "match_unread", "MATCH_DIGITS", "name_key",
+           "LEDGER_FIELDS", "not_a_ledger", "refuse_lists_as_ledgers",
+           "Nearby", "nearby_list_files", "find_nearby_lists"]
 
 SUBSIDY, DECEASED, EMPLOYEE, ROSTER = "subsidy", "deceased", "employee", "roster"
 #: each kind as staff call it
@@ -161,6 +164,58 @@ def unclassified_message(file: str, sheet: str, kind: Kind) -> str:
             f"职工医保参保名单请用 --employee 指定；也可以在文件名里写明“资助名单”“死亡”或“职工医保”")
 
 
+# ---------------------------------------------------------------- lists passed as ledgers
+
+#: fields only a ledger has (a payment, why there is none, what our ledger template
+#: computes, the signature and notice columns of 002 附件2 / 004 附件2): a
+#: table of persons without any of them is a list, not a ledger
+LEDGER_FIELDS = ("paid", "pay_date", "unpaid_reason", "subsidy_paid", "deposit_date", "pay_method",
+                 "signature", "notify", "calc_payable")
+
+
+def not_a_ledger(grid: list[list], sheet: str = "", file: str = "") -> str | None:
+    """Why one sheet with person rows is not a ledger, or None when it is
+    one (or holds no table of persons). A sheet whose header names none of
+    :data:`LEDGER_FIELDS` (no 个人缴费, 缴费日期, 未缴费原因…) is a list: the
+    Chinese reason says what it looks like (:func:`classify`). Pure.
+
+    >>> not_a_ledger([["姓名", "身份证号", "救助类型"], ["甲", "430999198010169158", "低保"]], "Sheet1", "民政.xlsx")
+    '看起来是资助名单（表头有“救助类型”列），不是参保缴费台账：表头没有“个人缴费”“缴费日期”“未缴费原因”等台账列'
+    >>> not_a_ledger([["姓名", "身份证号", "个人缴费"], ["甲", "430999198010169158", 400]]) is None
+    True
+    """
+    try:
+        table = find_table(sheet or "Sheet1", grid[:32], required=("id_no",))
+    except TableError:
+        return None
+    if any(f in table.columns for f in LEDGER_FIELDS):
+        return None
+    try:
+        found = classify(grid, sheet, file)
+    except AmbiguousColumns:
+        found = Kind(None, "")
+    what = (f"看起来是{KIND_NAMES[found.kind]}（{found.why}）" if found.kind
+            else "看起来是一份人员名单" + (f"（表头为“{'”“'.join(table.found[:8])}”）" if table.found else ""))
+    return what + "，不是参保缴费台账：表头没有“个人缴费”“缴费日期”“未缴费原因”等台账列"
+
+
+def refuse_lists_as_ledgers(sources) -> None:
+    """Raise ``books.BookError`` (Chinese, naming the file and sheet) when
+    any sheet of ``sources`` ((label, grids), ...: the ledgers a town
+    command was given) is a list rather than a ledger (:func:`not_a_ledger`),
+    instead of counting it as a village with nobody enrolled."""
+    from .ledger import RESULT_SHEETS
+    for label, grids in sources:
+        for sheet, grid in grids.items():
+            if sheet in RESULT_SHEETS or sheet.startswith(("_yibao", "反馈-")):
+                continue
+            why = not_a_ledger(grid, sheet, Path(label).name)
+            if why:
+                shown = f"“{Path(label).name}”" + (f"的工作表“{sheet}”" if len(grids) > 1 else "")
+                raise books.BookError(f"{shown}{why}。请只列出各村台账；死亡人员名单、职工医保参保名单用"
+                                      " --deceased、--employee 或 --lists 给出，资助名单先合并（yibao dedupe）")
+
+
 # ---------------------------------------------------------------- ID numbers
 
 def upgrade_15(digits: str) -> str | None:
@@ -173,15 +228,10 @@ def upgrade_15(digits: str) -> str | None:
     >>> upgrade_15("430999801301915") is None
     True
     """
-    from stdnum.cn import ric
-    if len(digits) != 15 or not digits.isdigit():
-        return None
-    body = digits[:6] + "19" + digits[6:]
     try:
-        datetime.date(int(body[6:10]), int(body[10:12]), int(body[12:14]))
-    except ValueError:
+        return idno.upgrade_15(digits)      # the one upgrade, also done by idno.parse
+    except idno.InvalidID:
         return None
-    return body + ric.calc_check_digit(body + "0")   # stdnum wants a placeholder check digit
 
 
 def id_text(raw) -> str:
@@ -222,7 +272,8 @@ def read_id(raw, today: datetime.date | None = None) -> tuple[str | None, str]:
     (None, '身份证号应为18位，现为16位')
     """
     try:
-        return idno.parse(raw, today)[0], ""
+        number = idno.parse(raw, today)[0]
+        return number, idno.upgrade_note(raw, number)      # an old 15-digit number is upgraded by parse
     except idno.InvalidID as exc:
         if isinstance(raw, (int, float)):
             return None, str(exc)
@@ -311,6 +362,8 @@ class SideRow:
     tier: str = ""      # a roster's 资助类别
     #: why a readable row is not used (an employee list's 参保状态 终止参保), or ""
     skipped: str = ""
+    #: a roster's 资助金额 in fen (None on other lists, or when blank)
+    amount: int | None = None
 
     @property
     def place(self) -> str:
@@ -349,9 +402,11 @@ def read_side_rows(path: Path, kind: str, grids: dict | None = None, sheets: dic
             raise books.BookError(f"“{path.name}”：{exc}") from None
         except TableError:
             continue
-        tier_col = status_col = None
+        tier_col = status_col = amount_col = None
         if mine == ROSTER:
             tier_col = next((c for c, h in table.headers.items() if header_key(h) == "资助类别"), None)
+            amount_col = next((c + 1 for c, h in enumerate(grid[table.header_row - 1])
+                               if header_key(h).startswith("资助金额")), None)
         if mine == EMPLOYEE:
             status_col = next((c + 1 for c, h in enumerate(grid[table.header_row - 1])
                                if header_key(h) in _STATUS_HEADERS), None)
@@ -366,8 +421,14 @@ def read_side_rows(path: Path, kind: str, grids: dict | None = None, sheets: dic
                 status = cell_text(line[status_col - 1])
                 if any(word in status for word in _ENDED):
                     skipped = f"参保状态为“{status}”，不按已参加职工医保处理"
+            amount = None
+            if amount_col and amount_col - 1 < len(line) and not is_blank(line[amount_col - 1]):
+                try:
+                    amount = fen(line[amount_col - 1])
+                except BadValue as exc:
+                    raise books.BookError(f"“{path.name}”工作表“{sheet}”第{row.number}行资助金额：{exc}") from None
             out.append(SideRow(mine, path.name, sheet, row.number, cell_text(row.values.get("name")),
-                               raw, number, note, tier, skipped))
+                               raw, number, note, tier, skipped, amount))
     return out
 
 
@@ -409,6 +470,41 @@ def read_side_lists(paths, deceased=(), employee=(), today: datetime.date | None
     return side_lists(rows)
 
 
+def read_roster(path) -> list[SideRow]:
+    """The person rows of a merged roster (the 资助名单汇总 of dedupe's
+    资助名单比对结果.xlsx, or the same table saved as .xls/.csv or under
+    another sheet name: found by its 资助类别 and 确定理由 columns), each
+    with its tier and 资助金额 in fen (``SideRow.amount``).
+
+    Raises ``books.BookError`` (Chinese) when the file holds no such table,
+    or the table has no 资助金额 column, or an amount cannot be read."""
+    path = Path(path)
+    grids = books.read_grid_any(path)
+    try:
+        kinds = classify_book(grids, path.name)
+    except AmbiguousColumns as exc:
+        raise books.BookError(f"“{path.name}”：{exc}") from None
+    sheets = {sheet: k for sheet, k in kinds.items() if k.kind == ROSTER}
+    if not sheets:
+        raise books.BookError(f"“{path.name}”不是资助名单合并结果（没有含“资助类别”“确定理由”列的“资助名单汇总”表）："
+                              "请给出资助名单合并（yibao dedupe）的结果文件")
+    for sheet in sheets:
+        headers = {header_key(v) for row in grids[sheet][:32] for v in row}
+        if not any(h.startswith("资助金额") for h in headers):
+            raise books.BookError(f"“{path.name}”的“{sheet}”中没有“资助金额”列，无法核对资助合计")
+    return read_side_rows(path, "", grids, sheets)
+
+
+def with_rows(lists: SideLists | None, rows: list[SideRow]) -> SideLists:
+    """``lists`` (or none) with more rows read (a roster given on its own
+    option): the first place an ID is listed is kept. Pure."""
+    more = side_lists(rows)
+    if lists is None:
+        return more
+    return SideLists({**more.deceased, **lists.deceased}, {**more.employee, **lists.employee},
+                     {**more.roster, **lists.roster}, tuple(lists.unreadable) + tuple(more.unreadable))
+
+
 def side_lists(rows: list[SideRow]) -> SideLists:
     """:class:`SideLists` of rows read (pure)."""
     found: dict[str, dict[str, str]] = {DECEASED: {}, EMPLOYEE: {}, ROSTER: {}}
@@ -424,3 +520,131 @@ def side_lists(rows: list[SideRow]) -> SideLists:
         if r.number not in target:
             target[r.number] = r.tier if r.kind == ROSTER else r.place
     return SideLists(found[DECEASED], found[EMPLOYEE], found[ROSTER], tuple(unread))
+
+
+# ---------------------------------------------------------------- lists beside a ledger (the ribbon)
+
+#: the file kinds a list may come in
+LIST_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".et")
+#: a subfolder staff keep the departments' lists in
+LISTS_FOLDER = "部门名单"
+#: files larger than this are not opened to see whether they are a list
+MAX_LIST_BYTES = 64 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Nearby:
+    """The side lists found beside a workbook (:func:`find_nearby_lists`):
+    ``lists`` (None when none was found), every row read (``rows``, for a
+    roster's amounts), ``used`` as (shown path, kind names) and ``passed``
+    (shown path, why it was not used) for lists found but not usable."""
+    lists: SideLists | None
+    rows: tuple
+    used: tuple
+    passed: tuple = ()
+
+    def roster_rows(self) -> list[SideRow]:
+        return [r for r in self.rows if r.kind == ROSTER]
+
+    def note(self) -> str:
+        """What the result line adds: which lists were used (Chinese)."""
+        if not self.used:
+            text = (f"；台账旁未找到死亡人员名单、职工医保参保名单或资助名单比对结果（放在台账所在文件夹、上一级文件夹"
+                    f"或其中的“{LISTS_FOLDER}”文件夹可自动比对），只按台账本身判断")
+        else:
+            text = "；已比对台账旁的名单：" + "、".join(f"{shown}（{kinds}）" for shown, kinds in self.used)
+        if self.passed:
+            text += "；未用：" + "、".join(f"{shown}（{why}）" for shown, why in self.passed[:3])
+        return text
+
+
+def nearby_list_files(workbook: Path) -> list[Path]:
+    """The files a list beside ``workbook`` may be: table files in its
+    folder, the folder above, and a :data:`LISTS_FOLDER` subfolder of
+    either, in that order; not the workbook itself, office lock files, our
+    backups or hidden files."""
+    from yibao.atomic import is_backup, is_lock_file
+    workbook = Path(workbook)
+    here = workbook.parent
+    folders = []
+    for folder in (here, here / LISTS_FOLDER, here.parent, here.parent / LISTS_FOLDER):
+        if folder.is_dir() and folder.resolve() not in [f.resolve() for f in folders]:
+            folders.append(folder)
+    out = []
+    try:
+        me = workbook.resolve()
+    except OSError:
+        me = workbook
+    for folder in folders:
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for path in entries:
+            if (path.suffix.lower() not in LIST_SUFFIXES or path.name.startswith(".") or is_backup(path)
+                    or is_lock_file(path) or not path.is_file() or path.resolve() == me):
+                continue
+            out.append(path)
+    return out
+
+
+def find_nearby_lists(workbook: Path, read: Callable = books.read_grid_any,
+                      today: datetime.date | None = None) -> Nearby:
+    """The death lists, employee-insurance lists and merged rosters among
+    the files beside ``workbook`` (:func:`nearby_list_files`), each told by
+    its content (:func:`classify`), as the ribbon's 校验 and 公示名单 use
+    them: what ``yibao validate --lists`` is told on the command line, found
+    where staff keep the files (dedupe writes 资助名单比对结果.xlsx beside the
+    workbook it is run from). Ledgers (a sheet with payment columns),
+    department subsidy lists and files that are no list are passed over
+    silently; a list that cannot be read is named in ``passed``. Never raises
+    for a file it finds."""
+    rows: list[SideRow] = []
+    used, passed = [], []
+    base = Path(workbook).parent
+    if not Path(workbook).is_absolute() or not Path(workbook).is_file():
+        return Nearby(None, (), ())     # a workbook never saved (工作簿1) has no folder to look in
+    for path in nearby_list_files(workbook):
+        shown = _shown(path, base)
+        try:
+            if path.stat().st_size > MAX_LIST_BYTES:
+                continue
+            grids = read(path)
+            kinds = classify_book(grids, path.name)
+        except (books.BookError, TableError, OSError):
+            continue       # not a table file we can read: no list of ours
+        sheets = {sheet: k for sheet, k in kinds.items() if k.kind in (DECEASED, EMPLOYEE, ROSTER)
+                  and not _has_ledger_columns(grids[sheet], sheet)}
+        if not sheets:
+            continue
+        try:
+            found = read_side_rows(path, "", grids, sheets, today)
+        except books.BookError as exc:
+            passed.append((shown, str(exc)))
+            continue
+        rows += found
+        names = "、".join(dict.fromkeys("合并后的资助名单" if k.kind == ROSTER else KIND_NAMES[k.kind]
+                                        for k in sheets.values()))
+        used.append((shown, names))
+    return Nearby(side_lists(rows) if rows else None, tuple(rows), tuple(used), tuple(passed))
+
+
+def _has_ledger_columns(grid: list[list], sheet: str) -> bool:
+    try:
+        table = find_table(sheet, grid[:32], required=("id_no",))
+    except TableError:
+        return False
+    return any(f in table.columns for f in LEDGER_FIELDS)
+
+
+def _shown(path: Path, base: Path) -> str:
+    """A found file as staff read it: its name, with the folder when it is
+    not beside the workbook (部门名单/…, 上一级文件夹的…)."""
+    path, base = Path(path), Path(base)
+    if path.parent == base:
+        return path.name
+    if path.parent == base / LISTS_FOLDER:
+        return f"{LISTS_FOLDER}/{path.name}"
+    if path.parent == base.parent:
+        return f"上一级文件夹的{path.name}"
+    return f"上一级文件夹的{LISTS_FOLDER}/{path.name}"

@@ -1,7 +1,9 @@
 """刷新 (refresh): fill the computed columns (应缴, 资助类别, 资助金额,
 资金来源, 待遇起始, 校验) with values, identical to what the Excel functions
 give, for WPS and LibreOffice users (where our functions cannot run) and for
-sheets too large for live formulas.
+sheets too large for live formulas. A row that cannot be computed gets the
+error value #VALUE! in 应缴, 资助金额 and 待遇起始 (an error cell, as the
+functions give) and its reason in the text columns.
 
 Only cells in our computed columns are written, and only where they are
 empty, hold a formula, or hold a value an earlier refresh wrote; a value the
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from yibao.functions.picks import PICKS
+from yibao.functions import idno
+from yibao.functions.picks import PICKS, problem_value
 
 from . import book as books
 from .ledger import Record, compute_records, read_ledger_tables, records_of
@@ -41,7 +44,9 @@ def computed_values(records: list[Record]) -> dict[str, tuple[list[int], dict[in
         by_sheet.setdefault(rec.sheet, []).append(rec)
     for sheet, recs in by_sheet.items():
         columns = recs[0].columns       # one table per sheet: the same columns
-        # an unreadable row shows its problem in every computed column, as the functions do
+        # a row that cannot be computed shows what the functions show: #VALUE! in the number
+        # and date columns (written as an error cell, so a SUM over them cannot skip the row),
+        # the reason in the text columns (picks.problem_value)
         problems = [rec.id_error or rec.input_error or (rec.result.message if rec.result and not rec.result.ok else "")
                     for rec in recs]
         results = [rec.result for rec in recs]
@@ -50,10 +55,13 @@ def computed_values(records: list[Record]) -> dict[str, tuple[list[int], dict[in
             col = columns.get(field)
             if col:
                 pick = PICKS[function]
-                cells[col] = [problem if problem else pick(result) for problem, result in zip(problems, results)]
+                cells[col] = [problem_value(function, problem) if problem else pick(result)
+                              for problem, result in zip(problems, results)]
         col = columns.get("calc_check")
         if col:
-            cells[col] = [rec.id_error for rec in recs]     # '' once the number validated
+            # what =ID_CHECK() shows: the reason, or the note on an old 15-digit number
+            # (valid and upgraded, issue 12 item 10), '' once the number validated
+            cells[col] = [rec.id_error or idno.upgrade_note(rec.raw.get("id_no"), rec.id_no) for rec in recs]
         out[sheet] = ([rec.row for rec in recs], cells)
     return out
 

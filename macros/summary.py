@@ -38,9 +38,13 @@ from .ledger import Record
 from .table import cell_text
 from .xlsxpatch import column_letter as get_column_letter
 
-__all__ = ["VillageSummary", "summarize", "Reconciliation", "reconcile", "read_roster", "summary_sheet", "pure_kind", "to_pdf", "run", "add_parser", "SHEET"]
+__all__ = ["VillageSummary", "summarize", "Reconciliation", "reconcile", "read_roster", "summary_sheet",
+           "detail_sheet", "roster_sheet", "pure_kind", "to_pdf", "run", "add_parser", "SHEET", "DETAIL_SHEET",
+           "ROSTER_CHECK_SHEET"]
 
 SHEET = "汇总上报"
+#: 附表 of 核对三: each person on whom the merged roster and the summary differ
+ROSTER_CHECK_SHEET = "汇总上报-资助名单核对"
 PURE = ("纯低保户", "纯建档立卡", "纯三四级残疾")
 _CN = "零一二三四五六七八九十"
 
@@ -171,6 +175,8 @@ class Reconciliation:
     unread: list[Record]
     roster: list[RosterPerson] | None = None
     diffs: list[RosterDiff] = dataclasses.field(default_factory=list)
+    #: units on the task table that no ledger passed belongs to (not in the table above)
+    missing: list[str] = dataclasses.field(default_factory=list)
 
     @staticmethod
     def _money(records) -> int:
@@ -219,24 +225,31 @@ class Reconciliation:
                        + _names(self.errors))
         for w in self.warnings:
             out.append(f"重复登记：{w}。")
+        if self.missing:
+            out.append(f"未提供台账：{'、'.join(self.missing)}（任务表中有，未汇总，不计入本表）。")
         if self.roster is not None:
-            diff = self.roster_total - self.subsidy_counted
-            head = (f"核对三：资助名单合计{_yuan(self.roster_total)}元（{len(self.roster)}人），"
-                    f"本表资助合计{_yuan(self.subsidy_counted)}元")
-            if not self.diffs:
-                out.append(head + "，一致。")
-            else:
-                out.append(head + f"，{_more(diff)}，涉及{len(self.diffs)}人（名单金额／本表金额）：")
-                parts = [f"{d.name}，{d.where}，{_yuan(d.roster)}／{_yuan(d.counted)}元，{d.why}" for d in self.diffs]
-                for i in range(0, len(parts), 3):
-                    out.append("　" + "；".join(parts[i:i + 3]) + ("。" if i + 3 >= len(parts) else "；"))
+            out.append(self.roster_line())
         return out
+
+    def roster_line(self) -> str:
+        """核对三 as the stamped page prints it: the totals only, tied to the fen (roster = this
+        table ± the difference); the persons are listed on ROSTER_CHECK_SHEET, so a long list
+        never pushes the page onto a second sheet of paper."""
+        diff = self.roster_total - self.subsidy_counted
+        head = (f"核对三：资助名单合计{_yuan(self.roster_total)}元（{len(self.roster or [])}人）"
+                f"＝本表资助合计{_yuan(self.subsidy_counted)}元")
+        if not self.diffs and not diff:
+            return head + "，一致。"
+        return (head + f"{'＋' if diff >= 0 else '－'}差额{_yuan(abs(diff))}元"
+                f"（涉及{len(self.diffs)}人，逐人列于附表“{ROSTER_CHECK_SHEET}”）。")
 
     def message(self) -> str:
         """What the command's line adds: the ties, and what was not counted."""
         text = (f"核对：台账{self.rows}人＝计入{len(self.counted)}＋未计入{sum(len(v) for v in self.excluded.values())}"
                 f"＋重复{len(self.duplicates)}，个人缴费{_yuan(self.money_rows)}元＝{_yuan(self.money_counted)}"
                 f"＋{_yuan(self.money_excluded)}＋{_yuan(self.money_duplicates)}")
+        if self.missing:
+            text += f"；未提供台账：{'、'.join(self.missing)}（任务表中有，未计入本表）"
         if self.errors:
             text += f"；{len(self.errors)}人有错误未计入（{_names(self.errors, 3)}），请改正后重新汇总"
         if self.unread:
@@ -248,7 +261,7 @@ class Reconciliation:
             diff = self.roster_total - self.subsidy_counted
             text += (f"；资助名单合计{_yuan(self.roster_total)}元，与本表一致" if not self.diffs else
                      f"；资助名单合计{_yuan(self.roster_total)}元，本表{_yuan(self.subsidy_counted)}元，"
-                     f"{_more(diff)}，涉及{len(self.diffs)}人（见表下核对三）")
+                     f"{_more(diff)}，涉及{len(self.diffs)}人（逐人见“{ROSTER_CHECK_SHEET}”）")
         return text
 
 
@@ -316,44 +329,32 @@ def _roster_diffs(roster: list[RosterPerson], persons: town.Persons, counted: li
     return out
 
 
+def missing_units(table, records: list[Record]) -> list[str]:
+    """The units (村) of a task table (:class:`~yibao.macros.tasks.TaskTable`,
+    or None) that no ledger row belongs to, in the table's order: named in
+    the summary, never shown as a village of 0. Pure."""
+    if table is None:
+        return []
+    seen = {town.unit_key(r.village) for r in records}
+    return [row.unit for row in table.rows if town.unit_key(row.unit) not in seen]
+
+
 ROSTER_SHEET = "资助名单汇总"
 
 
 def read_roster(path: Path) -> list[RosterPerson]:
-    """The persons of a merged roster (the 资助名单汇总 sheet of the merge's
-    资助名单比对结果.xlsx): name, ID, category, amount in fen. Raises BookError
-    when the file has no such sheet or the sheet no ID and amount columns."""
-    from yibao.functions.values import BadValue, fen
-    from .table import header_key
-    grids = books.read_grid_any(Path(path))
-    grid = grids.get(ROSTER_SHEET)
-    if grid is None:
-        raise books.BookError(f"“{Path(path).name}”中没有“{ROSTER_SHEET}”工作表：请给出资助名单合并（dedupe）的结果文件")
-    for r, row in enumerate(grid[:10]):
-        keys = [header_key(v) for v in row]
-        if "id_no" not in keys and "身份证号" not in keys:
-            continue
-        col = {k: i for i, k in enumerate(keys)}
-        id_c = col.get("id_no", col.get("身份证号"))
-        amount_c = next((i for i, k in enumerate(keys) if k.startswith("资助金额")), None)
-        if amount_c is None:
-            break
-        name_c = col.get("name", col.get("姓名"))
-        tier_c = col.get("资助类别")
-        out = []
-        for i, line in enumerate(grid[r + 1:], r + 2):
-            def at(c):
-                return line[c] if c is not None and c < len(line) else None
-            id_no = cell_text(at(id_c)).upper()
-            if not id_no:
-                continue
-            try:
-                amount = fen(at(amount_c) or 0)
-            except BadValue as exc:
-                raise books.BookError(f"“{ROSTER_SHEET}”第{i}行资助金额：{exc}") from None
-            out.append(RosterPerson(cell_text(at(name_c)), id_no, cell_text(at(tier_c)), amount))
-        return out
-    raise books.BookError(f"“{ROSTER_SHEET}”中没有“身份证号”和“资助金额”列")
+    """The persons of a merged roster, read by :func:`yibao.macros.lists.read_roster`
+    (the one reader of the lists beside the ledgers): name, ID, category,
+    amount in fen. Raises BookError (Chinese)."""
+    from .lists import read_roster as read_rows
+    return roster_persons(read_rows(path))
+
+
+def roster_persons(rows) -> list[RosterPerson]:
+    """:class:`RosterPerson` of roster rows (``lists.SideRow``); an ID that
+    cannot be read stays as written, so its money is still listed. Pure."""
+    from .lists import id_text
+    return [RosterPerson(r.name, r.number or id_text(r.raw_id), r.tier, r.amount or 0) for r in rows]
 
 
 def _copies_text(n: int) -> str:
@@ -550,6 +551,37 @@ def detail_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: s
                           merges=merges, number_formats=money, widths=widths)
 
 
+def roster_sheet(plan: plans.Plan, check: Reconciliation, town_name: str = "",
+                 copy: tuple[int, int] | None = None, name: str = ROSTER_CHECK_SHEET) -> books.OutSheet:
+    """附表 of 核对三: each person on whom the merged roster and this summary differ (name, village
+    and ledger row, amount on the roster, amount here, the difference, why; no ID numbers), a
+    合计 row, and under it the tie: roster total − this table's subsidy total = the differences.
+    The header row repeats atop every printed page. ``check`` must carry a roster."""
+    header = ["序号", "姓名", "村（社区）及台账位置", "名单金额", "本表金额", "差额", "原因"]
+    # the table across the page, so 第k份／共n份 (over the last three columns) is top right
+    widths = {1: 5, 2: 9, 3: 32, 4: 11, 5: 11, 6: 10, 7: 26}
+    top, merges = _heading(plan, town_name, "参保缴费汇总表附表：资助名单核对明细", len(header), copy)
+    rows = top + [header]
+    for i, d in enumerate(check.diffs, 1):
+        rows.append([i, d.name, d.where, yuan(d.roster), yuan(d.counted), yuan(d.roster - d.counted), d.why])
+    listed = sum(d.roster for d in check.diffs)
+    counted = sum(d.counted for d in check.diffs)
+    rows.append([None, town.TOTAL_LABEL, None, yuan(listed), yuan(counted), yuan(listed - counted), None])
+    body_end = len(rows)
+    rows.append([])
+    diff = check.roster_total - check.subsidy_counted
+    tie = (f"资助名单{len(check.roster or [])}人合计{_yuan(check.roster_total)}元，本表资助合计"
+           f"{_yuan(check.subsidy_counted)}元，相差{_yuan(diff)}元"
+           + ("，即上表差额合计（汇总表核对三）。" if diff == listed - counted else
+              f"；上表差额合计{_yuan(listed - counted)}元，另有{_yuan(diff - (listed - counted))}元未能逐人列出，请核对。"))
+    if not check.diffs:
+        tie = f"资助名单{len(check.roster or [])}人合计{_yuan(check.roster_total)}元，与本表资助合计逐人一致。"
+    rows += [[part] for part in _wrap(tie, sum(widths.values()))]
+    money = {4: "#,##0.00", 5: "#,##0.00", 6: "#,##0.00"}
+    return books.OutSheet(name, rows, header_rows=1, title_rows=2, footer_rows=len(rows) - body_end,
+                          merges=merges, number_formats=money, widths=widths)
+
+
 def to_pdf(sheets: list[books.OutSheet], target: Path, timeout: int = 180) -> tuple[Path | None, str]:
     """Print ``sheets`` to one PDF through LibreOffice (a private profile, so
     parallel runs do not clash). Returns (path or None, why not)."""
@@ -600,29 +632,36 @@ def run(book, plan: plans.Plan | None = None, options: dict | None = None) -> st
     persons = town.unique_persons(records)
     roster = options.get("roster")
     check = reconcile(records, persons, roster)
+    check.missing = missing_units(town.find_task_table(grids, plan), records)
     summaries = summarize(plan, persons.records)
     town_name = options.get("town") or ""
     sheet = summary_sheet(plan, summaries, town_name, check=check)
     detail = detail_sheet(plan, summaries, town_name)
+    # 核对三's persons on a 附表 of their own (written whenever a roster is given, so a rerun
+    # replaces an earlier list), printed with each copy where there is a difference
+    annexes = [detail] + ([roster_sheet(plan, check, town_name)] if roster is not None else [])
     output = options.get("output")
     if output:
-        books.write_new_workbook(Path(output), [sheet, detail])
+        books.write_new_workbook(Path(output), [sheet, *annexes])
         where = f"新文件“{Path(output).name}”"
     else:
         book.replace_sheet(sheet)
-        book.replace_sheet(detail)
+        for annex in annexes:
+            book.replace_sheet(annex)
         book.save()
-        where = f"“{SHEET}”“{DETAIL_SHEET}”工作表"
+        where = "".join(f"“{s.name}”" for s in [sheet, *annexes]) + "工作表"
     pdf_target = (Path(output).with_suffix(".pdf") if output
                   else Path(book.path).with_name(f"{Path(book.path).stem}-{SHEET}.pdf"))
     persons = sum(s.persons for s in summaries)
     line = f"{len(summaries)}个村（社区）参保{sum(s.households for s in summaries)}户{persons}人，汇总表已写入{where}"
     if options.get("pdf", True):
         copies = plan.forms.copies
+        listed = roster is not None and bool(check.diffs)
         pages = [page for k in range(1, copies + 1)
                  for page in (summary_sheet(plan, summaries, town_name, (k, copies), f"第{k}份", check),
-                              detail_sheet(plan, summaries, town_name, (k, copies), f"第{k}份附表"))] \
-            if copies > 1 else [sheet, detail]
+                              detail_sheet(plan, summaries, town_name, (k, copies), f"第{k}份附表"))
+                 + ((roster_sheet(plan, check, town_name, (k, copies), f"第{k}份核对"),) if listed else ())] \
+            if copies > 1 else [sheet, *annexes[:2 if listed else 1]]
         if hasattr(book, "export_pdf") and not output:
             # inside Excel: its own PDF export of the sheet just written (no
             # LibreOffice needed on Windows); the copies are printed from it
@@ -639,10 +678,17 @@ def cmd_summary(args) -> int:
     output = town.output_for(path, args.output, SHEET)
     if output is not None and output.exists() and args.output and not args.force:
         raise books.BookError(f"{output} 已存在；要覆盖请加 --force（原文件会备份）")
+    from .lists import read_roster as read_roster_rows, with_rows
+    lists = town.side_lists(args)
+    roster = None
+    if args.roster:
+        # one reading of the roster: the subsidy total is tied to it, and the statuses use it as validate's do
+        rows = read_roster_rows(Path(args.roster))
+        roster = roster_persons(rows)
+        lists = with_rows(lists, rows)
     options = {"policy": args.policy, "output": output, "town": args.town or "",
                "ledgers": town.read_sources(args.ledgers), "pdf": not args.no_pdf,
-               "roster": read_roster(Path(args.roster)) if args.roster else None,
-               "lists": town.side_lists(args)}
+               "roster": roster, "lists": lists}
     return town.run_command(run, path, options)
 
 

@@ -28,7 +28,7 @@ try:
 except ModuleNotFoundError:          # Python 3.10
     import tomli as tomllib
 
-__all__ = ["FIELDS", "synonyms", "Table", "Row", "field_of", "find_table", "TableError", "AmbiguousColumns", "is_blank", "header_key",
+__all__ = ["FIELDS", "synonyms", "word_rules", "header_match", "HeaderCell", "scan_header", "Table", "Row", "field_of", "find_table", "TableError", "AmbiguousColumns", "is_blank", "header_key",
            "HEADER_NOISE", "cell_text", "cell_date"]
 
 
@@ -58,6 +58,101 @@ def synonyms(kind: str = "ledger") -> dict[str, tuple[str, ...]]:
                 if seen != field:
                     raise ValueError(f"headers.toml [{kind}]: “{name}” names both {seen} and {field}")
     return fields
+
+
+@functools.lru_cache(maxsize=None)
+def word_rules(kind: str) -> tuple[dict, ...]:
+    """The ``[[<kind>_words]]`` rules of ``functions/headers.toml`` (headers
+    matched by the words they contain, in order; see the file), with their
+    ``rate`` patterns compiled; () when the kind has none."""
+    with importlib.resources.files("yibao.functions").joinpath("headers.toml").open("rb") as handle:
+        rules = tomllib.load(handle).get(f"{kind}_words", [])
+    out = []
+    for rule in rules:
+        rule = dict(rule)
+        if "rate" in rule:
+            rule["rate"] = re.compile(rule["rate"])
+        out.append(rule)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=None)
+def _exact(kind: str) -> dict[str, str]:
+    return {_norm(name): field for field, names in synonyms(kind).items() for name in names}
+
+
+_YEAR = re.compile(r"^(\d{4})年?(?:度)?")
+
+
+def header_match(header, kind: str, year: int | None = None):
+    """(field, extra) a header names in a table of ``kind`` (its exact names,
+    then its word rules), or None; field "" for a column the rules say
+    nobody reads. ``extra`` is the rate (a Fraction) of a ``rate`` rule.
+    ``year`` is the plan's: a rule's ``earlier`` field is taken for a
+    header naming 上年 or an earlier year.
+
+    >>> header_match("2019年目标任务数", "task", 2020), header_match("2020年目标任务数", "task", 2020)
+    (('prev_target', None), ('target', None))
+    >>> header_match("村  名", "task"), header_match("达到95%日期", "task")
+    (('unit', None), ('reached', Fraction(19, 20)))
+    >>> header_match("完成率", "task"), header_match("备注", "task")
+    (('', None), None)
+    """
+    from fractions import Fraction
+    text = header_key(header)
+    if not text:
+        return None
+    exact = _exact(kind).get(text)
+    if exact:
+        return exact, None
+    for rule in word_rules(kind):
+        if rule.get("any") and not any(w in text for w in rule["any"]):
+            continue
+        if rule.get("also") and not any(w in text for w in rule["also"]):
+            continue
+        if any(w in text for w in rule.get("none", ())):
+            continue
+        extra = None
+        if "rate" in rule:
+            found = rule["rate"].search(text)
+            if not found:
+                continue
+            extra = Fraction(found.group(1)) / 100
+        field = rule["field"]
+        if rule.get("earlier"):
+            said = _YEAR.match(text)
+            if "上年" in text or (said and year is not None and int(said.group(1)) < year):
+                field = rule["earlier"]
+        return field, extra
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class HeaderCell:
+    """One matched header cell: 1-based column, field, extra (a rate), the text as written."""
+    column: int
+    field: str
+    extra: Any
+    text: str
+
+
+def scan_header(grid: list[list[Any]], kind: str, accept, year: int | None = None,
+                scan_rows: int = 30) -> tuple[int, list[HeaderCell]] | None:
+    """The first row within ``scan_rows`` whose matched headers
+    (:func:`header_match`; the columns nobody reads left out) ``accept``
+    takes (a callable given the set of fields and the row), as (0-based
+    row, its :class:`HeaderCell` list); None when no row is accepted. For
+    tables whose header row is the first that names what they need (the
+    task table); person tables use :func:`find_table`."""
+    for r, row in enumerate(grid[:scan_rows]):
+        cells = []
+        for c, value in enumerate(row, 1):
+            found = header_match(value, kind, year)
+            if found and found[0]:
+                cells.append(HeaderCell(c, found[0], found[1], cell_text(value)))
+        if cells and accept({cell.field for cell in cells}, row):
+            return r, cells
+    return None
 
 
 def _norm(header: str) -> str:

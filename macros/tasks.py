@@ -1,9 +1,11 @@
 """The town's task table (筹资任务分配表, 004 附件1 / 000 附件): its
-columns, matched by header text (normalised by :func:`.table.header_key`,
-the one header reading), and its rows; the 任务分配 sheet quota wrote.
+columns, found by the one header scanner (:func:`.table.scan_header`, with
+the names and word rules of ``functions/headers.toml`` [task]), and its
+rows; the 任务分配 sheet quota wrote.
 
 Headers carry years ("2019年目标任务数", "2020年目标任务数"), so a year is
-compared with the plan's year to tell last year's target from this year's.
+compared with the plan's year to tell last year's target from this year's
+(the rule's ``earlier`` field).
 Pure over grids (lists of rows of cell values).
 """
 
@@ -12,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from fractions import Fraction
 from typing import Any, Iterable
 
 from yibao.functions import plan as plans
@@ -20,15 +21,11 @@ from yibao.functions.values import BadValue
 
 from . import book as books
 from .ledger import RESULT_SHEETS
-from .table import cell_date, cell_text, header_key, is_blank
+from .table import cell_date, cell_text, field_of, header_key, is_blank, scan_header
 
 __all__ = ["TaskRow", "TaskTable", "find_task_table", "count_of", "allocated_targets", "unit_key"]
 
-_YEAR = re.compile(r"^(\d{4})年?(?:度)?")
-_UNIT_NAMES = {"村名", "村", "村社区", "村居委会", "村社区名称", "所在村", "镇街", "乡镇", "镇街道", "乡镇街道",
-               "单位", "单位名称", "村组", "名称", "村庄", "社区", "社区名称", "居委会"}
 _TOTAL_ROW = re.compile(r"^(合计|总计|小计|全镇|全乡|全街道)")
-_REACH = re.compile(r"(?:达到|完成|达)(\d+(?:\.\d+)?)%")
 
 
 def count_of(value, where: str = "") -> int | None:
@@ -101,40 +98,6 @@ class TaskTable:
         return any(getattr(r, attr) is not None for r in self.rows)
 
 
-def _task_field(header, year: int) -> tuple[str, Any] | None:
-    text = header_key(header)
-    if not text:
-        return None
-    if text in _UNIT_NAMES:
-        return ("unit", None)
-    reach = _REACH.search(text)
-    if reach and ("日期" in text or "时间" in text):
-        return ("reached", Fraction(reach.group(1)) / 100)
-    poor = "建档立卡" in text or "贫困" in text or "脱贫" in text
-    if poor:
-        if "已参保" in text or "实际参保" in text or "参保人数" in text and "应" not in text:
-            return ("poor_enrolled", None)
-        if "率" in text:
-            return None
-        return ("poor_total", None)
-    if any(k in text for k in ("指定任务", "调整任务", "手工任务", "手动", "固定任务", "指定目标")):
-        return ("override", None)
-    if any(k in text for k in ("完成率", "参保率", "应完成", "工作经费", "占比", "差额", "排名", "尚差")):
-        return None
-    if "户籍人口" in text or "常住人口" in text or text in ("人口数", "总人口"):
-        return ("population", None)
-    if "净增" in text:
-        return ("net_increase", None)
-    if "实际参保" in text or "已参保" in text or text in ("参保人数", "参保数", "已缴费人数"):
-        return ("enrolled", None)
-    if "任务" in text:
-        found = _YEAR.match(text)
-        if "上年" in text or (found and int(found.group(1)) < year):
-            return ("prev_target", None)
-        return ("target", None)
-    return None
-
-
 def find_task_table(grids: dict[str, list[list[Any]]], plan: plans.Plan,
                     skip: Iterable[str] = ()) -> TaskTable | None:
     """The first sheet holding a task table (a unit column and a count
@@ -149,29 +112,32 @@ def find_task_table(grids: dict[str, list[list[Any]]], plan: plans.Plan,
     return None
 
 
+#: the fields of a task table that hold a count (one is needed besides the unit)
+_NUMBERS = frozenset({"population", "prev_target", "target", "enrolled", "override"})
+
+
+def _is_task_header(fields: set, row: list) -> bool:
+    """A task table's header row: a unit column, a count column, and no ID
+    number column (a person table with a 村 column is a ledger)."""
+    return "unit" in fields and bool(_NUMBERS & fields) and not any(field_of(v) == "id_no" for v in row)
+
+
 def _task_table_in(sheet: str, grid: list[list[Any]], year: int) -> TaskTable | None:
-    for r, row in enumerate(grid[:30]):
-        fields = {}
-        headers = {}
-        reached = {}
-        for c, value in enumerate(row, 1):
-            found = _task_field(value, year)
-            if not found:
-                continue
-            field, extra = found
-            if field == "reached":
-                reached[extra] = c
-                continue
-            if field not in fields:
-                fields[field] = c
-                headers[field] = cell_text(value)
-        numbers = {"population", "prev_target", "target", "enrolled", "override"} & set(fields)
-        if "unit" not in fields or not numbers:
-            continue
-        if "id_no" in {header_key(v) for v in row}:
-            continue
-        return _read_task_rows(sheet, grid, r, fields, headers, reached)
-    return None
+    """The task table of one sheet: its header row found by the one header
+    scanner (:func:`.table.scan_header`, the names and word rules of
+    ``functions/headers.toml`` [task]), or None."""
+    found = scan_header(grid, "task", _is_task_header, year)
+    if found is None:
+        return None
+    r, cells = found
+    fields, headers, reached = {}, {}, {}
+    for cell in cells:
+        if cell.field == "reached":
+            reached[cell.extra] = cell.column
+        elif cell.field not in fields:
+            fields[cell.field] = cell.column
+            headers[cell.field] = cell.text
+    return _read_task_rows(sheet, grid, r, fields, headers, reached)
 
 
 def _read_task_rows(sheet, grid, r0, fields, headers, reached) -> TaskTable:
@@ -220,22 +186,26 @@ def allocated_targets(grids: dict[str, list[list[Any]]]) -> dict[str, int]:
     grid = grids.get("任务分配")
     if not grid:
         return {}
+    found = scan_header(grid, "task", lambda _fields, row: _ALLOCATED in {header_key(v) for v in row},
+                        scan_rows=10)
+    if found is None:
+        return {}
+    r, cells = found
+    col = [header_key(v) for v in grid[r]].index(_ALLOCATED)
+    unit_col = next((cell.column - 1 for cell in cells if cell.field == "unit"), 1)
     out: dict[str, int] = {}
-    for r, row in enumerate(grid[:10]):
-        texts = [header_key(v) for v in row]
-        if "分配任务数" not in texts:
-            continue
-        col = texts.index("分配任务数")
-        unit_col = next((i for i, t in enumerate(texts) if t in ("村社区", "村", "村名", "镇街", "单位")), 1)
-        for line in grid[r + 1:]:
-            unit = cell_text(line[unit_col]) if unit_col < len(line) else ""
-            if not unit or header_key(unit) == "合计":
-                break
-            value = count_of(line[col]) if col < len(line) else None
-            if value is not None:
-                out[unit_key(unit)] = value
-        break
+    for line in grid[r + 1:]:
+        unit = cell_text(line[unit_col]) if unit_col < len(line) else ""
+        if not unit or header_key(unit) == "合计":
+            break
+        value = count_of(line[col]) if col < len(line) else None
+        if value is not None:
+            out[unit_key(unit)] = value
     return out
+
+
+#: quota's own column (its 任务分配 sheet)
+_ALLOCATED = "分配任务数"
 
 
 def unit_key(name: str) -> str:

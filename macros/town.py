@@ -82,6 +82,8 @@ def ledger_records(plan: plans.Plan, sources: list[tuple[str, dict[str, list[lis
     ``lists`` (:class:`yibao.functions.status.SideLists`: death, employee
     and roster lists; None: the ledger rows alone); a record's village comes
     from its 村 column, else the sheet's 填报单位 line, else the sheet or file name."""
+    from .lists import refuse_lists_as_ledgers
+    refuse_lists_as_ledgers(sources)    # a department list passed as a ledger is refused, not a village of 0
     records: list[Record] = []
     notes: list[str] = []
     for i, (label, grids) in enumerate(sources, 1):

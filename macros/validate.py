@@ -24,7 +24,7 @@ import dataclasses
 from collections import defaultdict
 from pathlib import Path
 
-from yibao.functions import plan as plans
+from yibao.functions import idno, plan as plans
 from yibao.functions.values import yuan_text
 
 from . import book as books
@@ -105,6 +105,9 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
             if rec.id_error:
                 add(book, rec, "id_no", ERROR, rec.id_error)
                 continue
+            upgraded = idno.upgrade_note(raw.get("id_no"), rec.id_no)
+            if upgraded:        # an old 15-digit number, matched as its 18-digit form
+                add(book, rec, "id_no", WARNING, upgraded)
             seen[rec.id_no].append((book, rec))
             if "gender" in rec.columns:
                 typed = cell_text(rec.raw.get("gender"))
@@ -268,12 +271,39 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
     by_book = defaultdict(list)
     for f in findings:
         by_book[f.book].append(f)
+    on_threads = []
     for book in books_in:
         key = str(book.path)
         write_findings(book, by_book.get(key, []), {r.sheet for r in all_records[key]}, mark)
-        book.save()
+        stats = book.save()
+        where = Path(str(book.path)).name if len(books_in) > 1 else ""
+        on_threads += [(where, *cell) for cell in ((stats or {}).get("notes_on_threads") or [])]
     checked = sum(len(r) for r in all_records.values())
-    return summary_line(findings, checked) + _unread_note(lists)
+    return summary_line(findings, checked) + _unread_note(lists) + threads_note(on_threads, findings)
+
+
+def threads_note(cells: list[tuple], findings: list[Finding], shown: int = 3) -> str:
+    """A word on flagged cells that carry an Excel 365 threaded comment
+    (会话式批注): our note cannot go beside it, so the finding is in the
+    report only and the user must be told where. ``cells`` are (file name or
+    "", sheet, row, col), from ``save()["notes_on_threads"]``.
+
+    >>> threads_note([("", "台账", 5, 3)], [Finding("a.xlsx", "台账", 5, 3, "name", ERROR, "必填项“姓名”为空")])
+    '；1个标出的单元格已有Excel新式批注（会话），问题未写入批注，只在“校验报告”中：台账!C5（必填项“姓名”为空），请到报告中查看'
+    """
+    if not cells:
+        return ""
+    said = {}
+    for f in findings:
+        said.setdefault((f.sheet, f.row, f.col), f.message)
+    parts = []
+    for book, sheet, row, col in cells[:shown]:
+        ref = (f"{book} " if book else "") + f"{sheet}!{column_letter(col)}{row}"
+        message = said.get((sheet, row, col))
+        parts.append(ref + (f"（{message[:30]}）" if message else ""))
+    more = f"等{len(cells)}处" if len(cells) > shown else ""
+    return (f"；{len(cells)}个标出的单元格已有Excel新式批注（会话），问题未写入批注，只在“{REPORT_SHEET}”中："
+            + "、".join(parts) + more + "，请到报告中查看")
 
 
 def _unread_note(lists: SideLists | None) -> str:

@@ -19,6 +19,7 @@ import datetime
 import io
 import dataclasses
 import re
+import weakref
 import zipfile
 from pathlib import Path
 
@@ -69,6 +70,12 @@ FORMATS = {"id": "@", "phone": "@", "text": "@", "name": "@", "choice": "@", "si
            "money": "0.00", "count": "0", "date": "yyyy-mm-dd", "seq": "0"}
 INPUT_KINDS = {"text", "name", "id", "phone", "money", "count", "date", "choice", "sign"}
 PAGE_FOOTER = "第 &P 页 共 &N 页"
+#: calcPr calcId of Excel 2019, 2021 and Microsoft 365. With the formulas'
+#: results stored in the file (all blank in a new form) and no fullCalcOnLoad,
+#: Excel opens a template without recalculating its 1,200 function cells
+#: (issue 13 item 5); an older Excel recalculates once, as for any file saved
+#: by a newer version, and saves its own calcPr.
+CALC_ID = 191029
 
 
 def built_path(plan_id: str, form_id: str) -> Path:
@@ -113,6 +120,8 @@ class Layout:
         self.last_data = self.segments[-1][1]
         plan_inputs = [c for c in self.columns if not c.ours and c.kind in INPUT_KINDS and c.kind != "sign"]
         self.row_inputs = (plan_inputs[0].key, plan_inputs[-1].key) if plan_inputs else None
+        #: (row, col) → the result a formula gives in the new, empty form; stored in the file
+        self.cached: dict[tuple[int, int], object] = {}
 
     def letter(self, key: str) -> str:
         return get_column_letter(self.col[key])
@@ -382,6 +391,14 @@ def _build_workbook(form: Form, plan: plans.Plan, town, village, fit: bool = Tru
     last_row = _build_foot(ws, wb, layout, ctx)
     _build_print(ws, layout, last_row)
 
+    if any(c.kind == "udf" for c in cols):
+        # results stored, nothing to recalculate on open (forms without our
+        # functions keep openpyxl's full calculation on load: cheap, and their
+        # totals of native formulas need no stored results)
+        wb.calculation.calcId = CALC_ID
+        wb.calculation.fullCalcOnLoad = False
+        _CACHED[wb] = {ws.title: layout.cached}
+
     ws.sheet_view.showGridLines = False
     name_col = layout.col.get("name", 1)
     ws.freeze_panes = ws.cell(layout.data_start, name_col + 1 if form.kind == "persons" else 2)
@@ -485,6 +502,7 @@ def _build_body(ws, layout: Layout, lists, wb, lists_ws, used_lists):
                 cell.protection = LOCKED
             elif c.kind in ("udf", "native"):
                 cell.value = layout.expand(c.formula, r)
+                layout.cached[(r, i)] = ""      # every row formula is blank while its row is
                 cell.protection = LOCKED
                 cell.fill = FILL_COMPUTED
                 cell.font = _font(10, color="404040")
@@ -536,6 +554,7 @@ def _total_row(ws, layout: Layout, row: int, segments, page: bool):
             else:
                 cell.value = "=SUM(" + ",".join(f"{L}{p}" for p in layout.page_totals) + ")"
             cell.number_format = fmt or "General"
+            layout.cached[(row, i)] = 0
         elif c.kind == "native" and form.kind == "tasks" and i > label_end:
             cell.value = layout.expand(c.formula, row)
             cell.number_format = fmt or "General"
@@ -546,6 +565,11 @@ def _total_row(ws, layout: Layout, row: int, segments, page: bool):
         count = "+".join(f'COUNTA({idc}{a}:{idc}{b})' for a, b in ranges)
         households, pure = _page_counts(layout, ranges)
         label.value = f'="{"本页合计" if page else "合计"}（"&({count})&"人{households}）"{pure}'
+        # the label an empty form shows (every count 0), stored so Excel need not recalculate on open
+        empty_households = "，0户" if households else ""
+        empty_pure = "".join(("；" if i == 0 else "、") + c + "0户" for i, c in enumerate(
+            c for c in layout.plan.forms.page_counts if c.startswith("纯"))) if pure else ""
+        layout.cached[(row, 1)] = f'{"本页合计" if page else "合计"}（0人{empty_households}）{empty_pure}'
     else:
         label.value = "本页合计" if page else "合　计"
     label.alignment = Alignment(horizontal="center", vertical="center")
@@ -693,9 +717,38 @@ def _fit_columns(ws, layout: Layout):
 _CORE_TIME = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 
 
+_CACHED: "weakref.WeakKeyDictionary[Workbook, dict]" = weakref.WeakKeyDictionary()
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"([^>]*)><f>([^<]*)</f>(?:<v\s*/>|<v></v>)</c>')
+
+
+def _store_results(xml: bytes, cached: dict[tuple[int, int], object]) -> bytes:
+    """Write each formula's known result into the sheet XML (openpyxl writes
+    none), so that Excel has nothing to recalculate on open."""
+    from openpyxl.utils import column_index_from_string
+    from xml.sax.saxutils import escape
+
+    def put(m):
+        key = (int(m.group(2)), column_index_from_string(m.group(1).decode()))
+        if key not in cached or b" t=" in m.group(3):
+            return m.group(0)
+        value = cached[key]
+        head = b'<c r="' + m.group(1) + m.group(2) + b'"' + m.group(3)
+        if isinstance(value, str):
+            head += b' t="str"'
+            stored = escape(value).encode("utf-8")
+        else:
+            stored = str(value).encode()
+        return head + b"><f>" + m.group(4) + b"</f><v>" + stored + b"</v></c>"
+    return _FORMULA_CELL.sub(put, xml)
+
+
 def build_bytes(form, plan, town=None, village=None) -> bytes:
-    """The ``.xlsx`` bytes, stable from build to build."""
+    """The ``.xlsx`` bytes, stable from build to build, with every formula's
+    result in the new form stored (see :data:`CALC_ID`)."""
     wb = build_workbook(form, plan, town, village)
+    cached = _CACHED.get(wb, {})
+    sheet_parts = {f"xl/worksheets/sheet{i}.xml": cached.get(ws.title, {})
+                   for i, ws in enumerate(wb.worksheets, start=1)}
     raw = io.BytesIO()
     wb.save(raw)
     stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
@@ -705,6 +758,8 @@ def build_bytes(form, plan, town=None, village=None) -> bytes:
             data = src.read(info.filename)
             if info.filename == "docProps/core.xml":
                 data = _CORE_TIME.sub(lambda m: m.group(1) + stamp + m.group(3), data)
+            if sheet_parts.get(info.filename):
+                data = _store_results(data, sheet_parts[info.filename])
             fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o600 << 16

@@ -685,3 +685,28 @@ def test_refresh_over_the_templates_formulas_and_over_its_own_values(tmp_path):
             assert ws.cell(r, 17).value in (None, "")
         assert ws["O5"].value == "低保对象"
         user_cells_unchanged(before, snapshot(path))
+
+
+def test_validate_names_a_flagged_cell_that_carries_a_threaded_comment(tmp_path):
+    """A cell flagged by validate that already has an Excel 365 threaded
+    comment cannot take our note beside it: the finding is in 校验报告 only,
+    so the command's line must say which cell to look up (not stay silent)."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent / "corpus"))
+    import make_corpus as mc
+    made = mc.excel_shape(tmp_path)
+    parts = mc.read_package(made)
+    sheet = mc.sheet_part(parts, mc.LEDGER)
+    import re
+    cell = re.search(rb'<c r="C5"( s="\d+")[^>]*>.*?</c>', parts[sheet])
+    assert cell, "the corpus's threaded comment sits on the name 钱小梅 (C5)"
+    parts[sheet] = parts[sheet].replace(cell.group(0), b'<c r="C5"' + cell.group(1) + b"/>")   # 姓名 left blank
+    ledger_file = tmp_path / "东山村.xlsx"
+    mc.write_package(ledger_file, parts)
+    out = run_yibao("validate", str(ledger_file)).stdout
+    assert "新式批注" in out and f"{mc.LEDGER}!C5" in out and "必填项“姓名”为空" in out, out
+    wb = openpyxl.load_workbook(ledger_file)
+    report = [row for row in wb["校验报告"].iter_rows(values_only=True) if row[3] == "C5"]
+    assert report and "姓名" in report[0][6]
+    # the thread itself is still the user's, unchanged
+    assert mc.THREADED_TEXT.encode() in mc.read_package(ledger_file)["xl/threadedComments/threadedComment1.xml"]

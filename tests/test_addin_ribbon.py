@@ -147,11 +147,11 @@ def test_every_registered_function_has_a_wrapper_with_the_same_arguments():
     text = build.source("yibao_udfs.bas")
     for name, spec in REGISTRY.items():
         array = ", ".join(a.name for a in spec.args)
-        assert f'XLPy.CallUDF("yibao.addin.udfs", "{name}", Array({array}), ActiveWorkbook, ' \
-               f"Application.Caller)" in text
-        assert f'Application.MacroOptions Macro:="{name}"' in text
-    # Only registry functions are wrapped (plus the registration sub).
-    assert set(procedures) == set(REGISTRY) | {"YibaoRegisterFunctions"}
+        assert f'{name} = YibaoCall("{name}", Array({array}))' in text
+        assert f'    YibaoDescribe "{name}", ' in text
+    # Only registry functions are wrapped (plus the registration procedures and the one caller).
+    assert set(procedures) == set(REGISTRY) | {"YibaoRegisterFunctions", "YibaoDescribe", "YibaoCall"}
+    assert 'yibaoServer.CallUDF("yibao.addin.udfs", udfName, args)' in text
 
 
 def test_udf_module_is_the_one_the_conf_sheet_names():
@@ -160,9 +160,15 @@ def test_udf_module_is_the_one_the_conf_sheet_names():
     assert set(udfs.__all__) == set(REGISTRY)
 
 
-def test_workbook_open_registers_the_function_help():
-    assert "YibaoRegisterFunctions" in build.source("ThisWorkbook.cls")
-    assert "Private Sub Workbook_Open()" in build.source("ThisWorkbook.cls")
+def test_ribbon_onload_registers_the_function_help_once(ribbon):
+    assert ribbon.get("onLoad") == "yibao_ribbon.YibaoRibbonLoaded"
+    params = _procedures()["yibao_ribbon"]["YibaoRibbonLoaded"]
+    # The onLoad signature: (ribbon As IRibbonUI).
+    assert re.fullmatch(r"\s*(ByRef\s+|ByVal\s+)?\w+\s+As\s+IRibbonUI\s*", params)
+    body = re.search(r"Public Sub YibaoRibbonLoaded.*?End Sub", build.source("yibao_ribbon.bas"),
+                     re.S).group(0)
+    assert body.count("YibaoRegisterFunctions()") == 1
+    assert "ThisWorkbook.Saved = True" in body
 
 
 def test_vba_sources_encode_in_the_project_codepage():

@@ -71,7 +71,7 @@ def _broken(tmp_path, plan_id, old, new, count=1):
      'funding = { "市财政" = "80%", "镇(街)财政" = "50%" }', "合计应为100%，现为130%"),
     ("zaozhuang-2022", 'subsidy = "50%"', 'subsidy = "150%"', "资助比例150%应在0%到100%之间"),
     ("zaozhuang-2022", "start = 2021-12-21", "start = 2021-12-01", "缴费期重叠（2021-12-01至2021-12-20）"),
-    ("xinqiao-2021", '"边缘人口",\n  "年中动态调整新增贫困人员",', '"边缘人口",',
+    ("xinqiao-2021", '"计生失独(伤残)人员",\n  "年中动态调整新增贫困人员",', '"计生失独(伤残)人员",',
      "严格顺序（rule = \"order\"）须列出全部资助身份，缺：年中动态调整新增贫困人员"),
     ("xxzhen-2020", 'funding = { "医疗救助" = "125", "财政" = "125" }',
      'funding = { "医疗救助" = "125", "财政" = "100" }', "与资助金额250元不符"),
@@ -413,3 +413,14 @@ def test_check_catches_duplicates_and_bad_new_keys(tmp_path, plan_id, old, new, 
     problems = plans.check_file(path)
     assert any(expected in p for p in problems), problems
     assert "处错误" in run_yibao("policy", "check", str(path), check_rc=1).stdout
+
+
+def test_policy_show_never_ends_on_a_heading_over_nothing():
+    """002 (strict order, no waiting period, no 代缴) leaves none of the open
+    questions of issue 12 item 7 to decide: `policy show` says so instead of
+    a heading with nothing under it; a plan with questions lists them."""
+    shown = run_yibao("policy", "show", "xinqiao-2021").stdout.rstrip().splitlines()
+    heading = shown.index("方案未写明、由县里决定的问题（改方案文件的 [open.键名] 即可）：")
+    assert shown[heading + 1:] == ["  无：本方案不涉及同额资助由谁出资、待遇等待期怎么数、代缴适用哪些缴费期"]
+    shown = run_yibao("policy", "show", "shuangshui-2025").stdout
+    assert "  无：" not in shown and "wait_count = pay_date_plus" in shown

@@ -184,3 +184,62 @@ def test_shared_strings_stand_for_exactly_the_texts_they_replace():
                                                     for c, v in enumerate(row)) + "</row>"
                         for n, row in enumerate(rows, 2)]
     assert "<si><t>孤 儿</t></si>" in shared.xml() and "<si><t>A&amp;B</t></si>" in shared.xml()
+
+
+def _wide_report() -> books.OutSheet:
+    """A validation report shaped like the ledger's 校验报告: a 70-wide 问题 column (too wide for
+    A4 at a readable size) with one message far longer than a line, and a long note under it."""
+    long = ("死亡人员名单（死亡人员名单.xlsx 第2行）有此人，台账却按方案享受计生特殊家庭资助"
+            "（002 四(四) 资助流程4：已死亡人员应从资助名单剔除）")
+    rows = [["序号", "工作表", "行", "单元格", "姓名", "严重程度", "问题"]]
+    rows += [[i, "参保缴费台账", i + 3, f"F{i + 3}", f"某{i}", "提示", long if i == 2 else "身份证号校验位不对"]
+             for i in range(1, 4)]
+    rows += [[], ["说明：" + "本表列出每一处问题，改正后重新校验，问题会从本表消失；" * 4]]
+    return books.OutSheet("校验报告", rows, footer_rows=2, widths={1: 6, 2: 14, 3: 6, 4: 7, 5: 10, 6: 9, 7: 70})
+
+
+def test_a_long_message_wraps_in_a_narrowed_column_alike_in_both_writers(tmp_path):
+    """issue 11 打印: the 问题 column is narrowed so the report fits one A4 width at full size, its
+    long message wraps in a row tall enough for its lines, the note under it is merged across the
+    page and wrapped; the fast and the openpyxl writer give the same sheet."""
+    sheet = _wide_report()
+    fast = books.write_new_workbook(tmp_path / "fast.xlsx", [sheet])
+    slow = books._write_new_openpyxl(tmp_path / "slow.xlsx", [sheet])
+    a = openpyxl.load_workbook(fast)["校验报告"]
+    b = openpyxl.load_workbook(slow)["校验报告"]
+    for ws in (a, b):
+        units = sum(ws.column_dimensions[chr(64 + c)].width for c in range(1, 8))
+        assert units * books.UNIT_PT <= 842 - 1.4 * 72 + 1, units         # one landscape A4 width
+        assert books.MIN_WRAP_UNITS <= ws.column_dimensions["G"].width < 70
+        assert ws["G3"].alignment.wrap_text and not ws["F3"].alignment.wrap_text
+        assert ws.row_dimensions[3].height >= 2 * 11 and ws.row_dimensions[2].height is None   # one line
+        assert "A6:G6" in {str(m) for m in ws.merged_cells.ranges}
+        assert ws["A6"].alignment.wrap_text and ws.row_dimensions[6].height >= 2 * 11
+        assert ws.page_setup.orientation == "landscape" and not ws.col_breaks.brk
+    assert a.column_dimensions["G"].width == b.column_dimensions["G"].width
+    assert a.row_dimensions[3].height == b.row_dimensions[3].height
+    assert a.row_dimensions[6].height == b.row_dimensions[6].height
+    for r in range(1, 7):
+        for c in range(1, 8):
+            x, y = a.cell(r, c), b.cell(r, c)
+            assert (x.alignment.wrap_text or False) == (y.alignment.wrap_text or False), x.coordinate
+            assert lined(x) == lined(y), x.coordinate
+
+
+def test_a_wide_table_prints_in_the_same_column_sections_from_both_writers(tmp_path):
+    """A table too wide for A4 even with its long column narrowed: both writers break it into the
+    same page sections, repeat the same leading columns on each, and wrap the long notes."""
+    rows = [["序号", "姓名"] + [f"项目{k}" for k in range(1, 13)] + ["说明"]]
+    rows += [[i, f"某{i}"] + [i * k for k in range(1, 13)] + ["很长的说明文字" * 12] for i in range(1, 4)]
+    sheet = books.OutSheet("宽表", rows, widths={1: 6, 2: 10, **{c: 12 for c in range(3, 15)}, 15: 40})
+    fast = books.write_new_workbook(tmp_path / "fast.xlsx", [sheet])
+    slow = books._write_new_openpyxl(tmp_path / "slow.xlsx", [sheet])
+    a = openpyxl.load_workbook(fast)["宽表"]
+    b = openpyxl.load_workbook(slow)["宽表"]
+    plan = books.print_plan(sheet)
+    assert plan.col_breaks and not plan.fit_width and plan.title_cols == 2
+    for ws in (a, b):
+        assert [brk.id for brk in ws.col_breaks.brk] == list(plan.col_breaks)
+        assert ws.print_title_cols == "$A:$B" and ws.print_title_rows == "$1:$1"
+        assert ws["O2"].alignment.wrap_text and ws.row_dimensions[2].height > 15
+    assert a.column_dimensions["O"].width == b.column_dimensions["O"].width

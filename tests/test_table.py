@@ -157,3 +157,46 @@ def test_a_deceased_list_that_cannot_be_read_is_an_error_not_an_empty_list(tmp_p
                      "--deceased", str(dead), check_rc=2)
     assert "死亡名单.xlsx" in proc.stderr and "“死者姓名”“号码”" in proc.stderr, proc.stderr
     assert not (tmp_path / "o.xlsx").exists()
+
+
+@pytest.mark.parametrize("header, field", [
+    # 004 附件1 and 000 附件 as towns type them (plan year 2020)
+    ("村  名", ("unit", None)), ("村（社区）", ("unit", None)), ("镇街", ("unit", None)),
+    ("2019年派出所户籍人口数", ("population", None)), ("总人口", ("population", None)),
+    ("2019年目标任务数", ("prev_target", None)), ("上年目标任务数", ("prev_target", None)),
+    ("2020年目标任务数", ("target", None)), ("目标任务数", ("target", None)),
+    ("2020预计净增数", ("net_increase", None)), ("指定任务数", ("override", None)),
+    ("实际参保数", ("enrolled", None)), ("参保人数", ("enrolled", None)),
+    ("建档立卡贫困人口数", ("poor_total", None)), ("建档立卡已参保人数", ("poor_enrolled", None)),
+    ("建档立卡参保率", ("", None)), ("12月31日前应完成（95%）", ("", None)), ("完成率", ("", None)),
+    ("工作经费（元，0.2元/人）", ("", None)), ("备注", None),
+])
+def test_task_table_headers_are_read_from_the_one_data_file(header, field):
+    assert tables.header_match(header, "task", 2020) == field
+
+
+def test_task_table_reach_dates_keep_their_rate():
+    from fractions import Fraction
+    assert tables.header_match("达到95%日期", "task", 2020) == ("reached", Fraction(95, 100))
+    assert tables.header_match("完成100%时间", "task", 2020) == ("reached", Fraction(1))
+
+
+def test_the_task_table_has_no_header_scanner_of_its_own():
+    """tasks.py reads the task table through table.scan_header; its header
+    names live in functions/headers.toml ([task], [[task_words]]), each once."""
+    import inspect
+    import io
+    import tokenize
+    from yibao.macros import tasks
+    source = inspect.getsource(tasks)
+    assert "scan_header(" in source
+    literals = " ".join(t.string for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                        if t.type == tokenize.STRING)
+    for word in ("户籍人口", "村名", "净增", "建档立卡", "指定任务", "完成率", "达到"):
+        assert word not in literals, word
+    task = synonyms("task")
+    seen = {}
+    for field, names in task.items():
+        for name in names:
+            assert seen.setdefault(tables.header_key(name), field) == field, name
+    assert {rule["field"] for rule in tables.word_rules("task")} >= {"reached", "poor_total", "target", ""}

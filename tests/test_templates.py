@@ -436,3 +436,25 @@ def test_yibao_refresh_fills_the_computed_columns(tmp_path):
     assert ws.cell(r, lay.col["calc_check"]).value in (None, "")
     assert "校验位" in ws.cell(r + 1, lay.col["calc_check"]).value
     assert ws.cell(r, lay.col["id_native"]).value.startswith("=IF(")
+
+
+def test_id_check_formula_fits_excel_2010_and_wps():
+    """号码核对 strips pasted invisible characters with functions every
+    spreadsheet since Excel 2010 has (no LET, LAMBDA, UNICHAR, TEXTJOIN),
+    within Excel's limits: 8,192 characters, 64 nested functions."""
+    import re
+    from yibao.templates import native
+    formula = native.id_native_message("F5", "$F$5:$F$504", "E5")
+    outside = re.sub(r'"[^"]*"', '""', formula)        # string literals may hold anything
+    names = set(re.findall(r"([A-Z][A-Z0-9.]*)\(", outside))
+    assert names <= {"IF", "LEN", "SUBSTITUTE", "CLEAN", "IFERROR", "AND", "NOT", "MID", "MOD", "SUMPRODUCT",
+                     "ROW", "INDIRECT", "UPPER", "RIGHT"}, names
+    assert len(formula) < 8192
+    depth = deepest = 0
+    for ch in outside:
+        depth += ch == "("
+        depth -= ch == ")"
+        deepest = max(deepest, depth)
+    assert depth == 0 and deepest < 64, deepest
+    for ch in ("\u200b", "\ufeff", "\u202a", "\u202c", "\u202d", "\u202e", "\u3000", "\u00a0"):
+        assert f'"{ch}",""' in formula

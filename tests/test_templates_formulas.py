@@ -104,7 +104,9 @@ def expected(column_key: str, result: dict):
     if column_key == "calc_check":
         return "" if result["ok"] or "身份证" not in result["message"] else result["message"]
     if not result["ok"]:
-        return result["message"]
+        # number and date columns: #VALUE!, so a total cannot skip the row (issue 13 item 6)
+        numeric = column_key in ("calc_payable", "calc_subsidy", "calc_benefit")
+        return "#VALUE!" if numeric else result["message"]
     if column_key == "calc_payable":
         return result["payable"]
     if column_key == "calc_subsidy":

@@ -82,6 +82,8 @@ def _ledger_rows():
     trap_a, trap_b = make_id("19750505", 120), make_id("19750505", 121)   # equal in the first 16 digits
     assert trap_a[:15] == trap_b[:15] and trap_a != trap_b
     female = make_id("19660606", 42)
+    pasted = [make_id("19810203", 13 + 2 * k) for k in range(5)] + [make_id("19770707", 44)]   # the last female
+    wrong_pasted = pasted[0][:-1] + str((int(pasted[0][-1]) + 1) % 10) if pasted[0][-1] != "X" else pasted[0][:-1] + "0"
     return [
         # (id, gender, expected 号码核对, dv ok, duplicate)
         (good, "男", "", True, False),
@@ -93,6 +95,16 @@ def _ledger_rows():
         (trap_a, idno.gender(trap_a), "", True, False),
         (trap_b, idno.gender(trap_b), "", True, False),
         (female, "男", "性别与身份证号不符", True, False),
+        # pasted from web pages (issue 16 item 1): the screen shows 18 digits, validate passes them,
+        # so does 号码核对 (the validation rule and the red highlight read the cell as typed)
+        ("\u202d" + pasted[0] + "\u202c", idno.gender(pasted[0]), "", False, False),
+        (pasted[1][:6] + "\u200b" + pasted[1][6:], idno.gender(pasted[1]), "", False, False),
+        ("\ufeff" + pasted[2] + "\u3000", idno.gender(pasted[2]), "", False, False),
+        ("\u00a0" + pasted[3] + " ", idno.gender(pasted[3]), "", False, False),
+        # still judged on the digits: a wrong check digit, a short number, the gender
+        ("\u202d" + wrong_pasted + "\u202c", "男", "身份证号校验位不对", False, False),
+        ("\u200b" + pasted[4][:17] + "\ufeff", idno.gender(pasted[4]), "身份证号应为18位，现为17位", False, False),
+        ("\u202d" + pasted[5] + "\u202c", "男", "性别与身份证号不符", False, False),
     ]
 
 
@@ -181,7 +193,7 @@ def test_wrong_id_flagged_right_id_not(recalculated, plan_id):
         assert cf_dup is duplicate, (number, cf_dup)          # no 15-digit trap
         assert (ws.cell(r, lay.col["id_native"]).value or "") == message, number
         if not duplicate and "性别" not in message:
-            assert (message == "") == (idno.check_message(number) == ""), number   # agrees with ID_CHECK
+            assert (message == "") == (idno.check_message(number) == ""), number   # agrees with ID_CHECK and validate
         # our add-in's columns: an error value without the add-in, as the note row says
         assert str(ws.cell(r, lay.col["calc_payable"]).value).startswith("#"), ws.cell(r, lay.col["calc_payable"]).value
     # required 户主关系: highlighted on rows in use, not on the complete row

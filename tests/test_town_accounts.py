@@ -120,11 +120,13 @@ def test_subsidy_total_ties_to_the_merged_roster_person_by_person(season, tmp_pa
     three = next(n for n in notes if n.startswith("核对三"))
     assert figure(three, "资助名单合计") == roster
     assert figure(three, "本表资助合计") == yuan_of(total["资助合计（元）"])
-    listed = "".join(n.lstrip("\u3000") for n in notes if n.startswith("\u3000"))
-    pairs = re.findall(r"([\d,]+(?:\.\d+)?)／([\d,]+(?:\.\d+)?)元", listed)
-    assert len(pairs) == int(re.search(r"涉及(\d+)人", three).group(1))
-    difference = sum(Decimal(a.replace(",", "")) - Decimal(b.replace(",", "")) for a, b in pairs)
+    # the persons are on the 附表 汇总上报-资助名单核对 (the stamped page keeps the totals line)
+    check = openpyxl.load_workbook(tmp_path / "s.xlsx")["汇总上报-资助名单核对"]
+    persons = [r for r in check.iter_rows(min_row=4, values_only=True) if isinstance(r[0], int)]
+    assert len(persons) == int(re.search(r"涉及(\d+)人", three).group(1))
+    difference = sum(yuan_of(r[3]) - yuan_of(r[4]) for r in persons)
     assert difference == roster - yuan_of(total["资助合计（元）"]) != 0
+    assert figure(three, "差额") == abs(difference)
     assert "资助名单合计" in line
 
 
@@ -201,3 +203,74 @@ def test_reward_message_counts_what_its_sheet_shows(season, tmp_path):
     assert f"{len(rows)}个村（社区）" in proc.stdout and f"{len(flagged)}个需扣减" in proc.stdout
     assert f"{len(rewarded)}个获奖励共{sum(yuan_of(r['奖励金额（元）']) for r in rewarded):g}元" in proc.stdout
     assert f"工作经费{fee:g}元" in proc.stdout
+
+
+@pytest.mark.parametrize("action", ["summary", "progress", "reward"])
+def test_a_department_or_death_list_passed_as_a_ledger_is_refused(season, tmp_path, action):
+    """A department's subsidy list (no payment columns) among the ledgers is
+    not a village with nobody enrolled ("参保0户0人", exit 0): the command
+    stops with one Chinese line naming the file and what it looks like."""
+    lists = season / "原始数据" / "部门名单"
+    for listed, looks in (("民政.xlsx", "资助名单"), ("死亡人员名单.xlsx", "死亡人员名单")):
+        out = tmp_path / f"{action}-{listed}.xlsx"
+        proc = run_yibao(action, str(season / "任务分配表.xlsx"), str(ledgers(season)[0]), str(lists / listed),
+                         "-o", str(out), check_rc=2)
+        assert f"“{listed}”" in proc.stderr and f"看起来是{looks}" in proc.stderr, proc.stderr
+        assert "不是参保缴费台账" in proc.stderr and "Traceback" not in proc.stderr
+        assert not out.exists() and not proc.stdout
+    # a list given as the only file is refused the same way
+    if action == "summary":
+        proc = run_yibao("summary", str(lists / "民政.xlsx"), "-o", str(tmp_path / "only.xlsx"), "--no-pdf", check_rc=2)
+        assert "“民政.xlsx”" in proc.stderr and "看起来是资助名单" in proc.stderr
+
+
+def test_summary_names_task_table_villages_whose_ledger_was_not_given(season, tmp_path):
+    """With the task table as the town workbook, a village on it whose
+    ledger was not passed is named (in the line and under the table), not
+    silently left out of the stamped summary."""
+    wb = openpyxl.load_workbook(season / "任务分配表.xlsx", data_only=True)
+    ws = wb.worksheets[0]
+    units = [row[0] for row in ws.iter_rows(values_only=True)
+             if isinstance(row[0], str) and row[0].endswith(("村", "社区")) and isinstance(row[1], int)]
+    files = ledgers(season)
+    given = [p for p in files if p.stem in ("东山村", "西河村")]
+    absent = [u for u in units if u not in ("东山村", "西河村")]
+    assert len(given) == 2 and absent, units
+    out = tmp_path / "s.xlsx"
+    line, _total, _notes = summary(season, out, files=given)
+    assert f"未提供台账：{'、'.join(absent)}" in line, line
+    texts = [r[0] for r in openpyxl.load_workbook(out)["汇总上报"].iter_rows(values_only=True) if isinstance(r[0], str)]
+    assert any(t.startswith(f"未提供台账：{'、'.join(absent)}") for t in texts), texts
+    # every village given: nothing to name
+    line, _total, _notes = summary(season, tmp_path / "all.xlsx")
+    assert "未提供台账" not in line
+
+
+def test_summary_reads_the_roster_through_the_one_list_reader(season, tmp_path):
+    """The merged roster as staff pass it around — exported to a GBK .csv
+    with the IDs as ="…" (the sheet name is gone) — ties the subsidy total
+    exactly as the .xlsx does: summary reads it with the same reader as
+    validate's lists (macros/lists.py), by content, not by sheet name."""
+    import csv
+    ws = openpyxl.load_workbook(season / "资助名单比对结果.xlsx")["资助名单汇总"]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    header = rows[1]
+    id_col = header.index("身份证号")
+    exported = tmp_path / "资助名单比对结果.csv"
+    with exported.open("w", encoding="gbk", newline="") as handle:
+        out = csv.writer(handle)
+        for n, row in enumerate(rows):
+            if n >= 2 and row[id_col]:
+                row[id_col] = f'="{row[id_col]}"'
+            out.writerow(["" if v is None else v for v in row])
+    line_x, _t, notes_x = summary(season, tmp_path / "x.xlsx", "--roster", str(season / "资助名单比对结果.xlsx"))
+    line_c, _t, notes_c = summary(season, tmp_path / "c.xlsx", "--roster", str(exported))
+    three_x = next(n for n in notes_x if n.startswith("核对三"))
+    three_c = next(n for n in notes_c if n.startswith("核对三"))
+    assert three_c == three_x and figure(three_c, "资助名单合计") > 0
+    assert line_c == line_x.replace("x.xlsx", "c.xlsx")
+    # a file that is not a merge result is one Chinese line, exit 2
+    proc = run_yibao("summary", str(season / "任务分配表.xlsx"), *map(str, ledgers(season)), "--no-pdf",
+                     "-o", str(tmp_path / "n.xlsx"), "--roster",
+                     str(season / "原始数据" / "部门名单" / "死亡人员名单.xlsx"), check_rc=2)
+    assert "不是资助名单合并结果" in proc.stderr and "Traceback" not in proc.stderr

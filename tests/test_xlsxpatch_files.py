@@ -210,14 +210,15 @@ def test_control_characters_and_huge_text_make_a_valid_file(tmp_path):
     assert "复制来的" in wb["台账"]["F4"].comment.text
 
 
-def _shared_formula_in(parts, cell_col="R", master_row=4, last_row=6):
-    """Excel's fill-down of =H4*2 in column R: the first cell holds the
-    formula, the rest refer to it (t="shared")."""
+def _shared_formula_in(parts, cell_col="R", master_row=4, last_row=6, formula="H{r}*2"):
+    """Excel's fill-down of ``formula`` (=H4*2) from column ``cell_col``, row ``master_row``,
+    to ``last_row``: the first cell holds the formula, the rest refer to it
+    (t="shared"); rows the sheet lacks get no cell."""
     name = sheet_part(parts)
     xml = parts[name].decode()
     for r in range(master_row, last_row + 1):
-        f = (f'<f t="shared" ref="{cell_col}{master_row}:{cell_col}{last_row}" si="0">H{master_row}*2</f>'
-             if r == master_row else '<f t="shared" si="0"/>')
+        f = (f'<f t="shared" ref="{cell_col}{master_row}:{cell_col}{last_row}" si="0">'
+             f'{formula.format(r=master_row)}</f>' if r == master_row else '<f t="shared" si="0"/>')
         xml = re.sub(rf'(<row r="{r}"[^>]*>.*?)(</row>)', lambda m: m.group(1) + f'<c r="{cell_col}{r}">{f}<v>0</v></c>'
                      + m.group(2), xml, count=1, flags=re.S)
     parts[name] = xml.encode()
@@ -254,14 +255,7 @@ def test_replacing_the_cell_holding_a_filled_down_formula_is_refused_untouched(t
     byte (issue 16 item 4: no lossy path)."""
     path = ledger(tmp_path / "l.xlsx", ROWS)
 
-    def reshape(parts):
-        name = sheet_part(parts)
-        xml = parts[name].decode()
-        xml = re.sub(r'(<row r="4"[^>]*>.*?)(</row>)',
-                     lambda m: m.group(1) + '<c r="N4"><f t="shared" ref="N4:N9" si="0">H4</f><v>280</v></c>' + m.group(2),
-                     xml, count=1, flags=re.S)
-        parts[name] = xml.encode()
-    rewrite(path, reshape)
+    rewrite(path, lambda parts: _shared_formula_in(parts, "N", 4, 9, formula="H{r}"))
     before = path.read_bytes()
     proc = run_yibao("refresh", str(path), check_rc=None)
     assert proc.returncode != 0

@@ -8,6 +8,8 @@ import re
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from yibao.functions.person import CellError
+
 from .constants import _EPOCH, MAIN_NS
 
 
@@ -149,6 +151,8 @@ def cell_xml(ref: str, value: Any, style: int | None) -> str:
         return f'<c r="{ref}"{s}><v>{value}</v></c>'
     if value is None:
         return f'<c r="{ref}"{s}/>'
+    if kind is CellError:              # #VALUE! for a row the functions cannot compute
+        return f'<c r="{ref}"{s} t="e"><v>{value}</v></c>'
     if kind is bool:
         return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
     if isinstance(value, datetime.datetime):

@@ -219,7 +219,13 @@ def _cut_ours(item: str, user_text: str = "") -> str:
     t_open = max(head.rfind("<t>"), head.rfind("<t "))
     body = head[t_open:]
     body_text = body.split(">", 1)[1] if ">" in body else ""
-    kept = head[:t_open] + body[:len(body) - len(body_text)] + body_text.rstrip("\n").removesuffix("&#10;")
-    in_run = head.rfind("<r>") > head.rfind("</r>") or head.rfind("<r ") > head.rfind("</r>")
+    left = body_text.rstrip("\n").removesuffix("&#10;")
+    r_open = max(head.rfind("<r>"), head.rfind("<r "))
+    in_run = r_open > head.rfind("</r>")
     end = item.rfind("</text>")
+    if not left and in_run and r_open < t_open:
+        # the run held nothing but our text (we add it as a run of its own): it goes whole,
+        # and the user's runs are left as they wrote them
+        return head[:r_open] + item[end:]
+    kept = head[:t_open] + body[:len(body) - len(body_text)] + left
     return kept + "</t>" + ("</r>" if in_run else "") + item[end:]

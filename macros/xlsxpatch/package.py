@@ -25,6 +25,11 @@ def _part_path(base: str, target: str) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(base), target))
 
 
+def _attr_of(attrs: str, name: str) -> str | None:
+    m = re.search(r'(?:^|\s)' + name + r'="([^"]*)"', attrs)
+    return m.group(1) if m else None
+
+
 def _rels_path(part: str) -> str:
     p = PurePosixPath(part)
     return str(p.parent / "_rels" / (p.name + ".rels"))
@@ -59,12 +64,59 @@ class PackageParts:
         self.changed[name] = text if isinstance(text, bytes) else text.encode("utf-8")
 
 
+    def _calc_chain_part(self) -> str | None:
+        """The calculation chain's part (Excel: xl/calcChain.xml), or None."""
+        m = re.search(r'<Relationship\b[^>]*Type="[^"]*/calcChain"[^>]*>', self.wb_rels)
+        if m is None:
+            return None
+        part = _part_path("xl/workbook.xml", re.search(r'\bTarget="([^"]*)"', m.group(0)).group(1))
+        return part if part in self.zip.namelist() and part not in self.removed else None
+
     def _drop_calc_chain(self):
-        """Values replaced formulas: Excel rebuilds the calculation chain."""
-        if "xl/calcChain.xml" in self.zip.namelist() and "xl/calcChain.xml" not in self.removed:
-            self.removed.add("xl/calcChain.xml")
+        """No formula left in the chain: the part goes (Excel rebuilds it)."""
+        part = self._calc_chain_part()
+        if part is not None:
+            self.removed.add(part)
             self.wb_rels = re.sub(r'<Relationship\b[^>]*calcChain[^>]*/>', "", self.wb_rels)
             self.content_types = re.sub(r'<Override\b[^>]*calcChain[^>]*/>', "", self.content_types)
+
+    def _prune_calc_chain(self, sheet_id: str, cells: set[str]):
+        """Values replaced the formulas of ``cells`` ("P4", …) on the sheet
+        with ``sheetId`` ``sheet_id``: their entries leave the calculation
+        chain (Excel calls a file whose chain names a cell without a formula
+        damaged); every other entry stays as written, in its order. An entry
+        that inherited its sheet from a removed one gets the sheet written
+        out (``i``)."""
+        part = self._calc_chain_part()
+        if part is None or not cells:
+            return
+        xml = self._read(part)
+        out, last = [], 0
+        current = emitted = None
+        kept = removed = 0
+        for m in re.finditer(r"<c\b([^>]*?)/>|<c\b([^>]*)>.*?</c>", xml, re.S):
+            attrs = m.group(1) if m.group(1) is not None else m.group(2)
+            sheet = _attr_of(attrs, "i") or current
+            current = sheet
+            out.append(xml[last:m.start()])
+            last = m.end()
+            if sheet == sheet_id and _attr_of(attrs, "r") in cells:
+                removed += 1
+                continue
+            entry = m.group(0)
+            if _attr_of(attrs, "i") is None and sheet != emitted and sheet is not None:
+                at = entry.find('"', entry.find(' r="') + 4) + 1 if ' r="' in entry else 2
+                entry = entry[:at] + f' i="{sheet}"' + entry[at:]
+            out.append(entry)
+            emitted = sheet
+            kept += 1
+        out.append(xml[last:])
+        if not removed:
+            return
+        if not kept:
+            self._drop_calc_chain()
+            return
+        self._write(part, "".join(out))
 
     @staticmethod
     def _new_rid(rels: str) -> str:

@@ -141,29 +141,42 @@ def _box_cells(ranges) -> dict[int, set[int]]:
     return out
 
 
-def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: SharedStrings | None = None) -> str:
+def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: SharedStrings | None = None,
+              chart_apart: bool = False) -> str:
     """Worksheet XML for one of our result sheets (an ``OutSheet``); the
-    body's repeated texts go to ``shared`` when given (a new workbook)."""
-    if sheet.chart:
+    body's repeated texts go to ``shared`` when given (a new workbook).
+    ``chart_apart``: the sheet's chart is drawn elsewhere (openpyxl) and
+    moved in; here only its page break."""
+    if sheet.chart and not chart_apart:
         raise Unsupported("charts go through openpyxl")
+    # A4 at >= 9 pt: fit to width only where that keeps the text readable, else column
+    # sections; header rows tall enough for their wrapped labels; body text wider than its
+    # column wrapped, every body cell then centred in its row's height; a long note line merged
+    # across the first page section and wrapped (issue 11, 打印; the openpyxl path's look)
+    from ..book import print_plan
+    plan = print_plan(sheet)
+    heights = dict(plan.row_heights)
+    fit_pr = '<pageSetUpPr fitToPage="1"/>' if plan.fit_width else ""
+    middle = "center" if plan.wrap_cols else None
+
+    def body_xf(c: int, fill: str | None = None) -> int:
+        return patch.xf(0, fill=fill, num_fmt=sheet.number_formats.get(c), border=True, valign=middle,
+                        wrap=c in plan.wrap_cols)
+
     sev = {}
     header = patch.xf(0, fill="FFDDEBF7", bold=True, wrap=True, border=True)
     title = patch.xf(0, bold=True)
-    link = patch.xf(0, link=True, border=True)
-    border = patch.xf(0, border=True)
+    title_note = patch.xf(0, bold=True, wrap=True, valign="top")
+    note = patch.xf(0, wrap=True, valign="top")
     last_header = sheet.title_rows + sheet.header_rows
     last_body = len(sheet.rows) - sheet.footer_rows
     boxed = _box_cells(getattr(sheet, "boxes", ()))
     width = max([len(row) for row in sheet.rows] + [c for cols in boxed.values() for c in cols], default=0)
     letters = [get_column_letter(c) for c in range(1, width + 1)]
-    # A4 at >= 9 pt: fit to width only where that keeps the text readable, else column
-    # sections; header rows tall enough for their wrapped labels (issue 11, 打印)
-    from ..book import print_plan
-    plan = print_plan(sheet)
-    heights = dict(plan.row_heights)
-    fit_pr = '<pageSetUpPr fitToPage="1"/>' if plan.fit_width else ""
     # the openpyxl path's look: header and body cells boxed, number formats on the body
-    body_style = {c: patch.xf(0, num_fmt=fmt, border=True) for c, fmt in sheet.number_formats.items()}
+    body_style = {c: body_xf(c) for c in range(1, width + 1)}
+    link = patch.xf(0, link=True, border=True, valign=middle)
+    border = patch.xf(0, border=True)
     rows_xml = []
     rows = sheet.rows
     if getattr(patch, "date1904", False):
@@ -177,11 +190,22 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: Share
                 overrides[(r, c)] = link
         for (r, c), color in sheet.fills.items():
             if last_header < r <= last_body:
-                if (color, True) not in sev:
-                    sev[(color, True)] = patch.xf(0, fill=color, border=True)
-                overrides[(r, c)] = sev[(color, True)]
+                overrides[(r, c)] = body_xf(c, color)
         block = _plain_block(rows[last_header:last_body], last_header + 1, letters,
                              [body_style.get(c, border) for c in range(1, width + 1)], overrides, shared)
+        where = None
+        for r, ht in plan.row_heights:
+            # a row whose text wraps: tall enough for its lines (book.print_plan)
+            if not last_header < r <= last_body:
+                continue
+            tag, k = f'<row r="{r}">', r - last_header - 1
+            if not (k < len(block) and block[k].startswith(tag)):
+                # rows without a cell were left out of the block
+                where = where or {x[:x.index(">") + 1]: i for i, x in enumerate(block)}
+                k = where.get(tag)
+                if k is None:
+                    continue
+            block[k] = f'<row r="{r}" ht="{ht}" customHeight="1">' + block[k][len(tag):]
     for r, row in enumerate(rows, 1):
         if block and last_header < r <= last_body:
             if r == last_header + 1:
@@ -194,7 +218,7 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: Share
         for c in range(1, span + 1):
             value = row[c - 1] if c <= len(row) else None
             if r <= sheet.title_rows:
-                style = title
+                style = title_note if r in plan.notes else title
             elif r <= last_header:
                 style = header
             elif in_body:
@@ -202,8 +226,10 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: Share
                 if (r, c) in sheet.links:
                     style = link
             else:
-                style = border if c in box else None
-            if (r, c) in sheet.fills:
+                style = border if c in box else (note if r in plan.notes and c == 1 else None)
+            if (r, c) in sheet.fills and in_body:
+                style = body_xf(c, sheet.fills[(r, c)])
+            elif (r, c) in sheet.fills:
                 color = sheet.fills[(r, c)]
                 lined = in_body or c in box or (sheet.title_rows < r <= last_header)
                 if (color, lined) not in sev:
@@ -218,13 +244,13 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: Share
         elif cells:
             rows_xml.append(f'<row r="{r}">{"".join(cells)}</row>')
     cols = "".join(f'<col min="{c}" max="{c}" width="{w}" customWidth="1"/>'
-                   for c, w in sorted(sheet.widths.items()))
+                   for c, w in plan.widths)
     pane = ""
     if sheet.header_rows and not hidden_marks:
         top = f"A{last_header + 1}"
         pane = (f'<pane ySplit="{last_header}" topLeftCell="{top}" activePane="bottomLeft" state="frozen"/>'
                 f'<selection pane="bottomLeft" activeCell="{top}" sqref="{top}"/>')
-    merges = "".join(f'<mergeCell ref="{m}"/>' for m in sheet.merges)
+    merges = "".join(f'<mergeCell ref="{m}"/>' for m in plan.merges)
     links = "".join(f'<hyperlink ref="{letters[c - 1]}{r}" location={_quote(target)} '
                     f'display={_quote(str(sheet.rows[r - 1][c - 1]))}/>'
                     for (r, c), target in sorted(sheet.links.items()))
@@ -237,12 +263,15 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: Share
             f'<sheetFormatPr defaultRowHeight="15"/>'
             + (f"<cols>{cols}</cols>" if cols else "") + "<sheetData>")
     tail = ("</sheetData>"
-            + (f'<mergeCells count="{len(sheet.merges)}">{merges}</mergeCells>' if merges else "")
+            + (f'<mergeCells count="{len(plan.merges)}">{merges}</mergeCells>' if merges else "")
             + (f"<hyperlinks>{links}</hyperlinks>" if links else "")
             + '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
             + f'<pageSetup paperSize="9" orientation="{"landscape" if plan.landscape else "portrait"}"'
               + (' fitToWidth="1" fitToHeight="0"/>' if plan.fit_width else "/>")
             + '<headerFooter><oddFooter>&amp;C&amp;11第 &amp;P 页 共 &amp;N 页</oddFooter></headerFooter>'
+            + (f'<rowBreaks count="{len(plan.row_breaks)}" manualBreakCount="{len(plan.row_breaks)}">'
+               + "".join(f'<brk id="{r}" max="16383" man="1"/>' for r in plan.row_breaks) + "</rowBreaks>"
+               if plan.row_breaks else "")
             + (f'<colBreaks count="{len(plan.col_breaks)}" manualBreakCount="{len(plan.col_breaks)}">'
                + "".join(f'<brk id="{c}" max="1048575" man="1"/>' for c in plan.col_breaks) + "</colBreaks>"
                if plan.col_breaks else "")

@@ -198,8 +198,10 @@ class SheetRows:
         if missing:
             xml = self._insert_rows(xml.decode("utf-8"), {r: changes_of(r) for r in missing}).encode("utf-8")
         self._write(part, xml)
-        if values:
-            self._drop_calc_chain()
+        if values and self._calc_chain_part() is not None:
+            written = {f"{column_letter(c)}{r}" for r in wanted for c, change in changes_of(r).items()
+                       if change and change[0] == "value"}
+            self._prune_calc_chain(self._sheet_id(sheet), written)
         return skipped
 
     @staticmethod

@@ -9,33 +9,73 @@ from .constants import COMPUTED_STYLE, THIN_BORDER
 from ._xml import Unsupported, _attr, _unescape
 
 
+#: the collections of the styles part, in the schema's order
+ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
+         "tableStyles", "colors", "extLst")
+ITEM = {"fills": "fill", "cellXfs": "xf", "cellStyleXfs": "xf", "fonts": "font",
+        "cellStyles": "cellStyle", "numFmts": "numFmt", "borders": "border"}
+#: what a file without the collection means (ECMA-376 Part 1, 18.8): the
+#: default font, the two reserved fills, no border, the default format, the
+#: Normal style over it. Written out only when we add to the collection.
+IMPLIED = {
+    "numFmts": (),
+    "fonts": ('<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>',),
+    "fills": ('<fill><patternFill patternType="none"/></fill>', '<fill><patternFill patternType="gray125"/></fill>'),
+    "borders": ("<border><left/><right/><top/><bottom/><diagonal/></border>",),
+    "cellStyleXfs": ('<xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>',),
+    "cellXfs": ('<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>',),
+    "cellStyles": ('<cellStyle name="Normal" xfId="0" builtinId="0"/>',),
+}
+
+
 class StylesPart:
     """The styles part of an :class:`XlsxPatch`."""
 
     # ------------------------------------------------------------ styles
-    def _section(self, tag: str) -> tuple[int, int, list[str]]:
+    def _section(self, tag: str) -> tuple[int | None, int | None, list[str]]:
+        """(start, end, items) of a collection of the styles part; a
+        collection the file lacks (gnumeric writes no ``cellStyles``, a
+        minimal package an empty ``<styleSheet/>``) has no place (None,
+        None) and the items the schema implies for it (:data:`IMPLIED`)."""
         m = re.search(rf"<{tag}\b[^>]*?(?:/>|>(.*?)</{tag}>)", self.styles, re.S)
         if not m:
-            raise Unsupported(f"styles without {tag}")
+            return None, None, list(IMPLIED[tag])
         inner = m.group(1) or ""
-        item = {"fills": "fill", "cellXfs": "xf", "cellStyleXfs": "xf", "fonts": "font",
-                "cellStyles": "cellStyle", "numFmts": "numFmt", "borders": "border"}[tag]
+        item = ITEM[tag]
         items = re.findall(rf"<{item}\b[^>]*?(?:/>|>.*?</{item}>)", inner, re.S)
         return m.start(), m.end(), items
 
     def _set_section(self, tag: str, items: list[str]):
         start, end, _old = self._section(tag)
-        self.styles = (self.styles[:start] + f'<{tag} count="{len(items)}">' + "".join(items)
-                       + f"</{tag}>" + self.styles[end:])
+        new = f'<{tag} count="{len(items)}">' + "".join(items) + f"</{tag}>"
+        if start is None:
+            if tag in ("cellStyleXfs", "cellXfs"):      # what a format refers to, there first
+                for needed in ("fonts", "fills", "borders"):
+                    if self._section(needed)[0] is None:
+                        self._set_section(needed, list(IMPLIED[needed]))
+            self._insert_section(tag, new)
+            return
+        self.styles = self.styles[:start] + new + self.styles[end:]
+
+    def _insert_section(self, tag: str, new: str):
+        """A collection the file lacks, written where the schema orders it."""
+        for follower in ORDER[ORDER.index(tag) + 1:]:
+            m = re.search(rf"<{follower}\b", self.styles)
+            if m:
+                self.styles = self.styles[:m.start()] + new + self.styles[m.start():]
+                return
+        closed = re.search(r"<styleSheet\b[^>]*?(/?)>", self.styles)
+        if closed is None:
+            raise Unsupported("styles without styleSheet")
+        if closed.group(1):      # <styleSheet …/>
+            self.styles = (self.styles[:closed.end() - 2] + ">" + new + "</styleSheet>"
+                           + self.styles[closed.end():])
+        else:
+            at = self.styles.rindex("</styleSheet>")
+            self.styles = self.styles[:at] + new + self.styles[at:]
 
     def _append(self, tag: str, item: str) -> int:
-        try:
-            _s, _e, items = self._section(tag)
-        except Unsupported:
-            if tag != "numFmts":
-                raise
-            self.styles = self.styles.replace("<fonts", '<numFmts count="0"></numFmts><fonts', 1)
-            items = []
+        _s, _e, items = self._section(tag)
         if item in items:
             return items.index(item)
         items.append(item)
@@ -68,10 +108,7 @@ class StylesPart:
         builtin = {"General": 0, "0": 1, "yyyy-mm-dd": None}
         if builtin.get(code) is not None:
             return builtin[code]
-        try:
-            _s, _e, fmts = self._section("numFmts")
-        except Unsupported:
-            fmts = []
+        _s, _e, fmts = self._section("numFmts")
         for tag in fmts:
             if _unescape(_attr(tag, "formatCode") or "") == code:
                 return int(_attr(tag, "numFmtId"))
@@ -82,11 +119,13 @@ class StylesPart:
 
     def xf(self, base: int = 0, fill: str | None = None, num_fmt: str | None = None,
            computed: bool = False, bold: bool = False, link: bool = False, wrap: bool = False,
-           border: bool = False, no_fill: bool = False) -> int:
+           border: bool = False, no_fill: bool = False, valign: str | None = None) -> int:
         """A cell format: a copy of ``base`` with the changes asked for
         (``border``: thin grey lines all round, as our result tables have;
-        ``no_fill``: its fill taken away)."""
-        key = (base, fill, num_fmt, computed, bold, link, wrap, border, no_fill)
+        ``no_fill``: its fill taken away; ``wrap``: text wrapped, centred as
+        a header, or with ``valign`` ("top", "center") left-aligned as a long
+        note or message; ``valign`` alone: the cell's vertical alignment)."""
+        key = (base, fill, num_fmt, computed, bold, link, wrap, border, no_fill, valign)
         if key in self._xf_cache:
             return self._xf_cache[key]
         _s, _e, xfs = self._section("cellXfs")
@@ -109,7 +148,10 @@ class StylesPart:
                     '<font><u/><sz val="11"/><color rgb="FF0563C1"/><name val="Calibri"/></font>')
             attrs["fontId"] = str(self._append("fonts", font))
             attrs["applyFont"] = "1"
-        if wrap:
+        if valign:
+            inner = f'<alignment vertical="{valign}"' + (' wrapText="1"/>' if wrap else "/>")
+            attrs["applyAlignment"] = "1"
+        elif wrap:
             inner = '<alignment horizontal="center" vertical="center" wrapText="1"/>'
             attrs["applyAlignment"] = "1"
         if border:

@@ -65,6 +65,13 @@ class WorkbookParts:
         self._sheets[name] = (rid, part)
         self.set_print_titles(name, print_titles)
 
+    def _sheet_id(self, name: str) -> str | None:
+        """The ``sheetId`` of a sheet (what the calculation chain's ``i`` names)."""
+        for tag in re.findall(r"<sheet\b[^>]*>", self.workbook):
+            if _unescape(_attr(tag, "name")) == name:
+                return _attr(tag, "sheetId")
+        return None
+
     def _sheet_index(self, name: str) -> int | None:
         """0-based position of a sheet among the workbook's sheets (localSheetId)."""
         for i, tag in enumerate(re.findall(r"<sheet\b[^>]*>", self.workbook)):
