@@ -795,6 +795,10 @@ def read_grid_any(path) -> dict[str, list[list[Any]]]:
             head = handle.read(4096)
     except IsADirectoryError:
         raise BookError(f"“{path}”是文件夹，不是表格文件") from None
+    if not head:
+        # a copy or download that did not finish: not "no plan" or "no header" (tester, issue 16 item 2)
+        raise BookError(f"“{path.name}”是空文件（0字节），里面没有任何内容：可能复制、下载或保存没有完成，"
+                        "请重新获取，或用Excel或WPS打开原文件另存后再试")
     if head.startswith(_ZIP_MAGIC):
         formulas, errors = _check_zip(path)
         grids = _calamine_grid(path, "zip")

@@ -59,7 +59,9 @@ def notice_sheet(plan: plans.Plan, records, village: str = "", amount: bool = Fa
     rows += [[], [f"共{len(enrolled)}人。{_period(plan)}。如有异议，请在公示期内向村（社区）或乡镇医保办反映。"],
              ["村（社区）盖章：", None, None, "乡镇（街道）盖章：", None, "日期：    年  月  日"]]
     last = "F" if amount else "E"
-    widths = {1: 7, 2: 18, 3: 16, 4: 8, 5: 28}
+    # narrow enough for A4 portrait (the 18-character masked ID fits 22): wider, the print plan
+    # turned the list landscape at two thirds of the page width, half again as many pages
+    widths = {1: 6, 2: 12, 3: 14, 4: 6, 5: 22}
     if amount:
         widths = {1: 6, 2: 14, 3: 12, 4: 6, 5: 22, 6: 14}
     return books.OutSheet("公示名单", rows, header_rows=1, title_rows=2, footer_rows=3,

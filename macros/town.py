@@ -427,6 +427,16 @@ def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tupl
                         v.reached[rate] = day
         if vc.undated:
             notes.append(f"“{v.unit}”有{vc.undated}名参保人员没有缴费日期，计入人数，但不计入达到比例的日期")
+    if counts and table is not None:
+        # a village on the task table whose ledger was not given is not a village of 0 enrolled
+        # without a word (issue 11: nothing silently left out); typed 实际参保数 counts as given
+        absent = [row.unit for row in table.rows
+                  if _key(row.unit) not in {_key(n) for n in counts} and row.enrolled is None]
+        if absent:
+            text = f"未提供台账：{'、'.join(absent)}（任务表中有，没有台账也没有填实际参保数，按0人计）"
+            notes.insert(0, text)
+            if warnings is not None:
+                warnings.insert(0, text)
     if not out:
         raise books.BookError("没有找到任务表（村名、目标任务数等列）或台账（身份证号列）")
     if not counts and not (table is not None and (table.any_value("enrolled")

@@ -188,6 +188,10 @@ def test_notice_masks_ids_and_lists_only_the_enrolled(tmp_path):
     assert A[:6] + "********" + A[-4:] in text
     assert "李四" not in text and "特困" not in text
     assert "村（社区）盖章" in text and "2021年01月01日至2021年02月28日" in text
+    # a five-column list prints portrait, as notice_sheet asks: landscape used two thirds of the
+    # page width and half again as many sheets of paper to post (tester)
+    setup = ws.page_setup
+    assert setup.orientation == "portrait" and setup.paperSize in (9, "9")
 
 
 def _lists(tmp_path):

@@ -217,3 +217,18 @@ def test_summary_of_a_ledger_whose_ids_are_uncached_formulas_refuses(tmp_path):
     proc = run_yibao("summary", str(ledger), "-o", str(tmp_path / "汇总.xlsx"), "--no-pdf", check_rc=2)
     assert "列是公式" in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "汇总.xlsx").exists()
+
+
+@pytest.mark.parametrize("action", ["validate", "refresh", "summary", "notice"])
+@pytest.mark.parametrize("name", ["东山村.xlsx", "名单.csv"])
+def test_an_empty_file_is_named_empty_not_a_missing_plan(tmp_path, action, name):
+    """A 0-byte file (a copy or download that did not finish) says it is
+    empty, in Chinese with exit 2, not "不知道按哪个方案" or "找不到表头"."""
+    empty = tmp_path / name
+    empty.write_bytes(b"")
+    extra = ["-o", str(tmp_path / "out.xlsx")] if action in ("summary", "notice") else []
+    proc = run_yibao(action, str(empty), *extra, check_rc=2)
+    assert f"“{name}”是空文件" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert empty.read_bytes() == b"" and not (tmp_path / "out.xlsx").exists()
+    with pytest.raises(BookError, match="空文件"):
+        read_grid_any(empty)

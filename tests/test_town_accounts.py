@@ -274,3 +274,22 @@ def test_summary_reads_the_roster_through_the_one_list_reader(season, tmp_path):
                      "-o", str(tmp_path / "n.xlsx"), "--roster",
                      str(season / "原始数据" / "部门名单" / "死亡人员名单.xlsx"), check_rc=2)
     assert "不是资助名单合并结果" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("action", ["progress", "reward"])
+def test_progress_and_reward_name_task_table_villages_whose_ledger_was_not_given(season, tmp_path, action):
+    """As the summary does: a village on the task table with no ledger given
+    (and no 实际参保数 typed) is named in the message and under the sheet, not
+    shown as a village at 0% that "需扣减" without a word (issue 11)."""
+    files = ledgers(season)
+    given = [p for p in files if p.stem == "东山村"]
+    absent = [p.stem for p in files if p.stem != "东山村"]
+    assert given and len(absent) == 3
+    out = tmp_path / f"{action}.xlsx"
+    proc = run_yibao(action, str(season / "任务分配表.xlsx"), *map(str, given), "-o", str(out))
+    assert "未提供台账：" in proc.stdout and all(v in proc.stdout.split("未提供台账：")[1] for v in absent), proc.stdout
+    texts = [r[0] for r in openpyxl.load_workbook(out).active.iter_rows(values_only=True) if isinstance(r[0], str)]
+    assert any("未提供台账：" in t and all(v in t for v in absent) for t in texts), texts
+    # every village given: nothing to name
+    proc = run_yibao(action, str(season / "任务分配表.xlsx"), *map(str, files), "-o", str(tmp_path / "all.xlsx"))
+    assert "未提供台账" not in proc.stdout
