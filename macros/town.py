@@ -443,12 +443,18 @@ def gather(plan: plans.Plan, grids: dict[str, list[list[Any]]], extra: list[tupl
                                                   or any(row.reached for row in table.rows))):
         raise books.BookError("没有参保人数可统计：未找到台账（身份证号列），任务表也没有填“实际参保数”；"
                               "请在命令后列出各村台账文件，或在任务表中填写实际参保数")
+    # Persons are counted once by now (unique_persons), so a rate above 100%
+    # is a village that enrolled more than its target (超额完成, e.g. people
+    # living there registered elsewhere), or a target typed wrong: said in the
+    # message and under the table, never refused (the work fee and reward
+    # still have to be computed).
     for v in out:
         if v.target and v.enrolled > v.target:
-            raise books.BookError(
-                f"“{v.unit}”参保{v.enrolled}人，超过目标任务数{v.target}人（参保率"
-                f"{percent_text(Fraction(v.enrolled, v.target))}），不能超过100%：请检查是否重复列出了台账，"
-                "或核对任务表中的目标任务数")
+            text = (f"“{v.unit}”参保{v.enrolled}人，超过目标任务数{v.target}人（参保率"
+                    f"{percent_text(Fraction(v.enrolled, v.target))}），请核对任务表中的目标任务数")
+            notes.append(text)
+            if warnings is not None:
+                warnings.append(text)
     # a rate reached means every lower rate was reached too, no later
     for v in out:
         for rate in rates:
