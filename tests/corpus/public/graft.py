@@ -181,8 +181,13 @@ def graft(src: Path, dst: Path, plain: Path) -> bool:
     """Write ``src`` with our ledger sheet added to ``dst``; False (and a
     plain copy) when the package has no workbook this surgery can find."""
     parts = mc.read_package(src)
+    # some Windows tools name the members with backslashes (xl\workbook.xml):
+    # the surgery works on the names with slashes, and writes them back as found
+    backslashes = any("\\" in n for n in parts)
+    if backslashes:
+        parts = {_norm_member(n): d for n, d in parts.items()}
     wb_part = _workbook_part(parts)
-    if wb_part is None or wb_part not in parts or any("\\" in n for n in parts):
+    if wb_part is None or wb_part not in parts:
         dst.write_bytes(src.read_bytes())
         return False
     strict = b'conformance="strict"' in parts[wb_part] or mc.STRICT[mc.MAIN_NS].encode() in parts[wb_part]
@@ -305,5 +310,7 @@ def graft(src: Path, dst: Path, plain: Path) -> bool:
         chain = chain.replace(f"</{_q(cp, 'calcChain')}>", entries + f"</{_q(cp, 'calcChain')}>")
         mc._put(parts, chain_part, chain)
     ET.fromstring(parts[wb_part])  # well-formed, or the surgery is wrong
+    if backslashes:
+        parts = {n.replace("/", "\\"): d for n, d in parts.items()}
     mc.write_package(dst, parts)
     return True
