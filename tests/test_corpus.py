@@ -35,7 +35,7 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pytest
 
@@ -182,38 +182,10 @@ def _members(path) -> dict[str, bytes]:
         return {n: z.read(n) for n in z.namelist()}
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
 
 
-def _rels(parts, part) -> dict[str, tuple[str, str]]:
-    """Relationship id → (type, resolved part name) of a part."""
-    name = mc._rels_name(part)
-    if name not in parts:
-        return {}
-    out = {}
-    for rel in ET.fromstring(parts[name]):
-        target = rel.get("Target")
-        if rel.get("TargetMode") == "External":
-            full = target
-        elif target.startswith("/"):
-            full = target.lstrip("/")
-        else:
-            full = mc._norm(PurePosixPath(part).parent / target)
-        out[rel.get("Id")] = (rel.get("Type"), full)
-    return out
 
 
-def _sheets(parts) -> dict[str, str]:
-    """Sheet name → worksheet part, by namespace (any prefix, Strict too)."""
-    wb = ET.fromstring(parts["xl/workbook.xml"])
-    rels = _rels(parts, "xl/workbook.xml")
-    out = {}
-    for el in wb.iter():
-        if _local(el.tag) == "sheet":
-            rid = next(v for k, v in el.attrib.items() if _local(k) == "id")
-            out[el.get("name")] = rels[rid][1]
-    return out
 
 
 def _attrs(el, *names) -> tuple:
@@ -223,7 +195,7 @@ def _attrs(el, *names) -> tuple:
 
 
 def _texts(el, name) -> list[str]:
-    return [(c.text or "") for c in el.iter() if _local(c.tag) == name]
+    return [(c.text or "") for c in el.iter() if mc.local(c.tag) == name]
 
 
 def _sheet_features(parts, part) -> dict[str, object]:
@@ -233,10 +205,10 @@ def _sheet_features(parts, part) -> dict[str, object]:
     cells, conditional formats, validations, header/footer, page setup,
     hidden rows, pictures (their bytes), charts, tables, threaded comments."""
     root = ET.fromstring(parts[part])
-    rels = _rels(parts, part)
+    rels = mc.rels(parts, part)
     feats: dict[str, object] = {}
     for child in root:
-        name = _local(child.tag)
+        name = mc.local(child.tag)
         if name == "sheetProtection":
             feats[name] = _attrs(child, "sheet")
         elif name == "autoFilter":
@@ -246,24 +218,24 @@ def _sheet_features(parts, part) -> dict[str, object]:
         elif name == "conditionalFormatting":
             feats.setdefault(name, []).append(
                 (child.get("sqref"), sorted((r.get("type"), r.get("operator"), tuple(_texts(r, "formula")))
-                                            for r in child if _local(r.tag) == "cfRule")))
+                                            for r in child if mc.local(r.tag) == "cfRule")))
         elif name == "dataValidations":
             feats[name] = sorted((v.get("sqref"), v.get("type") or "none", v.get("operator") or "between",
                                   tuple(_texts(v, "formula1")),
                                   tuple(_texts(v, "formula2"))) for v in child)
         elif name == "headerFooter":
-            feats[name] = sorted((_local(c.tag), c.text) for c in child if c.text)
+            feats[name] = sorted((mc.local(c.tag), c.text) for c in child if c.text)
         elif name == "pageSetup":
             feats[name] = (child.get("orientation"), child.get("paperSize"))
     for key in ("conditionalFormatting",):
         if key in feats:
             feats[key] = sorted(feats[key])
     feats["hidden rows"] = sorted(int(el.get("r")) for el in root.iter()
-                                  if _local(el.tag) == "row" and el.get("hidden") in ("1", "true"))
+                                  if mc.local(el.tag) == "row" and el.get("hidden") in ("1", "true"))
     pictures, charts = [], 0
     for kind, target in rels.values():
         if kind.endswith("/drawing") and target in parts:
-            for dkind, dtarget in _rels(parts, target).values():
+            for dkind, dtarget in mc.rels(parts, target).values():
                 if dkind.endswith("/image"):
                     pictures.append(_digest(parts.get(dtarget, b"(missing)")))
                 elif dkind.endswith("/chart"):
@@ -284,18 +256,18 @@ def _digest(data: bytes) -> str:
 def _notes(parts, part) -> dict[str, str]:
     """Cell → text of the legacy notes on a sheet."""
     out = {}
-    for _rid, (kind, target) in _rels(parts, part).items():
+    for _rid, (kind, target) in mc.rels(parts, part).items():
         if kind in COMMENTS_TYPES and target in parts:
             for el in ET.fromstring(parts[target]).iter():
-                if _local(el.tag) == "comment":
-                    text = "".join(t.text or "" for t in el.iter() if _local(t.tag) == "t")
+                if mc.local(el.tag) == "comment":
+                    text = "".join(t.text or "" for t in el.iter() if mc.local(t.tag) == "t")
                     out[el.get("ref")] = out.get(el.get("ref"), "") + text
     return out
 
 
 def _notes_parts(parts, part) -> set[str]:
     found = set()
-    for kind, target in _rels(parts, part).values():
+    for kind, target in mc.rels(parts, part).values():
         if kind in COMMENTS_TYPES or kind.endswith("/vmlDrawing"):
             found.add(target)
     return found
@@ -303,10 +275,10 @@ def _notes_parts(parts, part) -> set[str]:
 
 def _defined_names(parts) -> set[tuple]:
     wb = ET.fromstring(parts["xl/workbook.xml"])
-    sheets = [el.get("name") for el in wb.iter() if _local(el.tag) == "sheet"]
+    sheets = [el.get("name") for el in wb.iter() if mc.local(el.tag) == "sheet"]
     names = set()
     for el in wb.iter():
-        if _local(el.tag) == "definedName":
+        if mc.local(el.tag) == "definedName":
             scope = el.get("localSheetId")
             if el.get("name") == "_xlnm._FilterDatabase":
                 continue  # Excel's own hidden name, rebuilt from the filter
@@ -386,7 +358,7 @@ def _lost(run: Run, reference: dict) -> list[str]:
     if run.proc.stdout.strip() != reference[run.action]:
         problems.append(f"says {run.proc.stdout.strip()!r}, on the same persons in our own file "
                         f"{reference[run.action]!r}")
-    sheets_b, sheets_a = _sheets(before), _sheets(after)
+    sheets_b, sheets_a = mc.sheets(before), mc.sheets(after)
     ledger_b, ledger_a = sheets_b[mc.LEDGER], sheets_a.get(mc.LEDGER)
     if ledger_a is None:
         return ["the ledger sheet is gone"]
@@ -505,7 +477,7 @@ def test_validate_save_in_excel_validate_keeps_both_pictures(corpus, tmp_path):
     assert len(pictures) == 2
 
     def kept(parts):
-        sheets = _sheets(parts)
+        sheets = mc.sheets(parts)
         found = [f for name in (mc.LEDGER, mc.NOTES_SHEET) for f in [_sheet_features(parts, sheets[name])]]
         return (sorted(p for f in found for p in f.get("pictures", [])), sum(f.get("charts", 0) for f in found))
     want = kept(original)
@@ -533,7 +505,7 @@ def test_summary_never_drops_a_village_it_cannot_read(corpus, tmp_path):
     or refuses (exit 2) naming the file; never 2 persons with exit 0."""
     east = shutil.copy(corpus["two_east"], tmp_path / "东山村.xlsx")
     west = shutil.copy(corpus["two_west"], tmp_path / "西河村.xlsx")
-    assert b'<dimension ref="1:' in _members(west)[_sheets(_members(west))[mc.LEDGER]]
+    assert b'<dimension ref="1:' in _members(west)[mc.sheets(_members(west))[mc.LEDGER]]
     each = [_yibao("summary", f, "-o", tmp_path / f"{Path(f).stem}-汇总.xlsx", "--no-pdf", cwd=tmp_path)
             for f in (east, west)]
     both = _yibao("summary", east, west, "-o", tmp_path / "汇总.xlsx", "--no-pdf", cwd=tmp_path)
@@ -556,7 +528,7 @@ def test_corpus_holds_what_the_checks_compare(corpus):
         typed = {ref: ws[ref].value for ref in mc.TYPED}
         assert typed == mc.TYPED, shape  # the 0 in H6 and " 电话告知 " with its spaces included
     excel = _members(corpus["excel"])
-    sheets = _sheets(excel)
+    sheets = mc.sheets(excel)
     feats = _sheet_features(excel, sheets[mc.LEDGER])
     assert len(feats["pictures"]) == 1 and feats["charts"] == 1 and feats["threaded comments"]
     assert len(_sheet_features(excel, sheets[mc.NOTES_SHEET])["pictures"]) == 1
@@ -572,14 +544,14 @@ def test_corpus_holds_what_the_checks_compare(corpus):
     lo = _members(corpus["libreoffice"])
     assert b"LibreOffice" in lo["docProps/app.xml"]
     lo_dim = _members(corpus["libreoffice_dim"])
-    assert re.search(rb'<dimension ref="1:\d+"/>', lo_dim[_sheets(lo_dim)[mc.LEDGER]])
+    assert re.search(rb'<dimension ref="1:\d+"/>', lo_dim[mc.sheets(lo_dim)[mc.LEDGER]])
     wps = _members(corpus["wps"])
-    assert b"etc:cellImages" in wps["xl/cellimages.xml"] and b'DISPIMG("ID_' in wps[_sheets(wps)[mc.LEDGER]]
+    assert b"etc:cellImages" in wps["xl/cellimages.xml"] and b'DISPIMG("ID_' in wps[mc.sheets(wps)[mc.LEDGER]]
     wps_note = _members(corpus["wps_note"])
-    assert "xl/cellimages.xml" in wps_note and mc.USER_NOTE in _notes(wps_note, _sheets(wps_note)[mc.LEDGER])["H7"]
+    assert "xl/cellimages.xml" in wps_note and mc.USER_NOTE in _notes(wps_note, mc.sheets(wps_note)[mc.LEDGER])["H7"]
     sdk = _members(corpus["sdk"])
     assert all(sdk[p].lstrip().split(b">", 1)[1].lstrip().startswith(b"<x:")
-               for p in ("xl/workbook.xml", "xl/styles.xml", "xl/sharedStrings.xml", _sheets(sdk)[mc.LEDGER]))
+               for p in ("xl/workbook.xml", "xl/styles.xml", "xl/sharedStrings.xml", mc.sheets(sdk)[mc.LEDGER]))
     assert b'date1904="1"' in _members(corpus["mac1904"])["xl/workbook.xml"]
     strict = _members(corpus["strict"])
     assert b'conformance="strict"' in strict["xl/workbook.xml"] and mc.MAIN_NS.encode() not in strict["xl/workbook.xml"]

@@ -33,7 +33,7 @@ import tempfile
 import warnings
 import xml.etree.ElementTree as ET
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pytest
 
@@ -149,58 +149,26 @@ def _members(path) -> dict[str, bytes]:
         return {n: z.read(n) for n in z.namelist()}
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
 
 
-def _workbook_part(parts) -> str:
-    for rel in ET.fromstring(parts["_rels/.rels"]):
-        if rel.get("Type", "").endswith("/officeDocument"):
-            return rel.get("Target").lstrip("/")
-    raise KeyError("workbook")
 
 
-def _rels(parts, part) -> dict[str, tuple[str, str]]:
-    name = mc._rels_name(part)
-    if name not in parts:
-        return {}
-    out = {}
-    for rel in ET.fromstring(parts[name]):
-        target = rel.get("Target")
-        if rel.get("TargetMode") == "External":
-            full = target
-        elif target.startswith("/"):
-            full = target.lstrip("/")
-        else:
-            full = mc._norm(PurePosixPath(part).parent / target)
-        out[rel.get("Id")] = (rel.get("Type"), full)
-    return out
 
 
-def _sheets(parts) -> dict[str, str]:
-    """Sheet name → part, by namespace (any prefix)."""
-    wb_part = _workbook_part(parts)
-    rels = _rels(parts, wb_part)
-    out = {}
-    for el in ET.fromstring(parts[wb_part]).iter():
-        if _local(el.tag) == "sheet":
-            rid = next(v for k, v in el.attrib.items() if _local(k) == "id")
-            out[el.get("name")] = rels[rid][1]
-    return out
 
 
 def _roles(parts) -> dict[str, str]:
     """Zip member → the role MAY_CHANGE names it by."""
-    wb_part = _workbook_part(parts)
+    wb_part = mc.workbook_part(parts)
     roles = {wb_part: "workbook", mc._rels_name(wb_part): "workbook_rels"}
-    for kind, target in _rels(parts, wb_part).values():
+    for kind, target in mc.rels(parts, wb_part).values():
         for role in ("styles", "sharedStrings", "calcChain"):
             if kind.endswith("/" + role):
                 roles[target] = role
-    ledger = _sheets(parts).get(mc.LEDGER)
+    ledger = mc.sheets(parts).get(mc.LEDGER)
     if ledger:
         roles[ledger] = roles[mc._rels_name(ledger)] = "ledger"
-        for kind, target in _rels(parts, ledger).values():
+        for kind, target in mc.rels(parts, ledger).values():
             if kind.endswith(("/comments", "/vmlDrawing")):
                 roles[target] = "ledger"
     return roles
@@ -229,11 +197,11 @@ def _kept_in_order(before: list[bytes], after: list[bytes]) -> bool:
 
 def _notes(parts, part) -> dict[str, str]:
     out = {}
-    for kind, target in _rels(parts, part).values():
+    for kind, target in mc.rels(parts, part).values():
         if kind.endswith("/comments") and target in parts:
             for el in ET.fromstring(parts[target]).iter():
-                if _local(el.tag) == "comment":
-                    out[el.get("ref")] = "".join(t.text or "" for t in el.iter() if _local(t.tag) == "t")
+                if mc.local(el.tag) == "comment":
+                    out[el.get("ref")] = "".join(t.text or "" for t in el.iter() if mc.local(t.tag) == "t")
     return out
 
 
@@ -271,9 +239,9 @@ def _changed_parts_keep_theirs(before, after, roles) -> list[str]:
     wb_b, wb_a = before[by_role["workbook"]], after[by_role["workbook"]]
     kids_a = {}
     for el in _children(wb_a):
-        kids_a.setdefault(_local(el.tag), []).append(el)
+        kids_a.setdefault(mc.local(el.tag), []).append(el)
     for el in _children(wb_b):
-        name = _local(el.tag)
+        name = mc.local(el.tag)
         if name == "sheets":
             kept = [(s.get("name"), s.get("sheetId"), s.get("state")) for s in el]
             now = [(s.get("name"), s.get("sheetId"), s.get("state")) for s in kids_a.get(name, [ET.Element("x")])[0]]
@@ -290,9 +258,9 @@ def _changed_parts_keep_theirs(before, after, roles) -> list[str]:
             problems.append(f"workbook <{name}> changed")
     if "styles" in by_role:
         st_b, st_a = _children(before[by_role["styles"]]), _children(after[by_role["styles"]])
-        a_by = {_local(e.tag): e for e in st_a}
+        a_by = {mc.local(e.tag): e for e in st_a}
         for el in st_b:
-            name = _local(el.tag)
+            name = mc.local(el.tag)
             got = a_by.get(name)
             if got is None:
                 problems.append(f"styles <{name}> dropped")
@@ -308,7 +276,7 @@ def _changed_parts_keep_theirs(before, after, roles) -> list[str]:
             problems.append("shared strings renumbered or changed")
     if "calcChain" in by_role:
         ledger_id = next((s.get("sheetId") for s in ET.fromstring(wb_a).iter()
-                          if _local(s.tag) == "sheet" and s.get("name") == mc.LEDGER), None)
+                          if mc.local(s.tag) == "sheet" and s.get("name") == mc.LEDGER), None)
 
         def chain(xml):
             out, sheet = [], None
@@ -350,11 +318,11 @@ def _lost(run: Run) -> list[str]:
         elif after[name] != data:
             problems.append(f"part {name} rewritten")
     problems += _changed_parts_keep_theirs(before, after, roles)
-    sheets_b, sheets_a = _sheets(before), _sheets(after)
+    sheets_b, sheets_a = mc.sheets(before), mc.sheets(after)
     for name in sheets_b:
         if name not in sheets_a:
             problems.append(f"sheet {name} dropped")
-    ledger_b, ledger_a = sheets_b[mc.LEDGER], sheets_a[mc.LEDGER]
+    ledger_a = sheets_a[mc.LEDGER]
 
     cells_b, cells_a = _cells(run.before), _cells(run.after)
     if cells_b is not None and cells_a is None:

@@ -47,6 +47,7 @@ import sys
 import tempfile
 import zipfile
 import zlib
+import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
 
 from stdnum.cn.ric import calc_check_digit
@@ -693,6 +694,52 @@ def build(folder) -> dict[str, Path]:
     town = Path(__file__).resolve().parents[2] / "examples" / TOWN / "任务分配表.xlsx"
     files["town"] = Path(shutil.copy(town, folder / "任务分配表.xlsx"))
     return files
+
+
+
+# ---------------------------------------------------------------- reading a package (shared by the tests)
+
+def local(tag: str) -> str:
+    """An element or attribute name without its namespace."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def workbook_part(parts: dict[str, bytes]) -> str:
+    """The workbook's member name, from the package relationships."""
+    for rel in ET.fromstring(parts["_rels/.rels"]):
+        if rel.get("Type", "").endswith("/officeDocument"):
+            return rel.get("Target").lstrip("/")
+    raise KeyError("workbook")
+
+
+def rels(parts: dict[str, bytes], part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id → (type, resolved member name) of a part."""
+    name = _rels_name(part)
+    if name not in parts:
+        return {}
+    out = {}
+    for rel in ET.fromstring(parts[name]):
+        target = rel.get("Target")
+        if rel.get("TargetMode") == "External":
+            full = target
+        elif target.startswith("/"):
+            full = target.lstrip("/")
+        else:
+            full = _norm(PurePosixPath(part).parent / target)
+        out[rel.get("Id")] = (rel.get("Type"), full)
+    return out
+
+
+def sheets(parts: dict[str, bytes]) -> dict[str, str]:
+    """Sheet name → worksheet member, by namespace (any prefix, Strict too)."""
+    wb_part = workbook_part(parts)
+    by_id = rels(parts, wb_part)
+    out = {}
+    for el in ET.fromstring(parts[wb_part]).iter():
+        if local(el.tag) == "sheet":
+            rid = next(v for k, v in el.attrib.items() if local(k) == "id")
+            out[el.get("name")] = by_id[rid][1]
+    return out
 
 
 if __name__ == "__main__":
