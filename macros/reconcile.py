@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,13 @@ def _expected() -> str:
                     for field, label in (("id_no", "证件号码"), ("amount", "缴费金额"), ("name", "姓名")))
 
 
+_NUMBER = re.compile(r"\d{6,}[\dXx]*")
+
+
+def _hide(found) -> str:
+    return "*" * len(found.group(0))
+
+
 def find_export(grids: dict[str, list[list[Any]]], named: dict[str, str] | None = None,
                 label: str = "导出文件", scan_rows: int = 30) -> ExportTable:
     """The payment table of an export: the first sheet and row (within
@@ -155,7 +163,8 @@ def find_export(grids: dict[str, list[list[Any]]], named: dict[str, str] | None 
                 if missing:
                     continue
                 return ExportTable(sheet, r + 1, columns, headers)
-    shown = "".join(f"“{t[:20]}”" for t in fullest[:15]) or "（空）"
+    # a file without a header shows its first data row: no ID number into a message
+    shown = "".join(f"“{_NUMBER.sub(_hide, t[:20])}”" for t in fullest[:15]) or "（空）"
     if named:
         wanted = "、".join(f"“{h}”" for h in named.values())
         raise TableError(f"{label}中找不到指定的列{wanted}；表头写的是：{shown}")
@@ -248,8 +257,13 @@ def _medical(insurance: str) -> bool:
 
 
 def _ours(region: str, ours: tuple[str, ...]) -> bool:
+    """A region cell naming the plan's county (``ours`` as :func:`_regions`
+    gives them): the name within the cell or the cell within the name, a
+    code by its prefix (430999 for 430999000000). Blank: ours."""
     key = header_key(region)
-    return not key or not ours or any(o and (o in key or key in o) for o in ours)
+    if not key or not ours:
+        return True
+    return any(o and (key.startswith(o) if o.isdigit() else (o in key or key in o)) for o in ours)
 
 
 def expected_fen(rec: Record, proxy_source: str | None = None) -> tuple[int, ...] | None:
@@ -480,8 +494,15 @@ def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Pa
     if not records:
         raise books.BookError("台账中没有读到人员（需要“姓名”“身份证号”列）")
     persons = town.unique_persons(records)
-    outcome = classify(payments, persons, _regions(plan, region) if "region" in table.columns else (),
-                       plan.proxy_source)
+    regions = _regions(plan, region) if "region" in table.columns else ()
+    notes = []
+    if regions and not any(p.region and _ours(p.region, regions) for p in payments):
+        # no row names our county (codes, or another spelling): comparing would call everyone 外地
+        sample = next((p.region for p in payments if p.region), "")
+        notes.append(f"导出的{table.headers['region']}（如“{sample[:20]}”）都不是“{region or plan.county}”，"
+                     f"未比对参保地；可用 --region 指定本地名称或区划代码")
+        regions = ()
+    outcome = classify(payments, persons, regions, plan.proxy_source)
     output = Path(output) if output else export.with_name("比对结果-缴费.xlsx")
     inputs = {export.resolve()} | {Path(p).resolve() for p in ledgers}
     if output.resolve() in inputs:
@@ -490,7 +511,7 @@ def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Pa
     line = summary_line(outcome, output)
     if "amount" not in table.columns:
         line += "；导出没有缴费金额列，未比对金额"
-    return line
+    return line + "".join(f"；{n}" for n in notes)
 
 
 def cmd_reconcile(args) -> int:

@@ -210,3 +210,25 @@ def test_classify_is_pure_and_ties(tmp_path):
     assert [c for _p, c, _r, _n in outcome.export].count(reconcile.OK) == 4
     assert {r.name: c for r, c in outcome.ledger}["陈九"] == reconcile.SUBSIDIZED_ABSENT
     assert {r.name: c for r, c in outcome.ledger}["孙六"] == reconcile.NOT_PAID
+
+
+def test_region_codes_compared_by_prefix_only_when_told_which_is_ours(tmp_path):
+    east, west = ledgers(tmp_path)
+    coded = [(n, i, a, w, "440105000000" if r == "外省某县" else "430999000000") for n, i, a, w, r in PAID]
+    export = platform_xlsx(tmp_path / "平台导出.xlsx", coded)
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    # no row says 示例县: not everyone is called 外地; the line says why and what to do
+    assert "在外地缴费" not in proc.stdout and "未比对参保地" in proc.stdout and "--region" in proc.stdout
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026",
+                     "--region", "430999")
+    assert "在外地缴费1" in proc.stdout and "已缴费未登记台账1" in proc.stdout
+    out = tmp_path / "比对结果-缴费.xlsx"
+    assert [r[7] for r in sheet_rows(out, "在外地缴费")] == ["冯十一"]
+
+
+def test_a_file_without_headers_is_refused_without_printing_an_id(tmp_path):
+    east, west = ledgers(tmp_path)
+    export = tmp_path / "无表头.csv"
+    export.write_text("\n".join(f"{n},{i},{a}" for n, i, a, _w, _r in PAID), encoding="utf-8")
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026", check_rc=2)
+    assert "找不到证件号码列" in proc.stderr and "4309" not in proc.stderr and proc.stderr.count("\n") == 1
