@@ -348,9 +348,9 @@ def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str,
 
 # ---------------------------------------------------------------- result sheets
 
-DETAIL_HEADER = ["序号", "村（社区）", "台账文件", "台账行", "姓名", "身份证号", "导出行", "导出姓名",
-                 "缴费金额（元）", "应缴（元）", "缴费日期", "说明", "处理"]
-_WIDTHS = {1: 6, 2: 12, 3: 16, 4: 7, 5: 9, 6: 21, 7: 7, 8: 9, 9: 10, 10: 9, 11: 11, 12: 30, 13: 26}
+DETAIL_HEADER = ["序号", "村（社区）", "姓名", "身份证号", "台账文件", "台账行", "导出行",
+                 "缴费金额（元）", "应缴（元）", "缴费日期", "说明"]
+_WIDTHS = {1: 5, 2: 10, 3: 8, 4: 19, 5: 12, 6: 5, 7: 5, 8: 8, 9: 7, 10: 10, 11: 24}
 _UNKNOWN_VILLAGE = "（不在台账）"
 
 
@@ -364,77 +364,93 @@ def _village(p: Payment | None, rec: Record | None) -> str:
     return (p.village if p is not None and p.village else _UNKNOWN_VILLAGE)
 
 
-def _detail(p: Payment | None, rec: Record | None, note: str, action: str) -> list:
+def _detail(p: Payment | None, rec: Record | None, note: str) -> list:
+    """One row of a category sheet: where the person is on the ledger and
+    in the export, the money (yuan), why it is listed. The full ID: this
+    workbook is for the township's own use, never posted."""
     expected = expected_fen(rec) if rec is not None else None
-    return ["", _village(p, rec), Path(rec.book).name if rec is not None and rec.book else "",
-            rec.row if rec is not None else "", rec.name if rec is not None else "",
+    return ["", _village(p, rec),
+            (rec.name if rec is not None and rec.name else (p.name if p is not None else "")),
             (rec.id_no if rec is not None else (p.id_no or p.id_text)),
-            p.row if p is not None else "", p.name if p is not None else "",
-            _yuan(p.amount) if p is not None else "", _yuan(expected[0]) if expected else None,
-            p.pay_date.isoformat() if p is not None and p.pay_date else "", note, action]
+            Path(rec.book).name if rec is not None and rec.book else "",
+            rec.row if rec is not None else None, p.row if p is not None else None,
+            _yuan(p.amount) if p is not None else None, _yuan(expected[0]) if expected else None,
+            p.pay_date.isoformat() if p is not None and p.pay_date else "", note]
 
 
-def _sheet(title: str, name: str, rows: list[list]) -> books.OutSheet:
-    rows.sort(key=lambda r: (r[1] == _UNKNOWN_VILLAGE, r[1], r[6] or 0, r[3] or 0))
+def _sheet(heading: str, name: str, action: str, rows: list[list]) -> books.OutSheet:
+    rows.sort(key=lambda r: (r[1] == _UNKNOWN_VILLAGE, r[1], r[6] or 0, r[5] or 0))
     for i, row in enumerate(rows, 1):
         row[0] = i
-    return books.OutSheet(name, [[title], DETAIL_HEADER] + rows, title_rows=1, widths=dict(_WIDTHS),
-                          merges=[f"A1:{column_name(len(DETAIL_HEADER))}1"])
+    return books.OutSheet(name, [[f"{heading}：{name}（{len(rows)}）"], [f"处理：{action}"], DETAIL_HEADER] + rows,
+                          title_rows=2, widths=dict(_WIDTHS), merges=[f"A1:{column_name(len(DETAIL_HEADER))}1"])
+
+
+_SOURCE = {**{c: "导出行" for c in EXPORT_CATEGORIES}, **{c: "台账人员" for c in LEDGER_CATEGORIES}}
 
 
 def sheets_of(outcome: Outcome, plan_name: str = "", export_name: str = "") -> list[books.OutSheet]:
-    """The summary sheet (counts per village and category, money per
-    category, the tie line) and one detail sheet per category found."""
+    """比对汇总 (each category: rows or persons, money, what to do; the tie
+    lines), 分村统计 (each village's categories, with subtotals) and one
+    sheet per category found (and 姓名不一致), all print-ready."""
     heading = f"{plan_name} 缴费比对（{export_name}）" if export_name else f"{plan_name} 缴费比对"
     by_cat: dict[str, list[list]] = {}
     for p, cat, rec, note in outcome.export:
         if cat != OK:
-            by_cat.setdefault(cat, []).append(_detail(p, rec, note, ACTION.get(cat, "")))
+            by_cat.setdefault(cat, []).append(_detail(p, rec, note))
     for rec, cat in outcome.ledger:
-        if cat in (TO_CHASE, LEDGER_BAD_ID):
-            note = rec.status.text if cat == TO_CHASE and rec.status else (rec.id_error or "")
-            by_cat.setdefault(cat, []).append(_detail(None, rec, note, ACTION[cat]))
-    name_rows = [_detail(p, rec, f"导出姓名“{p.name}”，台账姓名“{rec.name}”", "按证件核实姓名")
-                 for p, rec in outcome.names]
+        if cat == TO_CHASE:
+            paid = f"，台账个人缴费{yuan_text(rec.paid)}元" if rec.paid else ""
+            by_cat.setdefault(cat, []).append(_detail(None, rec, f"台账为“{rec.status.text}”{paid}"))
+        elif cat == LEDGER_BAD_ID:
+            by_cat.setdefault(cat, []).append(_detail(None, rec, rec.id_error))
+    name_rows = [_detail(p, rec, f"导出姓名“{p.name}”，台账姓名“{rec.name}”") for p, rec in outcome.names]
 
-    # summary: export categories and ledger categories per village
-    villages: dict[str, dict[str, int]] = {}
+    total_fen = sum(p.amount or 0 for p, *_ in outcome.export)
+    rows: list[list] = [[heading], ["类别", "比对对象", "行数/人数", "缴费金额（元）", "处理"]]
+    for c in EXPORT_CATEGORIES:
+        rows.append([c, "导出行", outcome.count(c), yuan(outcome.money(c)), "" if c == OK else ACTION[c]])
+    rows.append(["导出合计", "导出行", len(outcome.export), yuan(total_fen), ""])
+    for c in LEDGER_CATEGORIES:
+        rows.append([c, "台账人员", outcome.count(c), None,
+                     "见上面导出行的类别" if c == IN_EXPORT else ACTION.get(c, "不需处理")])
+    rows.append(["台账合计", "台账人员", len(outcome.ledger), None, ""])
+    notes = [tie_line(outcome)]
+    if outcome.duplicates:
+        notes.append(f"台账中另有{len(outcome.duplicates)}行与其他行是同一人，只计一次")
+    if outcome.names:
+        notes.append(f"{len(outcome.names)}人导出姓名与台账不同（已计入上面的类别），见“姓名不一致”工作表")
+    summary = books.OutSheet("比对汇总", rows + [[n] for n in notes], title_rows=1, footer_rows=len(notes),
+                             widths={1: 20, 2: 9, 3: 9, 4: 13, 5: 40}, merges=["A1:E1"])
+
+    villages: dict[str, dict[str, list[int]]] = {}
     for p, cat, rec, _n in outcome.export:
-        villages.setdefault(_village(p, rec), {}).setdefault(cat, 0)
-        villages[_village(p, rec)][cat] += 1
+        cell = villages.setdefault(_village(p, rec), {}).setdefault(cat, [0, 0])
+        cell[0] += 1
+        cell[1] += p.amount or 0
     for rec, cat in outcome.ledger:
         if cat != IN_EXPORT:
-            villages.setdefault(_village(None, rec), {}).setdefault(cat, 0)
-            villages[_village(None, rec)][cat] += 1
-    cats = [c for c in EXPORT_CATEGORIES] + [c for c in LEDGER_CATEGORIES if c != IN_EXPORT]
-    header = ["村（社区）"] + cats + ["合计"]
-    order = sorted(villages, key=lambda v: (v == _UNKNOWN_VILLAGE, v))
-    table = []
-    for v in order:
-        counts = [villages[v].get(c, 0) for c in cats]
-        table.append([v] + counts + [sum(counts)])
-    totals = [sum(row[i] for row in table) for i in range(1, len(header))]
-    table.append(["合计"] + totals)
-    money = [["类别", "行数/人数", "缴费金额（元）"]]
-    for c in EXPORT_CATEGORIES:
-        money.append([c, outcome.count(c), yuan(outcome.money(c))])
-    total_fen = sum(p.amount or 0 for p, *_ in outcome.export)
-    money.append(["导出合计", len(outcome.export), yuan(total_fen)])
-    lines = [tie_line(outcome)]
-    if outcome.duplicates:
-        lines.append(f"台账中{len(outcome.duplicates)}行与其他行是同一人，只计一次")
-    if outcome.names:
-        lines.append(f"{len(outcome.names)}人导出姓名与台账不同（已计入上面的类别），见“姓名不一致”")
-    rows = [[heading], header] + table + [[]] + money + [[]] + [[line] for line in lines]
-    summary = books.OutSheet("比对汇总", rows, title_rows=1,
-                             widths={1: 14, **{i: 9 for i in range(2, len(header) + 1)}},
-                             merges=[f"A1:{column_name(len(header))}1"])
-    sheets = [summary]
+            villages.setdefault(_village(None, rec), {}).setdefault(cat, [0, 0])[0] += 1
+    per = [[heading + "：分村统计"], ["村（社区）", "类别", "比对对象", "行数/人数", "缴费金额（元）"]]
+    for v in sorted(villages, key=lambda v: (v == _UNKNOWN_VILLAGE, v)):
+        for c in EXPORT_CATEGORIES + LEDGER_CATEGORIES:
+            if c in villages[v]:
+                n, money = villages[v][c]
+                per.append([v, c, _SOURCE[c], n, yuan(money) if c in EXPORT_CATEGORIES else None])
+        export_rows = sum(n for c, (n, _m) in villages[v].items() if c in EXPORT_CATEGORIES)
+        ledger_rows = sum(n for c, (n, _m) in villages[v].items() if c in LEDGER_CATEGORIES)
+        money = sum(m for c, (_n, m) in villages[v].items() if c in EXPORT_CATEGORIES)
+        per.append([v, "小计", f"导出{export_rows}行，台账另{ledger_rows}人", export_rows + ledger_rows, yuan(money)])
+    per.append(["合计", "", f"导出{len(outcome.export)}行，台账另{sum(c != IN_EXPORT for _r, c in outcome.ledger)}人",
+                len(outcome.export) + sum(c != IN_EXPORT for _r, c in outcome.ledger), yuan(total_fen)])
+    by_village = books.OutSheet("分村统计", per, title_rows=1, widths={1: 14, 2: 20, 3: 22, 4: 9, 5: 13},
+                                merges=["A1:E1"])
+    sheets = [summary, by_village]
     for cat in EXPORT_CATEGORIES + LEDGER_CATEGORIES:
         if cat in by_cat:
-            sheets.append(_sheet(f"{heading}：{cat}", cat, by_cat[cat]))
+            sheets.append(_sheet(heading, cat, ACTION[cat], by_cat[cat]))
     if name_rows:
-        sheets.append(_sheet(f"{heading}：姓名不一致", "姓名不一致", name_rows))
+        sheets.append(_sheet(heading, "姓名不一致", "按证件核实姓名，改正有误的一方", name_rows))
     return sheets
 
 
@@ -473,6 +489,11 @@ def summary_line(outcome: Outcome, output: Path) -> str:
     return line + f"；结果已写入 {output.name}"
 
 
+def _our_result(grids: dict) -> bool:
+    """A workbook this command wrote (its 比对汇总 and 分村统计 sheets)."""
+    return "比对汇总" in grids and "分村统计" in grids
+
+
 @books.gc_paused()
 def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Path | None = None,
         named: dict[str, str] | None = None, region: str | None = None, lists=None, progress=None) -> str:
@@ -487,7 +508,14 @@ def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Pa
         raise books.BookError(f"“{export.name}”表头下没有缴费记录")
     if not ledgers:
         raise books.BookError("请在导出文件后列出各村台账文件")
-    sources = town.read_sources(ledgers, progress)
+    output = Path(output) if output else export.with_name("比对结果-缴费.xlsx")
+    if output.resolve() == export.resolve():
+        raise books.BookError(f"结果文件不能是导出文件本身：{output.name}")
+    # a wildcard (*.xlsx) sweeps in our previous result: its IDs are no ledger's persons
+    ledgers = [p for p in ledgers if Path(p).resolve() != output.resolve()]
+    sources = [s for s in town.read_sources(ledgers, progress) if not _our_result(s[1])]
+    if not sources:
+        raise books.BookError("请在导出文件后列出各村台账文件")
     first = sources[0][1]
     plan = town.resolve_plan(plan_id, first, sources[1:])
     records, _notes = town.ledger_records(plan, sources, lists=lists)
@@ -503,10 +531,6 @@ def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Pa
                      f"未比对参保地；可用 --region 指定本地名称或区划代码")
         regions = ()
     outcome = classify(payments, persons, regions, plan.proxy_source)
-    output = Path(output) if output else export.with_name("比对结果-缴费.xlsx")
-    inputs = {export.resolve()} | {Path(p).resolve() for p in ledgers}
-    if output.resolve() in inputs:
-        raise books.BookError(f"结果文件不能是输入文件：{output.name}")
     books.write_new_workbook(output, sheets_of(outcome, plan.name, export.name))
     line = summary_line(outcome, output)
     if "amount" not in table.columns:

@@ -110,7 +110,7 @@ def digest(path: Path) -> str:
 
 def sheet_rows(path: Path, name: str) -> list[tuple]:
     ws = openpyxl.load_workbook(path)[name]
-    return [r for r in ws.iter_rows(min_row=3, values_only=True) if r[0] is not None]
+    return [r for r in ws.iter_rows(min_row=4, values_only=True) if r[0] is not None]
 
 
 @pytest.mark.parametrize("kind", ["tax_csv", "platform_xlsx", "html_xls"])
@@ -130,7 +130,7 @@ def test_each_category_is_found_once_and_nothing_else(tmp_path, kind):
     assert f"比对导出{len(PAID) + bad}行、台账9人" in line
 
     wb = openpyxl.load_workbook(out)
-    flagged = {name: {(r[1], r[4] or r[7]) for r in sheet_rows(out, name)} for name in wb.sheetnames[1:]}
+    flagged = {name: {(r[1], r[2]) for r in sheet_rows(out, name)} for name in wb.sheetnames[2:]}
     expected = {
         "已缴费未登记台账": {("（不在台账）", "郑十")},
         "在外地缴费": {("（不在台账）", "冯十一")},
@@ -145,22 +145,22 @@ def test_each_category_is_found_once_and_nothing_else(tmp_path, kind):
     assert flagged == expected
 
     amount = sheet_rows(out, "金额与应缴不符")[0]
-    assert amount[5] == I["amount"] and amount[8] == 400 and amount[9] == 200 and "差额200元" in amount[11]
+    assert amount[3] == I["amount"] and amount[7] == 400 and amount[8] == 200 and "差额200元" in amount[10]
     chase = sheet_rows(out, "台账已缴费导出无记录")[0]
-    assert (chase[2], chase[3]) == ("东山村.xlsx", 5)                   # ledger file and row
-    twice = sheet_rows(out, "重复缴费")[0]
-    assert "与导出第" in twice[11]
+    assert (chase[4], chase[5]) == ("东山村.xlsx", 5)                   # ledger file and row
+    assert "与导出第" in sheet_rows(out, "重复缴费")[0][10]
+    assert "周柒" in sheet_rows(out, "姓名不一致")[0][10]
 
-    ws = wb["比对汇总"]
-    text = [[c for c in row] for row in ws.iter_rows(values_only=True)]
-    header = text[1]
-    total_row = next(r for r in text if r[0] == "合计")
-    ok = header.index("一致")
-    assert total_row[ok] == 4                              # 张一, 钱五's first payment, 吴八 (15-digit), 周七
-    assert total_row[-1] == len(PAID) + bad + 3                        # export rows + unmatched ledger persons
-    money = next(r for r in text if r[0] == "导出合计")
-    assert money[1:3] == [len(PAID) + bad, TOTAL + 400 * bad]
-    assert any(r[0] and str(r[0]).startswith("账平") for r in text)
+    summary = {r[0]: r for r in wb["比对汇总"].iter_rows(min_row=3, values_only=True) if r[0]}
+    assert summary["一致"][2] == 4                        # 张一, 钱五's first payment, 吴八 (15-digit), 周七
+    assert summary["导出合计"][2:4] == (len(PAID) + bad, TOTAL + 400 * bad)
+    assert summary["台账合计"][2] == 9 and summary["在导出中"][2] == 6
+    assert (summary["未缴费导出无记录"][2], summary["全额资助导出无记录"][2]) == (1, 1)   # 孙六, 陈九: listed, not flagged
+    assert any(str(k).startswith("账平") for k in summary)
+    per = [r for r in wb["分村统计"].iter_rows(min_row=3, values_only=True) if r[0]]
+    assert per[-1][3:5] == (len(PAID) + bad + 3, TOTAL + 400 * bad)   # export rows + unmatched ledger persons
+    east_sub = next(r for r in per if r[:2] == ("东山村", "小计"))
+    assert east_sub[3] == 8 and east_sub[4] == 2400        # 6 payments (张一 王三 赵四 钱五×2 周柒) + 李二 孙六
 
 
 def test_unmatched_headers_exit_2_with_found_and_expected_names_then_named_columns_work(tmp_path):
@@ -180,7 +180,7 @@ def test_unmatched_headers_exit_2_with_found_and_expected_names_then_named_colum
                      "--id-col", "号码", "--amount-col", "实收", "--name-col", "户名", "-o", str(out))
     assert digest(export) == before
     assert "已缴费未登记台账2" in proc.stdout          # no region column: 冯十一 is one more to add
-    assert {r[7] for r in sheet_rows(out, "金额与应缴不符")} == {"王三"}
+    assert {r[2] for r in sheet_rows(out, "金额与应缴不符")} == {"王三"}
 
 
 def test_no_ledger_and_a_named_column_missing_are_one_chinese_line(tmp_path):
@@ -223,7 +223,7 @@ def test_region_codes_compared_by_prefix_only_when_told_which_is_ours(tmp_path):
                      "--region", "430999")
     assert "在外地缴费1" in proc.stdout and "已缴费未登记台账1" in proc.stdout
     out = tmp_path / "比对结果-缴费.xlsx"
-    assert [r[7] for r in sheet_rows(out, "在外地缴费")] == ["冯十一"]
+    assert [r[2] for r in sheet_rows(out, "在外地缴费")] == ["冯十一"]
 
 
 def test_a_file_without_headers_is_refused_without_printing_an_id(tmp_path):
