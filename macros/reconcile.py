@@ -350,7 +350,7 @@ def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str,
 
 DETAIL_HEADER = ["序号", "村（社区）", "姓名", "身份证号", "台账文件", "台账行", "导出行",
                  "缴费金额（元）", "应缴（元）", "缴费日期", "说明"]
-_WIDTHS = {1: 5, 2: 10, 3: 8, 4: 19, 5: 12, 6: 5, 7: 5, 8: 8, 9: 7, 10: 10, 11: 24}
+_WIDTHS = {1: 5, 2: 10, 3: 8, 4: 19, 5: 12, 6: 5, 7: 5, 8: 8, 9: 8, 10: 10, 11: 24}
 _UNKNOWN_VILLAGE = "（不在台账）"
 
 
