@@ -6,6 +6,7 @@ category is planted once and found; nothing else is flagged; inputs keep
 their bytes."""
 from __future__ import annotations
 
+import datetime
 import hashlib
 from pathlib import Path
 
@@ -88,7 +89,9 @@ def platform_xlsx(path: Path, rows=PAID):
     ws.title = "参保缴费明细"
     ws.append(["姓名", "证件号码", "人员编号", "险种类型", "缴费金额", "缴费日期", "参保地"])
     for i, (name, id_no, amount, when, region) in enumerate(rows, 1):
-        ws.append([name, id_no, f"P{i:06d}", "城乡居民基本医疗保险", float(amount), when, region])
+        # dates as real date-time cells; one ID pasted with a zero-width space from a web page
+        ws.append([name, id_no + ("\u200b" if i == 1 else ""), f"P{i:06d}", "城乡居民基本医疗保险", float(amount),
+                   datetime.datetime.fromisoformat(when), region])
         ws.cell(ws.max_row, 2).data_type = "s"
     wb.save(path)
     return path
