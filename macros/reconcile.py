@@ -511,8 +511,8 @@ def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Pa
     output = Path(output) if output else export.with_name("比对结果-缴费.xlsx")
     if output.resolve() == export.resolve():
         raise books.BookError(f"结果文件不能是导出文件本身：{output.name}")
-    # a wildcard (*.xlsx) sweeps in our previous result: its IDs are no ledger's persons
-    ledgers = [p for p in ledgers if Path(p).resolve() != output.resolve()]
+    # a wildcard (*.xlsx) sweeps in the export and our previous result: their IDs are no ledger's persons
+    ledgers = [p for p in ledgers if Path(p).resolve() not in (output.resolve(), export.resolve())]
     sources = [s for s in town.read_sources(ledgers, progress) if not _our_result(s[1])]
     if not sources:
         raise books.BookError("请在导出文件后列出各村台账文件")

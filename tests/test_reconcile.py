@@ -237,3 +237,14 @@ def test_a_file_without_headers_is_refused_without_printing_an_id(tmp_path):
     export.write_text("\n".join(f"{n},{i},{a}" for n, i, a, _w, _r in PAID), encoding="utf-8")
     proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026", check_rc=2)
     assert "找不到证件号码列" in proc.stderr and "4309" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_a_rerun_over_a_wildcard_does_not_read_its_previous_result_as_a_ledger(tmp_path):
+    east, west = ledgers(tmp_path)
+    export = platform_xlsx(tmp_path / "平台导出.xlsx")
+    first = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026").stdout
+    out = tmp_path / "比对结果-缴费.xlsx"
+    # `yibao reconcile 平台导出.xlsx *.xlsx`: the export and the last result come along
+    again = run_yibao("reconcile", str(export), str(east), str(out), str(export), str(west),
+                      "--policy", "shili-2026").stdout
+    assert again == first and "台账9人" in again
