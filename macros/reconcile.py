@@ -350,7 +350,7 @@ def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str,
 
 DETAIL_HEADER = ["序号", "村（社区）", "姓名", "身份证号", "台账文件", "台账行", "导出行",
                  "缴费金额（元）", "应缴（元）", "缴费日期", "说明"]
-_WIDTHS = {1: 5, 2: 10, 3: 8, 4: 19, 5: 12, 6: 5, 7: 5, 8: 8, 9: 8, 10: 10, 11: 24}
+_WIDTHS = {1: 5, 2: 10, 3: 8, 4: 19, 5: 12, 6: 5, 7: 5, 8: 8, 9: 9, 10: 10, 11: 24}
 _UNKNOWN_VILLAGE = "（不在台账）"
 
 
@@ -382,7 +382,7 @@ def _sheet(heading: str, name: str, action: str, rows: list[list]) -> books.OutS
     rows.sort(key=lambda r: (r[1] == _UNKNOWN_VILLAGE, r[1], r[6] or 0, r[5] or 0))
     for i, row in enumerate(rows, 1):
         row[0] = i
-    return books.OutSheet(name, [[f"{heading}：{name}（{len(rows)}）"], [f"处理：{action}"], DETAIL_HEADER] + rows,
+    return books.OutSheet(name, [[f"{heading}：{name}（{len(rows)}）"], [f"处理：{action}。本表供内部核对，含完整身份证号，请勿张贴"], DETAIL_HEADER] + rows,
                           title_rows=2, widths=dict(_WIDTHS), merges=[f"A1:{column_name(len(DETAIL_HEADER))}1"])
 
 
@@ -415,7 +415,7 @@ def sheets_of(outcome: Outcome, plan_name: str = "", export_name: str = "") -> l
         rows.append([c, "台账人员", outcome.count(c), None,
                      "见上面导出行的类别" if c == IN_EXPORT else ACTION.get(c, "不需处理")])
     rows.append(["台账合计", "台账人员", len(outcome.ledger), None, ""])
-    notes = [tie_line(outcome)]
+    notes = [tie_line(outcome), "本工作簿供乡镇内部核对，含完整身份证号，请勿张贴或外传"]
     if outcome.duplicates:
         notes.append(f"台账中另有{len(outcome.duplicates)}行与其他行是同一人，只计一次")
     if outcome.names:
