@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 from pathlib import Path
 
 import openpyxl
@@ -248,3 +249,24 @@ def test_a_rerun_over_a_wildcard_does_not_read_its_previous_result_as_a_ledger(t
     again = run_yibao("reconcile", str(export), str(east), str(out), str(export), str(west),
                       "--policy", "shili-2026").stdout
     assert again == first and "台账9人" in again
+
+
+def test_the_result_prints_on_a4_readable_each_table_one_page_wide(tmp_path):
+    """Every sheet through LibreOffice: A4, body at least 9 pt, nothing cut off, and no
+    table split across pages sideways (a 60-row list runs down, its header on every page)."""
+    import pdfcheck
+    if not pdfcheck.available():
+        pytest.skip("LibreOffice (soffice) not installed")
+    east, west = ledgers(tmp_path)
+    more = [(f"补录{k}", make_id(f"1980{k % 12 + 1:02d}15", 101 + 2 * k, "430999"), "400.00",
+             "2025-11-01 08:30:00", "示例县") for k in range(60)]
+    export = tax_csv(tmp_path / "缴费明细.csv", PAID + more)
+    run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    out = tmp_path / "比对结果-缴费.xlsx"
+    doc = pdfcheck.read(pdfcheck.render([out], tmp_path / "pdf")[out])
+    assert not pdfcheck.problems(doc, min_font=9.0)
+    to_add = [p for p in doc.pages if re.search(r"补录\d", p.text)]
+    assert len(to_add) >= 2 and all("身份证号" in p.text and "台账文件" in p.text for p in to_add)
+    # 比对汇总, 分村统计 and one page per other category: only the long list takes more than one page
+    sheets = len(openpyxl.load_workbook(out).sheetnames)
+    assert doc.count == sheets - 1 + len(to_add)
