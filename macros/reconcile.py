@@ -42,7 +42,7 @@ from yibao.functions.values import BadValue, fen, yuan, yuan_text
 from . import book as books
 from . import town
 from .ledger import Record
-from .table import HEADER_NOISE, cell_date, cell_text, column_name, header_key, header_match, is_blank, synonyms
+from .table import HEADER_NOISE, TableError, cell_date, cell_text, column_name, header_key, header_match, is_blank, synonyms
 
 __all__ = ["Payment", "ExportTable", "find_export", "read_payments", "classify", "Outcome", "sheets_of", "run",
            "EXPORT_CATEGORIES", "LEDGER_CATEGORIES", "add_parser"]
@@ -107,6 +107,12 @@ class Payment:
     region: str = ""
     village: str = ""
     proxy_type: str = ""
+    sheet: str = ""         # set when the export's payments are on several sheets (.xls: 65,536 rows each)
+
+    @property
+    def where(self) -> str:
+        """第N行, with the sheet when there are several: “明细2”第N行."""
+        return f"“{self.sheet}”第{self.row}行" if self.sheet else f"第{self.row}行"
 
 
 @dataclasses.dataclass
@@ -137,7 +143,6 @@ def find_export(grids: dict[str, list[list[Any]]], named: dict[str, str] | None 
     synonyms or ``named`` (field → header text the user gave). Raises
     :class:`~yibao.macros.table.TableError` listing the headers found and
     the names expected (one Chinese line)."""
-    from .table import TableError
     named = {f: header_key(h) for f, h in (named or {}).items() if h}
     fullest: list[str] = []
     for sheet, grid in grids.items():
@@ -177,7 +182,8 @@ def _footer(row: list[Any]) -> bool:
     return isinstance(lead, str) and HEADER_NOISE.sub("", lead).startswith(("合计", "总计", "小计", "制表", "打印"))
 
 
-def read_payments(grid: list[list[Any]], table: ExportTable, today: datetime.date | None = None) -> list[Payment]:
+def read_payments(grid: list[list[Any]], table: ExportTable, today: datetime.date | None = None,
+                  sheet: str = "") -> list[Payment]:
     """Every data row below the header as a :class:`Payment` (pure): blank
     rows and 合计 lines without an ID left out, every other row kept, with
     why its ID or amount could not be read."""
@@ -216,7 +222,7 @@ def read_payments(grid: list[list[Any]], table: ExportTable, today: datetime.dat
         out.append(Payment(r + 1, cell_text(get(row, "name")), id_no, id_text, id_error, amount, amount_error,
                            day, cell_text(get(row, "insurance")), cell_text(get(row, "period")),
                            cell_text(get(row, "region")), cell_text(get(row, "village")),
-                           cell_text(get(row, "proxy_type"))))
+                           cell_text(get(row, "proxy_type")), sheet))
     return out
 
 
@@ -312,7 +318,7 @@ def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str,
         key = (p.id_no, p.period)
         first = seen.get(key)
         if first is not None:
-            export.append((p, TWICE, rec, f"与导出第{first.row}行同一人" + (f"（所属期{p.period}）" if p.period else "")))
+            export.append((p, TWICE, rec, f"与导出{first.where}同一人" + (f"（所属期{p.period}）" if p.period else "")))
             continue
         seen[key] = p
         if rec is None:
@@ -375,7 +381,8 @@ def _detail(p: Payment | None, rec: Record | None, note: str) -> list:
             Path(rec.book).name if rec is not None and rec.book else "",
             rec.row if rec is not None else None, p.row if p is not None else None,
             _yuan(p.amount) if p is not None else None, _yuan(expected[0]) if expected else None,
-            p.pay_date.isoformat() if p is not None and p.pay_date else "", note]
+            p.pay_date.isoformat() if p is not None and p.pay_date else "",
+            (f"导出工作表“{p.sheet}”；" if p is not None and p.sheet else "") + note]
 
 
 def _sheet(heading: str, name: str, action: str, rows: list[list]) -> books.OutSheet:
@@ -503,7 +510,17 @@ def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Pa
     export = Path(export)
     grids = books.read_grid_any(export)
     table = find_export(grids, named, f"“{export.name}”")
-    payments = read_payments(grids[table.sheet], table)
+    # an .xls export longer than 65,536 rows goes on in further sheets with the same header
+    tables = [table]
+    for name in list(grids)[list(grids).index(table.sheet) + 1:]:
+        try:
+            more = find_export({name: grids[name]}, named, f"“{export.name}”")
+        except TableError:
+            continue
+        if more.columns == table.columns:
+            tables.append(more)
+    several = len(tables) > 1
+    payments = [p for t in tables for p in read_payments(grids[t.sheet], t, sheet=t.sheet if several else "")]
     if not payments:
         raise books.BookError(f"“{export.name}”表头下没有缴费记录")
     if not ledgers:

@@ -270,3 +270,19 @@ def test_the_result_prints_on_a4_readable_each_table_one_page_wide(tmp_path):
     # 比对汇总, 分村统计 and one page per other category: only the long list takes more than one page
     sheets = len(openpyxl.load_workbook(out).sheetnames)
     assert doc.count == sheets - 1 + len(to_add)
+
+
+def test_an_export_continued_on_a_second_sheet_is_read_whole(tmp_path):
+    """.xls holds 65,536 rows a sheet: long exports go on in 明细2 with the same header."""
+    east, west = ledgers(tmp_path)
+    export = platform_xlsx(tmp_path / "平台导出.xlsx", PAID[:5])
+    wb = openpyxl.load_workbook(export)
+    ws = wb.create_sheet("明细2")
+    ws.append(list(next(wb.active.iter_rows(max_row=1, values_only=True))))
+    for name, id_no, amount, when, region in PAID[5:]:
+        ws.append([name, id_no, "", "城乡居民基本医疗保险", float(amount), when, region])
+    wb.save(export)
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    assert f"比对导出{len(PAID)}行" in proc.stdout and "已缴费未登记台账1" in proc.stdout
+    added = sheet_rows(tmp_path / "比对结果-缴费.xlsx", "已缴费未登记台账")
+    assert [(r[2], r[6]) for r in added] == [("郑十", 4)] and "明细2" in added[0][10]
