@@ -328,6 +328,9 @@ def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str,
         if p.name and rec.name and p.name != rec.name:
             names.append((p, rec))
         expected = expected_fen(rec, proxy_source)
+        if p.amount_error:          # an amount that cannot be read is not taken as agreeing
+            export.append((p, AMOUNT, rec, p.amount_error))
+            continue
         if p.amount is not None and expected is not None and p.amount not in expected:
             export.append((p, AMOUNT, rec, f"缴费{yuan_text(p.amount)}元，应缴{yuan_text(expected[0])}元，"
                                            f"差额{yuan_text(p.amount - expected[0])}元"))
@@ -336,7 +339,7 @@ def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str,
             status = rec.status.text if rec.status else statuses.PENDING
             export.append((p, LEDGER_UNPAID, rec, f"台账为“{status}”"))
             continue
-        export.append((p, OK, rec, p.amount_error))
+        export.append((p, OK, rec, ""))
     ledger: list[tuple[Record, str]] = []
     for rec in persons.records:
         if not rec.id_no or rec.id_error:
