@@ -216,6 +216,10 @@ def test_classify_is_pure_and_ties(tmp_path):
     assert [c for _p, c, _r, _n in outcome.export].count(reconcile.OK) == 4
     assert {r.name: c for r, c in outcome.ledger}["陈九"] == reconcile.SUBSIDIZED_ABSENT
     assert {r.name: c for r, c in outcome.ledger}["孙六"] == reconcile.NOT_PAID
+    # an amount that cannot be read is listed, not taken as agreeing (another period: not a second payment)
+    odd = reconcile.Payment(99, "张一", I["ok"], amount_error="无法识别的金额“四百”", period="2027")
+    outcome = reconcile.classify([odd], town.unique_persons(records))
+    assert [(c, n) for _p, c, _r, n in outcome.export] == [(reconcile.AMOUNT, "无法识别的金额“四百”")]
 
 
 def test_region_codes_compared_by_prefix_only_when_told_which_is_ours(tmp_path):
