@@ -1,0 +1,593 @@
+"""Reconcile the ledgers with a payment export (issue 14, command 1).
+
+A payment export is the list of who actually paid, as the tax bureau's
+system or the 医保信息平台 gives it (CSV in UTF-8 or GBK with ``="…"`` IDs,
+tab-separated text, .xls, .xlsx, an HTML table saved as .xls). Its columns
+are found by the header names of ``[payment.*]`` in
+``functions/headers.toml`` (:mod:`yibao.macros.table`, the one header
+scanner), or named by the user (``--id-col 证件号码``).
+
+Persons are matched by the normalized ID number only (a 15-digit number
+through its 18-digit form; never by name; a different name for one number
+is reported). The ledger's persons and their enrollment status come from
+:func:`yibao.macros.town.ledger_records` / :func:`~yibao.macros.town.unique_persons`
+(status decided by :func:`yibao.functions.status.decide`, PAYABLE by the
+engine as ``refresh`` computes it).
+
+Pure core: :func:`read_payments` (grids → :class:`Payment` rows) and
+:func:`classify` (payments and ledger records → :class:`Outcome`). Every
+export row lands in exactly one category of :data:`EXPORT_CATEGORIES`, every
+ledger person in exactly one of :data:`LEDGER_CATEGORIES`; money is integer
+fen and the totals tie (:meth:`Outcome.ties`). The shell (:func:`run`) reads
+the files (never writes them) and writes a new workbook.
+
+Plan clauses this serves: 001 五 (每月月初核对更新人员名单); 002 四(二)
+(缴费录入时必须核实); 002 五(三) (导出已参保人员数据明细).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import re
+from pathlib import Path
+from typing import Any
+
+from yibao.functions import idno
+from yibao.functions import plan as plans
+from yibao.functions import status as statuses
+from yibao.functions.person import id_of
+from yibao.functions.values import BadValue, fen, yuan, yuan_text
+
+from . import book as books
+from . import town
+from .ledger import Record
+from .table import HEADER_NOISE, TableError, cell_date, cell_text, column_name, header_key, header_match, is_blank, synonyms
+
+__all__ = ["Payment", "ExportTable", "find_export", "read_payments", "classify", "Outcome", "sheets_of", "run",
+           "EXPORT_CATEGORIES", "LEDGER_CATEGORIES", "add_parser"]
+
+# ---------------------------------------------------------------- categories
+
+OK = "一致"
+TO_ADD = "已缴费未登记台账"          # paid, on no ledger: add to the ledger
+AMOUNT = "金额与应缴不符"            # e.g. a subsidized person who paid the full fee: refund or correct
+TWICE = "重复缴费"                  # the same person paid twice for one period
+ELSEWHERE = "在外地缴费"            # the export's region is not the plan's
+LEDGER_UNPAID = "台账未记缴费"       # on the ledger as not paid, the export says paid: update the ledger
+BAD_ID = "证件号码无法识别"
+OTHER_ITEM = "非居民医保"            # another insurance (养老…) in the same export: not compared
+
+#: every export row is in exactly one of these (in the order they are decided and listed)
+EXPORT_CATEGORIES = (BAD_ID, OTHER_ITEM, ELSEWHERE, TWICE, TO_ADD, AMOUNT, LEDGER_UNPAID, OK)
+
+IN_EXPORT = "在导出中"              # matched to an export row (its category says how it compares)
+TO_CHASE = "台账已缴费导出无记录"    # to chase: marked paid (or proxy-paid) on the ledger, not in the export
+SUBSIDIZED_ABSENT = "全额资助导出无记录"   # payable 0 and not in the export: nothing to pay, listed only
+NOT_PAID = "未缴费导出无记录"        # not paid on the ledger, not in the export: agree
+LEDGER_BAD_ID = "台账身份证号有误"
+
+#: every ledger person is in exactly one of these
+LEDGER_CATEGORIES = (IN_EXPORT, TO_CHASE, SUBSIDIZED_ABSENT, NOT_PAID, LEDGER_BAD_ID)
+
+#: what staff do about each category (the sheets' notes)
+ACTION = {
+    TO_ADD: "核实后补录到台账",
+    TO_CHASE: "核实是否已缴费：未缴的督促缴费，已缴的查缴费凭证",
+    AMOUNT: "核对身份和应缴金额：多缴的办理退费或更正",
+    TWICE: "同一所属期缴费两次：办理退费",
+    ELSEWHERE: "在外地参保缴费：核实后按异地参保处理",
+    LEDGER_UNPAID: "导出显示已缴费：更新台账的缴费信息",
+    BAD_ID: "导出中的证件号码无法识别，无法比对：人工核对",
+    OTHER_ITEM: "不是城乡居民医保的缴费，不比对",
+    LEDGER_BAD_ID: "台账身份证号有误，无法比对：先改正台账",
+}
+
+#: the export fields a user can name with an option (--id-col …)
+NAMED_FIELDS = ("name", "id_no", "amount", "pay_date", "region", "village", "insurance", "period")
+
+
+# ---------------------------------------------------------------- reading the export
+
+@dataclasses.dataclass(frozen=True)
+class Payment:
+    """One export row. ``id_no`` compact 18 digits ("" when unreadable,
+    then ``id_error`` says why and ``id_text`` is the number as written);
+    ``amount`` fen or None; ``pay_date`` a date or None."""
+    row: int
+    name: str = ""
+    id_no: str = ""
+    id_text: str = ""
+    id_error: str = ""
+    amount: int | None = None
+    amount_error: str = ""
+    pay_date: datetime.date | None = None
+    insurance: str = ""
+    period: str = ""
+    region: str = ""
+    village: str = ""
+    proxy_type: str = ""
+    sheet: str = ""         # set when the export's payments are on several sheets (.xls: 65,536 rows each)
+
+    @property
+    def where(self) -> str:
+        """第N行, with the sheet when there are several: “明细2”第N行."""
+        return f"“{self.sheet}”第{self.row}行" if self.sheet else f"第{self.row}行"
+
+
+@dataclasses.dataclass
+class ExportTable:
+    sheet: str
+    header_row: int                 # 1-based
+    columns: dict[str, int]         # field → 1-based column
+    headers: dict[str, str]         # field → header text as written
+
+
+def _expected() -> str:
+    names = synonyms("payment")
+    return "；".join(f"{label}：" + "、".join(f"“{n}”" for n in names[field][:4])
+                    for field, label in (("id_no", "证件号码"), ("amount", "缴费金额"), ("name", "姓名")))
+
+
+_NUMBER = re.compile(r"\d{6,}[\dXx]*")
+
+
+def _hide(found) -> str:
+    return "*" * len(found.group(0))
+
+
+def find_export(grids: dict[str, list[list[Any]]], named: dict[str, str] | None = None,
+                label: str = "导出文件", scan_rows: int = 30) -> ExportTable:
+    """The payment table of an export: the first sheet and row (within
+    ``scan_rows``) whose headers name an ID column, by ``[payment.*]``
+    synonyms or ``named`` (field → header text the user gave). Raises
+    :class:`~yibao.macros.table.TableError` listing the headers found and
+    the names expected (one Chinese line)."""
+    named = {f: header_key(h) for f, h in (named or {}).items() if h}
+    fullest: list[str] = []
+    for sheet, grid in grids.items():
+        for r, row in enumerate(grid[:scan_rows]):
+            columns: dict[str, int] = {}
+            headers: dict[str, str] = {}
+            texts = [cell_text(v) for v in row if not is_blank(v)]
+            if len(texts) > len(fullest):
+                fullest = texts
+            for c, value in enumerate(row, 1):
+                key = header_key(value)
+                if not key:
+                    continue
+                field = next((f for f, h in named.items() if h == key), None)
+                if field is None:
+                    found = header_match(value, "payment")
+                    field = found[0] if found and found[0] and found[0] not in named else None
+                if field and field not in columns:
+                    columns[field] = c
+                    headers[field] = cell_text(value)
+            if "id_no" in columns and (len(columns) >= 2 or "id_no" in named):
+                missing = [f for f in named if f not in columns]
+                if missing:
+                    continue
+                return ExportTable(sheet, r + 1, columns, headers)
+    # a file without a header shows its first data row: no ID number into a message
+    shown = "".join(f"“{_NUMBER.sub(_hide, t[:20])}”" for t in fullest[:15]) or "（空）"
+    if named:
+        wanted = "、".join(f"“{h}”" for h in named.values())
+        raise TableError(f"{label}中找不到指定的列{wanted}；表头写的是：{shown}")
+    raise TableError(f"{label}中找不到证件号码列，无法比对；表头写的是：{shown}；应有的列名（{_expected()}），"
+                     f"或用 --id-col、--amount-col 指定列名")
+
+
+def _footer(row: list[Any]) -> bool:
+    lead = next((v for v in row if not is_blank(v)), None)
+    return isinstance(lead, str) and HEADER_NOISE.sub("", lead).startswith(("合计", "总计", "小计", "制表", "打印"))
+
+
+def read_payments(grid: list[list[Any]], table: ExportTable, today: datetime.date | None = None,
+                  sheet: str = "") -> list[Payment]:
+    """Every data row below the header as a :class:`Payment` (pure): blank
+    rows and 合计 lines without an ID left out, every other row kept, with
+    why its ID or amount could not be read."""
+    today = today or datetime.date.today()
+    cols = table.columns
+
+    def get(row, field):
+        c = cols.get(field)
+        return row[c - 1] if c and c - 1 < len(row) else None
+
+    out = []
+    for r in range(table.header_row, len(grid)):
+        row = grid[r]
+        if all(is_blank(v) for v in row):
+            continue
+        raw_id = get(row, "id_no")
+        if is_blank(raw_id) and (_footer(row) or is_blank(get(row, "name"))):
+            continue
+        id_no = id_error = ""
+        id_text = cell_text(raw_id) if not isinstance(raw_id, float) else f"{raw_id:.5E}"
+        try:
+            id_no = idno.parse(id_of(raw_id), today)[0]
+        except (idno.InvalidID, BadValue) as exc:
+            id_error = str(exc)
+        amount, amount_error = None, ""
+        raw_amount = get(row, "amount")
+        if not is_blank(raw_amount):
+            try:
+                amount = fen(raw_amount)
+            except BadValue as exc:
+                amount_error = str(exc)
+        try:
+            day = cell_date(get(row, "pay_date"))
+        except BadValue:
+            day = None
+        out.append(Payment(r + 1, cell_text(get(row, "name")), id_no, id_text, id_error, amount, amount_error,
+                           day, cell_text(get(row, "insurance")), cell_text(get(row, "period")),
+                           cell_text(get(row, "region")), cell_text(get(row, "village")),
+                           cell_text(get(row, "proxy_type")), sheet))
+    return out
+
+
+# ---------------------------------------------------------------- classifying (pure)
+
+@dataclasses.dataclass
+class Outcome:
+    """Every export row and ledger person, each in one category.
+
+    ``export``: (Payment, category, ledger Record or None, note) in file
+    order; ``ledger``: (Record, category) for every person once;
+    ``duplicates``: ledger rows counted once (town.unique_persons);
+    ``names``: (Payment, Record) whose names differ for one ID."""
+    export: list[tuple[Payment, str, Record | None, str]]
+    ledger: list[tuple[Record, str]]
+    duplicates: list[tuple[Record, Record]]
+    names: list[tuple[Payment, Record]]
+
+    def count(self, category: str) -> int:
+        return sum(c == category for _p, c, _r, _n in self.export) + sum(c == category for _r, c in self.ledger)
+
+    def money(self, category: str) -> int:
+        return sum(p.amount or 0 for p, c, _r, _n in self.export if c == category)
+
+    def ties(self) -> bool:
+        """Every export row and ledger person counted once, money to the fen."""
+        rows = sum(sum(c == k for _p, c, _r, _n in self.export) for k in EXPORT_CATEGORIES)
+        persons = sum(sum(c == k for _r, c in self.ledger) for k in LEDGER_CATEGORIES)
+        total = sum(p.amount or 0 for p, *_ in self.export)
+        return (rows == len(self.export) and persons == len(self.ledger)
+                and sum(self.money(k) for k in EXPORT_CATEGORIES) == total
+                and sum(c == IN_EXPORT for _r, c in self.ledger)
+                == sum(c in (OK, AMOUNT, LEDGER_UNPAID) for _p, c, _r, _n in self.export))
+
+
+def _medical(insurance: str) -> bool:
+    return not insurance or "医" in insurance
+
+
+def _ours(region: str, ours: tuple[str, ...]) -> bool:
+    """A region cell naming the plan's county (``ours`` as :func:`_regions`
+    gives them): the name within the cell or the cell within the name, a
+    code by its prefix (430999 for 430999000000). Blank: ours."""
+    key = header_key(region)
+    if not key or not ours:
+        return True
+    return any(o and (key.startswith(o) if o.isdigit() else (o in key or key in o)) for o in ours)
+
+
+def expected_fen(rec: Record, proxy_source: str | None = None) -> tuple[int, ...] | None:
+    """The amounts an export may show for a ledger person: its PAYABLE, and
+    for a 代缴 person also PAYABLE plus the proxy funding; None when the
+    engine could not compute it."""
+    res = rec.result
+    if res is None or not res.ok or res.payable is None:
+        return None
+    amounts = [res.payable]
+    if proxy_source:
+        proxy = sum(f for s, f in res.funding if s == proxy_source)
+        if proxy:
+            amounts.append(res.payable + proxy)
+    return tuple(amounts)
+
+
+def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str, ...] = (),
+             proxy_source: str | None = None) -> Outcome:
+    """Put every export row and every ledger person in one category (pure).
+
+    ``persons``: the ledgers' persons once each (:func:`town.unique_persons`
+    of computed records); ``regions``: the names (as :func:`header_key`
+    compares them) an export's region column may carry for the plan's
+    county, empty to not compare regions; ``proxy_source``: the plan's 代缴
+    funding source. Order of decision per row: :data:`EXPORT_CATEGORIES`."""
+    by_id: dict[str, Record] = {}
+    for rec in persons.records:
+        if rec.id_no and not rec.id_error:
+            by_id.setdefault(rec.id_no, rec)
+    seen: dict[tuple[str, str], Payment] = {}
+    matched: set[str] = set()
+    export: list[tuple[Payment, str, Record | None, str]] = []
+    names: list[tuple[Payment, Record]] = []
+    for p in payments:
+        rec = by_id.get(p.id_no) if p.id_no else None
+        if not p.id_no:
+            export.append((p, BAD_ID, None, p.id_error))
+            continue
+        if not _medical(p.insurance):
+            export.append((p, OTHER_ITEM, rec, f"险种“{p.insurance}”"))
+            continue
+        if not _ours(p.region, regions):
+            export.append((p, ELSEWHERE, rec, f"参保地“{p.region}”"))
+            continue
+        key = (p.id_no, p.period)
+        first = seen.get(key)
+        if first is not None:
+            export.append((p, TWICE, rec, f"与导出{first.where}同一人" + (f"（所属期{p.period}）" if p.period else "")))
+            continue
+        seen[key] = p
+        if rec is None:
+            export.append((p, TO_ADD, None, ""))
+            continue
+        matched.add(p.id_no)
+        if p.name and rec.name and p.name != rec.name:
+            names.append((p, rec))
+        expected = expected_fen(rec, proxy_source)
+        if p.amount_error:          # an amount that cannot be read is not taken as agreeing
+            export.append((p, AMOUNT, rec, p.amount_error))
+            continue
+        if p.amount is not None and expected is not None and p.amount not in expected:
+            export.append((p, AMOUNT, rec, f"缴费{yuan_text(p.amount)}元，应缴{yuan_text(expected[0])}元，"
+                                           f"差额{yuan_text(p.amount - expected[0])}元"))
+            continue
+        if not rec.enrolled:
+            status = rec.status.text if rec.status else statuses.PENDING
+            export.append((p, LEDGER_UNPAID, rec, f"台账为“{status}”"))
+            continue
+        export.append((p, OK, rec, ""))
+    ledger: list[tuple[Record, str]] = []
+    for rec in persons.records:
+        if not rec.id_no or rec.id_error:
+            ledger.append((rec, LEDGER_BAD_ID))
+        elif rec.id_no in matched:
+            ledger.append((rec, IN_EXPORT))
+        elif rec.status is not None and rec.status.kind in (statuses.PAID, statuses.PROXY):
+            ledger.append((rec, TO_CHASE))
+        elif rec.status is not None and rec.status.kind == statuses.SUBSIDIZED:
+            ledger.append((rec, SUBSIDIZED_ABSENT))
+        else:
+            ledger.append((rec, NOT_PAID))
+    return Outcome(export, ledger, persons.duplicates, names)
+
+
+# ---------------------------------------------------------------- result sheets
+
+DETAIL_HEADER = ["序号", "村（社区）", "姓名", "身份证号", "台账文件", "台账行", "导出行",
+                 "缴费金额（元）", "应缴（元）", "缴费日期", "说明"]
+_WIDTHS = {1: 5, 2: 10, 3: 8, 4: 19, 5: 12, 6: 5, 7: 5, 8: 8, 9: 9, 10: 10, 11: 24}
+_UNKNOWN_VILLAGE = "（不在台账）"
+
+
+def _yuan(amount: int | None):
+    return None if amount is None else yuan(amount)
+
+
+def _village(p: Payment | None, rec: Record | None) -> str:
+    if rec is not None:
+        return rec.village or "（未填村名）"
+    return (p.village if p is not None and p.village else _UNKNOWN_VILLAGE)
+
+
+def _detail(p: Payment | None, rec: Record | None, note: str) -> list:
+    """One row of a category sheet: where the person is on the ledger and
+    in the export, the money (yuan), why it is listed. The full ID: this
+    workbook is for the township's own use, never posted."""
+    expected = expected_fen(rec) if rec is not None else None
+    return ["", _village(p, rec),
+            (rec.name if rec is not None and rec.name else (p.name if p is not None else "")),
+            (rec.id_no if rec is not None else (p.id_no or p.id_text)),
+            Path(rec.book).name if rec is not None and rec.book else "",
+            rec.row if rec is not None else None, p.row if p is not None else None,
+            _yuan(p.amount) if p is not None else None, _yuan(expected[0]) if expected else None,
+            p.pay_date.isoformat() if p is not None and p.pay_date else "",
+            (f"导出工作表“{p.sheet}”；" if p is not None and p.sheet else "") + note]
+
+
+def _sheet(heading: str, name: str, action: str, rows: list[list]) -> books.OutSheet:
+    rows.sort(key=lambda r: (r[1] == _UNKNOWN_VILLAGE, r[1], r[6] or 0, r[5] or 0))
+    for i, row in enumerate(rows, 1):
+        row[0] = i
+    return books.OutSheet(name, [[f"{heading}：{name}（{len(rows)}）"], [f"处理：{action}。本表供内部核对，含完整身份证号，请勿张贴"], DETAIL_HEADER] + rows,
+                          title_rows=2, widths=dict(_WIDTHS), merges=[f"A1:{column_name(len(DETAIL_HEADER))}1"])
+
+
+_SOURCE = {**{c: "导出行" for c in EXPORT_CATEGORIES}, **{c: "台账人员" for c in LEDGER_CATEGORIES}}
+
+
+def sheets_of(outcome: Outcome, plan_name: str = "", export_name: str = "") -> list[books.OutSheet]:
+    """比对汇总 (each category: rows or persons, money, what to do; the tie
+    lines), 分村统计 (each village's categories, with subtotals) and one
+    sheet per category found (and 姓名不一致), all print-ready."""
+    heading = f"{plan_name} 缴费比对（{export_name}）" if export_name else f"{plan_name} 缴费比对"
+    by_cat: dict[str, list[list]] = {}
+    for p, cat, rec, note in outcome.export:
+        if cat != OK:
+            by_cat.setdefault(cat, []).append(_detail(p, rec, note))
+    for rec, cat in outcome.ledger:
+        if cat == TO_CHASE:
+            paid = f"，台账个人缴费{yuan_text(rec.paid)}元" if rec.paid else ""
+            by_cat.setdefault(cat, []).append(_detail(None, rec, f"台账为“{rec.status.text}”{paid}"))
+        elif cat == LEDGER_BAD_ID:
+            by_cat.setdefault(cat, []).append(_detail(None, rec, rec.id_error))
+    name_rows = [_detail(p, rec, f"导出姓名“{p.name}”，台账姓名“{rec.name}”") for p, rec in outcome.names]
+
+    total_fen = sum(p.amount or 0 for p, *_ in outcome.export)
+    rows: list[list] = [[heading], ["类别", "比对对象", "行数/人数", "缴费金额（元）", "处理"]]
+    for c in EXPORT_CATEGORIES:
+        rows.append([c, "导出行", outcome.count(c), yuan(outcome.money(c)), "" if c == OK else ACTION[c]])
+    rows.append(["导出合计", "导出行", len(outcome.export), yuan(total_fen), ""])
+    for c in LEDGER_CATEGORIES:
+        rows.append([c, "台账人员", outcome.count(c), None,
+                     "见上面导出行的类别" if c == IN_EXPORT else ACTION.get(c, "不需处理")])
+    rows.append(["台账合计", "台账人员", len(outcome.ledger), None, ""])
+    notes = [tie_line(outcome), "本工作簿供乡镇内部核对，含完整身份证号，请勿张贴或外传"]
+    if outcome.duplicates:
+        notes.append(f"台账中另有{len(outcome.duplicates)}行与其他行是同一人，只计一次")
+    if outcome.names:
+        notes.append(f"{len(outcome.names)}人导出姓名与台账不同（已计入上面的类别），见“姓名不一致”工作表")
+    summary = books.OutSheet("比对汇总", rows + [[n] for n in notes], title_rows=1, footer_rows=len(notes),
+                             widths={1: 20, 2: 9, 3: 9, 4: 13, 5: 40}, merges=["A1:E1"])
+
+    villages: dict[str, dict[str, list[int]]] = {}
+    for p, cat, rec, _n in outcome.export:
+        cell = villages.setdefault(_village(p, rec), {}).setdefault(cat, [0, 0])
+        cell[0] += 1
+        cell[1] += p.amount or 0
+    for rec, cat in outcome.ledger:
+        if cat != IN_EXPORT:
+            villages.setdefault(_village(None, rec), {}).setdefault(cat, [0, 0])[0] += 1
+    per = [[heading + "：分村统计"], ["村（社区）", "类别", "比对对象", "行数/人数", "缴费金额（元）"]]
+    for v in sorted(villages, key=lambda v: (v == _UNKNOWN_VILLAGE, v)):
+        for c in EXPORT_CATEGORIES + LEDGER_CATEGORIES:
+            if c in villages[v]:
+                n, money = villages[v][c]
+                per.append([v, c, _SOURCE[c], n, yuan(money) if c in EXPORT_CATEGORIES else None])
+        export_rows = sum(n for c, (n, _m) in villages[v].items() if c in EXPORT_CATEGORIES)
+        ledger_rows = sum(n for c, (n, _m) in villages[v].items() if c in LEDGER_CATEGORIES)
+        money = sum(m for c, (_n, m) in villages[v].items() if c in EXPORT_CATEGORIES)
+        per.append([v, "小计", f"导出{export_rows}行，台账另{ledger_rows}人", export_rows + ledger_rows, yuan(money)])
+    per.append(["合计", "", f"导出{len(outcome.export)}行，台账另{sum(c != IN_EXPORT for _r, c in outcome.ledger)}人",
+                len(outcome.export) + sum(c != IN_EXPORT for _r, c in outcome.ledger), yuan(total_fen)])
+    by_village = books.OutSheet("分村统计", per, title_rows=1, widths={1: 14, 2: 20, 3: 22, 4: 9, 5: 13},
+                                merges=["A1:E1"])
+    sheets = [summary, by_village]
+    for cat in EXPORT_CATEGORIES + LEDGER_CATEGORIES:
+        if cat in by_cat:
+            sheets.append(_sheet(heading, cat, ACTION[cat], by_cat[cat]))
+    if name_rows:
+        sheets.append(_sheet(heading, "姓名不一致", "按证件核实姓名，改正有误的一方", name_rows))
+    return sheets
+
+
+def tie_line(outcome: Outcome) -> str:
+    """The sentence that says the counts and money tie (or that they do not)."""
+    total = sum(p.amount or 0 for p, *_ in outcome.export)
+    if outcome.ties():
+        return (f"账平：导出{len(outcome.export)}行、台账{len(outcome.ledger)}人，每行每人各归一类；"
+                f"导出金额合计{yuan_text(total)}元，与各类合计相符")
+    return "账不平：导出行或台账人员未全部归类，请报告此问题"   # a bug, never expected
+
+
+# ---------------------------------------------------------------- shell
+
+def _regions(plan: plans.Plan, region: str | None) -> tuple[str, ...]:
+    names = [region] if region else [plan.county]
+    out = []
+    for n in names:
+        key = header_key(n or "")
+        if key:
+            out.append(key)
+            for suffix in ("县", "区", "市", "旗"):
+                if key.endswith(suffix) and len(key) > 2:
+                    out.append(key[:-1])
+    return tuple(out)
+
+
+def summary_line(outcome: Outcome, output: Path) -> str:
+    parts = [f"{c}{outcome.count(c)}" for c in (OK, TO_ADD, TO_CHASE, AMOUNT, TWICE, ELSEWHERE, LEDGER_UNPAID,
+                                                 BAD_ID, OTHER_ITEM) if outcome.count(c) or c == OK]
+    line = (f"比对导出{len(outcome.export)}行、台账{len(outcome.ledger)}人：" + "，".join(parts))
+    if outcome.names:
+        line += f"；{len(outcome.names)}人姓名与台账不同"
+    total = sum(p.amount or 0 for p, *_ in outcome.export)
+    line += f"；金额合计{yuan_text(total)}元，" + ("各类合计相符" if outcome.ties() else "各类合计不符")
+    return line + f"；结果已写入 {output.name}"
+
+
+def _our_result(grids: dict) -> bool:
+    """A workbook this command wrote (its 比对汇总 and 分村统计 sheets)."""
+    return "比对汇总" in grids and "分村统计" in grids
+
+
+@books.gc_paused()
+def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Path | None = None,
+        named: dict[str, str] | None = None, region: str | None = None, lists=None, progress=None) -> str:
+    """Read ``export`` and the ``ledgers`` (both read only), classify, write
+    ``output`` (default 比对结果-缴费.xlsx beside the export); returns the
+    one Chinese line. Raises BookError/TableError with a Chinese message."""
+    export = Path(export)
+    grids = books.read_grid_any(export)
+    table = find_export(grids, named, f"“{export.name}”")
+    # an .xls export longer than 65,536 rows goes on in further sheets with the same header
+    tables = [table]
+    for name in list(grids)[list(grids).index(table.sheet) + 1:]:
+        try:
+            more = find_export({name: grids[name]}, named, f"“{export.name}”")
+        except TableError:
+            continue
+        if more.columns == table.columns:
+            tables.append(more)
+    several = len(tables) > 1
+    payments = [p for t in tables for p in read_payments(grids[t.sheet], t, sheet=t.sheet if several else "")]
+    if not payments:
+        raise books.BookError(f"“{export.name}”表头下没有缴费记录")
+    if not ledgers:
+        raise books.BookError("请在导出文件后列出各村台账文件")
+    output = Path(output) if output else export.with_name("比对结果-缴费.xlsx")
+    if output.resolve() == export.resolve():
+        raise books.BookError(f"结果文件不能是导出文件本身：{output.name}")
+    # a wildcard (*.xlsx) sweeps in the export and our previous result: their IDs are no ledger's persons
+    ledgers = [p for p in ledgers if Path(p).resolve() not in (output.resolve(), export.resolve())]
+    sources = [s for s in town.read_sources(ledgers, progress) if not _our_result(s[1])]
+    if not sources:
+        raise books.BookError("请在导出文件后列出各村台账文件")
+    first = sources[0][1]
+    plan = town.resolve_plan(plan_id, first, sources[1:])
+    records, _notes = town.ledger_records(plan, sources, lists=lists)
+    if not records:
+        raise books.BookError("台账中没有读到人员（需要“姓名”“身份证号”列）")
+    persons = town.unique_persons(records)
+    regions = _regions(plan, region) if "region" in table.columns else ()
+    notes = []
+    if regions and not any(p.region and _ours(p.region, regions) for p in payments):
+        # no row names our county (codes, or another spelling): comparing would call everyone 外地
+        sample = next((p.region for p in payments if p.region), "")
+        notes.append(f"导出的{table.headers['region']}（如“{sample[:20]}”）都不是“{region or plan.county}”，"
+                     f"未比对参保地；可用 --region 指定本地名称或区划代码")
+        regions = ()
+    outcome = classify(payments, persons, regions, plan.proxy_source)
+    books.write_new_workbook(output, sheets_of(outcome, plan.name, export.name))
+    line = summary_line(outcome, output)
+    if "amount" not in table.columns:
+        line += "；导出没有缴费金额列，未比对金额"
+    return line + "".join(f"；{n}" for n in notes)
+
+
+def cmd_reconcile(args) -> int:
+    named = {f: getattr(args, f"{f}_col") for f in NAMED_FIELDS if getattr(args, f"{f}_col", None)}
+    from ._bar import Bar
+    bar = Bar("读取台账")
+    line = run(Path(args.export), list(args.ledgers), args.policy, args.output, named, args.region,
+               lists=town.side_lists(args), progress=bar)
+    bar.close()
+    print(line)
+    return 0
+
+
+_LABELS = {"name": "姓名", "id_no": "证件号码", "amount": "缴费金额", "pay_date": "缴费日期", "region": "参保地",
+           "village": "村", "insurance": "险种", "period": "所属期"}
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "reconcile", help="台账与缴费导出比对 / reconcile ledgers with a payment export",
+        description="读入税务或医保信息平台导出的缴费名单（.csv/.txt/.xls/.xlsx，GBK或UTF-8均可），"
+                    "按身份证号与各村台账逐人比对：已缴费未登记、台账已缴费导出无记录、金额与应缴不符、重复缴费、"
+                    "在外地缴费等，按村列出，写入新工作簿；导出文件和台账都不会被修改。"
+                    " Matches a payment export with the ledgers by ID number; writes a new workbook.")
+    p.add_argument("export", help="缴费导出文件 / payment export")
+    p.add_argument("ledgers", nargs="+", help="各村台账文件（只读，可多个） / village ledgers (read only)")
+    p.add_argument("--policy", help="方案编号（默认读台账中的“方案编号”） / plan id")
+    p.add_argument("-o", "--output", help="结果文件（默认导出文件旁的“比对结果-缴费.xlsx”） / output .xlsx")
+    p.add_argument("--region", help="本地参保地名称（默认方案的县名），导出中参保地不同的列为在外地缴费 / our region")
+    for field in NAMED_FIELDS:
+        p.add_argument(f"--{field.replace('_no', '').replace('_', '-')}-col", dest=f"{field}_col",
+                       metavar="列名", help=f"导出中“{_LABELS[field]}”列的列名（表头认不出时指定） / header of the {field} column")
+    from .validate import add_list_options
+    add_list_options(p, roster=False)
+    p.set_defaults(func=cmd_reconcile)

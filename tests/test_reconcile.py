@@ -1,0 +1,292 @@
+"""`yibao reconcile EXPORT LEDGERS…` (issue 14, command 1): a payment export
+(tax-style GBK CSV with ="…" IDs and date-times, a platform .xlsx, an HTML
+table saved as .xls) against two village ledgers of the fictional plan
+shili-2026 (ordinary payable 400元, 低保户 200元, 特困人员 0元). Each
+category is planted once and found; nothing else is flagged; inputs keep
+their bytes."""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from conftest import make_id, run_yibao
+
+I = {k: make_id("19700101", seq, "430999") for k, seq in
+     dict(ok=11, chase=13, amount=15, unpaid=17, twice=19, quiet=21, name=23, old15=25, full=27,
+          add=29, away=31).items()}
+OLD15 = I["old15"][:6] + I["old15"][8:17]          # the 15-digit form of the same person
+
+
+def ledger(path: Path, village: str, people):
+    """A village ledger as the template lays it out: title, 填报单位 line, header."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "参保缴费登记表"
+    ws.append([f"示例县2026年度城乡居民基本医疗保险参保缴费登记表"])
+    ws.append([f"填报单位：示例镇　{village}", None, None, None, "方案编号", "shili-2026"])
+    ws.append(["序号", "姓名", "身份证号", "身份类别", "个人缴费", "缴费日期"])
+    for i, (name, id_no, identity, paid) in enumerate(people, 1):
+        ws.append([i, name, id_no, identity, paid, "2025-10-15" if paid else None])
+        ws.cell(ws.max_row, 3).data_type = "s"
+    wb.save(path)
+    return path
+
+
+def ledgers(tmp_path):
+    east = ledger(tmp_path / "东山村.xlsx", "东山村", [
+        ("张一", I["ok"], None, 400),
+        ("李二", I["chase"], None, 400),          # marked paid, absent from the export: to chase
+        ("王三", I["amount"], "低保户", 200),      # paid the full 400 in the export: refund
+        ("赵四", I["unpaid"], None, None),        # export says paid: update the ledger
+        ("钱五", I["twice"], None, 400),          # paid twice in the export
+        ("孙六", I["quiet"], None, None),         # not paid anywhere: agrees, not flagged
+        ("周七", I["name"], None, 400),           # the export spells the name differently
+    ])
+    west = ledger(tmp_path / "西山村.xlsx", "西山村", [
+        ("吴八", I["old15"], None, 400),          # the export carries the old 15-digit number
+        ("陈九", I["full"], "特困人员", None),     # fully subsidized, nothing to pay, not in the export
+    ])
+    return east, west
+
+
+# (name, id as the export writes it, amount, date-time, region)
+PAID = [
+    ("张一", I["ok"], "400.00", "2025-10-15 09:31:27", "示例县"),
+    ("王三", I["amount"], "400.00", "2025-10-16 10:02:11", "示例县"),
+    ("赵四", I["unpaid"], "400.00", "2025-10-16 11:15:00", "示例县"),
+    ("钱五", I["twice"], "400.00", "2025-10-17 08:00:05", "示例县"),
+    ("钱五", I["twice"], "400.00", "2025-10-20 16:45:30", "示例县"),
+    ("周柒", I["name"], "400.00", "2025-10-18 14:20:00", "示例县"),
+    ("吴八", OLD15, "400.00", "2025-10-19 09:00:00", "示例县"),
+    ("郑十", I["add"], "400.00", "2025-10-21 10:10:10", "示例县"),       # on no ledger: to add
+    ("冯十一", I["away"], "400.00", "2025-10-22 15:30:00", "外省某县"),    # paid in another region
+]
+TOTAL = 9 * 400
+
+
+def tax_csv(path: Path, rows=PAID, bad_id=True):
+    """A tax-bureau style export: GBK, ="…" around IDs, date-times, a title and a 合计 line."""
+    lines = ["城乡居民基本医疗保险费缴费明细", "",
+             "序号,缴费人姓名,证件类型,缴费人证件号码,征收品目,实缴金额,入库日期,所属区划"]
+    for i, (name, id_no, amount, when, region) in enumerate(rows, 1):
+        lines.append(f'{i},{name},居民身份证,="{id_no}",城乡居民基本医疗保险,{amount},{when},{region}')
+    if bad_id:
+        lines.append(f'{len(rows) + 1},何十二,居民身份证,="4309991970010100",城乡居民基本医疗保险,400.00,'
+                     f'2025-10-23 09:00:00,示例县')
+    lines.append(f"合计,,,,,{TOTAL + 400 * bad_id}.00,,")
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+    return path
+
+
+def platform_xlsx(path: Path, rows=PAID):
+    """A 医保信息平台 style export: .xlsx, IDs as text, amounts as numbers."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "参保缴费明细"
+    ws.append(["姓名", "证件号码", "人员编号", "险种类型", "缴费金额", "缴费日期", "参保地"])
+    for i, (name, id_no, amount, when, region) in enumerate(rows, 1):
+        # dates as real date-time cells; one ID pasted with a zero-width space from a web page
+        ws.append([name, id_no + ("\u200b" if i == 1 else ""), f"P{i:06d}", "城乡居民基本医疗保险", float(amount),
+                   datetime.datetime.fromisoformat(when), region])
+        ws.cell(ws.max_row, 2).data_type = "s"
+    wb.save(path)
+    return path
+
+
+def html_xls(path: Path, rows=PAID):
+    """An HTML table saved with an .xls name, as web systems export."""
+    body = "".join(f"<tr><td>{n}</td><td>{i}</td><td>{a}</td><td>{w}</td><td>{r}</td></tr>"
+                   for n, i, a, w, r in rows)
+    path.write_text("<html><head><meta charset='utf-8'></head><body><table>"
+                    "<tr><td>姓名</td><td>身份证号码</td><td>缴费金额</td><td>缴费时间</td><td>参保地区</td></tr>"
+                    f"{body}</table></body></html>", encoding="utf-8")
+    return path
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def sheet_rows(path: Path, name: str) -> list[tuple]:
+    ws = openpyxl.load_workbook(path)[name]
+    return [r for r in ws.iter_rows(min_row=4, values_only=True) if r[0] is not None]
+
+
+@pytest.mark.parametrize("kind", ["tax_csv", "platform_xlsx", "html_xls"])
+def test_each_category_is_found_once_and_nothing_else(tmp_path, kind):
+    east, west = ledgers(tmp_path)
+    export = {"tax_csv": lambda: tax_csv(tmp_path / "缴费明细.csv"),
+              "platform_xlsx": lambda: platform_xlsx(tmp_path / "平台导出.xlsx"),
+              "html_xls": lambda: html_xls(tmp_path / "网页导出.xls")}[kind]()
+    before = {p: digest(p) for p in (export, east, west)}
+    # the HTML case finds the plan in the ledgers' 方案编号 cell
+    policy = [] if kind == "html_xls" else ["--policy", "shili-2026"]
+    proc = run_yibao("reconcile", str(export), str(east), str(west), *policy)
+    assert {p: digest(p) for p in (export, east, west)} == before      # inputs never modified
+    out = export.with_name("比对结果-缴费.xlsx")
+    line = proc.stdout.strip()
+    assert "\n" not in line and "各类合计相符" in line and "结果已写入 比对结果-缴费.xlsx" in line
+    assert "430999" not in proc.stdout + proc.stderr                  # no ID in what is printed
+    bad = 1 if kind == "tax_csv" else 0
+    assert f"比对导出{len(PAID) + bad}行、台账9人" in line
+
+    wb = openpyxl.load_workbook(out)
+    flagged = {name: {(r[1], r[2]) for r in sheet_rows(out, name)} for name in wb.sheetnames[2:]}
+    expected = {
+        "已缴费未登记台账": {("（不在台账）", "郑十")},
+        "在外地缴费": {("（不在台账）", "冯十一")},
+        "金额与应缴不符": {("东山村", "王三")},
+        "重复缴费": {("东山村", "钱五")},
+        "台账未记缴费": {("东山村", "赵四")},
+        "台账已缴费导出无记录": {("东山村", "李二")},
+        "姓名不一致": {("东山村", "周七")},
+    }
+    if bad:
+        expected["证件号码无法识别"] = {("（不在台账）", "何十二")}
+    assert flagged == expected
+
+    amount = sheet_rows(out, "金额与应缴不符")[0]
+    assert amount[3] == I["amount"] and amount[7] == 400 and amount[8] == 200 and "差额200元" in amount[10]
+    chase = sheet_rows(out, "台账已缴费导出无记录")[0]
+    assert (chase[4], chase[5]) == ("东山村.xlsx", 5)                   # ledger file and row
+    assert "与导出第" in sheet_rows(out, "重复缴费")[0][10]
+    assert "周柒" in sheet_rows(out, "姓名不一致")[0][10]
+
+    summary = {r[0]: r for r in wb["比对汇总"].iter_rows(min_row=3, values_only=True) if r[0]}
+    assert summary["一致"][2] == 4                        # 张一, 钱五's first payment, 吴八 (15-digit), 周七
+    assert summary["导出合计"][2:4] == (len(PAID) + bad, TOTAL + 400 * bad)
+    assert summary["台账合计"][2] == 9 and summary["在导出中"][2] == 6
+    assert (summary["未缴费导出无记录"][2], summary["全额资助导出无记录"][2]) == (1, 1)   # 孙六, 陈九: listed, not flagged
+    assert any(str(k).startswith("账平") for k in summary)
+    per = [r for r in wb["分村统计"].iter_rows(min_row=3, values_only=True) if r[0]]
+    assert per[-1][3:5] == (len(PAID) + bad + 3, TOTAL + 400 * bad)   # export rows + unmatched ledger persons
+    east_sub = next(r for r in per if r[:2] == ("东山村", "小计"))
+    assert east_sub[3] == 8 and east_sub[4] == 2400        # 6 payments (张一 王三 赵四 钱五×2 周柒) + 李二 孙六
+
+
+def test_unmatched_headers_exit_2_with_found_and_expected_names_then_named_columns_work(tmp_path):
+    east, west = ledgers(tmp_path)
+    export = tmp_path / "导出.txt"
+    rows = "\n".join(f"{n}\t{i}\t{a}\t{w}" for n, i, a, w, _r in PAID)
+    export.write_text(f"户名\t号码\t实收\t时间\n{rows}\n", encoding="gb18030")
+    before = digest(export)
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026", check_rc=2)
+    err = proc.stderr.strip()
+    assert "\n" not in err and err.startswith("错误：") and "Traceback" not in proc.stderr
+    assert "“户名”“号码”“实收”“时间”" in err and "证件号码" in err and "--id-col" in err
+    assert not (tmp_path / "比对结果-缴费.xlsx").exists()
+
+    out = tmp_path / "结果.xlsx"
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026",
+                     "--id-col", "号码", "--amount-col", "实收", "--name-col", "户名", "-o", str(out))
+    assert digest(export) == before
+    assert "已缴费未登记台账2" in proc.stdout          # no region column: 冯十一 is one more to add
+    assert {r[2] for r in sheet_rows(out, "金额与应缴不符")} == {"王三"}
+
+
+def test_no_ledger_and_a_named_column_missing_are_one_chinese_line(tmp_path):
+    export = tax_csv(tmp_path / "缴费明细.csv")
+    east, _west = ledgers(tmp_path)
+    proc = run_yibao("reconcile", str(export), str(east), "--policy", "shili-2026", "--id-col", "身份证",
+                     check_rc=2)
+    assert proc.stderr.count("\n") == 1 and "“身份证”" in proc.stderr and "缴费人证件号码" in proc.stderr
+
+
+def test_classify_is_pure_and_ties(tmp_path):
+    """The core on records alone: every export row and ledger person once, money to the fen."""
+    from yibao.functions import plan as plans
+    from yibao.macros import reconcile, town
+    from yibao.macros.book import read_grid_any
+    east, west = ledgers(tmp_path)
+    export = platform_xlsx(tmp_path / "平台导出.xlsx")
+    grids = read_grid_any(export)
+    table = reconcile.find_export(grids)
+    payments = reconcile.read_payments(grids[table.sheet], table)
+    assert payments[0].pay_date.isoformat() == "2025-10-15" and payments[0].amount == 40000
+    assert payments[6].id_no == I["old15"]                              # 15 digits read as the 18-digit form
+    plan = plans.load("shili-2026")
+    records, _ = town.ledger_records(plan, [(str(east), read_grid_any(east)), (str(west), read_grid_any(west))])
+    outcome = reconcile.classify(payments, town.unique_persons(records), ("示例县", "示例"))
+    assert outcome.ties()
+    assert [c for _p, c, _r, _n in outcome.export].count(reconcile.OK) == 4
+    assert {r.name: c for r, c in outcome.ledger}["陈九"] == reconcile.SUBSIDIZED_ABSENT
+    assert {r.name: c for r, c in outcome.ledger}["孙六"] == reconcile.NOT_PAID
+    # an amount that cannot be read is listed, not taken as agreeing (another period: not a second payment)
+    odd = reconcile.Payment(99, "张一", I["ok"], amount_error="无法识别的金额“四百”", period="2027")
+    outcome = reconcile.classify([odd], town.unique_persons(records))
+    assert [(c, n) for _p, c, _r, n in outcome.export] == [(reconcile.AMOUNT, "无法识别的金额“四百”")]
+
+
+def test_region_codes_compared_by_prefix_only_when_told_which_is_ours(tmp_path):
+    east, west = ledgers(tmp_path)
+    coded = [(n, i, a, w, "440105000000" if r == "外省某县" else "430999000000") for n, i, a, w, r in PAID]
+    export = platform_xlsx(tmp_path / "平台导出.xlsx", coded)
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    # no row says 示例县: not everyone is called 外地; the line says why and what to do
+    assert "在外地缴费" not in proc.stdout and "未比对参保地" in proc.stdout and "--region" in proc.stdout
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026",
+                     "--region", "430999")
+    assert "在外地缴费1" in proc.stdout and "已缴费未登记台账1" in proc.stdout
+    out = tmp_path / "比对结果-缴费.xlsx"
+    assert [r[2] for r in sheet_rows(out, "在外地缴费")] == ["冯十一"]
+
+
+def test_a_file_without_headers_is_refused_without_printing_an_id(tmp_path):
+    east, west = ledgers(tmp_path)
+    export = tmp_path / "无表头.csv"
+    export.write_text("\n".join(f"{n},{i},{a}" for n, i, a, _w, _r in PAID), encoding="utf-8")
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026", check_rc=2)
+    assert "找不到证件号码列" in proc.stderr and "4309" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_a_rerun_over_a_wildcard_does_not_read_its_previous_result_as_a_ledger(tmp_path):
+    east, west = ledgers(tmp_path)
+    export = platform_xlsx(tmp_path / "平台导出.xlsx")
+    first = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026").stdout
+    out = tmp_path / "比对结果-缴费.xlsx"
+    # `yibao reconcile 平台导出.xlsx *.xlsx`: the export and the last result come along
+    again = run_yibao("reconcile", str(export), str(east), str(out), str(export), str(west),
+                      "--policy", "shili-2026").stdout
+    assert again == first and "台账9人" in again
+
+
+def test_the_result_prints_on_a4_readable_each_table_one_page_wide(tmp_path):
+    """Every sheet through LibreOffice: A4, body at least 9 pt, nothing cut off, and no
+    table split across pages sideways (a 60-row list runs down, its header on every page)."""
+    import pdfcheck
+    if not pdfcheck.available():
+        pytest.skip("LibreOffice (soffice) not installed")
+    east, west = ledgers(tmp_path)
+    more = [(f"补录{k}", make_id(f"1980{k % 12 + 1:02d}15", 101 + 2 * k, "430999"), "400.00",
+             "2025-11-01 08:30:00", "示例县") for k in range(60)]
+    export = tax_csv(tmp_path / "缴费明细.csv", PAID + more)
+    run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    out = tmp_path / "比对结果-缴费.xlsx"
+    doc = pdfcheck.read(pdfcheck.render([out], tmp_path / "pdf")[out])
+    assert not pdfcheck.problems(doc, min_font=9.0)
+    to_add = [p for p in doc.pages if re.search(r"补录\d", p.text)]
+    assert len(to_add) >= 2 and all("身份证号" in p.text and "台账文件" in p.text for p in to_add)
+    # 比对汇总, 分村统计 and one page per other category: only the long list takes more than one page
+    sheets = len(openpyxl.load_workbook(out).sheetnames)
+    assert doc.count == sheets - 1 + len(to_add)
+
+
+def test_an_export_continued_on_a_second_sheet_is_read_whole(tmp_path):
+    """.xls holds 65,536 rows a sheet: long exports go on in 明细2 with the same header."""
+    east, west = ledgers(tmp_path)
+    export = platform_xlsx(tmp_path / "平台导出.xlsx", PAID[:5])
+    wb = openpyxl.load_workbook(export)
+    ws = wb.create_sheet("明细2")
+    ws.append(list(next(wb.active.iter_rows(max_row=1, values_only=True))))
+    for name, id_no, amount, when, region in PAID[5:]:
+        ws.append([name, id_no, "", "城乡居民基本医疗保险", float(amount), when, region])
+    wb.save(export)
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    assert f"比对导出{len(PAID)}行" in proc.stdout and "已缴费未登记台账1" in proc.stdout
+    added = sheet_rows(tmp_path / "比对结果-缴费.xlsx", "已缴费未登记台账")
+    assert [(r[2], r[6]) for r in added] == [("郑十", 4)] and "明细2" in added[0][10]
