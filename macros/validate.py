@@ -91,8 +91,10 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
                     continue
                 # 002 附件2: 个人缴费 for those who paid, 未缴费原因 for those who did not
                 if field == "unpaid_reason" and (rec.enrolled or rec.paid or (
-                        rec.status is not None and rec.status.kind in (DECEASED, EMPLOYEE))):
-                    # the death or employee list (or flag) is the reason
+                        rec.status is not None and rec.status.kind in (DECEASED, EMPLOYEE))
+                        or any(m.startswith("姓名不符") for m in rec.contradictions)):
+                    # the death or employee list (or flag) is the reason; a list
+                    # naming another person is the finding, not a missing reason
                     continue
                 if field == "paid" and cell_text(rec.raw.get("unpaid_reason")):
                     continue
@@ -154,7 +156,10 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
 
 def _contradiction_field(rec: Record, message: str) -> str:
     """The cell a contradiction belongs on: the 未缴费原因 it contradicts,
-    else the payment, else the 是否死亡 flag or the ID."""
+    else the payment, else the 是否死亡 flag or the ID; a list's other name
+    on the ID."""
+    if message.startswith("姓名不符"):
+        return "id_no"
     if message.startswith("未缴费原因") and "unpaid_reason" in rec.columns:
         return "unpaid_reason"
     if "个人缴费" in message and "paid" in rec.columns:

@@ -108,3 +108,22 @@ def test_an_unsaved_workbook_looks_nowhere(tmp_path, monkeypatch):
     (tmp_path / "死亡人员名单.xlsx").write_bytes(b"not read")
     found = side.find_nearby_lists(Path("工作簿1"))
     assert found.lists is None and not found.used and "未找到" in found.note()
+
+
+def test_a_death_list_row_with_another_name_is_reported_not_applied(demo, tmp_path):
+    # "王五,430999801016915": an old 15-digit number that upgrades to 肖桂娟's ID
+    ledger = tmp_path / "东山村.xlsx"
+    shutil.copyfile(demo / "原始数据" / "台账" / "东山村.xlsx", ledger)
+    dead = tmp_path / "死亡人员名单.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "身份证号", "死亡日期"])
+    wb.active.append(["王五", "430999801016915", "2025-07-03"])
+    wb.save(dead)
+    run_yibao("validate", str(ledger), "--deceased", str(dead))
+    rows = [r for r in report(ledger) if r[4] == DEAD]
+    assert any("王五" in r[6] and "肖桂娟" in r[6] and "死亡人员名单.xlsx 第2行" in r[6] for r in rows), rows
+    assert not any("必填项" in r[6] for r in rows)
+    # summary: not silently 已死亡 but held as an error to check, by name
+    out = run_yibao("summary", str(ledger), "--deceased", str(dead), "-o", str(tmp_path / "s.xlsx"),
+                    "--no-pdf").stdout
+    assert f"东山村 {DEAD}" in out and "有错误未计入" in out
