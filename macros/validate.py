@@ -258,6 +258,12 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
     against (:func:`yibao.macros.lists.read_side_lists`)."""
     all_records: dict[str, list[Record]] = {}
     headers = {}
+    seen_paths = set()
+    for book in books_in:
+        resolved = Path(str(book.path)).resolve()
+        if resolved in seen_paths:
+            raise books.BookError(f"“{Path(str(book.path)).name}”传入了两次：请每个台账只列一次；文件未改动")
+        seen_paths.add(resolved)
     for book in books_in:
         grids = book.grids()
         plan = plan or resolve_plan(policy, grids)
@@ -272,6 +278,9 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
             headers[(str(book.path), t.sheet)] = t.headers
         if progress:
             progress(len(records))
+    copy = copy_of(all_records)
+    if copy:
+        raise books.BookError(copy)
     findings = check_records(plan, all_records, headers)
     by_book = defaultdict(list)
     for f in findings:
@@ -285,6 +294,42 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
         on_threads += [(where, *cell) for cell in ((stats or {}).get("notes_on_threads") or [])]
     checked = sum(len(r) for r in all_records.values())
     return summary_line(findings, checked) + _unread_note(lists) + threads_note(on_threads, findings)
+
+
+#: the share of one workbook's persons found in another at the same sheet and
+#: row that makes it a copy of it (东山村 - 副本.xlsx), not two villages
+COPY_SHARE = 0.8
+
+
+def copy_of(all_records: dict[str, list[Record]]) -> str:
+    """The Chinese line refusing a run given one ledger twice: the same file
+    twice, or a workbook most of whose persons (:data:`COPY_SHARE`) stand in
+    another at the same sheet and row (a Windows copy "东山村 - 副本.xlsx");
+    "" when none is. Persons in two villages' ledgers at other rows are
+    duplicates to flag, not copies. Pure; linear in the rows.
+
+    >>> r = lambda n: Record("台账", n + 5, {}, {}, id_no=str(n))
+    >>> copy_of({"/a/东山村.xlsx": [r(n) for n in range(10)], "/a/东山村 - 副本.xlsx": [r(n) for n in range(10)]}).split("：")[0]
+    '“东山村 - 副本.xlsx”是“东山村.xlsx”的副本（10人中10人在同一表同一行）'
+    >>> moved = [Record("台账", n + 30, {}, {}, id_no=str(n)) for n in range(10)]
+    >>> copy_of({"/a/东山村.xlsx": [r(n) for n in range(10)], "/a/西河村.xlsx": moved})
+    ''
+    """
+    placed = {book: {(rec.sheet, rec.row, rec.id_no) for rec in records if rec.id_no and not rec.id_error}
+              for book, records in all_records.items()}
+    books_ = list(placed)
+    for i, a in enumerate(books_):
+        for b in books_[i + 1:]:
+            # the smaller is the copy; of two alike, the one named 副本, else the later
+            small, large = (a, b) if (len(placed[a]), "副本" not in Path(a).name) < (
+                len(placed[b]), "副本" not in Path(b).name) else (b, a)
+            if not placed[small]:
+                continue
+            same = len(placed[small] & placed[large])
+            if same >= COPY_SHARE * len(placed[small]):
+                return (f"“{Path(small).name}”是“{Path(large).name}”的副本（{len(placed[small])}人中{same}人在同一表同一行）："
+                        "是否传入了同一台账的副本？请只校验其中一个；两个文件都未改动")
+    return ""
 
 
 def threads_note(cells: list[tuple], findings: list[Finding], shown: int = 3) -> str:

@@ -127,3 +127,30 @@ def test_a_death_list_row_with_another_name_is_reported_not_applied(demo, tmp_pa
     out = run_yibao("summary", str(ledger), "--deceased", str(dead), "-o", str(tmp_path / "s.xlsx"),
                     "--no-pdf").stdout
     assert f"东山村 {DEAD}" in out and "有错误未计入" in out
+
+
+def test_validate_refuses_a_copy_of_a_ledger_and_touches_neither_file(demo, tmp_path):
+    ledger = tmp_path / "东山村.xlsx"
+    shutil.copyfile(demo / "原始数据" / "台账" / "东山村.xlsx", ledger)
+    copy = tmp_path / "东山村 - 副本.xlsx"
+    shutil.copyfile(ledger, copy)
+    before = ledger.read_bytes()
+    proc = run_yibao("validate", str(ledger), str(copy), check_rc=2)
+    line = proc.stderr.strip()
+    assert len(line.splitlines()) == 1 and "“东山村 - 副本.xlsx”是“东山村.xlsx”的副本" in line, proc.stderr
+    assert ledger.read_bytes() == before and copy.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["东山村 - 副本.xlsx", "东山村.xlsx"]   # no backup either
+    # the same file listed twice: refused the same way
+    run_yibao("validate", str(ledger), str(ledger), check_rc=2)
+    assert ledger.read_bytes() == before
+
+
+def test_validate_still_flags_one_person_on_two_villages_ledgers(demo, tmp_path):
+    # 高春霞 is on 北坡社区's and 西河村's ledgers: a duplicate, not a copy
+    paths = []
+    for name in ("北坡社区.xlsx", "西河村.xlsx"):
+        shutil.copyfile(demo / "原始数据" / "台账" / name, tmp_path / name)
+        paths.append(str(tmp_path / name))
+    run_yibao("validate", *paths)
+    dup = [r for r in report(tmp_path / "西河村.xlsx") if "身份证号重复（另一工作簿）" in str(r[6])]
+    assert [r[4] for r in dup] == ["高春霞"]
