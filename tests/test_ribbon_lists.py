@@ -154,3 +154,22 @@ def test_validate_still_flags_one_person_on_two_villages_ledgers(demo, tmp_path)
     run_yibao("validate", *paths)
     dup = [r for r in report(tmp_path / "西河村.xlsx") if "身份证号重复（另一工作簿）" in str(r[6])]
     assert [r[4] for r in dup] == ["高春霞"]
+
+
+def test_notice_with_the_other_ledgers_posts_a_person_on_two_villages_once(demo, tmp_path):
+    # 高春霞 is on 北坡社区's and 西河村's ledgers; summary counts her at 北坡社区
+    ledgers = demo / "原始数据" / "台账"
+    all_ledgers = sorted(map(str, ledgers.glob("*.xlsx")))
+    posted = {}
+    for village in ("北坡社区", "西河村"):
+        out = tmp_path / f"{village}公示.xlsx"
+        line = run_yibao("notice", str(ledgers / f"{village}.xlsx"), "-o", str(out), "--others", *all_ledgers).stdout
+        posted[village] = ({r[2] for r in openpyxl.load_workbook(out).active.iter_rows(values_only=True)}, line)
+    assert "高春霞" in posted["北坡社区"][0] and "高春霞" not in posted["西河村"][0]
+    assert "高春霞（本台账第21行，计入北坡社区" in posted["西河村"][1]
+    summary = run_yibao("summary", *all_ledgers, "-o", str(tmp_path / "汇总.xlsx"), "--no-pdf").stdout
+    assert "高春霞" in summary and "计入北坡社区" in summary
+    # without the other ledgers each village posts her (what --others is for)
+    out = tmp_path / "单独.xlsx"
+    run_yibao("notice", str(ledgers / "西河村.xlsx"), "-o", str(out))
+    assert "高春霞" in {r[2] for r in openpyxl.load_workbook(out).active.iter_rows(values_only=True)}
