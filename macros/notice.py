@@ -15,8 +15,8 @@ county's notice form requires it.
 
 One person on two villages' ledgers is posted once: given the other
 ledgers of the town (``others``, ``--others``), every person is counted
-where the summary counts them (:func:`yibao.macros.town.unique_persons`,
-the ledgers taken in file-name order, as ``台账/*.xlsx`` lists them), and
+where the summary given the ledgers in the same order counts them
+(:func:`yibao.macros.town.unique_persons`; ``台账/*.xlsx`` for both), and
 the message says who was left off this notice and where they are listed.
 """
 
@@ -111,8 +111,17 @@ def run(book, plan=None, policy: str | None = None, output: Path | None = None, 
     if others:
         from .town import ledger_records, unique_persons
         mine = str(book.path)
-        sources = sorted([(mine, grids)] + [o for o in others if Path(o[0]).resolve() != Path(mine).resolve()],
-                         key=lambda source: Path(source[0]).name)
+        # the order summary is given them (this ledger where it is among them, else first):
+        # a person on two ledgers is counted where summary counts them
+        here = Path(mine).resolve()
+        sources, seen = [], set()
+        for label, g in others:
+            at = Path(label).resolve()
+            if at not in seen:
+                seen.add(at)
+                sources.append((mine, grids) if at == here else (label, g))
+        if here not in seen:
+            sources.insert(0, (mine, grids))
         everyone, _notes = ledger_records(plan, sources, lists=lists)
         persons = unique_persons(everyone)
         dropped = [(d, k) for d, k in persons.duplicates if d.book == mine and k.book != mine]

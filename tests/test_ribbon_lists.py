@@ -173,3 +173,9 @@ def test_notice_with_the_other_ledgers_posts_a_person_on_two_villages_once(demo,
     out = tmp_path / "单独.xlsx"
     run_yibao("notice", str(ledgers / "西河村.xlsx"), "-o", str(out))
     assert "高春霞" in {r[2] for r in openpyxl.load_workbook(out).active.iter_rows(values_only=True)}
+
+
+def test_the_demo_posts_a_person_on_two_villages_once(demo):
+    posted = [p.stem for p in (demo / "公示名单").glob("*.xlsx")
+              if any(r[2] == "高春霞" for r in openpyxl.load_workbook(p).active.iter_rows(values_only=True))]
+    assert len(posted) == 1, posted
