@@ -278,7 +278,7 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
             headers[(str(book.path), t.sheet)] = t.headers
         if progress:
             progress(len(records))
-    copy = copy_of(all_records)
+    copy = same_file_content([Path(str(b.path)) for b in books_in]) or copy_of(all_records)
     if copy:
         raise books.BookError(copy)
     findings = check_records(plan, all_records, headers)
@@ -297,8 +297,31 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
 
 
 #: the share of one workbook's persons found in another at the same sheet and
-#: row that makes it a copy of it (东山村 - 副本.xlsx), not two villages
+#: row that makes it a copy of it (东山村 - 副本.xlsx), not two villages; and
+#: the fewest persons for that to be told (two tiny ledgers may agree by chance)
 COPY_SHARE = 0.8
+COPY_MIN = 5
+
+
+def same_file_content(paths: list[Path]) -> str:
+    """The refusal line for two of ``paths`` with the same bytes (a copy
+    made in Explorer), or ""; paths that are not files are passed over."""
+    import hashlib
+    seen: dict[tuple, Path] = {}
+    for path in paths:
+        try:
+            if not path.is_file():
+                continue
+            key = (path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
+        except OSError:
+            continue
+        if key in seen:
+            first = seen[key]
+            copy, original = (first, path) if "副本" in first.name and "副本" not in path.name else (path, first)
+            return (f"“{copy.name}”是“{original.name}”的副本（两个文件内容完全相同）："
+                    "是否传入了同一台账的副本？请只校验其中一个；两个文件都未改动")
+        seen[key] = path
+    return ""
 
 
 def copy_of(all_records: dict[str, list[Record]]) -> str:
@@ -323,7 +346,7 @@ def copy_of(all_records: dict[str, list[Record]]) -> str:
             # the smaller is the copy; of two alike, the one named 副本, else the later
             small, large = (a, b) if (len(placed[a]), "副本" not in Path(a).name) < (
                 len(placed[b]), "副本" not in Path(b).name) else (b, a)
-            if not placed[small]:
+            if len(placed[small]) < COPY_MIN:
                 continue
             same = len(placed[small] & placed[large])
             if same >= COPY_SHARE * len(placed[small]):

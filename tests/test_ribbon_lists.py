@@ -140,6 +140,15 @@ def test_validate_refuses_a_copy_of_a_ledger_and_touches_neither_file(demo, tmp_
     assert len(line.splitlines()) == 1 and "“东山村 - 副本.xlsx”是“东山村.xlsx”的副本" in line, proc.stderr
     assert ledger.read_bytes() == before and copy.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["东山村 - 副本.xlsx", "东山村.xlsx"]   # no backup either
+    assert "两个文件内容完全相同" in line
+    # a copy since changed (a row typed in it, saved again): told by its persons at the same rows
+    wb = openpyxl.load_workbook(copy)
+    wb.worksheets[0]["C5"] = "改过"
+    wb.save(copy)
+    changed = copy.read_bytes()
+    line = run_yibao("validate", str(ledger), str(copy), check_rc=2).stderr
+    assert "“东山村 - 副本.xlsx”是“东山村.xlsx”的副本" in line and "人在同一表同一行" in line, line
+    assert ledger.read_bytes() == before and copy.read_bytes() == changed
     # the same file listed twice: refused the same way
     run_yibao("validate", str(ledger), str(ledger), check_rc=2)
     assert ledger.read_bytes() == before
