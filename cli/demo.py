@@ -134,7 +134,7 @@ def run(folder: Path, persons: int = 1000, pdf: bool = True, bar=None) -> list[t
     for village, ledger in zip(villages, ledgers):
         target = folder / "公示名单" / f"{village}.xlsx"
         target.parent.mkdir(exist_ok=True)
-        notice.run(_fresh_book(ledger), plan, output=target, village=village, lists=side)
+        notice.run(_fresh_book(ledger), plan, output=target, village=village, lists=side, others=sources)
     made.append(("公示名单（各村一份，身份证号已脱敏）", folder / "公示名单"))
     if bar:
         bar.close()

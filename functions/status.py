@@ -9,7 +9,10 @@ result, what the row says, the death and employee lists), an
 The order (first that applies wins; clauses from /work/shared/seeds):
 
 1. 待核实 — the row cannot be read (ID, date, amount, flag) or the plan
-   cannot place the person (engine error): nobody can say yet.
+   cannot place the person (engine error): nobody can say yet. Also when a
+   death list, employee list or merged roster lists the person's ID under
+   another name (after :func:`yibao.functions.text.name_key`): a mistyped ID
+   on a list must not strike a living person off (the list is not applied).
 2. 已死亡 — on the death list, 是否死亡 = 是, or 未缴费原因 says so
    (002 四(四) 资助流程4: deaths are struck from the subsidy roster).
 3. 职工医保 — 是否参加职工医保, 未缴费原因 or the employee list says the person
@@ -32,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+from .text import name_key
 from .values import yuan_text
 
 __all__ = ["PAID", "SUBSIDIZED", "PROXY", "UNPAID", "DECEASED", "EMPLOYEE", "ELSEWHERE", "PENDING",
@@ -94,11 +98,14 @@ class SideLists:
     ``deceased`` and ``employee``: ID → where it is listed
     ("死亡人员名单.xlsx 第5行"); ``roster`` (the merged 资助名单汇总):
     ID → subsidy tier; ``unreadable``: the rows whose ID could not be read
-    (``macros.lists.Unread``), reported, never silently dropped."""
+    (``macros.lists.Unread``), reported, never silently dropped; ``names``:
+    ID → ((list, "file 第N行", name written there), ...) for the rows that
+    carry a name, compared with the ledger's name."""
     deceased: dict = dataclasses.field(default_factory=dict)
     employee: dict = dataclasses.field(default_factory=dict)
     roster: dict = dataclasses.field(default_factory=dict)
     unreadable: tuple = ()
+    names: dict = dataclasses.field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -123,7 +130,7 @@ def decide(*, ok: bool, payable: int | None = None, subsidy: int | None = None, 
            tier: str | None = None, message: str = "", paid: int | None = None, unpaid_reason: str = "",
            employee: bool = False, deceased: bool = False, read_error: str = "", id_no: str = "",
            lists: SideLists | None = None, proxy_source: str | None = None, enroll_type: str = "",
-           ) -> tuple[Enrollment, tuple[str, ...]]:
+           name: str = "") -> tuple[Enrollment, tuple[str, ...]]:
     """The enrollment status of one person and the contradictions between
     its sources (Chinese, each naming both sources; empty when none).
 
@@ -133,8 +140,9 @@ def decide(*, ok: bool, payable: int | None = None, subsidy: int | None = None, 
     是否参加职工医保 flag; ``deceased``: the 是否死亡 flag; ``read_error``: why
     the row could not be read ("" when it could); ``id_no``: the compact ID
     looked up in ``lists``; ``proxy_source``: the plan's 代缴 funding source
-    (``Plan.proxy_source``); ``enroll_type``: 参保类型. Order and clauses:
-    module docstring. Raises nothing.
+    (``Plan.proxy_source``); ``enroll_type``: 参保类型; ``name``: the
+    ledger's 姓名, compared with the name each list gives the ID. Order and
+    clauses: module docstring. Raises nothing.
 
     >>> decide(ok=True, payable=0, subsidy=40000, paid=None)[0].kind
     '资助参保'
@@ -155,6 +163,19 @@ def decide(*, ok: bool, payable: int | None = None, subsidy: int | None = None, 
                       f"资助名单汇总列为{on_roster}" if on_roster else "享受资助")
     listed_dead = lists.deceased.get(id_no) if id_no and lists.deceased else None
     listed_employee = lists.employee.get(id_no) if id_no and lists.employee else None
+    # a list that gives the ID another name: reported, and that list not applied
+    mismatched = [(which, place, other) for which, place, other in lists.names.get(id_no, ())
+                  if name and other and name_key(other) != name_key(name)] if id_no and lists.names else []
+    for which, _place, _other in mismatched:
+        if which == "死亡人员名单":
+            listed_dead = None
+        elif which == "职工医保参保名单":
+            listed_employee = None
+        elif which == "资助名单汇总":
+            on_roster = None
+    if mismatched:
+        subsidized = bool(ok and subsidy and subsidy > 0) or on_roster is not None
+        subsidy_source = f"按方案享受{tier}资助" if ok and subsidy and tier else "享受资助"
 
     # contradictions: facts that cannot both be true
     if listed_dead is not None:
@@ -171,10 +192,16 @@ def decide(*, ok: bool, payable: int | None = None, subsidy: int | None = None, 
     if listed_employee is not None and paid and not _has(enroll_type, _TRANSFER_WORDS):
         found.append(f"职工医保参保名单（{listed_employee}）有此人，台账却填了个人缴费{_yuan(paid)}元"
                      "（002 四(一)：已参加职工医保的不再重复参保）")
+    for which, place, other in mismatched:
+        found.append(f"姓名不符：{which}（{place}）此身份证号的姓名为“{other}”，台账姓名为“{name}”，"
+                     f"请核对身份证号（未按{which}处理，暂列待核实）")
     contradictions = tuple(found)
 
     if read_error:
         return enrollment(PENDING, read_error), contradictions
+    if mismatched:
+        which, place, other = mismatched[0]
+        return enrollment(PENDING, f"{which} {place} 姓名为“{other}”，与台账姓名“{name}”不符"), contradictions
     if listed_dead is not None:
         return enrollment(DECEASED, f"死亡人员名单 {listed_dead}"), contradictions
     if deceased:

@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["INVISIBLE", "DOTS", "clean", "compact_id", "unwrap"]
+__all__ = ["INVISIBLE", "DOTS", "clean", "compact_id", "name_key", "unwrap"]
 
 #: characters that take no room on screen: soft hyphen, Arabic letter mark,
 #: Mongolian vowel separator, zero-width space/non-joiner/joiner, left-to-right
@@ -121,3 +121,22 @@ def compact_id(text: str) -> str:
     if text.startswith("="):
         text = unwrap(text)
     return _ID_JUNK.sub("", text).upper()
+
+
+_ANY_DOT = re.compile(f"[{DOTS}]")
+_ANY_SPACE = re.compile(r"\s+")
+
+
+def name_key(text: str) -> str:
+    """A person's name as two sources are compared: :func:`clean`, then
+    full-width folded (NFKC), every space dropped and every kind of dot made
+    the middle dot. Two names are one person's when their keys are equal.
+
+    >>> name_key(" 肖 桂娟 ") == name_key("肖桂娟"), name_key("阿依·木合") == name_key("阿依•木合")
+    (True, True)
+    >>> name_key("王五") == name_key("肖桂娟")
+    False
+    """
+    text = unicodedata.normalize("NFKC", clean(text))
+    return _ANY_DOT.sub("\u00b7", _ANY_SPACE.sub("", text))
+

@@ -71,6 +71,9 @@ class OutSheet:
     footer_rows: int = 0       # signature and stamp lines at the end
     landscape: bool = True
     chart: dict | None = None  # {"type": "bar", "categories": (col, r1, r2), "values": (col, r1, r2), "title": str}
+    #: text printed at the top right of every page, in the page header (第1份／共3份): a label
+    #: in the title rows prints on the first page only
+    page_label: str = ""
 
 
 class Book(abc.ABC):
@@ -1245,6 +1248,9 @@ def _style_sheet(ws, sheet: OutSheet):
             ws.row_breaks.append(Break(id=r))
     ws.oddFooter.center.text = "第 &P 页 共 &N 页"
     ws.oddFooter.center.size = 11
+    if sheet.page_label:
+        ws.oddHeader.right.text = sheet.page_label.replace("&", "&&")
+        ws.oddHeader.right.size = 11
     if sheet.chart:
         _add_chart(ws, sheet.chart)
 

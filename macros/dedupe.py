@@ -78,13 +78,15 @@ def read_lists(paths: list[Path], plan: plans.Plan) -> list[ListRow]:
     return read_all(paths, plan)[0]
 
 
-def read_all(paths: list[Path], plan: plans.Plan, deceased=(), employee=()
-             ) -> tuple[list[ListRow], list[kinds.SideRow], list[str]]:
-    """(subsidy list rows, death and employee list rows, what was recognized)
-    of ``paths``, each sheet's kind read from its content
+def read_all(paths: list[Path], plan: plans.Plan | None, deceased=(), employee=()
+             ) -> tuple[list[ListRow], list[kinds.SideRow], list[str], plans.Plan]:
+    """(subsidy list rows, death and employee list rows, what was recognized,
+    the plan) of ``paths``, each sheet's kind read from its content
     (:func:`yibao.macros.lists.classify`); ``deceased`` and ``employee``
-    paths are that kind whatever they look like. Raises ``books.BookError``
-    naming the option to use for a list that cannot be classified."""
+    paths are that kind whatever they look like. ``plan`` None: the plan
+    named by the first list with a 方案编号 cell, as validate resolves it.
+    Raises ``books.BookError`` naming the option to use for a list that
+    cannot be classified, or when no plan is given nor named."""
     forced = {Path(p): kinds.DECEASED for p in deceased}
     forced.update({Path(p): kinds.EMPLOYEE for p in employee})
     order = list(dict.fromkeys([Path(p) for p in paths] + list(forced)))
@@ -101,6 +103,9 @@ def read_all(paths: list[Path], plan: plans.Plan, deceased=(), employee=()
     with ThreadPoolExecutor(max_workers=2) as pool:
         reads = [pool.submit(books.read_grid_any, path) for path in order]
         try:
+            if plan is None:
+                from .town import resolve_plan
+                plan = resolve_plan(None, {}, [(path.name, read.result()) for path, read in zip(order, reads)])
             today, parsed = datetime.date.today(), {}
             for path, read in zip(order, reads):
                 grids = read.result()
@@ -141,7 +146,7 @@ def read_all(paths: list[Path], plan: plans.Plan, deceased=(), employee=()
         finally:
             for read in reads:
                 read.cancel()
-    return rows, side, recognized
+    return rows, side, recognized, plan
 
 
 #: the columns of a department list the merge reads
@@ -514,11 +519,12 @@ def sheets_of(plan: plans.Plan, merged: Merged) -> list[books.OutSheet]:
 
 
 @books.gc_paused()
-def run(paths: list[Path], plan: plans.Plan, output: Path, deceased=(), employee=(), progress=None) -> str:
+def run(paths: list[Path], plan: plans.Plan | None, output: Path, deceased=(), employee=(), progress=None) -> str:
     """Merge the lists among ``paths`` (subsidy, death and employee lists
     told apart by content; ``deceased``/``employee`` paths forced to that
-    kind) into ``output``; returns the one Chinese line for the user."""
-    rows, side, recognized = read_all(paths, plan, deceased, employee)
+    kind) into ``output``; returns the one Chinese line for the user.
+    ``plan`` None: the 方案编号 the lists carry."""
+    rows, side, recognized, plan = read_all(paths, plan, deceased, employee)
     if not rows:
         raise books.BookError("没有读到部门资助名单（需要“姓名”“身份证号”“身份类别”列）")
     merged = merge(plan, rows, progress=progress, side=side)
@@ -539,7 +545,7 @@ def run(paths: list[Path], plan: plans.Plan, output: Path, deceased=(), employee
 
 
 def cmd_dedupe(args) -> int:
-    plan = plans.load(args.policy)
+    plan = plans.load(args.policy) if args.policy else None
     output = Path(args.output)
     if output.exists() and not args.force:
         raise books.BookError(f"{output} 已存在；要覆盖请加 --force（原文件会备份）")
@@ -566,7 +572,7 @@ def add_parser(sub):
                     " Merges department subsidy lists by ID and picks one category per person; death and"
                     " employee-insurance lists among the files are recognized by their content.")
     p.add_argument("lists", nargs="+", help="各部门资助名单，可连同死亡和职工医保名单（.xlsx/.xls/.csv） / lists")
-    p.add_argument("--policy", required=True, help="方案编号 / plan id")
+    p.add_argument("--policy", help="方案编号（默认读名单中的“方案编号”） / plan id")
     p.add_argument("-o", "--output", required=True, help="结果文件（.xlsx） / output workbook")
     p.add_argument("--deceased", action="append", default=[], help="死亡人员名单（不论表头如何都按死亡名单读） / deceased list")
     p.add_argument("--employee", action="append", default=[], help="已参加职工医保人员名单（不论表头如何都按此读） / employee-insured list")

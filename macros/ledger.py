@@ -17,6 +17,7 @@ from yibao.functions import engine, idno, status as statuses
 from yibao.functions import person as reading
 from yibao.functions import plan as plans
 from yibao.functions.status import Enrollment, SideLists
+from yibao.functions.text import name_key
 from yibao.functions.values import BadValue, fen
 
 from .table import AmbiguousColumns, Row, Table, TableError, cell_text, find_table, is_blank
@@ -184,6 +185,11 @@ _PLAIN = statuses.enrollment(statuses.PAID)
 _FULL = statuses.enrollment(statuses.SUBSIDIZED)
 
 
+def _same_names(entries: tuple, name: str) -> bool:
+    """Every list that names this ID gives the ledger's name (or none)."""
+    return all(not other or other == name or name_key(other) == name_key(name) for _w, _p, other in entries)
+
+
 def decide_all(plan: plans.Plan, records: list[Record], lists: SideLists | None = None):
     """Set ``status`` and ``contradictions`` of every computed record (in
     place). The common rows (read cleanly, no 未缴费原因 or flags, on no
@@ -193,6 +199,7 @@ def decide_all(plan: plans.Plan, records: list[Record], lists: SideLists | None 
     lists = lists if lists is not None and (lists.deceased or lists.employee or lists.roster) else None
     dead_ids = lists.deceased if lists is not None else {}
     employee_ids = lists.employee if lists is not None else {}
+    listed_names = lists.names if lists is not None else {}
     decide = statuses.decide
     for rec in records:
         raw = rec.raw
@@ -203,6 +210,7 @@ def decide_all(plan: plans.Plan, records: list[Record], lists: SideLists | None 
         # (the roster matters only against a 未缴费原因, which the common row has not)
         if (result is not None and result.ok and not rec.paid_error
                 and rec.id_no not in dead_ids and rec.id_no not in employee_ids
+                and (rec.id_no not in listed_names or _same_names(listed_names[rec.id_no], rec.name))
                 and is_blank(reason) and is_blank(dead_cell) and not rec.input_error):
             payable = result.payable
             if payable == 0:
@@ -230,4 +238,5 @@ def decide_all(plan: plans.Plan, records: list[Record], lists: SideLists | None 
             paid=rec.paid, unpaid_reason=cell_text(reason),
             employee=bool(person and person.employee_insured), deceased=deceased,
             read_error=read_error, id_no="" if rec.id_error else rec.id_no, lists=lists,
-            proxy_source=proxy, enroll_type=person.enroll_type if person else cell_text(raw.get("enroll_type")))
+            proxy_source=proxy, enroll_type=person.enroll_type if person else cell_text(raw.get("enroll_type")),
+            name=rec.name)

@@ -20,11 +20,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
-import unicodedata
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 from yibao.functions import idno
+from yibao.functions.text import name_key as _name_key
 from yibao.functions.values import BadValue, fen
 
 from . import book as books
@@ -297,13 +297,12 @@ MATCH_DIGITS = 9
 
 
 def name_key(name) -> str:
-    """A name as compared: full-width folded, without spaces or dots' variants.
+    """A name as compared (:func:`yibao.functions.text.name_key` of the cell).
 
     >>> name_key(" 肖 桂娟 ") == name_key("肖桂娟"), name_key("阿依·木合") == name_key("阿依•木合")
     (True, True)
     """
-    text = unicodedata.normalize("NFKC", cell_text(name))
-    return re.sub(r"\s", "", text).replace("•", "·").replace("．", "·").replace(".", "·")
+    return _name_key(cell_text(name))
 
 
 def match_unread(name: str, digits: str, person_name: str, number: str) -> str | None:
@@ -501,13 +500,19 @@ def with_rows(lists: SideLists | None, rows: list[SideRow]) -> SideLists:
     more = side_lists(rows)
     if lists is None:
         return more
+    names = dict(lists.names)
+    for number, entries in more.names.items():
+        names[number] = names.get(number, ()) + entries
     return SideLists({**more.deceased, **lists.deceased}, {**more.employee, **lists.employee},
-                     {**more.roster, **lists.roster}, tuple(lists.unreadable) + tuple(more.unreadable))
+                     {**more.roster, **lists.roster}, tuple(lists.unreadable) + tuple(more.unreadable), names)
 
 
 def side_lists(rows: list[SideRow]) -> SideLists:
-    """:class:`SideLists` of rows read (pure)."""
+    """:class:`SideLists` of rows read (pure); ``names`` holds, for an ID
+    listed with a name, (list, "file 第N行", name) of each row it is on, for
+    :func:`yibao.functions.status.decide` to compare with the ledger's name."""
     found: dict[str, dict[str, str]] = {DECEASED: {}, EMPLOYEE: {}, ROSTER: {}}
+    names: dict[str, tuple] = {}
     unread = []
     for r in rows:
         if r.skipped:
@@ -519,7 +524,13 @@ def side_lists(rows: list[SideRow]) -> SideLists:
         target = found[r.kind]
         if r.number not in target:
             target[r.number] = r.tier if r.kind == ROSTER else r.place
-    return SideLists(found[DECEASED], found[EMPLOYEE], found[ROSTER], tuple(unread))
+        if r.name:
+            names[r.number] = names.get(r.number, ()) + ((_LIST_WORDS[r.kind], r.place, r.name),)
+    return SideLists(found[DECEASED], found[EMPLOYEE], found[ROSTER], tuple(unread), names)
+
+
+#: each side list as a finding names it
+_LIST_WORDS = {DECEASED: "死亡人员名单", EMPLOYEE: "职工医保参保名单", ROSTER: "资助名单汇总"}
 
 
 # ---------------------------------------------------------------- lists beside a ledger (the ribbon)

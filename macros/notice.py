@@ -12,6 +12,12 @@ numbers, nothing that tells who is subsidized: no identity categories, and
 by default no amount (a column of 0 and 400 would tell the village who is
 on a 低保 list). ``amount=True`` (``--amount``) adds 个人缴费 where a
 county's notice form requires it.
+
+One person on two villages' ledgers is posted once: given the other
+ledgers of the town (``others``, ``--others``), every person is counted
+where the summary given the ledgers in the same order counts them
+(:func:`yibao.macros.town.unique_persons`; ``台账/*.xlsx`` for both), and
+the message says who was left off this notice and where they are listed.
 """
 
 from __future__ import annotations
@@ -78,16 +84,51 @@ def left_off(records) -> str:
     return f"未列入{sum(counts.values())}人：{'、'.join(parts)}"
 
 
+def elsewhere(dropped) -> str:
+    """'2人在其他台账也有登记、按汇总计入那里，本名单不列：高春霞（北坡社区（北坡社区.xlsx 第10行））…'
+    for (row left off here, row kept) pairs, or ''."""
+    if not dropped:
+        return ""
+    from .town import place
+    shown = "、".join(f"{mine.name or '（无姓名）'}（本台账第{mine.row}行，计入{place(kept)}）"
+                     for mine, kept in dropped[:3])
+    more = f"等{len(dropped)}人" if len(dropped) > 3 else ""
+    return f"{len(dropped)}人在其他台账也有登记、按汇总只计入那里，本名单不列：{shown}{more}"
+
+
 def run(book, plan=None, policy: str | None = None, output: Path | None = None, village: str = "",
-        lists: SideLists | None = None, amount: bool = False) -> str:
+        lists: SideLists | None = None, amount: bool = False, others: list[tuple[str, dict]] = ()) -> str:
     """Write the notice of one ledger (into it, or ``output``); returns the
-    message: how many listed, how many left off and why."""
+    message: how many listed, how many left off and why. ``others``: the
+    town's other ledgers ((label, grids), ...); a person also on one of them
+    is listed on this notice only if the summary counts them here."""
     grids = book.grids()
     plan = plan or resolve_plan(policy, grids)
     tables, _skipped = read_ledger_tables(grids)
     if not tables:
         raise books.BookError("没有找到台账（需要“身份证号”列）")
-    records = compute_records(plan, records_of(tables), lists=lists)
+    dropped = []
+    if others:
+        from .town import ledger_records, unique_persons
+        mine = str(book.path)
+        # the order summary is given them (this ledger where it is among them, else first):
+        # a person on two ledgers is counted where summary counts them
+        here = Path(mine).resolve()
+        sources, seen = [], set()
+        for label, g in others:
+            at = Path(label).resolve()
+            if at not in seen:
+                seen.add(at)
+                sources.append((mine, grids) if at == here else (label, g))
+        if here not in seen:
+            sources.insert(0, (mine, grids))
+        everyone, _notes = ledger_records(plan, sources, lists=lists)
+        persons = unique_persons(everyone)
+        dropped = [(d, k) for d, k in persons.duplicates if d.book == mine and k.book != mine]
+        gone = {id(d) for d, _k in dropped}
+        records = [r for r in everyone if r.book == mine and id(r) not in gone]
+    else:
+        records = compute_records(plan, records_of(tables), lists=lists)
     if not village:
         # the village the ledger names in its 填报单位 line, when it names one
         from .town import village_of_sheet
@@ -97,8 +138,9 @@ def run(book, plan=None, policy: str | None = None, output: Path | None = None, 
     count = sum(r.enrolled for r in records)
     where = books.deliver(book, sheet, output)
     off = left_off(records)
+    twice = elsewhere(dropped)
     return (f"公示名单共{count}人（身份证号已脱敏{'' if amount else '，不含缴费金额'}），已写入{where}"
-            + (f"；{off}" if off else ""))
+            + (f"；{off}" if off else "") + (f"；{twice}" if twice else ""))
 
 
 def cmd_notice(args) -> int:
@@ -106,8 +148,10 @@ def cmd_notice(args) -> int:
     import sys
     from .validate import side_lists_of
     lists = side_lists_of(args, lambda text: print(text, file=sys.stderr))
+    from .town import read_sources
+    others = read_sources(args.others) if args.others else []
     print(run(books.FileBook(args.file), policy=args.policy, output=output, village=args.village or "",
-              lists=lists, amount=args.amount))
+              lists=lists, amount=args.amount, others=others))
     return 0
 
 
@@ -121,6 +165,9 @@ def add_parser(sub):
     p.add_argument("--policy", help="方案编号（默认读台账中的“方案编号”） / plan id")
     p.add_argument("-o", "--output", help="写到新文件（默认写入台账的“公示名单”工作表） / new file")
     p.add_argument("--village", help="村（社区）名称 / village name")
+    p.add_argument("--others", nargs="+", metavar="台账", default=[],
+                   help="本镇其他村（社区）的台账：在几个村重复登记的人只公示一次，列在汇总计入的村 / "
+                        "the town's other ledgers, so that a person on two ledgers is posted once")
     p.add_argument("--amount", action="store_true",
                    help="加“个人缴费”列（县里公示表样要求时才加：0元和足额会显出谁受资助） / add the amount paid")
     from .validate import add_list_options

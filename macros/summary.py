@@ -152,7 +152,7 @@ class RosterPerson:
 @dataclasses.dataclass
 class RosterDiff:
     name: str
-    where: str           # 村（文件 第N行）, or 不在台账上
+    where: str           # 村 第N行 (the file where the village does not say it), or —
     roster: int          # fen on the merged roster
     counted: int         # fen in this summary
     why: str
@@ -314,19 +314,36 @@ def _roster_diffs(roster: list[RosterPerson], persons: town.Persons, counted: li
             continue
         if rec is not None:
             why = f"本表按台账身份“{rec.result.subsidy_tier or '无'}”计算，金额不同"
-            where = town.place(rec)
+            where = _annex_place(rec)
         elif id_no in on_ledgers:
             other = on_ledgers[id_no]
             why = f"未计入本表（{town.exclusion(other)}）"
-            where = town.place(other)
+            where = _annex_place(other)
         else:
             why, where = "不在台账上", "—"
         out.append(RosterDiff(names[id_no], where, amount, got, why))
     for id_no, rec in counted_ids.items():
         if id_no not in listed and rec.result.subsidy:
-            out.append(RosterDiff(rec.name, town.place(rec), 0, rec.result.subsidy,
+            out.append(RosterDiff(rec.name, _annex_place(rec), 0, rec.result.subsidy,
                                   f"不在资助名单上，台账身份“{rec.result.subsidy_tier or ''}”"))
     return out
+
+
+#: sheet names that say nothing beyond "the ledger" (the template's, Excel's defaults)
+_PLAIN_SHEET = re.compile(r"(Sheet|工作表|台账|登记表|参保缴费.*)\d*")
+
+
+def _annex_place(rec: Record) -> str:
+    """Where a row is, short enough for one line of the 附表's 村（社区）及台账位置
+    column: "东山村 第209行", the file (and sheet) added only where the
+    village's name and a plain sheet name do not say it
+    ("东山村 第9行（东山村 - 副本.xlsx“_二组”）"); never the ID number."""
+    village = rec.village or "（未填村名）"
+    book = Path(rec.book).name if rec.book else ""
+    extra = book if book and Path(book).stem != rec.village else ""
+    if rec.sheet and not _PLAIN_SHEET.fullmatch(rec.sheet) and rec.sheet != Path(book).stem:
+        extra += f"“{rec.sheet}”"
+    return f"{village} 第{rec.row}行" + (f"（{extra}）" if extra else "")
 
 
 def missing_units(table, records: list[Record]) -> list[str]:
@@ -387,19 +404,22 @@ def _wrap(text: str, units: float) -> list[str]:
     return lines
 
 
+def _copy_label(copy) -> str:
+    """'第k份／共n份' of a printed copy (k, n), for the page header of every
+    page of it (a continuation page has no title rows); '' for none."""
+    return f"第{copy[0]}份／共{copy[1]}份" if copy else ""
+
+
 def _heading(plan: plans.Plan, town_name: str, what: str, width: int, copy) -> tuple[list, list[str]]:
-    """Title, 填报单位 line and, top right, 第k份／共n份: rows and merges."""
+    """Title and 填报单位 line: rows and merges (``copy`` is labelled in the page header)."""
     last = get_column_letter(width)
     where = town_name or plan.town
     title = f"{plan.county}{where}{plan.year}年度城乡居民基本医疗保险{what}"
     unit = f"填报单位：{where or '　　　　乡镇（街道）'}（盖章）　　单位：户、人、元"
     row2 = [unit] + [None] * (width - 1)
     merges = [f"A1:{last}1"]
-    if copy and width >= 6:
-        row2[width - 3] = f"第{copy[0]}份／共{copy[1]}份"
-        merges += [f"A2:{get_column_letter(width - 3)}2", f"{get_column_letter(width - 2)}2:{last}2"]
-    else:
-        merges.append(f"A2:{last}2")
+    # 第k份／共n份 is in the page header (OutSheet.page_label), top right of every page of the copy
+    merges.append(f"A2:{last}2")
     return [[title], row2], merges
 
 
@@ -506,7 +526,8 @@ def summary_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: 
         rows += [[part] for part in _wrap(text, units)]
     money = {5: "#,##0.00", 6: "#,##0.00", **{7 + k: "#,##0.00" for k in range(len(sources))}}
     return books.OutSheet(name, rows, header_rows=2, title_rows=2, footer_rows=len(rows) - body_end,
-                          merges=merges, boxes=boxes, number_formats=money, widths=widths)
+                          merges=merges, boxes=boxes, number_formats=money, widths=widths,
+                          page_label=_copy_label(copy))
 
 
 def detail_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: str = "",
@@ -548,7 +569,7 @@ def detail_sheet(plan: plans.Plan, summaries: list[VillageSummary], town_name: s
                                       "每人只按一种类别资助（就高不重复）。", sum(widths.values()))]
     money = {4 + 2 * k: "#,##0.00" for k in range(len(tiers))}
     return books.OutSheet(name, rows, header_rows=2, title_rows=2, footer_rows=len(rows) - body_end,
-                          merges=merges, number_formats=money, widths=widths)
+                          merges=merges, number_formats=money, widths=widths, page_label=_copy_label(copy))
 
 
 def roster_sheet(plan: plans.Plan, check: Reconciliation, town_name: str = "",
@@ -558,8 +579,8 @@ def roster_sheet(plan: plans.Plan, check: Reconciliation, town_name: str = "",
     合计 row, and under it the tie: roster total − this table's subsidy total = the differences.
     The header row repeats atop every printed page. ``check`` must carry a roster."""
     header = ["序号", "姓名", "村（社区）及台账位置", "名单金额", "本表金额", "差额", "原因"]
-    # the table across the page, so 第k份／共n份 (over the last three columns) is top right
-    widths = {1: 5, 2: 9, 3: 32, 4: 11, 5: 11, 6: 10, 7: 26}
+    # the table across the page; 第k份／共n份 is in the page header
+    widths = {1: 5, 2: 9, 3: 28, 4: 11, 5: 11, 6: 10, 7: 30}
     top, merges = _heading(plan, town_name, "参保缴费汇总表附表：资助名单核对明细", len(header), copy)
     rows = top + [header]
     for i, d in enumerate(check.diffs, 1):
@@ -579,7 +600,7 @@ def roster_sheet(plan: plans.Plan, check: Reconciliation, town_name: str = "",
     rows += [[part] for part in _wrap(tie, sum(widths.values()))]
     money = {4: "#,##0.00", 5: "#,##0.00", 6: "#,##0.00"}
     return books.OutSheet(name, rows, header_rows=1, title_rows=2, footer_rows=len(rows) - body_end,
-                          merges=merges, number_formats=money, widths=widths)
+                          merges=merges, number_formats=money, widths=widths, page_label=_copy_label(copy))
 
 
 def to_pdf(sheets: list[books.OutSheet], target: Path, timeout: int = 180) -> tuple[Path | None, str]:

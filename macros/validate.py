@@ -91,8 +91,10 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
                     continue
                 # 002 附件2: 个人缴费 for those who paid, 未缴费原因 for those who did not
                 if field == "unpaid_reason" and (rec.enrolled or rec.paid or (
-                        rec.status is not None and rec.status.kind in (DECEASED, EMPLOYEE))):
-                    # the death or employee list (or flag) is the reason
+                        rec.status is not None and rec.status.kind in (DECEASED, EMPLOYEE))
+                        or any(m.startswith("姓名不符") for m in rec.contradictions)):
+                    # the death or employee list (or flag) is the reason; a list
+                    # naming another person is the finding, not a missing reason
                     continue
                 if field == "paid" and cell_text(rec.raw.get("unpaid_reason")):
                     continue
@@ -154,7 +156,10 @@ def check_records(plan: plans.Plan, books_records: dict[str, list[Record]],
 
 def _contradiction_field(rec: Record, message: str) -> str:
     """The cell a contradiction belongs on: the 未缴费原因 it contradicts,
-    else the payment, else the 是否死亡 flag or the ID."""
+    else the payment, else the 是否死亡 flag or the ID; a list's other name
+    on the ID."""
+    if message.startswith("姓名不符"):
+        return "id_no"
     if message.startswith("未缴费原因") and "unpaid_reason" in rec.columns:
         return "unpaid_reason"
     if "个人缴费" in message and "paid" in rec.columns:
@@ -253,6 +258,12 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
     against (:func:`yibao.macros.lists.read_side_lists`)."""
     all_records: dict[str, list[Record]] = {}
     headers = {}
+    seen_paths = set()
+    for book in books_in:
+        resolved = Path(str(book.path)).resolve()
+        if resolved in seen_paths:
+            raise books.BookError(f"“{Path(str(book.path)).name}”传入了两次：请每个台账只列一次；文件未改动")
+        seen_paths.add(resolved)
     for book in books_in:
         grids = book.grids()
         plan = plan or resolve_plan(policy, grids)
@@ -267,6 +278,9 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
             headers[(str(book.path), t.sheet)] = t.headers
         if progress:
             progress(len(records))
+    copy = same_file_content([Path(str(b.path)) for b in books_in]) or copy_of(all_records)
+    if copy:
+        raise books.BookError(copy)
     findings = check_records(plan, all_records, headers)
     by_book = defaultdict(list)
     for f in findings:
@@ -280,6 +294,65 @@ def run(books_in: list, plan: plans.Plan | None = None, policy: str | None = Non
         on_threads += [(where, *cell) for cell in ((stats or {}).get("notes_on_threads") or [])]
     checked = sum(len(r) for r in all_records.values())
     return summary_line(findings, checked) + _unread_note(lists) + threads_note(on_threads, findings)
+
+
+#: the share of one workbook's persons found in another at the same sheet and
+#: row that makes it a copy of it (东山村 - 副本.xlsx), not two villages; and
+#: the fewest persons for that to be told (two tiny ledgers may agree by chance)
+COPY_SHARE = 0.8
+COPY_MIN = 5
+
+
+def same_file_content(paths: list[Path]) -> str:
+    """The refusal line for two of ``paths`` with the same bytes (a copy
+    made in Explorer), or ""; paths that are not files are passed over."""
+    import hashlib
+    seen: dict[tuple, Path] = {}
+    for path in paths:
+        try:
+            if not path.is_file():
+                continue
+            key = (path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
+        except OSError:
+            continue
+        if key in seen:
+            first = seen[key]
+            copy, original = (first, path) if "副本" in first.name and "副本" not in path.name else (path, first)
+            return (f"“{copy.name}”是“{original.name}”的副本（两个文件内容完全相同）："
+                    "是否传入了同一台账的副本？请只校验其中一个；两个文件都未改动")
+        seen[key] = path
+    return ""
+
+
+def copy_of(all_records: dict[str, list[Record]]) -> str:
+    """The Chinese line refusing a run given one ledger twice: the same file
+    twice, or a workbook most of whose persons (:data:`COPY_SHARE`) stand in
+    another at the same sheet and row (a Windows copy "东山村 - 副本.xlsx");
+    "" when none is. Persons in two villages' ledgers at other rows are
+    duplicates to flag, not copies. Pure; linear in the rows.
+
+    >>> r = lambda n: Record("台账", n + 5, {}, {}, id_no=str(n))
+    >>> copy_of({"/a/东山村.xlsx": [r(n) for n in range(10)], "/a/东山村 - 副本.xlsx": [r(n) for n in range(10)]}).split("：")[0]
+    '“东山村 - 副本.xlsx”是“东山村.xlsx”的副本（10人中10人在同一表同一行）'
+    >>> moved = [Record("台账", n + 30, {}, {}, id_no=str(n)) for n in range(10)]
+    >>> copy_of({"/a/东山村.xlsx": [r(n) for n in range(10)], "/a/西河村.xlsx": moved})
+    ''
+    """
+    placed = {book: {(rec.sheet, rec.row, rec.id_no) for rec in records if rec.id_no and not rec.id_error}
+              for book, records in all_records.items()}
+    books_ = list(placed)
+    for i, a in enumerate(books_):
+        for b in books_[i + 1:]:
+            # the smaller is the copy; of two alike, the one named 副本, else the later
+            small, large = (a, b) if (len(placed[a]), "副本" not in Path(a).name) < (
+                len(placed[b]), "副本" not in Path(b).name) else (b, a)
+            if len(placed[small]) < COPY_MIN:
+                continue
+            same = len(placed[small] & placed[large])
+            if same >= COPY_SHARE * len(placed[small]):
+                return (f"“{Path(small).name}”是“{Path(large).name}”的副本（{len(placed[small])}人中{same}人在同一表同一行）："
+                        "是否传入了同一台账的副本？请只校验其中一个；两个文件都未改动")
+    return ""
 
 
 def threads_note(cells: list[tuple], findings: list[Finding], shown: int = 3) -> str:

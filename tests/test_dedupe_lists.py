@@ -280,3 +280,17 @@ def test_the_bundled_folder_by_wildcard_merges_as_with_the_options(tmp_path):
     names = {r["姓名"] for r in _roster(by_content)}
     assert not names & {"肖桂娟", "杜雪", "何峰", "曹娟"}
     assert all(r["村（社区）"] for r in _roster(by_content))
+
+
+def test_the_plan_is_read_from_the_lists_when_no_policy_is_given(tmp_path):
+    # a list carrying its 方案编号 (as the ledgers do) needs no --policy
+    _book(tmp_path / "民政.xlsx", {"低保": [["示例县2026年资助名单", None, "方案编号", "shili-2026"],
+                                          ["序号", "姓名", "身份证号", "身份类别"], [1, "甲", P1, "低保户"]]})
+    out = tmp_path / "结果.xlsx"
+    proc = run_yibao("dedupe", str(tmp_path / "民政.xlsx"), "-o", str(out))
+    assert "确定资助1人" in proc.stdout
+    assert [r["身份证号"] for r in _roster(out)] == [P1]
+    # a list that names no plan: one line saying how to name it, exit 2
+    plain = _department(tmp_path / "残联.xlsx", [["乙", P2, "低保户", "东山村"]])
+    proc = run_yibao("dedupe", str(plain), "-o", str(tmp_path / "x.xlsx"), check_rc=2)
+    assert "--policy" in proc.stderr and "Traceback" not in proc.stderr

@@ -196,6 +196,20 @@ def test_summary_with_a_long_roster_check_keeps_the_stamped_page_to_one_sheet_of
     assert len(check_pages) >= 6
     for page in check_pages:
         assert "原因" in page.text and "差额" in page.text, f"page {page.number}: no header"
+    # every page of a copy, continuation pages of the long 附表 too, carries its copy's label top right
+    copy = 0
+    for page in doc.pages:
+        copy += "核对一" in page.text          # each copy starts with its stamped page
+        label = [w for w in page.words if w.text.startswith(f"第{copy}份／共3份")]
+        assert label and label[0].x0 > page.width / 2 and label[0].top < page.height / 8, \
+            f"page {page.number}: no 第{copy}份／共3份 label at the top right"
+    # each person's place (村 第N行) stays on its row's line: nothing wraps onto a line of its own
+    for page in check_pages:
+        rows = [w for w in page.words if re.fullmatch(r"第\d+行.*", w.text)]
+        for w in rows:
+            assert any(abs(o.top - w.top) < 3 and "名单" not in o.text and o.x1 <= w.x0 and re.search(r"[\u4e00-\u9fff]", o.text)
+                       for o in page.words if o is not w), f"page {page.number}: {w.text} wrapped off its row"
+        assert not any(w.text.startswith(("行）", "）")) for w in page.words), f"page {page.number}: a place wraps"
     book = printed["长核对/汇总上报"]
     _check(book)
     diffs, total = _roster_check(printed["_files"]["长核对/汇总上报"])

@@ -108,3 +108,83 @@ def test_an_unsaved_workbook_looks_nowhere(tmp_path, monkeypatch):
     (tmp_path / "死亡人员名单.xlsx").write_bytes(b"not read")
     found = side.find_nearby_lists(Path("工作簿1"))
     assert found.lists is None and not found.used and "未找到" in found.note()
+
+
+def test_a_death_list_row_with_another_name_is_reported_not_applied(demo, tmp_path):
+    # "王五,430999801016915": an old 15-digit number that upgrades to 肖桂娟's ID
+    ledger = tmp_path / "东山村.xlsx"
+    shutil.copyfile(demo / "原始数据" / "台账" / "东山村.xlsx", ledger)
+    dead = tmp_path / "死亡人员名单.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "身份证号", "死亡日期"])
+    wb.active.append(["王五", "430999801016915", "2025-07-03"])
+    wb.save(dead)
+    run_yibao("validate", str(ledger), "--deceased", str(dead))
+    rows = [r for r in report(ledger) if r[4] == DEAD]
+    assert any("王五" in r[6] and "肖桂娟" in r[6] and "死亡人员名单.xlsx 第2行" in r[6] for r in rows), rows
+    assert not any("必填项" in r[6] for r in rows)
+    # summary: not silently 已死亡 but held as an error to check, by name
+    out = run_yibao("summary", str(ledger), "--deceased", str(dead), "-o", str(tmp_path / "s.xlsx"),
+                    "--no-pdf").stdout
+    assert f"东山村 {DEAD}" in out and "有错误未计入" in out
+
+
+def test_validate_refuses_a_copy_of_a_ledger_and_touches_neither_file(demo, tmp_path):
+    ledger = tmp_path / "东山村.xlsx"
+    shutil.copyfile(demo / "原始数据" / "台账" / "东山村.xlsx", ledger)
+    copy = tmp_path / "东山村 - 副本.xlsx"
+    shutil.copyfile(ledger, copy)
+    before = ledger.read_bytes()
+    proc = run_yibao("validate", str(ledger), str(copy), check_rc=2)
+    line = proc.stderr.strip()
+    assert len(line.splitlines()) == 1 and "“东山村 - 副本.xlsx”是“东山村.xlsx”的副本" in line, proc.stderr
+    assert ledger.read_bytes() == before and copy.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["东山村 - 副本.xlsx", "东山村.xlsx"]   # no backup either
+    assert "两个文件内容完全相同" in line
+    # a copy since changed (a row typed in it, saved again): told by its persons at the same rows
+    wb = openpyxl.load_workbook(copy)
+    wb.worksheets[0]["C5"] = "改过"
+    wb.save(copy)
+    changed = copy.read_bytes()
+    line = run_yibao("validate", str(ledger), str(copy), check_rc=2).stderr
+    assert "“东山村 - 副本.xlsx”是“东山村.xlsx”的副本" in line and "人在同一表同一行" in line, line
+    assert ledger.read_bytes() == before and copy.read_bytes() == changed
+    # the same file listed twice: refused the same way
+    run_yibao("validate", str(ledger), str(ledger), check_rc=2)
+    assert ledger.read_bytes() == before
+
+
+def test_validate_still_flags_one_person_on_two_villages_ledgers(demo, tmp_path):
+    # 高春霞 is on 北坡社区's and 西河村's ledgers: a duplicate, not a copy
+    paths = []
+    for name in ("北坡社区.xlsx", "西河村.xlsx"):
+        shutil.copyfile(demo / "原始数据" / "台账" / name, tmp_path / name)
+        paths.append(str(tmp_path / name))
+    run_yibao("validate", *paths)
+    dup = [r for r in report(tmp_path / "西河村.xlsx") if "身份证号重复（另一工作簿）" in str(r[6])]
+    assert [r[4] for r in dup] == ["高春霞"]
+
+
+def test_notice_with_the_other_ledgers_posts_a_person_on_two_villages_once(demo, tmp_path):
+    # 高春霞 is on 北坡社区's and 西河村's ledgers; summary counts her at 北坡社区
+    ledgers = demo / "原始数据" / "台账"
+    all_ledgers = sorted(map(str, ledgers.glob("*.xlsx")))
+    posted = {}
+    for village in ("北坡社区", "西河村"):
+        out = tmp_path / f"{village}公示.xlsx"
+        line = run_yibao("notice", str(ledgers / f"{village}.xlsx"), "-o", str(out), "--others", *all_ledgers).stdout
+        posted[village] = ({r[2] for r in openpyxl.load_workbook(out).active.iter_rows(values_only=True)}, line)
+    assert "高春霞" in posted["北坡社区"][0] and "高春霞" not in posted["西河村"][0]
+    assert "高春霞（本台账第21行，计入北坡社区" in posted["西河村"][1]
+    summary = run_yibao("summary", *all_ledgers, "-o", str(tmp_path / "汇总.xlsx"), "--no-pdf").stdout
+    assert "高春霞" in summary and "计入北坡社区" in summary
+    # without the other ledgers each village posts her (what --others is for)
+    out = tmp_path / "单独.xlsx"
+    run_yibao("notice", str(ledgers / "西河村.xlsx"), "-o", str(out))
+    assert "高春霞" in {r[2] for r in openpyxl.load_workbook(out).active.iter_rows(values_only=True)}
+
+
+def test_the_demo_posts_a_person_on_two_villages_once(demo):
+    posted = [p.stem for p in (demo / "公示名单").glob("*.xlsx")
+              if any(r[2] == "高春霞" for r in openpyxl.load_workbook(p).active.iter_rows(values_only=True))]
+    assert len(posted) == 1, posted

@@ -161,6 +161,21 @@ def test_employee_list_but_paid_here():
     assert decide(**OWES, paid=40000, id_no=A, lists=lists, enroll_type="职工医保转入")[1] == ()
 
 
+def test_a_list_naming_another_person_on_the_id_is_pending_not_applied():
+    # a mistyped ID on a side list must not strike a living person off
+    for lists, not_kind in ((SideLists(deceased={A: "死亡人员名单.xlsx 第2行"},
+                                       names={A: (("死亡人员名单", "死亡人员名单.xlsx 第2行", "王五"),)}), st.DECEASED),
+                            (SideLists(employee={A: "职工.xlsx 第4行"},
+                                       names={A: (("职工医保参保名单", "职工.xlsx 第4行", "王五"),)}), st.EMPLOYEE)):
+        s, found = decide(**FULL, id_no=A, lists=lists, name="肖桂娟")
+        assert s.kind == st.PENDING and s.kind != not_kind
+        assert len(found) == 1 and "王五" in found[0] and "肖桂娟" in found[0] and "第" in found[0]
+    # the same name written differently (a space, full width) is the same person: applied
+    same = SideLists(deceased={A: "死亡人员名单.xlsx 第2行"},
+                     names={A: (("死亡人员名单", "死亡人员名单.xlsx 第2行", "肖 桂娟"),)})
+    assert kind(**FULL, id_no=A, lists=same, name="肖桂娟").kind == st.DECEASED
+
+
 def test_plain_rows_have_no_contradiction():
     assert decide(**FULL, id_no=A)[1] == ()
     assert decide(**OWES, paid=40000, id_no=A)[1] == ()

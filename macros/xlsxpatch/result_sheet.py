@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from xml.sax.saxutils import escape
 from typing import TYPE_CHECKING
 
 from .constants import MAIN_NS, OUR_TAB, REL_NS
@@ -268,7 +269,10 @@ def sheet_xml(patch: XlsxPatch, sheet, hidden_marks: bool = False, shared: Share
             + '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
             + f'<pageSetup paperSize="9" orientation="{"landscape" if plan.landscape else "portrait"}"'
               + (' fitToWidth="1" fitToHeight="0"/>' if plan.fit_width else "/>")
-            + '<headerFooter><oddFooter>&amp;C&amp;11第 &amp;P 页 共 &amp;N 页</oddFooter></headerFooter>'
+            + '<headerFooter>'
+            + (f'<oddHeader>&amp;R&amp;11{escape(sheet.page_label.replace("&", "&&"))}</oddHeader>'
+               if sheet.page_label else "")
+            + '<oddFooter>&amp;C&amp;11第 &amp;P 页 共 &amp;N 页</oddFooter></headerFooter>'
             + (f'<rowBreaks count="{len(plan.row_breaks)}" manualBreakCount="{len(plan.row_breaks)}">'
                + "".join(f'<brk id="{r}" max="16383" man="1"/>' for r in plan.row_breaks) + "</rowBreaks>"
                if plan.row_breaks else "")
