@@ -249,6 +249,32 @@ def renew_payables(plan: plans.Plan, persons: list[Record], today: datetime.date
     return {r.id_no: res for r, res in zip(targets, engine.compute_many(plan, people, today))}
 
 
+def export_persons(path: Path) -> list[Record]:
+    """Last year's payers from a payment export (read only; columns found as
+    ``reconcile`` finds them): one record per readable row, 已缴费, the
+    amount paid, village from the export's 村 column when it has one.
+    Rows of another insurance are left out. Raises TableError/BookError."""
+    from .reconcile import _medical, find_export, read_payments
+    grids = books.read_grid_any(path)
+    table = find_export(grids, None, f"“{path.name}”")
+    paid = statuses.enrollment(statuses.PAID)
+    unpaid = statuses.enrollment(statuses.UNPAID, "缴费导出中此行无缴费金额")
+    has_amount = "amount" in table.columns
+    out = []
+    for p in read_payments(grids[table.sheet], table):
+        if not _medical(p.insurance):
+            continue
+        rec = Record(table.sheet, p.row, {}, {}, village=p.village or "（导出未写村）", name=p.name,
+                     id_no=p.id_no or p.id_text, id_error=p.id_error, paid=p.amount, book=str(path),
+                     status=paid if not has_amount or (p.amount or 0) > 0 else unpaid)
+        if p.id_no:
+            rec.person = engine.Person(p.id_no)
+        out.append(rec)
+    if not out:
+        raise books.BookError(f"“{path.name}”表头下没有缴费记录")
+    return out
+
+
 def _sources(paths: list[str], label: str, output: Path) -> list[tuple[str, dict]]:
     paths = [p for p in paths if Path(p).resolve() != output.resolve()]
     if not paths:
@@ -261,24 +287,32 @@ def _sources(paths: list[str], label: str, output: Path) -> list[tuple[str, dict
 
 @books.gc_paused()
 def run(last: list[str], this: list[str], policy: str | None = None, last_policy: str | None = None,
-        output: Path | None = None, lists=None) -> str:
+        output: Path | None = None, lists=None, last_export: str | None = None) -> str:
     """Read last year's and this year's ledgers (read only), classify, write
     ``output`` (default 续保催缴名单.xlsx beside the first of this year's
     files); returns the one Chinese line. Raises BookError with a Chinese
     message."""
     if not this:
         raise books.BookError("请用 --this 列出今年的台账文件")
+    if not last and not last_export:
+        raise books.BookError("请用 --last 列出去年的台账文件，或用 --last-export 给出去年的缴费导出")
     output = Path(output) if output else Path(this[0]).with_name("续保催缴名单.xlsx")
     if output.suffix.lower() != ".xlsx":
         raise books.BookError(f"结果文件应为.xlsx：{output.name}")
-    last_sources = _sources(last, "去年", output)
+    exported = export_persons(Path(last_export)) if last_export else []
+    last_sources = _sources(last, "去年", output) if last or not exported else []
     this_sources = _sources(this, "今年", output)
     plan = town.resolve_plan(policy, this_sources[0][1], this_sources[1:])
-    try:
-        last_plan = town.resolve_plan(last_policy, last_sources[0][1], last_sources[1:])
-    except books.BookError:
-        raise books.BookError("不知道去年按哪个方案计算：请加 --last-policy 方案编号，或在去年台账“方案编号”旁填写")
-    last_records, _ = town.ledger_records(last_plan, last_sources)
+    last_records: list[Record] = []
+    if last_sources:
+        try:
+            last_plan = town.resolve_plan(last_policy, last_sources[0][1], last_sources[1:])
+        except books.BookError:
+            raise books.BookError("不知道去年按哪个方案计算：请加 --last-policy 方案编号，或在去年台账“方案编号”旁填写")
+        last_records, _ = town.ledger_records(last_plan, last_sources)
+    # a payer in last year's export who is on no ledger of last year is one more person to renew
+    on_ledgers = {r.id_no for r in last_records if not r.id_error}
+    last_records += [r for r in exported if r.id_error or r.id_no not in on_ledgers]
     this_records, _ = town.ledger_records(plan, this_sources, lists=lists)
     if not last_records:
         raise books.BookError("去年台账中没有读到人员（需要“姓名”“身份证号”列）")
@@ -294,8 +328,8 @@ def run(last: list[str], this: list[str], policy: str | None = None, last_policy
 
 
 def cmd_renewal(args) -> int:
-    print(run(list(args.last), list(args.this), args.policy, args.last_policy, args.output,
-              lists=town.side_lists(args)))
+    print(run(list(args.last or ()), list(args.this), args.policy, args.last_policy, args.output,
+              lists=town.side_lists(args), last_export=args.last_export))
     return 0
 
 
@@ -306,7 +340,9 @@ def add_parser(sub):
                     "（身份证号隐去中间8位，含今年应缴、缴费截止和方案规定的待遇等待期）；今年已死亡、参加职工医保、"
                     "异地参保的另列，不催缴；写入新工作簿，台账不会被修改。"
                     " Last year's insured not yet enrolled this year, per village; writes a new workbook.")
-    p.add_argument("--last", nargs="+", required=True, metavar="去年台账", help="去年的各村台账文件（只读） / last year's ledgers")
+    p.add_argument("--last", nargs="+", metavar="去年台账", help="去年的各村台账文件（只读） / last year's ledgers")
+    p.add_argument("--last-export", metavar="去年缴费导出",
+                   help="去年的缴费导出（税务或医保信息平台，只读；可代替或补充去年台账） / last year's payment export")
     p.add_argument("--this", nargs="+", required=True, metavar="今年台账", help="今年的各村台账文件（只读） / this year's ledgers")
     p.add_argument("--policy", help="今年的方案编号（默认读今年台账中的“方案编号”） / this year's plan id")
     p.add_argument("--last-policy", help="去年的方案编号（默认读去年台账中的“方案编号”） / last year's plan id")

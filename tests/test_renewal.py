@@ -140,9 +140,12 @@ def test_plan_deadline_and_waiting_period_are_the_plans_own():
 @pytest.mark.parametrize("args", [
     ("--last", "{missing}", "--this", "{this}"),
     ("--last", "{last}", "--this", "{this}", "-o", "{tmp}/结果.csv"),
+    ("--this", "{this}"),                                   # neither last year's ledgers nor an export
+    ("--last-export", "{tmp}/名单.csv", "--this", "{this}"),  # an export without an ID column
 ])
 def test_bad_input_is_one_chinese_line_exit_2(tmp_path, args):
     last, this = files(tmp_path)
+    (tmp_path / "名单.csv").write_text("姓名,金额\r\n张一,400\r\n", encoding="utf-8")
     names = {"missing": str(tmp_path / "没有这个文件.xlsx"), "this": str(this[0]), "last": str(last[0]),
              "tmp": str(tmp_path)}
     proc = run_yibao("renewal", *[a.format(**names) for a in args], "--policy", "shili-2026", check_rc=2)
@@ -161,3 +164,26 @@ def test_the_chase_list_prints_on_a4_readable(tmp_path):
     doc = pdfcheck.read(pdfcheck.render([out], tmp_path / "pdf")[out])
     assert not pdfcheck.problems(doc, min_font=9.0)
     assert doc.count == len(openpyxl.load_workbook(out).sheetnames)
+
+
+def test_last_years_payment_export_stands_for_last_years_ledgers(tmp_path):
+    """A tax-bureau style export (GBK, ="…" IDs, one 15-digit number, a 养老 row) as last year's list."""
+    _last, this = files(tmp_path)
+    rows = [("张一", I["renewed"], "城乡居民基本医疗保险"), ("李二", I["moved_out"], "城乡居民基本医疗保险"),
+            ("孙六", OLD15, "城乡居民基本医疗保险"), ("赵四", I["dead"], "城乡居民基本医疗保险"),
+            ("李二", I["moved_out"], "城乡居民基本养老保险")]
+    lines = ["序号,缴费人姓名,缴费人证件号码,征收品目,实缴金额,入库日期,村（社区）"]
+    lines += [f'{i},{n},="{x}",{k},400.00,2024-10-15 09:00:00,东山村' for i, (n, x, k) in enumerate(rows, 1)]
+    export = tmp_path / "去年缴费明细.csv"
+    export.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+    before = digest(export)
+    out = tmp_path / "续保.xlsx"
+    proc = run_yibao("renewal", "--last-export", str(export), "--this", *map(str, this), "--policy", "shili-2026",
+                     "-o", str(out))
+    assert digest(export) == before
+    assert "去年台账4人" in proc.stdout and "各类合计相符" in proc.stdout
+    wb = openpyxl.load_workbook(out)
+    assert [(r[2], r[5], r[6]) for r in body(wb["催缴-东山村"])] == [("李二", 400, 400)]
+    assert [r[3] for r in body(wb["不需催缴"])] == ["赵四"]
+    summary = {r[0]: r[1] for r in wb["汇总"].iter_rows(min_row=3, values_only=True) if r[0]}
+    assert summary["已续保"] == 2 and summary["去年台账合计"] == 4
