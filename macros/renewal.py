@@ -185,7 +185,8 @@ def _money(value) -> object:
 
 
 def sheets_of(outcome: Outcome, plan: plans.Plan, last_name: str = "") -> list[books.OutSheet]:
-    """汇总 (each group's count, the tie line), one 催缴-村 sheet per
+    """汇总 (each group's count, the tie line), 分村统计 (each village's
+    groups, adding up to 汇总), one 催缴-村 sheet per
     village (IDs masked: it goes to the village agents), 不需催缴 and
     待核实 lists (IDs masked too). Print-ready (A4, >= 9 pt)."""
     deadline = deadline_of(plan)
@@ -205,7 +206,18 @@ def sheets_of(outcome: Outcome, plan: plans.Plan, last_name: str = "") -> list[b
              "今年应缴按今年方案计算；本年台账无此人的，按去年台账的身份计算，身份有变化的以核实为准"]
     summary = books.OutSheet("汇总", rows + [[n] for n in notes], title_rows=1, footer_rows=len(notes),
                              widths={1: 22, 2: 8, 3: 50}, merges=["A1:C1"], landscape=False)
-    sheets = [summary]
+    counts: dict[str, dict[str, int]] = {}
+    for e in outcome.entries:
+        cell = counts.setdefault(_village(e.last), dict.fromkeys(GROUPS, 0))
+        cell[e.group] += 1
+    per = [[heading + "：分村统计"], ["村（社区）", *GROUPS, "合计"]]
+    for v in sorted(counts):
+        per.append([v, *counts[v].values(), sum(counts[v].values())])
+    per.append(["合计", *(len(outcome.of(g)) for g in GROUPS), outcome.last_count])
+    by_village = books.OutSheet("分村统计", per, title_rows=1,
+                                widths={1: 14, **{c: 11 for c in range(2, len(GROUPS) + 3)}},
+                                merges=[f"A1:{column_name(len(GROUPS) + 2)}1"])
+    sheets = [summary, by_village]
     chase = sorted(outcome.of(CHASE), key=_order)
     villages: dict[str, list[Entry]] = {}
     for e in chase:

@@ -96,7 +96,7 @@ def test_each_group_is_found_and_nothing_else(tmp_path):
     assert "430999" not in proc.stdout + proc.stderr and PHONE not in proc.stdout
     out = this[0].with_name("续保催缴名单.xlsx")
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["汇总", "催缴-东山村", "催缴-西山村", "不需催缴", "待核实"]
+    assert wb.sheetnames == ["汇总", "分村统计", "催缴-东山村", "催缴-西山村", "不需催缴", "待核实"]
 
     east = body(wb["催缴-东山村"])
     # sorted by household: 李二 (D02, first row of last year's file) and 王三 (D02)
@@ -122,6 +122,9 @@ def test_each_group_is_found_and_nothing_else(tmp_path):
     assert (summary["未续保（待催缴）"], summary["不需催缴"], summary["本年台账待核实"], summary["已续保"],
             summary["去年未参保"], summary["去年台账身份证号有误"]) == (4, 3, 1, 2, 1, 1)
     assert summary["去年台账合计"] == 12 and any(str(k).startswith("账平") for k in summary)
+    per = {r[0]: r[1:] for r in wb["分村统计"].iter_rows(min_row=3, values_only=True) if r[0]}
+    assert per["东山村"] == (2, 2, 0, 2, 1, 0, 7) and per["西山村"] == (2, 1, 1, 0, 0, 1, 5)
+    assert per["合计"] == (4, 3, 1, 2, 1, 1, 12)
 
 
 def test_plan_deadline_and_waiting_period_are_the_plans_own():
