@@ -222,7 +222,7 @@ def sheets_of(outcome: Outcome, plan: plans.Plan, last_name: str = "") -> list[b
     villages: dict[str, list[Entry]] = {}
     for e in chase:
         villages.setdefault(_village(e.last), []).append(e)
-    note_late = f"逾期：{late}" if late else ""
+    note_late = late
     for v, group in villages.items():
         body = []
         for i, e in enumerate(group, 1):

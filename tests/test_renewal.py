@@ -105,6 +105,7 @@ def test_each_group_is_found_and_nothing_else(tmp_path):
     assert li[3] == I["moved_out"][:6] + "********" + I["moved_out"][14:]   # masked for the village agent
     assert li[4] == PHONE and (li[5], li[6]) == (400, 400) and li[7] == "2025-12-31"
     assert "本年台账无此人" in li[8]
+    assert "等待期" not in str(wb["催缴-东山村"]["A2"].value)           # shili-2026 states no waiting period
     assert (wang[5], wang[6]) == (200, 200) and "未缴费" in wang[8]       # 低保户: this year's PAYABLE 200
     west = body(wb["催缴-西山村"])
     assert [(r[1], r[2]) for r in west] == [("X02", "陈九"), ("X04", "何十二")]
@@ -127,7 +128,7 @@ def test_each_group_is_found_and_nothing_else(tmp_path):
     assert per["合计"] == (4, 3, 1, 2, 1, 1, 12)
 
 
-def test_plan_deadline_and_waiting_period_are_the_plans_own():
+def test_plan_deadline_and_waiting_period_are_the_plans_own(tmp_path):
     """001 三(二)1: 零星征缴期 90-day waiting period; shili-2026 states none, so nothing is said."""
     from yibao.functions import plan as plans
     from yibao.macros.renewal import deadline_of, late_terms
@@ -136,6 +137,14 @@ def test_plan_deadline_and_waiting_period_are_the_plans_own():
     assert "待遇等待期90天" in late_terms(shuang) and "001 三(二)1" in late_terms(shuang)
     zao = plans.load("zaozhuang-2022")
     assert "待遇等待期30天" in late_terms(zao)
+    # on the chase list: this year under shuangshui-2025, last year's ledgers read with shili-2026
+    last, this = files(tmp_path)
+    out = tmp_path / "续保.xlsx"
+    run_yibao("renewal", "--last", *map(str, last), "--this", *map(str, this), "--policy", "shuangshui-2025",
+              "--last-policy", "shili-2026", "-o", str(out))
+    ws = openpyxl.load_workbook(out)["催缴-东山村"]
+    assert "2025-02-28前" in ws["A2"].value and "待遇等待期90天（001 三(二)1）" in ws["A2"].value
+    assert {r[7] for r in body(ws)} == {"2025-02-28"}
     shili = plans.load("shili-2026")
     assert str(deadline_of(shili)) == "2025-12-31" and late_terms(shili) == ""
 
