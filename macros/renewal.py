@@ -76,6 +76,7 @@ class Entry:
 class Outcome:
     entries: list[Entry]
     last_count: int            # last year's persons (each once)
+    duplicates: int = 0        # further rows of last year's persons (counted once)
 
     def of(self, group: str) -> list[Entry]:
         return [e for e in self.entries if e.group == group]
@@ -129,7 +130,7 @@ def classify(last: town.Persons, this: town.Persons, renew_results: dict[str, en
             entries.append(Entry(rec, cur, PENDING, _payable(cur), cur.status.text))
         else:
             entries.append(Entry(rec, cur, CHASE, _payable(cur), f"本年台账为“{cur.status.text}”"))
-    return Outcome(entries, len(last.records))
+    return Outcome(entries, len(last.records), len(last.duplicates))
 
 
 def _general(rule: plans.Rule) -> bool:
@@ -204,6 +205,8 @@ def sheets_of(outcome: Outcome, plan: plans.Plan, last_name: str = "") -> list[b
            if outcome.ties() else "账不平：去年人员未全部归类，请报告此问题")
     notes = [tie, f"缴费截止：{due}" + (f"；{late}" if late else ""),
              "今年应缴按今年方案计算；本年台账无此人的，按去年台账的身份计算，身份有变化的以核实为准"]
+    if outcome.duplicates:
+        notes.append(f"去年名单中另有{outcome.duplicates}行与其他行是同一人，只计一次")
     summary = books.OutSheet("汇总", rows + [[n] for n in notes], title_rows=1, footer_rows=len(notes),
                              widths={1: 22, 2: 8, 3: 50}, merges=["A1:C1"], landscape=False)
     counts: dict[str, dict[str, int]] = {}

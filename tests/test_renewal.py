@@ -183,7 +183,7 @@ def test_last_years_payment_export_stands_for_last_years_ledgers(tmp_path):
     _last, this = files(tmp_path)
     rows = [("张一", I["renewed"], "城乡居民基本医疗保险"), ("李二", I["moved_out"], "城乡居民基本医疗保险"),
             ("孙六", OLD15, "城乡居民基本医疗保险"), ("赵四", I["dead"], "城乡居民基本医疗保险"),
-            ("李二", I["moved_out"], "城乡居民基本养老保险")]
+            ("李二", I["moved_out"], "城乡居民基本养老保险"), ("张一", I["renewed"], "城乡居民基本医疗保险")]
     lines = ["序号,缴费人姓名,缴费人证件号码,征收品目,实缴金额,入库日期,村（社区）"]
     lines += [f'{i},{n},="{x}",{k},400.00,2024-10-15 09:00:00,东山村' for i, (n, x, k) in enumerate(rows, 1)]
     export = tmp_path / "去年缴费明细.csv"
@@ -199,3 +199,4 @@ def test_last_years_payment_export_stands_for_last_years_ledgers(tmp_path):
     assert [r[3] for r in body(wb["不需催缴"])] == ["赵四"]
     summary = {r[0]: r[1] for r in wb["汇总"].iter_rows(min_row=3, values_only=True) if r[0]}
     assert summary["已续保"] == 2 and summary["去年台账合计"] == 4
+    assert any(str(k).startswith("去年名单中另有1行与其他行是同一人") for k in summary)   # 张一 twice, once counted
