@@ -37,7 +37,7 @@ from pathlib import Path
 from yibao.functions import engine, idno
 from yibao.functions import plan as plans
 from yibao.functions import status as statuses
-from yibao.functions.values import yuan, yuan_text
+from yibao.functions.values import yuan
 
 from . import book as books
 from . import town
