@@ -70,6 +70,7 @@ class Entry:
     group: str
     payable: int | None = None
     reason: str = ""
+    kind: str = ""             # this year's status kind, where one was decided
 
 
 @dataclasses.dataclass
@@ -93,15 +94,19 @@ def _payable(rec: Record | None) -> int | None:
     return res.payable if res is not None and res.ok else None
 
 
-def classify(last: town.Persons, this: town.Persons, renew_results: dict[str, engine.Result] | None = None
-             ) -> Outcome:
+def classify(last: town.Persons, this: town.Persons, renew_results: dict[str, engine.Result] | None = None,
+             absent: dict[str, statuses.Enrollment] | None = None) -> Outcome:
     """Put every last-year person in one of :data:`GROUPS` (pure).
 
     ``last``/``this``: each year's persons once (:func:`town.unique_persons`
     of computed records); ``renew_results``: ID → this year's engine result
-    for last-year persons not on this year's ledgers (:func:`renew_payables`).
-    Matching by the compact 18-digit ID only."""
+    for last-year persons not on this year's ledgers (:func:`renew_payables`);
+    ``absent``: ID → the status :func:`absent_statuses` decided for them from
+    this year's death and employee lists (已死亡/职工医保 stop the chase; 待核实
+    when a list names the ID under another name). Matching by the compact
+    18-digit ID only."""
     renew_results = renew_results or {}
+    absent = absent or {}
     now: dict[str, Record] = {}
     for rec in this.records:
         if rec.id_no and not rec.id_error:
@@ -119,7 +124,13 @@ def classify(last: town.Persons, this: town.Persons, renew_results: dict[str, en
         if cur is None:
             res = renew_results.get(rec.id_no)
             pay = res.payable if res is not None and res.ok else None
-            entries.append(Entry(rec, None, CHASE, pay, "本年台账无此人"))
+            known = absent.get(rec.id_no)
+            if known is not None and known.kind in STOP_KINDS:
+                entries.append(Entry(rec, None, NOT_CHASED, None, f"本年台账无此人；{known.text}", known.kind))
+            elif known is not None and known.kind == statuses.PENDING:
+                entries.append(Entry(rec, None, PENDING, pay, f"本年台账无此人；{known.text}", known.kind))
+            else:
+                entries.append(Entry(rec, None, CHASE, pay, "本年台账无此人"))
             continue
         kind = cur.status.kind if cur.status else statuses.PENDING
         if cur.enrolled:
@@ -244,7 +255,8 @@ def sheets_of(outcome: Outcome, plan: plans.Plan, last_name: str = "") -> list[b
         if not listed:
             continue
         body = [[i, _village(e.last), e.last.family, e.last.name, idno.mask(e.last.id_no), _where(e.last),
-                 _where(e.this), (e.this.status.kind if e.this is not None and e.this.status else ""), e.reason]
+                 _where(e.this) or "无此人",
+                 e.kind or (e.this.status.kind if e.this is not None and e.this.status else ""), e.reason]
                 for i, e in enumerate(listed, 1)]
         sheets.append(books.OutSheet(name, [[f"{heading}：{name}（{len(listed)}人）"], [words], LIST_HEADER] + body,
                                      title_rows=2, widths=dict(_LIST_WIDTHS),
@@ -287,6 +299,26 @@ def export_persons(path: Path) -> list[Record]:
         out.append(rec)
     if not out:
         raise books.BookError(f"“{path.name}”表头下没有缴费记录")
+    return out
+
+
+def absent_statuses(plan: plans.Plan, persons: list[Record], results: dict[str, engine.Result],
+                    lists: statuses.SideLists | None) -> dict[str, statuses.Enrollment]:
+    """For last-year persons on no ledger of this year and on this year's
+    death or employee list: the status :func:`yibao.functions.status.decide`
+    gives them (the one place that decides), by ID."""
+    if lists is None or not (lists.deceased or lists.employee):
+        return {}
+    out = {}
+    for rec in persons:
+        if rec.id_no not in lists.deceased and rec.id_no not in lists.employee:
+            continue
+        res = results.get(rec.id_no)
+        status, _ = statuses.decide(ok=res is not None and res.ok, payable=res.payable if res else None,
+                                    subsidy=res.subsidy if res else None, funding=res.funding if res else (),
+                                    tier=res.subsidy_tier if res else None, message=res.message if res else "",
+                                    id_no=rec.id_no, lists=lists, proxy_source=plan.proxy_source, name=rec.name)
+        out[rec.id_no] = status
     return out
 
 
@@ -334,8 +366,9 @@ def run(last: list[str], this: list[str], policy: str | None = None, last_policy
     last_persons = town.unique_persons(last_records)
     this_persons = town.unique_persons(this_records)
     on_this = {r.id_no for r in this_persons.records}
-    renew = renew_payables(plan, [r for r in last_persons.records if r.id_no not in on_this])
-    outcome = classify(last_persons, this_persons, renew)
+    gone = [r for r in last_persons.records if r.id_no not in on_this]
+    renew = renew_payables(plan, gone)
+    outcome = classify(last_persons, this_persons, renew, absent_statuses(plan, gone, renew, lists))
     books.write_new_workbook(output, sheets_of(outcome, plan))
     parts = "，".join(f"{g}{len(outcome.of(g))}" for g in GROUPS)
     return (f"去年台账{outcome.last_count}人：{parts}；" + ("各类合计相符" if outcome.ties() else "各类合计不符")

@@ -200,3 +200,30 @@ def test_last_years_payment_export_stands_for_last_years_ledgers(tmp_path):
     summary = {r[0]: r[1] for r in wb["汇总"].iter_rows(min_row=3, values_only=True) if r[0]}
     assert summary["已续保"] == 2 and summary["去年台账合计"] == 4
     assert any(str(k).startswith("去年名单中另有1行与其他行是同一人") for k in summary)   # 张一 twice, once counted
+
+
+def test_a_person_gone_from_this_years_ledger_but_on_the_death_list_is_not_chased(tmp_path):
+    """002 四(四) 资助流程4: the death list strikes 李二 off; 陈九 on it under another name is 待核实."""
+    last, this = files(tmp_path)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["死亡人员名单"])
+    ws.append(["序号", "姓名", "身份证号", "死亡日期"])
+    ws.append([1, "李二", I["moved_out"], "2025-08-01"])
+    ws.append([2, "陈久", I["tekun"], "2025-08-02"])
+    for r in (3, 4):
+        ws.cell(r, 3).data_type = "s"
+    deaths = tmp_path / "死亡人员名单.xlsx"
+    wb.save(deaths)
+    out = tmp_path / "续保.xlsx"
+    run_yibao("renewal", "--last", *map(str, last), "--this", *map(str, this), "--policy", "shili-2026",
+              "--deceased", str(deaths), "-o", str(out))
+    wb = openpyxl.load_workbook(out)
+    assert [r[2] for r in body(wb["催缴-东山村"])] == ["王三"]
+    assert [r[2] for r in body(wb["催缴-西山村"])] == ["何十二"]
+    stop = {r[3]: r for r in body(wb["不需催缴"])}
+    assert set(stop) == {"李二", "赵四", "钱五", "吴八"} and "本年台账无此人" in stop["李二"][8]
+    assert "已死亡" in stop["李二"][8] and (stop["李二"][6], stop["李二"][7]) == ("无此人", "已死亡")
+    assert sorted(r[3] for r in body(wb["待核实"])) == ["冯十一", "陈九"]
+    summary = {r[0]: r[1] for r in wb["汇总"].iter_rows(min_row=3, values_only=True) if r[0]}
+    assert summary["去年台账合计"] == 12 and any(str(k).startswith("账平") for k in summary)
