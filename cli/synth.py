@@ -106,6 +106,8 @@ class Town:
     #: what ``yibao reconcile`` must find in the export: (category, name, id_no), category as
     #: :mod:`yibao.macros.reconcile` names it ("姓名不一致" for a name differing for one ID)
     planted: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    #: the same as lines of 错误清单.md: (where, what, what yibao says)
+    reconcile_mistakes: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
 
 
 def fictional_id(rng: random.Random, born: datetime.date, used: set[str]) -> str:
@@ -262,8 +264,8 @@ def town(persons: int = 1000, seed: int = 2027) -> Town:
 
     lists, deceased, employee, mistakes = _place_mistakes(rng, plan, members, used)
     tasks, total = _tasks(rng, members)
-    payments, planted = _payments(rng, plan, members, mistakes, used)
-    return Town(members, lists, deceased, employee, tasks, total, mistakes, payments, planted)
+    payments, planted, listed = _payments(rng, plan, members, mistakes, used)
+    return Town(members, lists, deceased, employee, tasks, total, mistakes, payments, planted, listed)
 
 
 def _list_row(m: Member, category: str, rng, certified_by: datetime.date) -> dict:
@@ -416,7 +418,7 @@ ELSEWHERE_REGION = "邻县"
 def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str]):
     """The tax bureau's export of who paid, built from the ledgers' paid rows,
     with the reconciliation's discrepancies placed (each on its own person)
-    and listed in ``mistakes``; returns (rows, planted).
+    and listed; returns (rows, planted, listed).
 
     Left out: persons who pay nothing themselves (fully subsidized: nothing
     goes through the tax system) and persons whose ledger ID is wrong (the
@@ -425,6 +427,7 @@ def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str]):
     year = plan.year_start.year
     region = plan.county
     planted: list[tuple[str, str, str]] = []
+    listed: list[tuple[str, str, str]] = []       # (where, what, what yibao says), for 错误清单.md
     payers: list[Member] = []
     seen: set[str] = set()
     for m in members:
@@ -433,7 +436,7 @@ def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str]):
         seen.add(m.id_no)
         if m.id_cell != m.id_no:
             planted.append(("台账身份证号有误", m.name, m.id_no))
-            mistakes.append((f"台账/{m.village}.xlsx 姓名“{m.name}”", "台账身份证号有误（见上），税务明细里是正确号码，对不上",
+            listed.append((f"台账/{m.village}.xlsx 姓名“{m.name}”", "台账身份证号有误（见上），税务明细里是正确号码，对不上",
                              "比对：台账身份证号有误"))
             continue
         if not (m.pay_date and m.paid_fen):
@@ -445,11 +448,11 @@ def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str]):
                                                  m.event_date, m.employee))
         if not due.ok:
             planted.append(("台账未记缴费", m.name, m.id_no))
-            mistakes.append((f"台账/{m.village}.xlsx 姓名“{m.name}”", "缴费不在缴费期内（见上），台账不算已缴费，税务明细有缴费",
+            listed.append((f"台账/{m.village}.xlsx 姓名“{m.name}”", "缴费不在缴费期内（见上），台账不算已缴费，税务明细有缴费",
                              "比对：台账未记缴费"))
         elif due.payable != m.paid_fen:
             planted.append(("金额与应缴不符", m.name, m.id_no))
-            mistakes.append((f"台账/{m.village}.xlsx 姓名“{m.name}”",
+            listed.append((f"台账/{m.village}.xlsx 姓名“{m.name}”",
                              f"实缴金额{yuan(m.paid_fen)}元，应缴{yuan(due.payable)}元（见上）", "比对：金额与应缴不符"))
     # the persons with none of the ledger's own mistakes, for the discrepancies placed here
     flagged = {i for _c, _n, i in planted}
@@ -476,7 +479,7 @@ def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str]):
 
     # a. on the ledger as paid, missing from the export (东山村)
     absent = east[1]
-    mistakes.append((f"台账/{absent.village}.xlsx 姓名“{absent.name}”", "台账记已缴费，税务缴费明细里没有",
+    listed.append((f"台账/{absent.village}.xlsx 姓名“{absent.name}”", "台账记已缴费，税务缴费明细里没有",
                      "比对：台账已缴费导出无记录"))
     planted.append(("台账已缴费导出无记录", absent.name, absent.id_no))
     # b. paid a different amount from PAYABLE (西河村)
@@ -498,12 +501,12 @@ def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str]):
         row(m)
         if m is twice:
             row(m, day=m.pay_date + datetime.timedelta(days=3))
-    mistakes.append((where(short), f"实缴金额{yuan(short.paid_fen - 5000)}元，应缴{yuan(short.paid_fen)}元",
+    listed.append((where(short), f"实缴金额{yuan(short.paid_fen - 5000)}元，应缴{yuan(short.paid_fen)}元",
                      "比对：金额与应缴不符"))
     planted.append(("金额与应缴不符", short.name, short.id_no))
-    mistakes.append((where(twice), "同一人同一所属期缴费两次", "比对：重复缴费"))
+    listed.append((where(twice), "同一人同一所属期缴费两次", "比对：重复缴费"))
     planted.append(("重复缴费", twice.name, twice.id_no))
-    mistakes.append((where(renamed), f"证件号码与台账同一人，姓名写成“{other_name}”（台账为“{renamed.name}”）",
+    listed.append((where(renamed), f"证件号码与台账同一人，姓名写成“{other_name}”（台账为“{renamed.name}”）",
                      "比对：姓名不一致"))
     planted.append(("姓名不一致", renamed.name, renamed.id_no))
     # e. paid, on no ledger: a person the villages missed (东山村's household register)
@@ -513,7 +516,7 @@ def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str]):
     newcomer.pay_date = datetime.date(year - 1, 10, 15)
     newcomer.paid_fen = engine.compute(plan, engine.Person(newcomer.id_no, (), newcomer.pay_date)).payable
     row(newcomer)
-    mistakes.append((where(newcomer), "已缴费，但不在任何村的台账上", "比对：已缴费未登记台账"))
+    listed.append((where(newcomer), "已缴费，但不在任何村的台账上", "比对：已缴费未登记台账"))
     planted.append(("已缴费未登记台账", newcomer.name, newcomer.id_no))
     # f. paid in another region: a person the ledger says is insured elsewhere (未缴费, 已在外地参保)
     away = next(m for m in members if m.unpaid_reason == "已在外地参保" and not m.identities and not m.pay_date
@@ -521,12 +524,12 @@ def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str]):
     stand_in = dataclasses.replace(away, pay_date=datetime.date(year - 1, 11, 3),
                                    paid_fen=engine.compute(plan, engine.Person(away.id_no, (), datetime.date(year - 1, 11, 3))).payable)
     row(stand_in, region_=ELSEWHERE_REGION)
-    mistakes.append((where(away), f"所属区划为“{ELSEWHERE_REGION}”（在外地参保缴费）", "比对：在外地缴费"))
+    listed.append((where(away), f"所属区划为“{ELSEWHERE_REGION}”（在外地参保缴费）", "比对：在外地缴费"))
     planted.append(("在外地缴费", away.name, away.id_no))
     rows.sort(key=lambda r: r["入库日期"])
     for i, r in enumerate(rows, 1):
         r["序号"] = i
-    return rows, planted
+    return rows, planted, listed
 
 
 def _tasks(rng, members: list[Member]):
@@ -763,6 +766,13 @@ def write(data: Town, folder: Path) -> list[Path]:
              "和方案都是虚构的。下面每一处错误都是故意放的，`yibao demo` 会把它们一一找出来。", "",
              "| 位置 | 错误 | yibao 怎么说 |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in data.mistakes]
+    if data.reconcile_mistakes:
+        lines += ["", "## 缴费导出与台账比对", "",
+                  f"`{EXPORT_FILE}` 是虚构的税务缴费明细（GBK编码，证件号码写成 =\"…\"，入库日期带时间），"
+                  "由台账上已缴费的人生成，再故意放了下面这些不一致；`yibao reconcile` 会逐一找出并归类，"
+                  "其余的人都比对一致。", "",
+                  "| 位置 | 不一致 | yibao 怎么说 |", "|---|---|---|"]
+        lines += [f"| {a} | {b} | {c} |" for a, b, c in data.reconcile_mistakes]
     path.parent.mkdir(parents=True, exist_ok=True)
     from yibao.atomic import write_atomic
     write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
@@ -803,7 +813,8 @@ def cmd_synth(args) -> int:
     data = town(args.persons, args.seed)
     written = write(data, folder)
     print(f"已生成虚构的{TOWN}：{len(data.members)}人、{len(VILLAGES)}个村（社区）、"
-          f"{sum(1 for d in data.lists.values() if d)}个部门名单、{len(data.mistakes)}处故意放的错误，"
+          f"{sum(1 for d in data.lists.values() if d)}个部门名单、{len(data.mistakes)}处故意放的错误、"
+          f"{len(data.reconcile_mistakes)}处缴费比对的不一致，"
           f"共{len(written)}个文件，在“{folder}”")
     return 0
 
