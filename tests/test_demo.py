@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import doctest
 import os
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -257,6 +258,7 @@ def test_demo_reconciles_the_tax_export_and_finds_exactly_what_synth_planted(dem
     folder, proc = demo
     result = folder / "缴费比对结果.xlsx"
     assert str(result) in proc.stdout and "各类合计相符" in proc.stdout
+    assert not re.search(r"\d{15}", proc.stdout + proc.stderr)       # no ID number in what is printed
     sheets = values(result)
     flagged = sorted((name, row[2]) for name, grid in list(sheets.items())[2:] for row in grid[3:] if row[0] != "")
     assert flagged == sorted((category, name) for category, name, _id in town.planted)
