@@ -3,8 +3,9 @@
 One fictional town, 示例镇 of 示例县, under the fictional plan ``shili-2026``
 (``functions/plans/shili-2026.toml``): villages of households, the
 departments' subsidy lists (民政, 乡村振兴, 残联, 退役军人, 卫健), a deceased
-list, an employee-insurance list and the town's task table, plus a list of the
-mistakes placed on purpose (``错误清单.md``).
+list, an employee-insurance list, the town's task table and the tax bureau's
+payment export (for ``yibao reconcile``), plus a list of the mistakes placed on
+purpose (``错误清单.md``).
 
 Every ID number has a valid check digit and the region code ``430999``, which
 no real county has: no generated number can be a real person's. Names are
@@ -19,6 +20,7 @@ Layout of the output folder::
     部门名单/<部门>.xlsx      one subsidy list per department (民政 has two sheets)
     部门名单/死亡人员名单.xlsx, 部门名单/职工医保参保名单.xlsx
     任务分配表.xlsx           villages with population and last year's targets
+    缴费导出/税务缴费明细.csv  the tax-style payment export: GBK, IDs as ="…", date-times
     错误清单.md               the deliberate mistakes and where they are
 
 The generation is pure (:func:`town`, returning plain data); only
@@ -99,6 +101,13 @@ class Town:
     tasks: list[dict]                             # village rows of the task table
     total_target: int
     mistakes: list[tuple[str, str, str]]          # (where, what, what yibao says)
+    #: the tax-style payment export's rows (column → value, amounts in fen, date-times)
+    payments: list[dict] = dataclasses.field(default_factory=list)
+    #: what ``yibao reconcile`` must find in the export: (category, name, id_no), category as
+    #: :mod:`yibao.macros.reconcile` names it ("姓名不一致" for a name differing for one ID)
+    planted: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    #: the same as lines of 错误清单.md: (where, what, what yibao says)
+    reconcile_mistakes: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
 
 
 def fictional_id(rng: random.Random, born: datetime.date, used: set[str]) -> str:
@@ -255,7 +264,8 @@ def town(persons: int = 1000, seed: int = 2027) -> Town:
 
     lists, deceased, employee, mistakes = _place_mistakes(rng, plan, members, used)
     tasks, total = _tasks(rng, members)
-    return Town(members, lists, deceased, employee, tasks, total, mistakes)
+    payments, planted, listed = _payments(rng, plan, members, mistakes, used)
+    return Town(members, lists, deceased, employee, tasks, total, mistakes, payments, planted, listed)
 
 
 def _list_row(m: Member, category: str, rng, certified_by: datetime.date) -> dict:
@@ -395,6 +405,131 @@ def _place_mistakes(rng, plan, members: list[Member], used: set[str]):
             mistakes.append((where(m), "已死亡人员在台账上仍按资助参保",
                              "校验：死亡人员名单有此人却享受资助，不算参保"))
     return lists, deceased, employee, mistakes
+
+
+#: the tax-style export's columns (as a 税务 征收 system writes them)
+EXPORT_COLUMNS = ("序号", "姓名", "证件类型", "证件号码", "险种", "所属期起", "所属期止", "实缴金额", "入库日期",
+                  "所属区划", "征收机关")
+EXPORT_FILE = "缴费导出/税务缴费明细.csv"
+INSURANCE = "城乡居民基本医疗保险"
+ELSEWHERE_REGION = "邻县"
+
+
+def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str]):
+    """The tax bureau's export of who paid, built from the ledgers' paid rows,
+    with the reconciliation's discrepancies placed (each on its own person)
+    and listed; returns (rows, planted, listed).
+
+    Left out: persons who pay nothing themselves (fully subsidized: nothing
+    goes through the tax system) and persons whose ledger ID is wrong (the
+    export has their true number; the ledger's cannot be matched: planted
+    as 台账身份证号有误, from the ledger mistakes above)."""
+    year = plan.year_start.year
+    region = plan.county
+    planted: list[tuple[str, str, str]] = []
+    listed: list[tuple[str, str, str]] = []       # (where, what, what yibao says), for 错误清单.md
+    payers: list[Member] = []
+    seen: set[str] = set()
+    for m in members:
+        if m.id_no in seen:
+            continue            # the person entered in two villages paid once
+        seen.add(m.id_no)
+        if m.id_cell != m.id_no:
+            planted.append(("台账身份证号有误", m.name, m.id_no))
+            listed.append((f"台账/{m.village}.xlsx 姓名“{m.name}”", "台账身份证号有误（见上），税务明细里是正确号码，对不上",
+                             "比对：台账身份证号有误"))
+            continue
+        if not (m.pay_date and m.paid_fen):
+            continue
+        payers.append(m)
+        # the ledger's own mistakes as the export shows them: a payment outside the period
+        # (not counted as paid on the ledger) and the full fee paid by a subsidized person
+        due = engine.compute(plan, engine.Person(m.id_no, tuple(m.identities), m.pay_date, m.enroll_type or "普通",
+                                                 m.event_date, m.employee))
+        if not due.ok:
+            planted.append(("台账未记缴费", m.name, m.id_no))
+            listed.append((f"台账/{m.village}.xlsx 姓名“{m.name}”", "缴费不在缴费期内（见上），台账不算已缴费，税务明细有缴费",
+                             "比对：台账未记缴费"))
+        elif due.payable != m.paid_fen:
+            planted.append(("金额与应缴不符", m.name, m.id_no))
+            listed.append((f"台账/{m.village}.xlsx 姓名“{m.name}”",
+                             f"实缴金额{yuan(m.paid_fen)}元，应缴{yuan(due.payable)}元（见上）", "比对：金额与应缴不符"))
+    # the persons with none of the ledger's own mistakes, for the discrepancies placed here
+    flagged = {i for _c, _n, i in planted}
+    named = {w.split("“")[-1].rstrip("”") for w, _a, _b in mistakes}
+    plain = [m for m in payers if m.enroll_type == "普通" and not m.identities and m.name not in named
+             and m.relation != "户主" and m.id_no not in flagged]
+    by_village: dict[str, list[Member]] = {}
+    for m in plain:
+        by_village.setdefault(m.village, []).append(m)
+    east, west, south, north = (by_village[v] for v, _ in VILLAGES)
+
+    def where(m: Member) -> str:
+        return f"{EXPORT_FILE} 姓名“{m.name}”"
+
+    rows: list[dict] = []
+
+    def row(m: Member, name=None, amount=None, region_=None, day=None):
+        day = day or m.pay_date
+        at = datetime.datetime.combine(day, datetime.time(rng.randint(8, 17), rng.randrange(60), rng.randrange(60)))
+        rows.append({"姓名": name or m.name, "证件类型": "居民身份证", "证件号码": m.id_no, "险种": INSURANCE,
+                     "所属期起": f"{year}-01", "所属期止": f"{year}-12",
+                     "实缴金额": m.paid_fen if amount is None else amount, "入库日期": at,
+                     "所属区划": region_ or region, "征收机关": f"国家税务总局{region}税务局"})
+
+    # a. on the ledger as paid, missing from the export (东山村)
+    absent = east[1]
+    listed.append((f"台账/{absent.village}.xlsx 姓名“{absent.name}”", "台账记已缴费，税务缴费明细里没有",
+                     "比对：台账已缴费导出无记录"))
+    planted.append(("台账已缴费导出无记录", absent.name, absent.id_no))
+    # b. paid a different amount from PAYABLE (西河村)
+    short = west[1]
+    # c. paid twice (南岭村)
+    twice = south[1]
+    # d. a different name for one ID (北坡社区)
+    renamed = north[1]
+    other_name = renamed.name[0] + "小" + renamed.name[2:] if len(renamed.name) > 2 else renamed.name + "小"
+    for m in payers:
+        if m is absent:
+            continue
+        if m is short:
+            row(m, amount=m.paid_fen - 5000)
+            continue
+        if m is renamed:
+            row(m, name=other_name)
+            continue
+        row(m)
+        if m is twice:
+            row(m, day=m.pay_date + datetime.timedelta(days=3))
+    listed.append((where(short), f"实缴金额{yuan(short.paid_fen - 5000)}元，应缴{yuan(short.paid_fen)}元",
+                     "比对：金额与应缴不符"))
+    planted.append(("金额与应缴不符", short.name, short.id_no))
+    listed.append((where(twice), "同一人同一所属期缴费两次", "比对：重复缴费"))
+    planted.append(("重复缴费", twice.name, twice.id_no))
+    listed.append((where(renamed), f"证件号码与台账同一人，姓名写成“{other_name}”（台账为“{renamed.name}”）",
+                     "比对：姓名不一致"))
+    planted.append(("姓名不一致", renamed.name, renamed.id_no))
+    # e. paid, on no ledger: a person the villages missed (东山村's household register)
+    born = datetime.date(year - 33, 6, 18)
+    newcomer = Member("东山村", "", "欧阳" + "".join(rng.choice(GIVEN) for _ in range(2)), "", "", born)
+    newcomer.id_no = fictional_id(rng, born, used)
+    newcomer.pay_date = datetime.date(year - 1, 10, 15)
+    newcomer.paid_fen = engine.compute(plan, engine.Person(newcomer.id_no, (), newcomer.pay_date)).payable
+    row(newcomer)
+    listed.append((where(newcomer), "已缴费，但不在任何村的台账上", "比对：已缴费未登记台账"))
+    planted.append(("已缴费未登记台账", newcomer.name, newcomer.id_no))
+    # f. paid in another region: a person the ledger says is insured elsewhere (未缴费, 已在外地参保)
+    away = next(m for m in members if m.unpaid_reason == "已在外地参保" and not m.identities and not m.pay_date
+                and m.id_no not in flagged and m.name not in named)
+    stand_in = dataclasses.replace(away, pay_date=datetime.date(year - 1, 11, 3),
+                                   paid_fen=engine.compute(plan, engine.Person(away.id_no, (), datetime.date(year - 1, 11, 3))).payable)
+    row(stand_in, region_=ELSEWHERE_REGION)
+    listed.append((where(away), f"所属区划为“{ELSEWHERE_REGION}”（在外地参保缴费）", "比对：在外地缴费"))
+    planted.append(("在外地缴费", away.name, away.id_no))
+    rows.sort(key=lambda r: r["入库日期"])
+    for i, r in enumerate(rows, 1):
+        r["序号"] = i
+    return rows, planted, listed
 
 
 def _tasks(rng, members: list[Member]):
@@ -621,17 +756,49 @@ def write(data: Town, folder: Path) -> list[Path]:
     path = folder / "任务分配表.xlsx"
     _save(_task_book(plan, data), path)
     written.append(path)
+    if data.payments:
+        path = folder / EXPORT_FILE
+        _write_export(data.payments, path)
+        written.append(path)
     path = folder / "错误清单.md"
     lines = [f"# {TOWN}示例数据里故意放的错误", "",
              f"这些数据由 `yibao synth --persons {len(data.members)}` 生成，人员、身份证号（地区码 {REGION} 不存在）"
              "和方案都是虚构的。下面每一处错误都是故意放的，`yibao demo` 会把它们一一找出来。", "",
              "| 位置 | 错误 | yibao 怎么说 |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in data.mistakes]
+    if data.reconcile_mistakes:
+        lines += ["", "## 缴费导出与台账比对", "",
+                  f"`{EXPORT_FILE}` 是虚构的税务缴费明细（GBK编码，证件号码写成 =\"…\"，入库日期带时间），"
+                  "由台账上已缴费的人生成，再故意放了下面这些不一致；`yibao reconcile` 会逐一找出并归类，"
+                  "其余的人都比对一致。", "",
+                  "| 位置 | 不一致 | yibao 怎么说 |", "|---|---|---|"]
+        lines += [f"| {a} | {b} | {c} |" for a, b, c in data.reconcile_mistakes]
     path.parent.mkdir(parents=True, exist_ok=True)
     from yibao.atomic import write_atomic
     write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
     written.append(path)
     return written
+
+
+def _write_export(rows: list[dict], path: Path) -> None:
+    """The export as the tax system saves it: GBK, comma-separated, the ID
+    written as ``="…"`` (so Excel keeps its digits), date-times, yuan."""
+    from yibao.atomic import write_atomic
+    lines = [",".join(EXPORT_COLUMNS)]
+    for r in rows:
+        cells = []
+        for key in EXPORT_COLUMNS:
+            value = r[key]
+            if key == "证件号码":
+                value = f'="{value}"'
+            elif key == "实缴金额":
+                value = f"{value // 100}.{value % 100:02d}"
+            elif isinstance(value, datetime.datetime):
+                value = value.strftime("%Y-%m-%d %H:%M:%S")
+            cells.append(str(value))
+        lines.append(",".join(cells))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, ("\r\n".join(lines) + "\r\n").encode("gbk"))
 
 
 # ---------------------------------------------------------------- command
@@ -646,7 +813,8 @@ def cmd_synth(args) -> int:
     data = town(args.persons, args.seed)
     written = write(data, folder)
     print(f"已生成虚构的{TOWN}：{len(data.members)}人、{len(VILLAGES)}个村（社区）、"
-          f"{sum(1 for d in data.lists.values() if d)}个部门名单、{len(data.mistakes)}处故意放的错误，"
+          f"{sum(1 for d in data.lists.values() if d)}个部门名单、{len(data.mistakes)}处故意放的错误、"
+          f"{len(data.reconcile_mistakes)}处缴费比对的不一致，"
           f"共{len(written)}个文件，在“{folder}”")
     return 0
 

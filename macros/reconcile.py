@@ -490,7 +490,7 @@ def _regions(plan: plans.Plan, region: str | None) -> tuple[str, ...]:
 
 def summary_line(outcome: Outcome, output: Path) -> str:
     parts = [f"{c}{outcome.count(c)}" for c in (OK, TO_ADD, TO_CHASE, AMOUNT, TWICE, ELSEWHERE, LEDGER_UNPAID,
-                                                 BAD_ID, OTHER_ITEM) if outcome.count(c) or c == OK]
+                                                 BAD_ID, OTHER_ITEM, LEDGER_BAD_ID) if outcome.count(c) or c == OK]
     line = (f"比对导出{len(outcome.export)}行、台账{len(outcome.ledger)}人：" + "，".join(parts))
     if outcome.names:
         line += f"；{len(outcome.names)}人姓名与台账不同"

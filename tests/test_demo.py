@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import doctest
 import os
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -247,6 +248,22 @@ def test_a_rerun_replaces_an_earlier_demo(demo, tmp_path):
     assert (again / "台账" / "东山村.xlsx").read_bytes()[:2] == b"PK"
     assert not (again / "多余.txt").exists()
     assert values(again / "台账" / "东山村.xlsx") == values(demo[0] / "台账" / "东山村.xlsx")
+
+
+def test_demo_reconciles_the_tax_export_and_finds_exactly_what_synth_planted(demo, town):
+    """The demo's 缴费比对结果.xlsx (the refreshed ledgers with the merged
+    roster against the town's tax export): each discrepancy the generator
+    planted on its category's sheet by name, no one else; the printed line
+    says where the workbook is."""
+    folder, proc = demo
+    result = folder / "缴费比对结果.xlsx"
+    assert str(result) in proc.stdout and "各类合计相符" in proc.stdout
+    assert not re.search(r"\d{15}", proc.stdout + proc.stderr)       # no ID number in what is printed
+    sheets = values(result)
+    flagged = sorted((name, row[2]) for name, grid in list(sheets.items())[2:] for row in grid[3:] if row[0] != "")
+    assert flagged == sorted((category, name) for category, name, _id in town.planted)
+    assert {c for c, _n, _i in town.planted} >= {"已缴费未登记台账", "台账已缴费导出无记录", "金额与应缴不符",
+                                                 "重复缴费", "在外地缴费", "姓名不一致"}
 
 
 # ---------------------------------------------------------------- synth and examples

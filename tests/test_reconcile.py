@@ -290,3 +290,40 @@ def test_an_export_continued_on_a_second_sheet_is_read_whole(tmp_path):
     assert f"比对导出{len(PAID)}行" in proc.stdout and "已缴费未登记台账1" in proc.stdout
     added = sheet_rows(tmp_path / "比对结果-缴费.xlsx", "已缴费未登记台账")
     assert [(r[2], r[6]) for r in added] == [("郑十", 4)] and "明细2" in added[0][10]
+
+
+@pytest.mark.parametrize("seed", [2027, 11])
+def test_synth_town_every_planted_discrepancy_is_found_and_nothing_else(tmp_path, seed):
+    """The synthetic town's tax export (the examples' and the demo's): every
+    discrepancy the generator planted is on its category's sheet, found by
+    name and ID from the generator's own record, and no other person is."""
+    from yibao import synth
+    folder = tmp_path / "town"
+    run_yibao("synth", "--persons", "1000", "--seed", str(seed), "-o", str(folder))
+    export = folder / synth.EXPORT_FILE
+    raw = export.read_bytes()
+    text = raw.decode("gbk")                         # GBK, as the tax system saves it
+    assert re.search(r',="430999\d{11}[\dX]",', text) and re.search(r",\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,", text)
+    ledgers = sorted((folder / "台账").glob("*.xlsx"))
+    before = {p: digest(p) for p in [export, *ledgers]}
+    out = tmp_path / "比对结果.xlsx"
+    proc = run_yibao("reconcile", str(export), *map(str, ledgers), "-o", str(out))
+    assert "各类合计相符" in proc.stdout
+    planted = synth.town(1000, seed).planted
+    wb = openpyxl.load_workbook(out, read_only=True)
+    flagged = []
+    for ws in wb.worksheets[2:]:                     # after 比对汇总 and 分村统计: one sheet per category found
+        for r in ws.iter_rows(min_row=4, values_only=True):
+            if r[0] is not None:
+                flagged.append((ws.title, r[2], str(r[3])))
+    assert sorted((c, n) for c, n, _i in flagged) == sorted((c, n) for c, n, _i in planted)
+    ids = {(c, n): i for c, n, i in planted}
+    for category, name, id_no in flagged:
+        if category != "台账身份证号有误":            # the ledger's wrong number is shown as typed
+            assert id_no == ids[category, name]
+    assert {p: digest(p) for p in before} == before
+    listed = (folder / "错误清单.md").read_text(encoding="utf-8")
+    for category, name, _i in planted:
+        assert f"“{name}”" in listed and f"比对：{category}" in listed.split("## 缴费导出与台账比对")[1]
+    # no ID in what the command printed
+    assert not re.search(r"\d{15}", proc.stdout + proc.stderr)
