@@ -17,7 +17,9 @@ from yibao.addin import build, install, vbagen
 from yibao.functions.udf import REGISTRY
 
 ADDIN = Path(build.__file__).resolve().parent
-REFERENCE = ADDIN / "reference"
+# test references live in the repository, not in the installed package (CI installs non-editable)
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO / "addin" / "reference"
 
 
 # ---------------------------------------------------------------- ribbon
@@ -155,7 +157,7 @@ def test_a_description_over_excels_limit_stops_the_generator():
 # ---------------------------------------------------------------- xlwings version
 
 def test_the_required_xlwings_has_what_the_wrappers_call():
-    pyproject = (ADDIN.parent / "pyproject.toml").read_text(encoding="utf-8")
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     need = ".".join(map(str, build.MIN_XLWINGS))
     assert f'"xlwings>={need}"' in pyproject
     assert "Set yibaoServer = XLPy" in UDFS      # the wrappers get the server from XLPy (0.30.11+)
