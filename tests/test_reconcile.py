@@ -290,3 +290,18 @@ def test_an_export_continued_on_a_second_sheet_is_read_whole(tmp_path):
     assert f"比对导出{len(PAID)}行" in proc.stdout and "已缴费未登记台账1" in proc.stdout
     added = sheet_rows(tmp_path / "比对结果-缴费.xlsx", "已缴费未登记台账")
     assert [(r[2], r[6]) for r in added] == [("郑十", 4)] and "明细2" in added[0][10]
+
+
+def test_a_refund_row_is_a_refund_not_a_second_payment(tmp_path):
+    # tax exports list a refund as a negative row of the same person: 张一 paid 400 and was refunded 400
+    east, west = ledgers(tmp_path)
+    rows = PAID[:1] + [("张一", I["ok"], "-400.00", "2025-11-02 10:00:00", "示例县")]
+    export = tax_csv(tmp_path / "缴费明细.csv", rows, bad_id=False)
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    assert "各类合计相符" in proc.stdout and "退费冲减1" in proc.stdout and "重复缴费" not in proc.stdout
+    out = export.with_name("比对结果-缴费.xlsx")
+    refund = sheet_rows(out, "退费冲减")
+    assert [(r[2], r[7]) for r in refund] == [("张一", -400)] and "冲减导出第4行" in refund[0][10]
+    assert "重复缴费" not in openpyxl.load_workbook(out).sheetnames
+    summary = {r[0]: r for r in openpyxl.load_workbook(out)["比对汇总"].iter_rows(min_row=3, values_only=True) if r[0]}
+    assert summary["导出合计"][2:4] == (2, 0) and summary["退费冲减"][2:4] == (1, -400)
