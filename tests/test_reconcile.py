@@ -305,3 +305,11 @@ def test_a_refund_row_is_a_refund_not_a_second_payment(tmp_path):
     assert "重复缴费" not in openpyxl.load_workbook(out).sheetnames
     summary = {r[0]: r for r in openpyxl.load_workbook(out)["比对汇总"].iter_rows(min_row=3, values_only=True) if r[0]}
     assert summary["导出合计"][2:4] == (2, 0) and summary["退费冲减"][2:4] == (1, -400)
+
+
+def test_an_amount_a_formula_left_as_399_99999999999994_is_the_400_excel_shows(tmp_path):
+    # an export or ledger cell computed by a formula keeps binary noise; Excel shows 400.00
+    east, west = ledgers(tmp_path)
+    export = platform_xlsx(tmp_path / "平台导出.xlsx", [("张一", I["ok"], "399.99999999999994", "2025-10-15 09:31:27", "示例县")])
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    assert "一致1" in proc.stdout and "金额与应缴不符" not in proc.stdout and "各类合计相符" in proc.stdout
