@@ -184,6 +184,18 @@ def _footer(row: list[Any]) -> bool:
     return isinstance(lead, str) and HEADER_NOISE.sub("", lead).startswith(("合计", "总计", "小计", "制表", "打印"))
 
 
+def _header_again(raw_id, raw_amount) -> bool:
+    """A second header line (field codes, English names) or the header repeated on every printed
+    page: no digit where the ID goes and words where the amount goes. Not a payment."""
+    if is_blank(raw_id) or is_blank(raw_amount) or re.search(r"\d", cell_text(raw_id)):
+        return False
+    try:
+        fen(raw_amount)
+    except BadValue:
+        return not re.search(r"\d", cell_text(raw_amount))
+    return False
+
+
 def read_payments(grid: list[list[Any]], table: ExportTable, today: datetime.date | None = None,
                   sheet: str = "") -> list[Payment]:
     """Every data row below the header as a :class:`Payment` (pure): blank
@@ -203,6 +215,8 @@ def read_payments(grid: list[list[Any]], table: ExportTable, today: datetime.dat
             continue
         raw_id = get(row, "id_no")
         if is_blank(raw_id) and (_footer(row) or is_blank(get(row, "name"))):
+            continue
+        if _header_again(raw_id, get(row, "amount")):
             continue
         id_no = id_error = ""
         id_text = cell_text(raw_id) if not isinstance(raw_id, float) else f"{raw_id:.5E}"

@@ -313,3 +313,17 @@ def test_an_amount_a_formula_left_as_399_99999999999994_is_the_400_excel_shows(t
     export = platform_xlsx(tmp_path / "平台导出.xlsx", [("张一", I["ok"], "399.99999999999994", "2025-10-15 09:31:27", "示例县")])
     proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
     assert "一致1" in proc.stdout and "金额与应缴不符" not in proc.stdout and "各类合计相符" in proc.stdout
+
+
+def test_a_second_header_line_and_a_header_repeated_per_page_are_not_payments(tmp_path):
+    east, west = ledgers(tmp_path)
+    export = tax_csv(tmp_path / "缴费明细.csv", PAID[:4], bad_id=False)
+    lines = export.read_bytes().decode("gbk").split("\r\n")
+    header = lines[2]
+    lines[3:3] = ["No,Name,IdType,IdNo,Item,Amount,Date,Area"]          # field names under the Chinese header
+    lines[6:6] = [header]                                                 # the header again (next printed page)
+    lines[7:7] = [',无号者,居民身份证,,城乡居民基本医疗保险,400.00,2025-10-19 09:00:00,示例县']   # a real row, no ID
+    export.write_bytes("\r\n".join(lines).encode("gbk"))
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    assert "比对导出5行" in proc.stdout and "证件号码无法识别1" in proc.stdout, proc.stdout
+    assert [r[2] for r in sheet_rows(export.with_name("比对结果-缴费.xlsx"), "证件号码无法识别")] == ["无号者"]
