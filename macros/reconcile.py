@@ -37,6 +37,7 @@ from yibao.functions import idno
 from yibao.functions import plan as plans
 from yibao.functions import status as statuses
 from yibao.functions.person import id_of
+from yibao.functions.text import name_key
 from yibao.functions.values import BadValue, fen, yuan, yuan_text
 
 from . import book as books
@@ -345,7 +346,7 @@ def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str,
             export.append((p, TO_ADD, None, ""))
             continue
         matched.add(p.id_no)
-        if p.name and rec.name and p.name != rec.name:
+        if p.name and rec.name and name_key(p.name) != name_key(rec.name):
             names.append((p, rec))
         expected = expected_fen(rec, proxy_source)
         if p.amount_error:          # an amount that cannot be read is not taken as agreeing

@@ -327,3 +327,14 @@ def test_a_second_header_line_and_a_header_repeated_per_page_are_not_payments(tm
     proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
     assert "比对导出5行" in proc.stdout and "证件号码无法识别1" in proc.stdout, proc.stdout
     assert [r[2] for r in sheet_rows(export.with_name("比对结果-缴费.xlsx"), "证件号码无法识别")] == ["无号者"]
+
+
+def test_one_name_written_two_ways_is_not_a_name_mismatch(tmp_path):
+    # full-width letters and another middle dot (one name_key with validate); only 周柒 differs
+    east = ledger(tmp_path / "东山村.xlsx", "东山村", [("Ａｌｉ·木合", I["ok"], None, 400), ("周七", I["name"], None, 400)])
+    rows = [("Ali•木合", I["ok"], "400.00", "2025-10-15 09:31:27", "示例县"),
+            ("周柒", I["name"], "400.00", "2025-10-18 14:20:00", "示例县")]
+    export = platform_xlsx(tmp_path / "平台导出.xlsx", rows)
+    proc = run_yibao("reconcile", str(export), str(east), "--policy", "shili-2026")
+    assert "1人姓名与台账不同" in proc.stdout, proc.stdout
+    assert [r[2] for r in sheet_rows(export.with_name("比对结果-缴费.xlsx"), "姓名不一致")] == ["周七"]
