@@ -125,18 +125,29 @@ def compact_id(text: str) -> str:
 
 _ANY_DOT = re.compile(f"[{DOTS}]")
 _ANY_SPACE = re.compile(r"\s+")
+# a note in brackets after a name, as death lists write it: 张三（已故）, 张三(殁), 张三【死亡】
+# (NFKC has already made full-width round brackets ASCII); no legal name has brackets
+_NOTE = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|〔[^〔〕]*〕)\s*$")
 
 
 def name_key(text: str) -> str:
     """A person's name as two sources are compared: :func:`clean`, then
-    full-width folded (NFKC), every space dropped and every kind of dot made
-    the middle dot. Two names are one person's when their keys are equal.
+    full-width folded (NFKC), a note in brackets at the end dropped (a death
+    list's 张三（已故）), every space dropped and every kind of dot made the
+    middle dot. Two names are one person's when their keys are equal.
 
     >>> name_key(" 肖 桂娟 ") == name_key("肖桂娟"), name_key("阿依·木合") == name_key("阿依•木合")
     (True, True)
+    >>> name_key("肖桂娟（已故）") == name_key("肖桂娟(殁)") == name_key("肖桂娟")
+    True
     >>> name_key("王五") == name_key("肖桂娟")
     False
     """
     text = unicodedata.normalize("NFKC", clean(text))
+    while True:
+        bare = _NOTE.sub("", text)
+        if bare == text or not bare:
+            break
+        text = bare
     return _ANY_DOT.sub("\u00b7", _ANY_SPACE.sub("", text))
 

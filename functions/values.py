@@ -42,20 +42,29 @@ _MONEY_JUNK = re.compile(f"[,，\\s{INVISIBLE}元¥￥]")
 def fen(value) -> int:
     """Yuan (text, int, Decimal or a float from an Excel cell) to integer fen.
 
-    Floats are read through their shortest repr, so 0.1 + 0.2 style noise
-    from Excel cannot leak in; more than two decimals is an error.
+    Floats are read as Excel shows them, to 15 significant digits, so the
+    0.1 + 0.2 style noise a formula leaves in a cell (399.99999999999994 for
+    a cell showing 400) cannot leak in; more than two decimals is an error.
+
+    >>> fen(399.99999999999994), fen(0.1 + 0.2), fen(201.5), fen("1,100.50")
+    (40000, 30, 20150, 110050)
+    >>> fen("Infinity")
+    Traceback (most recent call last):
+    yibao.functions.values.BadValue: 无法识别的金额“Infinity”
     """
     if isinstance(value, bool):
         raise BadValue("金额不能是真/假值")
     if isinstance(value, int):
         return value * 100
     if isinstance(value, float):
-        value = repr(value)
+        value = f"{value:.15g}" if abs(value) < 1e15 else repr(value)
     text = _MONEY_JUNK.sub("", str(value))
     try:
         amount = Decimal(text) * 100
     except InvalidOperation:
         raise BadValue(f"无法识别的金额“{value}”") from None
+    if not amount.is_finite():      # "inf", "NaN" typed in a CSV
+        raise BadValue(f"无法识别的金额“{value}”")
     if amount != amount.to_integral_value():
         raise BadValue(f"金额“{value}”超过两位小数")
     return int(amount)

@@ -121,7 +121,9 @@ def run(book, plan=None, policy: str | None = None, output: Path | None = None, 
                 seen.add(at)
                 sources.append((mine, grids) if at == here else (label, g))
         if here not in seen:
-            sources.insert(0, (mine, grids))
+            # --others names only the other villages: each village's run must agree on one order,
+            # so take them all in file-name order (the order 台账/*.xlsx gives summary)
+            sources = sorted([(mine, grids)] + sources, key=lambda source: Path(source[0]).name)
         everyone, _notes = ledger_records(plan, sources, lists=lists)
         persons = unique_persons(everyone)
         dropped = [(d, k) for d, k in persons.duplicates if d.book == mine and k.book != mine]

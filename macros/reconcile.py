@@ -37,6 +37,7 @@ from yibao.functions import idno
 from yibao.functions import plan as plans
 from yibao.functions import status as statuses
 from yibao.functions.person import id_of
+from yibao.functions.text import name_key
 from yibao.functions.values import BadValue, fen, yuan, yuan_text
 
 from . import book as books
@@ -53,13 +54,14 @@ OK = "一致"
 TO_ADD = "已缴费未登记台账"          # paid, on no ledger: add to the ledger
 AMOUNT = "金额与应缴不符"            # e.g. a subsidized person who paid the full fee: refund or correct
 TWICE = "重复缴费"                  # the same person paid twice for one period
+REFUND = "退费冲减"                 # a negative row: money paid back (退费), not a payment
 ELSEWHERE = "在外地缴费"            # the export's region is not the plan's
 LEDGER_UNPAID = "台账未记缴费"       # on the ledger as not paid, the export says paid: update the ledger
 BAD_ID = "证件号码无法识别"
 OTHER_ITEM = "非居民医保"            # another insurance (养老…) in the same export: not compared
 
 #: every export row is in exactly one of these (in the order they are decided and listed)
-EXPORT_CATEGORIES = (BAD_ID, OTHER_ITEM, ELSEWHERE, TWICE, TO_ADD, AMOUNT, LEDGER_UNPAID, OK)
+EXPORT_CATEGORIES = (BAD_ID, OTHER_ITEM, ELSEWHERE, REFUND, TWICE, TO_ADD, AMOUNT, LEDGER_UNPAID, OK)
 
 IN_EXPORT = "在导出中"              # matched to an export row (its category says how it compares)
 TO_CHASE = "台账已缴费导出无记录"    # to chase: marked paid (or proxy-paid) on the ledger, not in the export
@@ -76,6 +78,7 @@ ACTION = {
     TO_CHASE: "核实是否已缴费：未缴的督促缴费，已缴的查缴费凭证",
     AMOUNT: "核对身份和应缴金额：多缴的办理退费或更正",
     TWICE: "同一所属期缴费两次：办理退费",
+    REFUND: "导出中的退费（负数金额）：核实是否已全额退费，已退的把台账改为未缴费",
     ELSEWHERE: "在外地参保缴费：核实后按异地参保处理",
     LEDGER_UNPAID: "导出显示已缴费：更新台账的缴费信息",
     BAD_ID: "导出中的证件号码无法识别，无法比对：人工核对",
@@ -182,6 +185,18 @@ def _footer(row: list[Any]) -> bool:
     return isinstance(lead, str) and HEADER_NOISE.sub("", lead).startswith(("合计", "总计", "小计", "制表", "打印"))
 
 
+def _header_again(raw_id, raw_amount) -> bool:
+    """A second header line (field codes, English names) or the header repeated on every printed
+    page: no digit where the ID goes and words where the amount goes. Not a payment."""
+    if is_blank(raw_id) or is_blank(raw_amount) or re.search(r"\d", cell_text(raw_id)):
+        return False
+    try:
+        fen(raw_amount)
+    except BadValue:
+        return not re.search(r"\d", cell_text(raw_amount))
+    return False
+
+
 def read_payments(grid: list[list[Any]], table: ExportTable, today: datetime.date | None = None,
                   sheet: str = "") -> list[Payment]:
     """Every data row below the header as a :class:`Payment` (pure): blank
@@ -201,6 +216,8 @@ def read_payments(grid: list[list[Any]], table: ExportTable, today: datetime.dat
             continue
         raw_id = get(row, "id_no")
         if is_blank(raw_id) and (_footer(row) or is_blank(get(row, "name"))):
+            continue
+        if _header_again(raw_id, get(row, "amount")):
             continue
         id_no = id_error = ""
         id_text = cell_text(raw_id) if not isinstance(raw_id, float) else f"{raw_id:.5E}"
@@ -316,6 +333,10 @@ def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str,
             export.append((p, ELSEWHERE, rec, f"参保地“{p.region}”"))
             continue
         key = (p.id_no, p.period)
+        if p.amount is not None and p.amount < 0:     # a refund: not a second payment, not compared with PAYABLE
+            paid = seen.get(key)
+            export.append((p, REFUND, rec, f"退费{yuan_text(-p.amount)}元" + (f"，冲减导出{paid.where}的缴费" if paid else "")))
+            continue
         first = seen.get(key)
         if first is not None:
             export.append((p, TWICE, rec, f"与导出{first.where}同一人" + (f"（所属期{p.period}）" if p.period else "")))
@@ -325,7 +346,7 @@ def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str,
             export.append((p, TO_ADD, None, ""))
             continue
         matched.add(p.id_no)
-        if p.name and rec.name and p.name != rec.name:
+        if p.name and rec.name and name_key(p.name) != name_key(rec.name):
             names.append((p, rec))
         expected = expected_fen(rec, proxy_source)
         if p.amount_error:          # an amount that cannot be read is not taken as agreeing
@@ -489,8 +510,9 @@ def _regions(plan: plans.Plan, region: str | None) -> tuple[str, ...]:
 
 
 def summary_line(outcome: Outcome, output: Path) -> str:
-    parts = [f"{c}{outcome.count(c)}" for c in (OK, TO_ADD, TO_CHASE, AMOUNT, TWICE, ELSEWHERE, LEDGER_UNPAID,
-                                                 BAD_ID, OTHER_ITEM, LEDGER_BAD_ID) if outcome.count(c) or c == OK]
+    parts = [f"{c}{outcome.count(c)}" for c in (OK, TO_ADD, TO_CHASE, AMOUNT, TWICE, REFUND, ELSEWHERE,
+                                                 LEDGER_UNPAID, BAD_ID, OTHER_ITEM, LEDGER_BAD_ID)
+             if outcome.count(c) or c == OK]
     line = (f"比对导出{len(outcome.export)}行、台账{len(outcome.ledger)}人：" + "，".join(parts))
     if outcome.names:
         line += f"；{len(outcome.names)}人姓名与台账不同"

@@ -327,3 +327,51 @@ def test_synth_town_every_planted_discrepancy_is_found_and_nothing_else(tmp_path
         assert f"“{name}”" in listed and f"比对：{category}" in listed.split("## 缴费导出与台账比对")[1]
     # no ID in what the command printed
     assert not re.search(r"\d{15}", proc.stdout + proc.stderr)
+
+
+def test_a_refund_row_is_a_refund_not_a_second_payment(tmp_path):
+    # tax exports list a refund as a negative row of the same person: 张一 paid 400 and was refunded 400
+    east, west = ledgers(tmp_path)
+    rows = PAID[:1] + [("张一", I["ok"], "-400.00", "2025-11-02 10:00:00", "示例县")]
+    export = tax_csv(tmp_path / "缴费明细.csv", rows, bad_id=False)
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    assert "各类合计相符" in proc.stdout and "退费冲减1" in proc.stdout and "重复缴费" not in proc.stdout
+    out = export.with_name("比对结果-缴费.xlsx")
+    refund = sheet_rows(out, "退费冲减")
+    assert [(r[2], r[7]) for r in refund] == [("张一", -400)] and "冲减导出第4行" in refund[0][10]
+    assert "重复缴费" not in openpyxl.load_workbook(out).sheetnames
+    summary = {r[0]: r for r in openpyxl.load_workbook(out)["比对汇总"].iter_rows(min_row=3, values_only=True) if r[0]}
+    assert summary["导出合计"][2:4] == (2, 0) and summary["退费冲减"][2:4] == (1, -400)
+
+
+def test_an_amount_a_formula_left_as_399_99999999999994_is_the_400_excel_shows(tmp_path):
+    # an export or ledger cell computed by a formula keeps binary noise; Excel shows 400.00
+    east, west = ledgers(tmp_path)
+    export = platform_xlsx(tmp_path / "平台导出.xlsx", [("张一", I["ok"], "399.99999999999994", "2025-10-15 09:31:27", "示例县")])
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    assert "一致1" in proc.stdout and "金额与应缴不符" not in proc.stdout and "各类合计相符" in proc.stdout
+
+
+def test_a_second_header_line_and_a_header_repeated_per_page_are_not_payments(tmp_path):
+    east, west = ledgers(tmp_path)
+    export = tax_csv(tmp_path / "缴费明细.csv", PAID[:4], bad_id=False)
+    lines = export.read_bytes().decode("gbk").split("\r\n")
+    header = lines[2]
+    lines[3:3] = ["No,Name,IdType,IdNo,Item,Amount,Date,Area"]          # field names under the Chinese header
+    lines[6:6] = [header]                                                 # the header again (next printed page)
+    lines[7:7] = [',无号者,居民身份证,,城乡居民基本医疗保险,400.00,2025-10-19 09:00:00,示例县']   # a real row, no ID
+    export.write_bytes("\r\n".join(lines).encode("gbk"))
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    assert "比对导出5行" in proc.stdout and "证件号码无法识别1" in proc.stdout, proc.stdout
+    assert [r[2] for r in sheet_rows(export.with_name("比对结果-缴费.xlsx"), "证件号码无法识别")] == ["无号者"]
+
+
+def test_one_name_written_two_ways_is_not_a_name_mismatch(tmp_path):
+    # full-width letters and another middle dot (one name_key with validate); only 周柒 differs
+    east = ledger(tmp_path / "东山村.xlsx", "东山村", [("Ａｌｉ·木合", I["ok"], None, 400), ("周七", I["name"], None, 400)])
+    rows = [("Ali•木合", I["ok"], "400.00", "2025-10-15 09:31:27", "示例县"),
+            ("周柒", I["name"], "400.00", "2025-10-18 14:20:00", "示例县")]
+    export = platform_xlsx(tmp_path / "平台导出.xlsx", rows)
+    proc = run_yibao("reconcile", str(export), str(east), "--policy", "shili-2026")
+    assert "1人姓名与台账不同" in proc.stdout, proc.stdout
+    assert [r[2] for r in sheet_rows(export.with_name("比对结果-缴费.xlsx"), "姓名不一致")] == ["周七"]

@@ -188,3 +188,16 @@ def test_the_demo_posts_a_person_on_two_villages_once(demo):
     posted = [p.stem for p in (demo / "公示名单").glob("*.xlsx")
               if any(r[2] == "高春霞" for r in openpyxl.load_workbook(p).active.iter_rows(values_only=True))]
     assert len(posted) == 1, posted
+
+
+def test_notice_given_only_the_other_villages_still_posts_a_person_once(demo, tmp_path):
+    # the help says --others is 本镇其他村的台账: each village's notice run with the others only
+    # must agree where 高春霞 (北坡社区 and 西河村) is posted
+    ledgers = sorted((demo / "原始数据" / "台账").glob("*.xlsx"))
+    posted = []
+    for ledger in ledgers:
+        out = tmp_path / f"{ledger.stem}公示.xlsx"
+        run_yibao("notice", str(ledger), "-o", str(out), "--others", *[str(p) for p in ledgers if p != ledger])
+        if any(r[2] == "高春霞" for r in openpyxl.load_workbook(out).active.iter_rows(values_only=True)):
+            posted.append(ledger.stem)
+    assert posted == ["北坡社区"], posted

@@ -176,6 +176,18 @@ def test_a_list_naming_another_person_on_the_id_is_pending_not_applied():
     assert kind(**FULL, id_no=A, lists=same, name="肖桂娟").kind == st.DECEASED
 
 
+def test_a_death_list_noting_the_death_after_the_name_is_the_same_person():
+    # death lists write 张三（已故）: the note is not another name, the person is 已死亡, not 待核实
+    for written in ("肖桂娟（已故）", "肖桂娟(已故)", "肖桂娟（殁）", "肖　桂娟【死亡】"):
+        lists = SideLists(deceased={A: "死亡人员名单.xlsx 第2行"},
+                          names={A: (("死亡人员名单", "死亡人员名单.xlsx 第2行", written),)})
+        assert kind(**FULL, id_no=A, lists=lists, name="肖桂娟").kind == st.DECEASED, written
+    # another name with a note is still another name
+    other = SideLists(deceased={A: "死亡人员名单.xlsx 第2行"},
+                      names={A: (("死亡人员名单", "死亡人员名单.xlsx 第2行", "王五（已故）"),)})
+    assert kind(**FULL, id_no=A, lists=other, name="肖桂娟").kind == st.PENDING
+
+
 def test_plain_rows_have_no_contradiction():
     assert decide(**FULL, id_no=A)[1] == ()
     assert decide(**OWES, paid=40000, id_no=A)[1] == ()
