@@ -451,11 +451,7 @@ def read_side_lists(paths, deceased=(), employee=(), today: datetime.date | None
     rows: list[SideRow] = []
     for path in paths:
         path = Path(path)
-        grids = books.read_grid_any(path)
-        try:
-            kinds = classify_book(grids, path.name)
-        except AmbiguousColumns as exc:
-            raise books.BookError(f"“{path.name}”：{exc}") from None
+        grids, kinds = _read_classified(path)
         for sheet, found in kinds.items():
             if found.kind is None:
                 raise books.BookError(unclassified_message(path.name, sheet, found))
@@ -469,6 +465,16 @@ def read_side_lists(paths, deceased=(), employee=(), today: datetime.date | None
     return side_lists(rows)
 
 
+def _read_classified(path: Path):
+    """(grids, kinds by sheet) of a list file; ``books.BookError`` (Chinese)
+    when a sheet has two columns that could each be the ID or identity."""
+    grids = books.read_grid_any(path)
+    try:
+        return grids, classify_book(grids, path.name)
+    except AmbiguousColumns as exc:
+        raise books.BookError(f"“{path.name}”：{exc}") from None
+
+
 def read_roster(path) -> list[SideRow]:
     """The person rows of a merged roster (the 资助名单汇总 of dedupe's
     资助名单比对结果.xlsx, or the same table saved as .xls/.csv or under
@@ -478,11 +484,7 @@ def read_roster(path) -> list[SideRow]:
     Raises ``books.BookError`` (Chinese) when the file holds no such table,
     or the table has no 资助金额 column, or an amount cannot be read."""
     path = Path(path)
-    grids = books.read_grid_any(path)
-    try:
-        kinds = classify_book(grids, path.name)
-    except AmbiguousColumns as exc:
-        raise books.BookError(f"“{path.name}”：{exc}") from None
+    grids, kinds = _read_classified(path)
     sheets = {sheet: k for sheet, k in kinds.items() if k.kind == ROSTER}
     if not sheets:
         raise books.BookError(f"“{path.name}”不是资助名单合并结果（没有含“资助类别”“确定理由”列的“资助名单汇总”表）："
