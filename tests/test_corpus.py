@@ -315,15 +315,7 @@ def _reported(run: Run) -> str:
 
 # --------------------------------------------------------------- checks
 def _refused_cleanly(run: Run) -> list[str]:
-    problems = []
-    text = run.proc.stdout + run.proc.stderr
-    if "Traceback" in text:
-        problems.append("Python traceback: " + text[-300:])
-    if not re.search(r"[\u4e00-\u9fff]", text):
-        problems.append(f"no Chinese message: {text[-200:]!r}")
-    if run.after.read_bytes() != run.before.read_bytes():
-        problems.append("refused, but the file changed")
-    return problems
+    return mc.refused_cleanly(run.proc, run.before, run.after)
 
 
 def _lost(run: Run, reference: dict) -> list[str]:

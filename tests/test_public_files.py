@@ -221,15 +221,7 @@ def _cells(path) -> dict[str, dict[str, object]] | None:
 
 # --------------------------------------------------------------- checks
 def _refused_cleanly(run: Run) -> list[str]:
-    problems = []
-    text = run.proc.stdout + run.proc.stderr
-    if "Traceback" in text:
-        problems.append("Python traceback: " + text[-300:])
-    if not re.search(r"[\u4e00-\u9fff]", text):
-        problems.append(f"no Chinese message: {text[-200:]!r}")
-    if run.after.read_bytes() != run.before.read_bytes():
-        problems.append("refused, but the file changed")
-    return problems
+    return mc.refused_cleanly(run.proc, run.before, run.after)
 
 
 def _changed_parts_keep_theirs(before, after, roles) -> list[str]:

@@ -697,6 +697,20 @@ def build(folder) -> dict[str, Path]:
 
 
 
+
+def refused_cleanly(proc, before: Path, after: Path) -> list[str]:
+    """What is wrong with a refusal (shared by the tests): a traceback, no
+    Chinese message, or a file that changed although the action refused."""
+    problems = []
+    text = proc.stdout + proc.stderr
+    if "Traceback" in text:
+        problems.append("Python traceback: " + text[-300:])
+    if not re.search(r"[\u4e00-\u9fff]", text):
+        problems.append(f"no Chinese message: {text[-200:]!r}")
+    if after.read_bytes() != before.read_bytes():
+        problems.append("refused, but the file changed")
+    return problems
+
 # ---------------------------------------------------------------- reading a package (shared by the tests)
 
 def local(tag: str) -> str:
