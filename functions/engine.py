@@ -253,15 +253,7 @@ def _condition_text(cat: Category) -> str:
     if cat.excluded_by:
         parts.append(f"同时是{'、'.join(cat.excluded_by)}的按后者")
     if cat.requires_any:
-        alts = []
-        for cond in cat.requires_any:
-            if "age_min" in cond:
-                alts.append(f"年满{cond['age_min']}周岁")
-            if "age_max" in cond:
-                alts.append(f"未满{cond['age_max'] + 1}周岁")
-            if "holds" in cond:
-                alts.append(f"同时为{cond['holds']}")
-        parts.append("须" + "或".join(alts))
+        parts.append("须" + "或".join(cat.alternatives()))
     return "；".join(parts)
 
 

@@ -115,20 +115,26 @@ class Category:
                 ages = f"{self.age_min}至{self.age_max}周岁"
             out.append(("条件", ("按身份证号算出的年龄自动认定：" if self.from_age else "仅限") + ages))
         if self.requires_any:
-            alts = []
-            for cond in self.requires_any:
-                parts = []
-                if "age_min" in cond:
-                    parts.append(f"年满{cond['age_min']}周岁")
-                if "age_max" in cond:
-                    parts.append(f"未满{cond['age_max'] + 1}周岁")
-                if "holds" in cond:
-                    parts.append(f"同时为{cond['holds']}")
-                alts.append("且".join(parts))
+            alts = self.alternatives()
             out.append(("条件", "仅限" + "、".join(alts[:-1]) + ("或" if len(alts) > 1 else "") + alts[-1] + "的"))
         for other in self.excluded_by:
             out.append(("排除", f"同时是{other}的，不按本类资助（按{other}）"))
         return out
+
+    def alternatives(self) -> list[str]:
+        """``requires_any`` in words, one string per alternative (its parts
+        joined by 且): 001 四(二)2 → ["年满60周岁", "未满18周岁", "同时为重度残疾人"]."""
+        alts = []
+        for cond in self.requires_any:
+            parts = []
+            if "age_min" in cond:
+                parts.append(f"年满{cond['age_min']}周岁")
+            if "age_max" in cond:
+                parts.append(f"未满{cond['age_max'] + 1}周岁")
+            if "holds" in cond:
+                parts.append(f"同时为{cond['holds']}")
+            alts.append("且".join(parts))
+        return alts
 
     def subsidy_fen(self, fee: int) -> int:
         """The subsidy toward a fee of ``fee`` fen, never more than the fee."""
