@@ -56,6 +56,57 @@ def _fill(ws, cells: dict[tuple[int, int], str]):
             ws.range(union).color = _rgb(argb)
 
 
+#: Excel's constants (XlPaperSize, XlPageOrientation)
+XL_PAPER_A4, XL_PORTRAIT, XL_LANDSCAPE = 9, 1, 2
+
+
+def _print_setup(ws, sheet: OutSheet) -> None:
+    """Print a result sheet in Excel as the file backend prints it (issue 11,
+    打印): the one :func:`~yibao.macros.book.print_plan` for both, so the
+    sheet staff print from the ribbon is A4, fits its width (or breaks into
+    column sections repeating the leading columns), repeats the header rows,
+    keeps wrapped headers and notes whole, and numbers its pages."""
+    from openpyxl.utils import get_column_letter
+
+    from .book import print_plan, print_titles
+    plan = print_plan(sheet)
+    for c, width in plan.widths:
+        ws.range((1, c)).column_width = width
+    for r, pt in plan.row_heights:
+        ws.range((r, 1)).row_height = pt
+    for ref in plan.merges:
+        if ref not in sheet.merges:           # a note line merged across its page section
+            ws.range(ref).merge()
+    for r in plan.notes:
+        ws.range((r, 1)).api.WrapText = True
+    for c in plan.wrap_cols:
+        first = sheet.title_rows + sheet.header_rows + 1
+        last = max(len(sheet.rows) - sheet.footer_rows, first)
+        ws.range((first, c), (last, c)).api.WrapText = True
+    ws.api.ResetAllPageBreaks()              # a rerun: the last run's breaks go
+    setup = ws.api.PageSetup
+    setup.PaperSize = XL_PAPER_A4
+    setup.Orientation = XL_LANDSCAPE if plan.landscape else XL_PORTRAIT
+    if plan.fit_width:
+        setup.Zoom = False
+        setup.FitToPagesWide = 1
+        setup.FitToPagesTall = False
+    else:
+        for c in plan.col_breaks:
+            ws.api.VPageBreaks.Add(ws.range((1, c + 1)).api)
+        if plan.title_cols:
+            setup.PrintTitleColumns = f"$A:${get_column_letter(plan.title_cols)}"
+    for r in plan.row_breaks:
+        ws.api.HPageBreaks.Add(ws.range((r + 1, 1)).api)
+    rows = print_titles(sheet, cols=False)
+    if rows:
+        first, last = rows.split(":")
+        setup.PrintTitleRows = f"${first}:${last}"
+    setup.CenterFooter = "第 &P 页 共 &N 页"
+    if sheet.page_label:
+        setup.RightHeader = sheet.page_label.replace("&", "&&")
+
+
 class ExcelBook(Book):
     """The workbook Excel has open (``xw.Book.caller()``)."""
 
@@ -109,6 +160,7 @@ class ExcelBook(Book):
             ws.range((first_body, c), (max(len(grid), first_body), c)).number_format = fmt
         _fill(ws, sheet.fills)
         ws.autofit("c")
+        _print_setup(ws, sheet)
         if sheet.chart:
             spec = sheet.chart
             vcol, v1, v2 = spec["values"]

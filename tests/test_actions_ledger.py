@@ -714,3 +714,76 @@ def test_validate_names_a_flagged_cell_that_carries_a_threaded_comment(tmp_path)
     assert report and "姓名" in report[0][6]
     # the thread itself is still the user's, unchanged
     assert mc.THREADED_TEXT.encode() in mc.read_package(ledger_file)["xl/threadedComments/threadedComment1.xml"]
+
+
+def test_live_excel_result_sheet_prints_as_the_file_does():
+    """ExcelBook.replace_sheet against a recording stand-in for xlwings: a
+    result sheet made from the ribbon prints like the one the command writes
+    (the one print plan): A4 landscape fitted to the page width, header rows
+    repeated, pages numbered, the 份 label at the top right; a rerun first
+    drops the last run's page breaks."""
+    from yibao.macros import _excel
+    from yibao.macros.book import OutSheet, print_plan
+
+    sets, calls = {}, []
+
+    class Api:
+        def __init__(self, path):
+            object.__setattr__(self, "_path", path)
+
+        def __getattr__(self, name):
+            if name in ("PageSetup", "Tab"):
+                return Api(f"{self._path}.{name}")
+            if name == "Color":
+                return 0
+            return lambda *a: calls.append((f"{self._path}.{name}", a))
+
+        def __setattr__(self, name, value):
+            sets[f"{self._path}.{name}"] = value
+
+    class Range:
+        def __init__(self, *address):
+            self.address = address
+            self.api = Api(f"range{address}")
+
+        def __setattr__(self, name, value):
+            if name in ("address", "api"):
+                object.__setattr__(self, name, value)
+            else:
+                sets[f"range{self.address}.{name}"] = value
+
+        def merge(self):
+            calls.append(("merge", self.address))
+
+    class Sheet:
+        name = "缴费比对汇总"
+        api = Api("sheet")
+
+        def range(self, *address):
+            return Range(*address)
+
+        def autofit(self, axis):
+            calls.append(("autofit", axis))
+
+    class Sheets(list):
+        def add(self, title, after=None):
+            return Sheet()
+
+    class Book:
+        fullname = "台账.xlsx"
+        sheets = Sheets([type("S", (), {"name": "台账"})()])
+
+    rows = [["示例镇缴费比对汇总"], ["村（社区）", "姓名", "身份证号", "类别", "金额（元）", "处理意见"]]
+    rows += [["东山村", f"张{i}", "430999195001010213", "已缴费未登记台账", 400, "核实后补录到台账"] for i in range(40)]
+    sheet = OutSheet("缴费比对汇总", rows, title_rows=1, widths={6: 30}, page_label="第1份／共3份")
+    _excel.ExcelBook(Book()).replace_sheet(sheet)
+    plan = print_plan(sheet)
+    assert sets["sheet.PageSetup.PaperSize"] == _excel.XL_PAPER_A4
+    assert sets["sheet.PageSetup.Orientation"] == (_excel.XL_LANDSCAPE if plan.landscape else _excel.XL_PORTRAIT)
+    assert plan.fit_width and sets["sheet.PageSetup.FitToPagesWide"] == 1
+    assert sets["sheet.PageSetup.FitToPagesTall"] is False and sets["sheet.PageSetup.Zoom"] is False
+    assert sets["sheet.PageSetup.PrintTitleRows"] == "$2:$2"
+    assert sets["sheet.PageSetup.CenterFooter"] == "第 &P 页 共 &N 页"
+    assert sets["sheet.PageSetup.RightHeader"] == "第1份／共3份"
+    assert sets["range((1, 6),).column_width"] == dict(plan.widths)[6]
+    assert ("sheet.ResetAllPageBreaks", ()) in calls
