@@ -67,7 +67,10 @@ def read_sent(path: Path, grids: dict[str, list[list[Any]]]) -> Sent:
                 reasons = tuple(r for r in cell_text(row[4]).split("、") if r)
                 sent.sheets[int(float(row[1]))] = (cell_text(row[2]), cell_text(row[3]), reasons, [])
             elif kind == "列":
-                sent.sheets[int(float(row[1]))][3].extend(cell_text(v) for v in row[2:])
+                headers = sent.sheets[int(float(row[1]))][3]
+                headers.extend(cell_text(v) for v in row[2:])
+                while headers and not headers[-1]:
+                    headers.pop()
             elif kind == "行":
                 no = int(float(row[2]))
                 width = len(sent.sheets[no][3])
@@ -75,9 +78,6 @@ def read_sent(path: Path, grids: dict[str, list[list[Any]]]) -> Sent:
                 sent.rows[cell_text(row[1])] = (no, int(float(row[3])), values)
     except (IndexError, ValueError, KeyError, TypeError):
         raise books.BookError(f"“{path.name}”的拆分记录已损坏，无法合并：请让村里用原来发的文件重新填写") from None
-    for no, (_n, _t, _r, headers) in sent.sheets.items():
-        while headers and not headers[-1]:
-            headers.pop()
     return sent
 
 

@@ -167,6 +167,33 @@ def _units(value) -> float:
     return sum(2.0 if ord(ch) > 0x2E7F else 1.1 for ch in text)
 
 
+#: Excel column widths: 核实结果 and 核实说明 each, and what a sheet may have in all to print on
+#: one A4 landscape page width at a readable size (books.FIT_LIMIT of the printable width)
+RESULT_WIDTH = 11.0
+PAGE_UNITS = 118.0
+
+
+def _fit_widths(header: list, body: list[list]) -> dict[int, float]:
+    """Column widths (Excel units) of the list's columns: each as wide as
+    its widest cell (the header may wrap onto two lines), the widest text
+    columns narrowed until the sheet with 核实结果 and 核实说明 fits the page
+    width (their text wraps when printed); ID columns keep their 18 digits."""
+    widths, keep = {}, set()
+    for c, head in enumerate(header):
+        widest = max((_units(r[c]) for r in body if c < len(r)), default=0)
+        widths[c + 1] = max(4.0, min(30.0, max(widest, _units(head) if _units(head) <= 10 else max(10.0, _units(head) / 2)) + 1))
+        if field_of(cell_text(head)) == "id_no":
+            keep.add(c + 1)
+    budget = PAGE_UNITS - 2 * RESULT_WIDTH
+    while sum(widths.values()) > budget:
+        narrow = [c for c in widths if c not in keep and widths[c] > 8]
+        if not narrow:
+            break
+        widest = max(narrow, key=lambda c: widths[c])
+        widths[widest] -= 1
+    return widths
+
+
 def _safe_name(village: str) -> str:
     return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", village).strip(" .") or "村"
 
@@ -185,20 +212,17 @@ def _village_sheet(ls: ListSheet, village: str, rows: list[tuple[int, list, str]
     width = ls.width
     source_title = ls.titles[0] if ls.titles else ls.name
     titles = [f"{village}：{ls.name}（{len(rows)}行）",
-              f"请在“{RESULT}”列下拉选择核实情况，需要说明的写在“{NOTE}”列；其他列是系统数据，请勿修改。"
-              f"本表含完整身份证号，只供本村核实，请勿张贴或外传"]
+              f"请在“{RESULT}”列下拉选择，需要说明的写在“{NOTE}”列；其他列是系统数据，请勿修改。"
+              f"含完整身份证号，只供本村核实，请勿外传"]
     if ls.titles[1:] or source_title != ls.name:
         titles.insert(1, "；".join(ls.titles[1:]) or source_title)
     header = [list(h) + [None, None] for h in ls.header]
     header[-1][width:width + 2] = [RESULT, NOTE]
     body = [list(values) + [None, None] for _r, values, _v in rows]
     all_rows = [[t] for t in titles] + header + body
-    widths = {}
-    for c in range(width):
-        widest = max((_units(r[c]) for r in header[-1:] + body), default=4)
-        widths[c + 1] = max(4.0, min(30.0, widest + 1.5))
-    widths[width + 1] = 14.0
-    widths[width + 2] = 22.0
+    widths = _fit_widths(header[-1][:width], body)
+    widths[width + 1] = RESULT_WIDTH
+    widths[width + 2] = RESULT_WIDTH
     top = len(titles) + len(header)
     fills = {}
     for r in range(top + 1, top + len(body) + 1):
