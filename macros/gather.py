@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import book as books
-from .split import KEY, MAGIC, MANIFEST, NOTE, RESULT, _plain, _units
+from .split import KEY, MAGIC, MANIFEST, NOTE, PAGE_UNITS, RESULT, _fit_widths, _plain
 from .table import cell_text, column_name, field_of, is_blank
 
 __all__ = ["Sent", "read_sent", "gather", "run", "ribbon", "add_parser"]
@@ -324,17 +324,18 @@ def gather(paths: list[Path], output: Path | None = None) -> str:
              "本工作簿含完整身份证号，供乡镇内部核对，请勿张贴或外传"]
     last = column_name(len(rows[1]))
     summary = books.OutSheet("汇总", rows + [[n] for n in notes], title_rows=1, footer_rows=len(notes),
-                             widths={1: 12, **{c: max(7.0, len(h) * 2 + 1.5) for c, h in enumerate(rows[1][1:], 2)}},
+                             widths={1: 12, **{c: min(8, len(h) * 2) + 1.5 for c, h in enumerate(rows[1][1:], 2)}},
                              merges=[f"A1:{last}1"])
     c_header = ["类型", "村（社区）", "交回文件", "工作表", "行", "姓名", "列", "系统值", "村里填的值"]
     conflict_sheet = books.OutSheet("冲突", [[f"{heading}：冲突（{len(conflicts)}处）"], c_header] + conflicts,
-                                    title_rows=1, widths={1: 16, 2: 10, 3: 14, 4: 14, 5: 5, 6: 8, 7: 10, 8: 20, 9: 24},
+                                    title_rows=1, widths={1: 14, 2: 10, 3: 12, 4: 12, 5: 5, 6: 8, 7: 10, 8: 19, 9: 20},
                                     merges=[f"A1:{column_name(len(c_header))}1"])
     out = [summary, conflict_sheet]
     for no in sorted(sheets):
         sname, _title, _reasons, headers = sheets[no]
         keys = sorted((k for k, v in expected.items() if v[0] == no), key=lambda k: expected[k][1])
         body = []
+        has_village = any(field_of(h) == "village" for h in headers)
         for k in keys:
             a = chosen.get(k)
             st = status[k]
@@ -342,10 +343,11 @@ def gather(paths: list[Path], output: Path | None = None) -> str:
             if a is not None and a.changed:
                 situation = "；".join(s for s in (situation, "系统列被改动，见冲突表") if s)
             body.append([*[_plain(v) for v in expected[k][2]], a.result if a else None, a.note if a else None,
-                         owners[k], a.file if a else None, situation or None])
-        header = headers + [RESULT, NOTE, "核实村", "交回文件", "情况"]
-        widths = {c: max(5.0, min(24.0, max((_units(r[c - 1]) for r in [header] + body), default=4) + 1.5))
-                  for c in range(1, len(header) + 1)}
+                         *([] if has_village else [owners[k]]), situation or None])
+        header = headers + [RESULT, NOTE, *([] if has_village else ["核实村"]), "情况"]
+        extra = [10.0, 10.0, *([] if has_village else [8.0]), 9.0]
+        widths = _fit_widths(headers, [r[:len(headers)] for r in body], PAGE_UNITS - sum(extra), 6.0)
+        widths.update({len(headers) + i: w for i, w in enumerate(extra, 1)})
         out.append(books.OutSheet(sname, [[f"{sname}（{len(body)}行）"], header] + body, title_rows=1, widths=widths,
                                   merges=[f"A1:{column_name(len(header))}1"]))
     books.write_new_workbook(output, out)

@@ -173,7 +173,8 @@ RESULT_WIDTH = 11.0
 PAGE_UNITS = 118.0
 
 
-def _fit_widths(header: list, body: list[list]) -> dict[int, float]:
+def _fit_widths(header: list, body: list[list], budget: float = PAGE_UNITS - 2 * RESULT_WIDTH,
+                floor: float = 8.0) -> dict[int, float]:
     """Column widths (Excel units) of the list's columns: each as wide as
     its widest cell (the header may wrap onto two lines), the widest text
     columns narrowed until the sheet with 核实结果 and 核实说明 fits the page
@@ -184,13 +185,15 @@ def _fit_widths(header: list, body: list[list]) -> dict[int, float]:
         widths[c + 1] = max(4.0, min(30.0, max(widest, _units(head) if _units(head) <= 10 else max(10.0, _units(head) / 2)) + 1))
         if field_of(cell_text(head)) == "id_no":
             keep.add(c + 1)
-    budget = PAGE_UNITS - 2 * RESULT_WIDTH
-    while sum(widths.values()) > budget:
-        narrow = [c for c in widths if c not in keep and widths[c] > 8]
-        if not narrow:
-            break
-        widest = max(narrow, key=lambda c: widths[c])
-        widths[widest] -= 1
+    # first the columns of Chinese text (they wrap between any two characters), then the others
+    cjk = {c + 1 for c in range(len(header))
+           if any(any(ord(ch) > 0x2E7F for ch in cell_text(r[c])) for r in body if c < len(r))}
+    for pool, least in ((cjk, max(floor, 14.0)), (set(widths), floor)):
+        while sum(widths.values()) > budget:
+            narrow = [c for c in pool if c not in keep and widths[c] > least]
+            if not narrow:
+                break
+            widths[max(narrow, key=lambda c: widths[c])] -= 0.5
     return widths
 
 

@@ -140,7 +140,6 @@ def test_split_then_gather_round_trips_with_the_villages_edits(split, tmp_path):
     got = {r[header.index("姓名")]: r for r in ws.iter_rows(min_row=3, values_only=True)}
     assert got["胡云艳"][header.index("核实结果")] == "已补缴差额"
     assert got["胡云艳"][header.index("核实说明")] == "村里核实"
-    assert got["胡云艳"][header.index("核实村")] == "东山村"
     assert got["梁海"][header.index("核实结果")] == "金额无误"
     # the system's value is kept, the village's change listed as a conflict
     ws = wb["台账身份证号有误"]
@@ -269,3 +268,47 @@ def test_split_and_gathered_workbooks_print_on_a4_readable(split, tmp_path):
     village = pdfcheck.read(pdfs[out / "东山村.xlsx"])
     assert village.count == 4                      # one page per sheet: the columns fit the page width
     assert village.missing_on_pages("核实结果") == []
+
+
+def plain_list(path: Path) -> dict[str, str]:
+    """A plain town-wide list (a title, then 序号 村 姓名 身份证号 备注): name → ID."""
+    people = {f"东{i}": make_id("19700101", 100 + 2 * i, "430999") for i in range(1, 6)}
+    people.update({f"西{i}": make_id("19710101", 100 + 2 * i, "430999") for i in range(1, 4)})
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "应参未参名单"
+    ws.append(["示例镇应参未参名单"])
+    ws.append(["序号", "村", "姓名", "身份证号", "备注"])
+    for i, (name, id_no) in enumerate(people.items(), 1):
+        ws.append([i, "东山村" if name.startswith("东") else "西河村", name, id_no, None])
+    ws.append(["填表人：张三"])
+    wb.save(path)
+    return people
+
+
+def test_sorted_rows_and_a_deleted_key_column_keep_each_answer_with_its_person(tmp_path):
+    src = tmp_path / "名单.xlsx"
+    people = plain_list(src)
+    line = run_yibao("split", str(src)).stdout
+    assert "东山村5行、西河村3行" in line and "合计8行，与原表相符" in line
+    out = tmp_path / "名单-分村"
+    answers = {"东1": "已缴费", "东2": "职工医保", "东3": "在校学生", "东5": "死亡",
+               "西1": "迁出", "西2": "拒缴", "西3": "服兵役"}
+    fill(out / "东山村.xlsx", answers, sort=True)
+    fill(out / "西河村.xlsx", answers, sort=True)
+    wb = openpyxl.load_workbook(out / "西河村.xlsx")           # the village cleared the hidden key column
+    ws = wb.worksheets[0]
+    hr, header, body = rows_of(ws)
+    for r in range(hr + 1, hr + 1 + len(body)):
+        ws.cell(r, header.index("核对编号") + 1).value = None
+    wb.save(out / "西河村.xlsx")
+    line = run_yibao("gather", str(out / "东山村.xlsx"), str(out / "西河村.xlsx")).stdout
+    assert "已核实7行，未填写1行" in line and "合计8行，与拆分时相符" in line
+    wb = openpyxl.load_workbook(tmp_path / "名单-核实汇总.xlsx")
+    ws = wb["应参未参名单"]
+    header = [c.value for c in ws[2]]
+    got = {r[header.index("姓名")]: r for r in ws.iter_rows(min_row=3, values_only=True)}
+    assert {n: got[n][header.index("核实结果")] for n in people} == {**dict.fromkeys(people), **answers}
+    assert all(got[n][header.index("身份证号")] == people[n] for n in people)
+    assert [r[1] for r in ws.iter_rows(min_row=3, values_only=True)] == ["东山村"] * 5 + ["西河村"] * 3
+    assert not list(wb["冲突"].iter_rows(min_row=3, values_only=True))
