@@ -352,7 +352,7 @@ def gather(paths: list[Path], output: Path | None = None) -> str:
                                   merges=[f"A1:{column_name(len(header))}1"]))
     books.write_new_workbook(output, out)
     filled = sum(1 for s in status.values() if s not in (UNFILLED, INVALID, MISSING))
-    line = (f"已合并{len(returned_villages)}个村交回的{len(returns)}个文件：已核实{filled}行"
+    line = (f"已合并交回的{len(returns)}个核实表：已核实{filled}行"
             + "".join(f"，{s}{n}行" for s, n in ((UNFILLED, sum(s == UNFILLED for s in status.values())),
                                                 (INVALID, sum(s == INVALID for s in status.values())),
                                                 (MISSING, sum(s == MISSING for s in status.values()))) if n))
