@@ -5,7 +5,7 @@ LIST is any of our lists (缴费比对结果 of ``yibao reconcile``, the chase l
 header row and village column are found by the one header scanner
 (:func:`yibao.macros.table.find_table`, names in ``functions/headers.toml``);
 a sheet with person rows but no village column belongs to one village when
-its name says so (``催缴-东山村``). Sheets without person rows (汇总,
+its name says so (``催缴-东山村``) or its 填报单位 line does (a ledger). Sheets without person rows (汇总,
 分村统计) are not split and are named in the result line.
 
 Each village gets ``<村>.xlsx`` in the output folder (default
@@ -114,7 +114,7 @@ def read_lists(grids: dict[str, list[list[Any]]]) -> tuple[list[ListSheet], list
     TableError (a sheet with two ID columns)."""
     sheets, skipped = [], []
     for name, grid in grids.items():
-        if name == MANIFEST:
+        if name.startswith("_"):              # hidden helper sheets (_选项, _yibao标注, our record)
             continue
         try:
             table = find_table(name, grid, required=())
@@ -139,6 +139,9 @@ def read_lists(grids: dict[str, list[list[Any]]]) -> tuple[list[ListSheet], list
             tail = name.split("-", 1)[1].strip()
             if _VILLAGE_WORD.search(tail):
                 whole = tail
+        if vcol is None and not whole:
+            from .town import village_of_sheet      # a ledger's 填报单位 line (填报单位：示例镇　东山村)
+            whole = village_of_sheet(grid)
         rows = []
         for row in table.rows:
             raw = grid[row.number - 1]
@@ -209,14 +212,22 @@ def split_id(list_name: str, data: bytes | None) -> str:
     return h.hexdigest()[:12]
 
 
+def _full_ids(ls: ListSheet, rows) -> bool:
+    """Whether the rows show whole ID numbers (renewal's chase list masks them)."""
+    cols = [c for c, h in enumerate(ls.header[-1]) if field_of(cell_text(h)) == "id_no"]
+    return any(len(cell_text(values[c])) >= 15 and "*" not in cell_text(values[c])
+               for _r, values, *_v in rows for c in cols)
+
+
 def _village_sheet(ls: ListSheet, village: str, rows: list[tuple[int, list, str]]) -> books.OutSheet:
     """The sheet a village fills: titles, the list's header and this
     village's rows, 核实结果 and 核实说明 (fill colour: the cells to fill)."""
     width = ls.width
     source_title = ls.titles[0] if ls.titles else ls.name
-    titles = [f"{village}：{ls.name}（{len(rows)}行）",
+    whole = _full_ids(ls, rows)
+    titles = [(ls.name if village in ls.name else f"{village}：{ls.name}") + f"（{len(rows)}行）",
               f"请在“{RESULT}”列下拉选择，需要说明的写在“{NOTE}”列；其他列是系统数据，请勿修改。"
-              f"含完整身份证号，只供本村核实，请勿外传"]
+              + ("含完整身份证号，" if whole else "") + "只供本村核实，请勿外传"]
     if ls.titles[1:] or source_title != ls.name:
         titles.insert(1, "；".join(ls.titles[1:]) or source_title)
     header = [list(h) + [None, None] for h in ls.header]
@@ -345,7 +356,8 @@ def split_book(grids: dict[str, list[list[Any]]], list_path: Path, out_dir: Path
     line += f"；合计{written}行，" + ("与原表相符" if written == total else "与原表不符，请报告此问题")
     if skipped:
         line += f"；{'、'.join(skipped)}不是人员名单，未拆分"
-    return line + f"；结果在“{out_dir.name}”文件夹，每村一个文件，含完整身份证号，只发给本村代办员"
+    full = any(_full_ids(ls, ls.rows) for ls in sheets)
+    return line + f"；结果在“{out_dir.name}”文件夹，每村一个文件，" + ("含完整身份证号，" if full else "") + "只发给本村代办员"
 
 
 def run(path, out_dir=None) -> str:
