@@ -53,7 +53,7 @@ def rows_of(ws):
     raise AssertionError("no header")
 
 
-def test_split_writes_one_protected_workbook_per_village_and_counts_tie(split):
+def test_split_writes_one_protected_workbook_per_village_and_counts_tie(split, result):
     src, out, line = split
     names = sorted(p.name for p in out.glob("*.xlsx"))
     assert names == ["东山村.xlsx", "北坡社区.xlsx", "南岭村.xlsx", "未分村.xlsx", "西河村.xlsx"]
@@ -61,6 +61,7 @@ def test_split_writes_one_protected_workbook_per_village_and_counts_tie(split):
     assert "共10行" in line and "东山村4行" in line and "1行没有村名" in line and "合计10行，与原表相符" in line
     assert "比对汇总、分村统计不是人员名单" in line
     assert "430999" not in line                                            # no ID in the line
+    assert digest(src) == digest(result)                                  # the list is only read
     wb = openpyxl.load_workbook(out / "东山村.xlsx")
     assert [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"] == \
         ["在外地缴费", "金额与应缴不符", "台账已缴费导出无记录", "台账身份证号有误"]
@@ -195,7 +196,8 @@ def test_a_renewal_chase_list_splits_by_the_village_in_its_sheet_names(tmp_path)
     run_yibao("renewal", "--last", *map(str, last), "--this", *map(str, this), "--policy", "shili-2026",
               "-o", str(out))
     line = run_yibao("split", str(out)).stdout
-    assert "合计" in line and "与原表相符" in line
+    assert "合计8行，与原表相符" in line
+    assert "含完整身份证号" not in line                                    # the chase list masks IDs
     wb = openpyxl.load_workbook(tmp_path / "续保催缴名单-分村" / "东山村.xlsx")
     ws = wb["催缴-东山村"]
     _hr, header, body = rows_of(ws)
@@ -315,3 +317,36 @@ def test_sorted_rows_and_a_deleted_key_column_keep_each_answer_with_its_person(t
     assert all(got[n][header.index("身份证号")] == people[n] for n in people)
     assert [r[1] for r in ws.iter_rows(min_row=3, values_only=True)] == ["东山村"] * 5 + ["西河村"] * 3
     assert not list(wb["冲突"].iter_rows(min_row=3, values_only=True))
+
+
+def test_two_different_answers_for_one_row_and_a_deleted_row_are_conflicts(tmp_path):
+    src = tmp_path / "名单.xlsx"
+    plain_list(src)
+    run_yibao("split", str(src))
+    out = tmp_path / "名单-分村"
+    fill(out / "东山村.xlsx", {"东1": "已缴费", "东2": "职工医保"})
+    again = tmp_path / "再次交回.xlsx"                    # the village sent a second copy, 东1 answered otherwise
+    shutil.copy(out / "东山村.xlsx", again)
+    fill(again, {"东1": "迁出"})
+    wb = openpyxl.load_workbook(out / "西河村.xlsx")       # 西河村 deleted 西2's row
+    ws = wb.worksheets[0]
+    hr, header, body = rows_of(ws)
+    gone = next(i for i, r in enumerate(body) if r[header.index("姓名")] == "西2")
+    ws.delete_rows(hr + 1 + gone)
+    wb.save(out / "西河村.xlsx")
+    line = run_yibao("gather", str(out / "东山村.xlsx"), str(again), str(out / "西河村.xlsx"),
+                     "-o", str(tmp_path / "合并.xlsx")).stdout
+    assert "回传中缺失1行" in line and "合计8行，与拆分时相符" in line
+    wb = openpyxl.load_workbook(tmp_path / "合并.xlsx")
+    conflicts = list(wb["冲突"].iter_rows(min_row=3, values_only=True))
+    twice = [r for r in conflicts if r[0] == "两份回传答复不同"]
+    assert {(r[2], r[5], r[8]) for r in twice} == {("东山村.xlsx", "东1", "已缴费（村里核实）"),
+                                                   ("再次交回.xlsx", "东1", "迁出（村里核实）")}
+    assert [(r[1], r[5]) for r in conflicts if r[0] == "回传中缺失"] == [("西河村", "西2")]
+    header = [c.value for c in wb["应参未参名单"][2]]
+    got = {r[header.index("姓名")]: r for r in wb["应参未参名单"].iter_rows(min_row=3, values_only=True)}
+    assert got["东1"][header.index("核实结果")] == "已缴费"          # the village's own file is the one kept
+    assert got["西2"][header.index("情况")] == "回传中缺失"
+    summary = {r[0]: r for r in wb["汇总"].iter_rows(min_row=3, values_only=True) if r[0]}
+    sheet_header = [c.value for c in wb["汇总"][2]]
+    assert summary["西河村"][sheet_header.index("回传中缺失")] == 1
