@@ -315,7 +315,13 @@ def split_book(grids: dict[str, list[list[Any]]], list_path: Path, out_dir: Path
     Raises BookError (no list sheet, no village column, files already in
     the way) — nothing is written then."""
     list_path = Path(list_path)
+    if MANIFEST in grids:
+        raise books.BookError(f"“{list_path.name}”是拆分出的村核实表，不能再拆：村里填好后请用 yibao gather 合并")
     sheets, skipped = read_lists(grids)
+    taken = [ls.name for ls in sheets if any(cell_text(h) in (RESULT, NOTE, KEY) for h in ls.header[-1])]
+    if taken:
+        raise books.BookError(f"“{list_path.name}”的“{taken[0]}”表已有“{RESULT}”等列（可能是合并后的核实汇总）："
+                              "请拆原来的名单，或先把这些列改名")
     if not sheets:
         raise books.BookError(f"“{list_path.name}”里找不到名单（需要“姓名”或“身份证号”列和“村”列）")
     if not any(ls.rows and any(v for _r, _vals, v in ls.rows) for ls in sheets):

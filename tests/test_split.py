@@ -209,12 +209,18 @@ def test_a_renewal_chase_list_splits_by_the_village_in_its_sheet_names(tmp_path)
                         .worksheets for row in ws.iter_rows() for c in row}
 
 
-def test_split_refuses_to_overwrite_returned_files(split):
+def test_split_refuses_to_overwrite_returned_files_or_to_split_its_own_output(split, tmp_path):
     src, out, _line = split
     before = digest(out / "东山村.xlsx")
     proc = run_yibao("split", str(src), check_rc=2)
-    assert "为免覆盖已停止" in proc.stderr + proc.stdout
+    assert "为免覆盖已停止" in proc.stderr
     assert digest(out / "东山村.xlsx") == before
+    proc = run_yibao("split", str(out / "东山村.xlsx"), "--out", str(tmp_path / "x"), check_rc=2)
+    assert "是拆分出的村核实表，不能再拆" in proc.stderr
+    run_yibao("gather", *map(str, out.glob("*.xlsx")), "-o", str(tmp_path / "合并.xlsx"))
+    proc = run_yibao("split", str(tmp_path / "合并.xlsx"), check_rc=2)
+    assert "已有“核实结果”等列" in proc.stderr
+    assert not (tmp_path / "x").exists() and not (tmp_path / "合并-分村").exists()
 
 
 @pytest.mark.parametrize("what", ["not_split", "corrupt", "two_splits"])
@@ -350,3 +356,9 @@ def test_two_different_answers_for_one_row_and_a_deleted_row_are_conflicts(tmp_p
     summary = {r[0]: r for r in wb["汇总"].iter_rows(min_row=3, values_only=True) if r[0]}
     sheet_header = [c.value for c in wb["汇总"][2]]
     assert summary["西河村"][sheet_header.index("回传中缺失")] == 1
+
+
+def test_docstring_examples():
+    import doctest
+    from yibao.macros import gather, split
+    assert doctest.testmod(split).failed == 0 and doctest.testmod(gather).failed == 0
