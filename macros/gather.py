@@ -17,7 +17,8 @@ folder):
   with different answers, 核实结果 not in the sheet's dropdown, villages
   that did not return;
 - per list sheet: every row sent, with the system's values (as sent), then
-  核实结果, 核实说明, the village, the file and 情况.
+  核实结果, 核实说明, 核实村 (only when the list has no village column) and
+  情况 (未填写, 填写无效, 回传中缺失, 系统列被改动).
 
 The returned files and the list are only read. IDs stay whole in the
 workbook (township use); the result line carries none.
