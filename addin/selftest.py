@@ -46,7 +46,14 @@ SAMPLE_PLAN = "shuangshui-2025"
 SIZES = (300, 5000)
 ADDIN_NAME = "yibao.xlam"
 #: actions that open a dialog: not driven unattended
-MANUAL_ACTIONS = {"dedupe": "要在对话框中选择名单文件，请手工点一次“合并资助名单”"}
+MANUAL_ACTIONS = {
+    "dedupe": "要在对话框中选择名单文件，请手工点一次“合并资助名单”",
+    "reconcile": "要在对话框中选择缴费导出文件，请手工点一次“缴费比对”",
+    "uninsured": "要在对话框中选择户籍人口名单，请手工点一次“应参未参”",
+    "renewal": "要在对话框中选择上年度台账，请手工点一次“续保催缴”",
+    "split": "要在比对结果工作簿中使用，请手工点一次“分村下发”",
+    "gather": "要在对话框中选择各村交回的文件，请手工点一次“收回汇总”",
+}
 #: which synth file each action runs on
 TOWN_ACTIONS = {"quota", "reward", "progress", "summary"}
 

@@ -83,6 +83,11 @@ Public Sub YibaoRibbonAction(control As IRibbonControl)
         Case "yibao_progress": pythonCode = "import yibao.macros.ribbon as r; r.run('progress')"
         Case "yibao_summary": pythonCode = "import yibao.macros.ribbon as r; r.run('summary')"
         Case "yibao_notice": pythonCode = "import yibao.macros.ribbon as r; r.run('notice')"
+        Case "yibao_reconcile": pythonCode = "import yibao.macros.ribbon as r; r.run('reconcile')"
+        Case "yibao_uninsured": pythonCode = "import yibao.macros.ribbon as r; r.run('uninsured')"
+        Case "yibao_renewal": pythonCode = "import yibao.macros.ribbon as r; r.run('renewal')"
+        Case "yibao_split": pythonCode = "import yibao.macros.ribbon as r; r.run('split')"
+        Case "yibao_gather": pythonCode = "import yibao.macros.ribbon as r; r.run('gather')"
         Case Else
             MsgBox "这个按钮还没有对应的功能：" & control.ID, vbExclamation, TITLE
             Exit Sub

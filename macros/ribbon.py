@@ -30,7 +30,17 @@ ACTIONS = {
     "progress": ("yibao.macros.progress", "进度通报"),
     "summary": ("yibao.macros.summary", "汇总上报"),
     "notice": ("yibao.macros.notice", "公示名单"),
+    # group 比对 (issue 14): each module's ``ribbon(live, workbook, pick_files)``
+    "reconcile": ("yibao.macros.reconcile", "缴费比对"),
+    "uninsured": ("yibao.macros.uninsured", "应参未参"),
+    "renewal": ("yibao.macros.renewal", "续保催缴"),
+    "split": ("yibao.macros.split", "分村下发"),
+    "gather": ("yibao.macros.gather", "收回汇总"),
 }
+
+#: actions whose module decides for itself what to ask for and read:
+#: ``module.ribbon(live, workbook, pick_files) -> str`` (the compare group)
+OWN_RIBBON = ("reconcile", "uninsured", "renewal", "split", "gather")
 
 #: actions that decide enrollment statuses, and so use the lists beside the workbook
 WITH_LISTS = ("validate", "notice", "summary", "progress", "reward")
@@ -39,10 +49,14 @@ WITH_LISTS = ("validate", "notice", "summary", "progress", "reward")
 def perform(action_id: str, live, workbook: Path, pick_files=None) -> str:
     """Run one ribbon action on ``live`` (any :class:`~yibao.macros.book.Book`),
     the workbook saved at ``workbook``; return the Chinese result line.
-    ``pick_files()`` asks for the department lists (dedupe). Raises what
+    ``pick_files(title)`` asks the user for files (a list of paths, or None
+    when cancelled): the department lists (dedupe), the payment export, last
+    year's ledgers, returned village workbooks (the 比对 group). Raises what
     the action raises."""
     module_name, _label = ACTIONS[action_id]
     module = importlib.import_module(module_name)
+    if action_id in OWN_RIBBON:
+        return module.ribbon(live, Path(workbook), pick_files)
     nearby = None
     if action_id in WITH_LISTS:
         from .lists import find_nearby_lists
@@ -58,7 +72,7 @@ def perform(action_id: str, live, workbook: Path, pick_files=None) -> str:
             options["roster"] = roster_persons(nearby.roster_rows())
         return module.run(live, None, options) + nearby.note()
     if action_id == "dedupe":
-        files = pick_files() if pick_files else None
+        files = pick_files("选择各部门资助名单，可连同死亡人员名单、职工医保参保名单（可多选）") if pick_files else None
         if not files:
             return ""
         from .validate import resolve_plan
@@ -84,10 +98,11 @@ def run(action_id: str, report: str | None = None):
             path, line = module.new_ledger(live)
             xw.Book(str(path))                    # open it for the user to fill
         else:
-            def pick_files():
-                return book.app.api.GetOpenFilename(
-                    "Excel文件 (*.xls*;*.csv),*.xls*;*.csv", 1,
-                    "选择各部门资助名单，可连同死亡人员名单、职工医保参保名单（可多选）", None, True)
+            def pick_files(title: str):
+                picked = book.app.api.GetOpenFilename(
+                    "Excel或文本文件 (*.xls*;*.csv;*.txt),*.xls*;*.csv;*.txt", 1, title, None, True)
+                # Excel returns False when cancelled, else a tuple of paths
+                return [str(p) for p in picked] if picked else None
             line = perform(action_id, live, Path(book.fullname), pick_files)
             if not line:
                 return
