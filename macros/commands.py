@@ -5,7 +5,7 @@ adds them in this order. A module not written yet is simply absent.
 """
 import importlib
 
-ACTION_MODULES = ["validate", "refresh", "dedupe", "quota", "reward", "progress", "summary", "notice", "reconcile", "renewal"]
+ACTION_MODULES = ["validate", "refresh", "dedupe", "quota", "reward", "progress", "summary", "notice", "reconcile", "renewal", "uninsured"]
 
 
 def add_all(subparsers):
