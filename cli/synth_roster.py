@@ -164,6 +164,18 @@ def register(data, seed: int = 2027) -> Register:
         if reason == "异地参保":
             away_person = m
 
+    # consequences of the ledger's and the export's planted mistakes (listed above in 错误清单.md)
+    for m in people:
+        if m.id_cell != m.id_no:
+            mistakes.append((f"台账/{m.village}.xlsx 姓名“{m.name}”", "台账身份证号有误（见上），户籍名单上是正确号码",
+                             "未参保核查：原因不明（注明台账有同名人员身份证号有误），台账这一行列为不在户籍名单"))
+        elif m.id_no in dead_ids:
+            mistakes.append((f"台账/{m.village}.xlsx 姓名“{m.name}”", "在死亡人员名单上（见上）", "未参保核查：死亡"))
+    for category, name, _id in data.planted:
+        if category == "姓名不一致":
+            mistakes.append((f"{synth.EXPORT_FILE} 姓名“{name}”", "缴费导出的姓名与台账、户籍名单不同（见上）",
+                             "未参保核查：姓名不一致（计入参保）"))
+
     # c. the export's payer on no ledger (缴费比对: 已缴费未登记台账) lives in 东山村
     ledger_ids = {m.id_no for m in data.members}
     for category, name, id_no in data.planted:

@@ -651,6 +651,8 @@ def run(roster, ledgers: list, plan_id: str | None = None, output: Path | None =
     sources = [s for s in sources if "未参保原因汇总" not in s[1]]
     if not sources:
         raise books.BookError("请在户籍人口名单后列出各村台账文件")
+    from .lists import refuse_lists_as_ledgers
+    refuse_lists_as_ledgers(sources)        # a death list given as a ledger: said before the plan is asked for
     plan = town.resolve_plan(plan_id, sources[0][1], sources[1:])
     records, _notes = town.ledger_records(plan, sources, lists=lists)
     if not records:
