@@ -267,3 +267,18 @@ def test_docstring_examples():
     from yibao.macros import uninsured
     failures, tried = doctest.testmod(uninsured)
     assert failures == 0 and tried
+
+
+def test_the_demo_runs_the_check_on_its_own_examples(tmp_path):
+    """`yibao demo` runs uninsured after 缴费比对 with the export, the lists and the 附件4 form:
+    the same persons in the same categories as the example test above, and says so in one line."""
+    from yibao import synth, synth_roster
+    folder = tmp_path / "演示"
+    proc = run_yibao("demo", str(folder), "--no-pdf")
+    result = folder / "未参保核查结果.xlsx"
+    assert str(result) in proc.stdout and "各村各类合计与户籍名单行数相符" in proc.stdout
+    assert "430999" not in proc.stdout + proc.stderr
+    reg = synth_roster.register(synth.town(1000))
+    found = listed(openpyxl.load_workbook(result))
+    assert {i: v[1] for i, v in found.items() if v[1] != "身份证号有误"} == \
+        {i: c for i, c in reg.expected.items() if c != "参保"}
