@@ -483,7 +483,7 @@ def percent(value: Fraction | None) -> str:
 
 
 LIST_HEADER = ["序号", "户号", "姓名", "与户主关系", "身份证号", "未参保原因", "应参未参", "依据", "说明"]
-_LIST_WIDTHS = {1: 5, 2: 8, 3: 8, 4: 7, 5: 19, 6: 11, 7: 7, 8: 24, 9: 30}
+_LIST_WIDTHS = {1: 5, 2: 8, 3: 8, 4: 7, 5: 19, 6: 11, 7: 7, 8: 26, 9: 33}
 _UNKNOWN_VILLAGE = "（未填村名）"
 
 
@@ -555,7 +555,7 @@ def sheets_of(outcome: Outcome, plan_name: str = "", roster_name: str = "") -> l
         head = ["序号", "村（社区）", "姓名", "身份证号", "来源", "参保状态"]
         body = [[i, *o] for i, o in enumerate(sorted(outcome.outside), 1)]
         sheets.append(books.OutSheet("不在户籍名单", [[f"{heading}：在台账或缴费导出中、不在户籍名单上（{len(body)}人）"],
-                                                ["外来人员、挂靠等不是错误，请核实户籍；不计入汇总"], head] + body,
+                                                ["外来人员、挂靠等不是错误，请核实户籍；“台账身份证号有误”的先改正台账；不计入汇总"], head] + body,
                                      title_rows=2, widths={1: 5, 2: 10, 3: 8, 4: 19, 5: 26, 6: 30},
                                      merges=["A1:F1", "A2:F2"]))
     if outcome.names:
