@@ -119,7 +119,7 @@ WORDS = {
     MOVED: ("迁出", "外迁", "迁往", "迁移", "出国定居", "出境定居"),
     SOLDIER: ("服兵役", "入伍", "现役", "参军", "服役"),
     PRISON: ("服刑", "在押", "羁押", "监狱", "劳教", "看守所"),
-    STUDENT: ("在校", "学生", "就读", "读书", "上学", "大学"),
+    STUDENT: ("在校", "学生", "就读", "读书", "上学", "读大学", "上大学"),
 }
 #: register status texts that say nothing about a reason
 _PLAIN = frozenset(("", "正常", "在册", "户籍人口", "常住", "现住"))
@@ -479,7 +479,8 @@ def classify(residents: list[Resident], persons: town.Persons, evidence: Evidenc
 # ---------------------------------------------------------------- result sheets
 
 def percent(value: Fraction | None) -> str:
-    return "—" if value is None else f"{float(value) * 100:.2f}%"
+    """A rate as staff read it, two places, half up (:func:`town.percent_text`); “—” without a base."""
+    return town.percent_text(value, 2) if value is not None else "—"
 
 
 LIST_HEADER = ["序号", "户号", "姓名", "与户主关系", "身份证号", "未参保原因", "应参未参", "依据", "说明"]
