@@ -186,6 +186,8 @@ def find_register(grids: dict[str, list[list[Any]]], label: str = "户籍人口�
     (Chinese) when there is none, or when it is a ledger (it has payment
     columns: the arguments are in the wrong order)."""
     from .lists import LEDGER_FIELDS
+    if "未参保原因汇总" in grids:
+        raise TableError(f"{label}是未参保核查的结果文件，不是户籍人口名单：请给出派出所或村里的户籍人口名单")
     first_error = None
     for sheet, grid in grids.items():
         try:

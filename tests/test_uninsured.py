@@ -196,7 +196,7 @@ def test_without_the_lists_the_register_and_ledgers_alone_decide(tmp_path):
     assert "各村各类合计与户籍名单行数相符" in proc.stdout
 
 
-@pytest.mark.parametrize("case", ["ledger_first", "no_register", "no_ledgers"])
+@pytest.mark.parametrize("case", ["ledger_first", "no_register", "no_ledgers", "our_result"])
 def test_bad_input_is_one_chinese_line_and_exit_2(tmp_path, case):
     f = files(tmp_path)
     if case == "ledger_first":
@@ -205,9 +205,13 @@ def test_bad_input_is_one_chinese_line_and_exit_2(tmp_path, case):
     elif case == "no_register":
         args = (str(f["export"]), str(f["east"]))
         said = "户籍"
-    else:
+    elif case == "no_ledgers":
         args = (str(f["roster"]), str(f["deaths"]))
         said = "死亡人员名单"
+    else:                   # last run's result given as the register
+        run_yibao("uninsured", str(f["roster"]), str(f["east"]), "-o", str(tmp_path / "上次.xlsx"))
+        args = (str(tmp_path / "上次.xlsx"), str(f["east"]))
+        said = "结果文件"
     before = {p: digest(p) for p in f.values()}
     proc = run_yibao("uninsured", *args, check_rc=2)
     assert proc.stderr.startswith("错误：") and said in proc.stderr and "Traceback" not in proc.stderr
