@@ -5,6 +5,7 @@ inputs keep their bytes. Plan shili-2026 (fictional; ordinary payable 400元).""
 from __future__ import annotations
 
 import doctest
+import shutil
 import hashlib
 from pathlib import Path
 
@@ -286,3 +287,18 @@ def test_the_demo_runs_the_check_on_its_own_examples(tmp_path):
     found = listed(openpyxl.load_workbook(result))
     assert {i: v[1] for i, v in found.items() if v[1] != "身份证号有误"} == \
         {i: c for i, c in reg.expected.items() if c != "参保"}
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="needs LibreOffice")
+def test_the_workbook_prints_on_a4_readable_with_its_header_on_every_page(tmp_path):
+    import pdfcheck
+    f = files(tmp_path)
+    run_all(f)
+    out = f["roster"].with_name("未参保原因-户籍比对.xlsx")
+    doc = pdfcheck.read(pdfcheck.render([out], tmp_path / "pdf")[out])
+    problems = pdfcheck.problems(doc, min_font=9)
+    assert not problems, "\n".join(problems)
+    assert "未参保原因汇总" in doc.pages[0].text and "账平" in doc.pages[0].text
+    assert len(doc.pages) == 6                  # summary, two villages, 不在户籍名单, 姓名不一致, 重复行: one page each
+    villages = [page for page in doc.pages if "未参保人员" in page.text]
+    assert len(villages) == 2 and all("说明" in page.text for page in villages)   # every column on the page
