@@ -41,6 +41,11 @@ wins, and the workbook names the rule's source for each person:
     and on no ledger (002 四(四) 新生儿出生后90天内…参保登记).
 11. 原因不明 — none of the above (the ledger's 未缴费原因 or 待核实 is shown).
 
+A death or employee list that names the number under another name is not
+applied (as :func:`yibao.functions.status.decide` does for the ledgers: a
+mistyped number on a list must not strike a person off); the person is
+placed by the other rules and the name is reported.
+
 Coverage (interpretation; the plans set the target, 000 四(二) 覆盖率超过98%,
 004 一(二) 参保率100%, without a denominator): 应参保人数 is the register's
 persons less those who are not to be insured here — 死亡, 迁出, 服兵役, 服刑
@@ -422,10 +427,18 @@ def classify(residents: list[Resident], persons: town.Persons, evidence: Evidenc
         def say(reason, source, note=""):
             found.setdefault(reason, (source, note))
 
-        if res.id_no in ev.deceased:
-            say(DEAD, f"死亡人员名单（{ev.deceased[res.id_no]}）")
-        if res.id_no in ev.employee:
-            say(EMPLOYEE, f"职工医保参保名单（{ev.employee[res.id_no]}）")
+        # a list naming the number under another name is not applied (as status.decide does for
+        # the ledgers: a mistyped number on a list must not strike a person off); the name is reported
+        other_name = {source.split("（")[0] for source, other in ev.names.get(res.id_no, ())
+                      if other and res.name and name_key(other) != name_key(res.name)}
+        unused = []
+        for listed, reason, word in ((ev.deceased, DEAD, "死亡人员名单"), (ev.employee, EMPLOYEE, "职工医保参保名单")):
+            if res.id_no not in listed:
+                continue
+            if word in other_name:
+                unused.append(f"{word}（{listed[res.id_no]}）姓名不同，未采用，请核实")
+            else:
+                say(reason, f"{word}（{listed[res.id_no]}）")
         if res.id_no in ev.elsewhere:
             say(ELSEWHERE, "异地参保登记表", ev.elsewhere[res.id_no][1])
         if res.id_no in ev.paid_away:
@@ -460,7 +473,7 @@ def classify(residents: list[Resident], persons: town.Persons, evidence: Evidenc
                 near = bad_rows.get((res.village, name_key(res.name)))
                 if near is not None:
                     note += f"；台账有同名人员身份证号有误（{Path(near.book).name if near.book else near.sheet} 第{near.row}行），先改正台账"
-            entries.append(Entry(res, UNKNOWN, source, note + upgraded, rec))
+            entries.append(Entry(res, UNKNOWN, source, "；".join([note, *unused]) + upgraded, rec))
             continue
         source, note = found[reason]
         entries.append(Entry(res, reason, source, note + upgraded, rec))
@@ -677,6 +690,8 @@ def run(roster, ledgers: list, plan_id: str | None = None, output: Path | None =
             forms.setdefault(number, value)
             ev_names[number] = ev_names.get(number, ()) + ((f"异地参保登记表：{value[1]}", value[0]),)
         unread += bad
+    for number, entries in (lists.names.items() if lists is not None else ()):
+        ev_names[number] = ev_names.get(number, ()) + tuple((f"{word}（{place}）", name) for word, place, name in entries)
     evidence = Evidence(paid, away, dict(lists.deceased) if lists else {}, dict(lists.employee) if lists else {},
                         forms, ev_names)
     outcome = classify(residents, persons, evidence, newborn_windows(plan), outside)

@@ -19,7 +19,7 @@ I = {k: make_id(birth, seq, "430999") for k, (birth, seq) in dict(
     soldier=("20040505", 19), prisoner=("19850606", 21), employee=("19860707", 23), form=("19870808", 25),
     paid_away=("19880909", 27), student=("20070110", 29), newborn=("20260201", 31), refused=("19750303", 33),
     nowhere=("19760404", 35), old15=("19700505", 37), renamed=("19710606", 39), outsider=("19720707", 41),
-    dead_moved=("19300808", 43), ledger_dead=("19350909", 45)).items()}
+    dead_moved=("19300808", 43), ledger_dead=("19350909", 45), misnamed=("19450101", 47)).items()}
 OLD15 = I["old15"][:6] + I["old15"][8:17]
 BAD = "4309991980010100"                       # 16 digits: the register's number cannot be read
 
@@ -29,6 +29,7 @@ EXPECTED = {
     "dead": "死亡", "dead_moved": "死亡", "ledger_dead": "死亡", "moved": "迁出", "soldier": "服兵役",
     "prisoner": "服刑", "employee": "职工医保", "form": "异地参保", "paid_away": "异地参保",
     "student": "在校学生", "newborn": "新生儿未登记", "refused": "原因不明", "nowhere": "原因不明",
+    "misnamed": "原因不明",
 }
 
 
@@ -58,6 +59,7 @@ def register(path: Path) -> Path:
         ("H01", "张一", "户主", I["paid"], "东山村", "正常", None, None),              # the same person again
         ("H06", "周老", "父母", I["dead_moved"], "西山村", "迁出", None, None),        # death list wins over 迁出
         ("H06", "周故", "父母", I["ledger_dead"], "西山村", "正常", None, None),       # ledger: 已死亡
+        ("H07", "吴生", "户主", I["misnamed"], "西山村", "正常", None, None),          # death list: another name
     ]
     for row in rows:
         ws.append(list(row))
@@ -105,7 +107,8 @@ def files(tmp_path: Path) -> dict[str, Path]:
             ("H06", "周故", I["ledger_dead"], None, "已死亡"),
         ]),
         "deaths": plain(tmp_path / "死亡人员名单.xlsx", ("姓名", "身份证号", "死亡日期"),
-                        [("张三", I["dead"], "2025-07-03"), ("周老", I["dead_moved"], "2025-08-01")]),
+                        [("张三", I["dead"], "2025-07-03"), ("周老", I["dead_moved"], "2025-08-01"),
+                         ("吴死", I["misnamed"], "2025-09-01")]),
         "employee": plain(tmp_path / "职工医保参保名单.xlsx", ("姓名", "身份证号", "参保单位"),
                           [("王七", I["employee"], "示例县某公司")]),
         "form": plain(tmp_path / "异地参保登记表.xlsx",
@@ -147,7 +150,7 @@ def test_each_reason_is_found_from_each_source_and_nothing_else(tmp_path):
     proc = run_all(f)
     assert {p: digest(p) for p in f.values()} == before               # no input file changes
     line = proc.stdout.strip()
-    assert "\n" not in line and "户籍名单19行" in line and "各村各类合计与户籍名单行数相符" in line
+    assert "\n" not in line and "户籍名单20行" in line and "各村各类合计与户籍名单行数相符" in line
     assert "430999" not in proc.stdout + proc.stderr                   # no ID in what is printed
     out = f["roster"].with_name("未参保原因-户籍比对.xlsx")
     wb = openpyxl.load_workbook(out)
@@ -162,26 +165,27 @@ def test_each_reason_is_found_from_each_source_and_nothing_else(tmp_path):
     assert "异地参保登记表" in found[I["form"]][3] and "邻县" in found[I["paid_away"]][4]
     assert "不愿参保" in found[I["refused"]][4] and "不在任何台账上" in found[I["nowhere"]][4]
     # 应参未参: the ones to follow up; the exempt are listed with 否
-    assert {i for i, v in found.items() if v[2] == "是"} == {I["student"], I["newborn"], I["refused"], I["nowhere"], BAD}
+    assert {i for i, v in found.items() if v[2] == "是"} == {I["student"], I["newborn"], I["refused"], I["nowhere"], I["misnamed"], BAD}
     assert {v[0] for v in found.values()} == {"东山村", "西山村"}
 
     summary = list(wb["未参保原因汇总"].iter_rows(values_only=True))
     head = summary[1]
     rows = {r[0]: dict(zip(head, r)) for r in summary[2:] if r[0] in ("东山村", "西山村", "合计")}
     total = rows["合计"]
-    assert total["户籍名单行数"] == 19 and total["参保"] == 4 and total["重复行"] == 1
+    assert total["户籍名单行数"] == 20 and total["参保"] == 4 and total["重复行"] == 1
     assert (total["死亡"], total["迁出"], total["服兵役"], total["服刑"], total["职工医保"], total["异地参保"],
-            total["在校学生"], total["新生儿未登记"], total["原因不明"], total["身份证号有误"]) == (3, 1, 1, 1, 1, 2, 1, 1, 2, 1)
+            total["在校学生"], total["新生儿未登记"], total["原因不明"], total["身份证号有误"]) == (3, 1, 1, 1, 1, 2, 1, 1, 3, 1)
     for r in rows.values():                                             # each village adds up to its rows
         assert sum(v for k, v in r.items() if k not in ("村（社区）", "户籍名单行数", "应参保人数", "参保率")) == r["户籍名单行数"]
-    assert rows["东山村"]["户籍名单行数"] + rows["西山村"]["户籍名单行数"] == 19
-    assert total["应参保人数"] == 19 - 1 - 9 and total["参保率"] == "44.44%"      # 4 / 9
+    assert rows["东山村"]["户籍名单行数"] + rows["西山村"]["户籍名单行数"] == 20
+    assert total["应参保人数"] == 20 - 1 - 9 and total["参保率"] == "40.00%"      # 4 / 10
     assert any(str(r[0]).startswith("账平") for r in summary)
     # the ledger person off the register, the name that differs, the repeated row
     outside = [r for r in wb["不在户籍名单"].iter_rows(min_row=4, values_only=True) if isinstance(r[0], int)]
     assert [(r[2], r[3]) for r in outside] == [("外来", I["outsider"])]
     names = [r for r in wb["姓名不一致"].iter_rows(min_row=4, values_only=True) if isinstance(r[0], int)]
-    assert [(r[3], r[6]) for r in names] == [("孙五", "孙午")]
+    assert [(r[3], r[6]) for r in names] == [("孙五", "孙午"), ("吴生", "吴死")]
+    assert "死亡人员名单" in found[I["misnamed"]][4] and "姓名不同，未采用" in found[I["misnamed"]][4]
     repeats = [r for r in wb["户籍名单重复行"].iter_rows(min_row=4, values_only=True) if isinstance(r[0], int)]
     assert [(r[2], r[4], r[5]) for r in repeats] == [("张一", "第19行", "第3行")]
 
@@ -231,10 +235,10 @@ def test_the_ribbon_entry_from_the_register_or_from_a_ledger(tmp_path):
         return [str(f["east"]), str(f["west"])] if "台账" in title else [str(f["roster"])]
 
     line = uninsured.ribbon(books.FileBook(f["roster"]), f["roster"], pick)
-    assert "户籍名单19行" in line and "台账" in asked[0]
+    assert "户籍名单20行" in line and "台账" in asked[0]
     asked.clear()
     line = uninsured.ribbon(books.FileBook(f["east"]), f["east"], pick)
-    assert "户籍名单19行" in line and "户籍人口名单" in asked[0]
+    assert "户籍名单20行" in line and "户籍人口名单" in asked[0]
     with pytest.raises(books.BookError, match="没有选择"):
         uninsured.ribbon(books.FileBook(f["roster"]), f["roster"], lambda title: None)
 
