@@ -726,7 +726,8 @@ def ribbon(live: books.Book, workbook: Path, pick_files: Callable[[str], list[st
         if not picked:
             raise books.BookError("没有选择户籍人口名单，未比对")
         others = pick_files("选择其他村的参保缴费台账（可多选，可取消）") or []
-        roster, ledgers = str(picked[0]), [(str(workbook), grids)] + [p for p in others if Path(p) != workbook]
+        skip = {workbook.resolve(), Path(picked[0]).resolve()}
+        roster, ledgers = str(picked[0]), [(str(workbook), grids)] + [p for p in others if Path(p).resolve() not in skip]
     nearby = find_nearby_lists(workbook)
     output = workbook.with_name("未参保原因-户籍比对.xlsx")
     return run(roster, ledgers, None, output, lists=nearby.lists) + nearby.note()
