@@ -10,6 +10,7 @@ commands run, and writes the submission pack::
     DIR/台账/<村>.xlsx          filled ledgers: computed columns refreshed, 校验报告 sheet, marked cells
     DIR/任务分配表.xlsx         任务分配, 进度通报 (with its chart) and 奖励测算 sheets
     DIR/缴费比对结果.xlsx       the ledgers reconciled with the tax bureau's payment export
+    DIR/未参保核查结果.xlsx     the household register against everyone enrolled: 未参保原因 per village
     DIR/汇总上报.xlsx, .pdf     the stamped summary (PDF where LibreOffice is installed)
     DIR/公示名单/<村>.xlsx      public notices, IDs masked
 
@@ -34,7 +35,7 @@ __all__ = ["run", "add_parser", "AS_OF"]
 MARKER = ".yibao-demo"
 #: the day the progress report is made: the plan's first milestone (95% by Dec 31)
 AS_OF = datetime.date(2025, 12, 31)
-STEPS = 10
+STEPS = 11
 
 
 def _fresh_book(path: Path):
@@ -85,7 +86,7 @@ def run(folder: Path, persons: int = 1000, pdf: bool = True, bar=None) -> list[t
     data = synth.town(persons)
     synth.write(data, source)
     villages = [v for v, _ in synth.VILLAGES]
-    made.append(("原始数据（各村台账、部门名单、任务表、税务缴费明细、错误清单）", source))
+    made.append(("原始数据（各村台账、部门名单、任务表、税务缴费明细、户籍人口名单、错误清单）", source))
 
     tick("合并资助名单")
     lists = [source / "部门名单" / f"{d}.xlsx" for d in synth.DEPARTMENTS]
@@ -115,6 +116,15 @@ def run(folder: Path, persons: int = 1000, pdf: bool = True, bar=None) -> list[t
     compared = folder / "缴费比对结果.xlsx"
     line = reconcile.run(source / synth.EXPORT_FILE, [str(p) for p in ledgers], plan.id, compared, lists=side)
     made.append((f"缴费比对（税务缴费明细与台账）：{line}", compared))
+
+    tick("未参保核查")
+    from yibao.macros import uninsured
+    from . import synth_roster
+    checked = folder / "未参保核查结果.xlsx"
+    line = uninsured.run(source / synth_roster.ROSTER_FILE, [str(p) for p in ledgers], plan.id, checked,
+                         export=str(source / synth.EXPORT_FILE), lists=side,
+                         elsewhere=[str(source / synth_roster.ELSEWHERE_FILE)])
+    made.append((f"未参保核查（户籍人口名单与台账、缴费导出、名单比对）：{line}", checked))
 
     tasks = folder / "任务分配表.xlsx"
     shutil.copyfile(source / "任务分配表.xlsx", tasks)
@@ -166,7 +176,7 @@ def cmd_demo(args) -> int:
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo", help="用虚构的示例镇演示一个征缴季的全部工作 / run a whole season on fictional data",
-        description=f"用虚构的{synth.TOWN}数据走一遍征缴季：合并资助名单、刷新和校验台账、缴费比对、任务分配、进度通报、"
+        description=f"用虚构的{synth.TOWN}数据走一遍征缴季：合并资助名单、刷新和校验台账、缴费比对、未参保核查、任务分配、进度通报、"
                     "奖励测算、汇总上报（含PDF）、公示名单，结果写入一个文件夹。"
                     " Runs the whole season for a fictional town and writes the submission pack.")
     p.add_argument("folder", nargs="?", default="示例镇-演示", help="结果文件夹（默认“示例镇-演示”） / output folder")

@@ -760,6 +760,9 @@ def write(data: Town, folder: Path) -> list[Path]:
         path = folder / EXPORT_FILE
         _write_export(data.payments, path)
         written.append(path)
+    from . import synth_roster
+    register = synth_roster.register(data)
+    written += synth_roster.write(register, folder)
     path = folder / "错误清单.md"
     lines = [f"# {TOWN}示例数据里故意放的错误", "",
              f"这些数据由 `yibao synth --persons {len(data.members)}` 生成，人员、身份证号（地区码 {REGION} 不存在）"
@@ -773,6 +776,7 @@ def write(data: Town, folder: Path) -> list[Path]:
                   "其余的人都比对一致。", "",
                   "| 位置 | 不一致 | yibao 怎么说 |", "|---|---|---|"]
         lines += [f"| {a} | {b} | {c} |" for a, b, c in data.reconcile_mistakes]
+    lines += synth_roster.mistake_lines(register)
     path.parent.mkdir(parents=True, exist_ok=True)
     from yibao.atomic import write_atomic
     write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))

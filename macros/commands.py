@@ -5,7 +5,8 @@ adds them in this order. A module not written yet is simply absent.
 """
 import importlib
 
-ACTION_MODULES = ["validate", "refresh", "dedupe", "quota", "reward", "progress", "summary", "notice", "reconcile", "renewal", "split", "gather"]
+ACTION_MODULES = ["validate", "refresh", "dedupe", "quota", "reward", "progress", "summary", "notice", "reconcile", "renewal",
+                  "uninsured", "split", "gather"]
 
 
 def add_all(subparsers):
