@@ -43,7 +43,7 @@ from yibao.functions.values import BadValue, fen, yuan, yuan_text
 from . import book as books
 from . import town
 from .ledger import Record
-from .table import HEADER_NOISE, TableError, cell_date, cell_text, column_name, header_key, header_match, is_blank, synonyms
+from .table import HEADER_NOISE, TableError, cell_date, cell_text, column_name, header_key, is_blank, scan_header, synonyms
 
 __all__ = ["Payment", "ExportTable", "find_export", "read_payments", "classify", "Outcome", "sheets_of", "run",
            "EXPORT_CATEGORIES", "LEDGER_CATEGORIES", "add_parser"]
@@ -143,36 +143,30 @@ def find_export(grids: dict[str, list[list[Any]]], named: dict[str, str] | None 
                 label: str = "导出文件", scan_rows: int = 30) -> ExportTable:
     """The payment table of an export: the first sheet and row (within
     ``scan_rows``) whose headers name an ID column, by ``[payment.*]``
-    synonyms or ``named`` (field → header text the user gave). Raises
+    synonyms or ``named`` (field → header text the user gave), through the
+    one header scanner (:func:`~yibao.macros.table.scan_header`). Raises
     :class:`~yibao.macros.table.TableError` listing the headers found and
     the names expected (one Chinese line)."""
-    named = {f: header_key(h) for f, h in (named or {}).items() if h}
-    fullest: list[str] = []
+    named = {f: h for f, h in (named or {}).items() if h}
+
+    def accept(fields, _row) -> bool:
+        return "id_no" in fields and (len(fields) >= 2 or "id_no" in named) and all(f in fields for f in named)
+
     for sheet, grid in grids.items():
-        for r, row in enumerate(grid[:scan_rows]):
+        found = scan_header(grid, "payment", accept, scan_rows=scan_rows, named=named)
+        if found is not None:
+            row, cells = found
             columns: dict[str, int] = {}
             headers: dict[str, str] = {}
-            texts = [cell_text(v) for v in row if not is_blank(v)]
-            if len(texts) > len(fullest):
-                fullest = texts
-            for c, value in enumerate(row, 1):
-                key = header_key(value)
-                if not key:
-                    continue
-                field = next((f for f, h in named.items() if h == key), None)
-                if field is None:
-                    found = header_match(value, "payment")
-                    field = found[0] if found and found[0] and found[0] not in named else None
-                if field and field not in columns:
-                    columns[field] = c
-                    headers[field] = cell_text(value)
-            if "id_no" in columns and (len(columns) >= 2 or "id_no" in named):
-                missing = [f for f in named if f not in columns]
-                if missing:
-                    continue
-                return ExportTable(sheet, r + 1, columns, headers)
+            for cell in cells:          # the first column of a field counts
+                columns.setdefault(cell.field, cell.column)
+                headers.setdefault(cell.field, cell.text)
+            return ExportTable(sheet, row + 1, columns, headers)
     # a file without a header shows its first data row: no ID number into a message
-    shown = "".join(f"“{_NUMBER.sub(_hide, t[:20])}”" for t in fullest[:15]) or "（空）"
+    rows = [row for grid in grids.values() for row in grid[:scan_rows]]
+    fullest = max(rows, key=lambda row: sum(not is_blank(v) for v in row), default=[])
+    texts = [cell_text(v) for v in fullest if not is_blank(v)]
+    shown = "".join(f"“{_NUMBER.sub(_hide, t[:20])}”" for t in texts[:15]) or "（空）"
     if named:
         wanted = "、".join(f"“{h}”" for h in named.values())
         raise TableError(f"{label}中找不到指定的列{wanted}；表头写的是：{shown}")
@@ -526,6 +520,35 @@ def _our_result(grids: dict) -> bool:
     return "比对汇总" in grids and "分村统计" in grids
 
 
+#: ledger columns no payment export has: the form's own (告知、督促方式, 参保人签字,
+#: 未缴费原因) and the computed ones our templates add
+_LEDGER_ONLY = frozenset({"notify", "signature", "unpaid_reason", "calc_payable", "calc_tier", "calc_subsidy",
+                          "calc_funding", "calc_benefit", "calc_check"})
+
+
+def _is_ledger(grids: dict) -> bool:
+    """A ledger (or a department's list in our template): a 方案编号 cell, or
+    a header row with a column only ledgers have (headers only: a
+    400,000-row export is not read twice)."""
+    from .ledger import plan_id_in
+    if plan_id_in(grids):
+        return True
+    return any(scan_header(grid, "ledger", lambda fields, _row: bool(fields & _LEDGER_ONLY)) is not None
+               for name, grid in grids.items() if not name.startswith("_yibao"))
+
+
+def refuse_as_export(path: Path, grids: dict) -> None:
+    """Raise :class:`~yibao.macros.book.BookError` (one Chinese line) when
+    the file given as the export is our own result workbook or a ledger:
+    its persons would be read as payments."""
+    if _our_result(grids):
+        raise books.BookError(f"“{path.name}”是缴费比对的结果工作簿，不是缴费导出：请把税务或医保信息平台"
+                              "导出的缴费明细放在第一个，台账放在后面")
+    if _is_ledger(grids):
+        raise books.BookError(f"“{path.name}”是台账，不是缴费导出：第一个文件应是税务或医保信息平台导出的"
+                              "缴费明细，各村台账放在它后面")
+
+
 @books.gc_paused()
 def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Path | None = None,
         named: dict[str, str] | None = None, region: str | None = None, lists=None, progress=None) -> str:
@@ -534,6 +557,7 @@ def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Pa
     one Chinese line. Raises BookError/TableError with a Chinese message."""
     export = Path(export)
     grids = books.read_grid_any(export)
+    refuse_as_export(export, grids)
     table = find_export(grids, named, f"“{export.name}”")
     # an .xls export longer than 65,536 rows goes on in further sheets with the same header
     tables = [table]

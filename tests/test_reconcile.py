@@ -375,3 +375,30 @@ def test_one_name_written_two_ways_is_not_a_name_mismatch(tmp_path):
     proc = run_yibao("reconcile", str(export), str(east), "--policy", "shili-2026")
     assert "1人姓名与台账不同" in proc.stdout, proc.stdout
     assert [r[2] for r in sheet_rows(export.with_name("比对结果-缴费.xlsx"), "姓名不一致")] == ["周七"]
+
+
+@pytest.mark.parametrize("first", ["ledger", "result"])
+def test_a_ledger_or_our_result_given_as_the_export_is_refused_not_reconciled(tmp_path, first):
+    """`yibao reconcile 东山村.xlsx 西山村.xlsx` (the export forgotten) or the last result
+    first: its persons would be read as payments. One Chinese line, exit 2, nothing written."""
+    east, west = ledgers(tmp_path)
+    export = platform_xlsx(tmp_path / "平台导出.xlsx")
+    if first == "result":
+        run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+        given = tmp_path / "比对结果-缴费.xlsx"
+    else:
+        given = east
+    before = {p: digest(p) for p in tmp_path.iterdir()}
+    proc = run_yibao("reconcile", str(given), str(west), "--policy", "shili-2026", check_rc=2)
+    err = proc.stderr.strip()
+    assert "\n" not in err and "Traceback" not in proc.stderr and "不是缴费导出" in err
+    assert ("是台账" if first == "ledger" else "结果工作簿") in err and given.name in err
+    assert {p: digest(p) for p in tmp_path.iterdir()} == before       # nothing written, nothing changed
+    # a ledger without the template's 方案编号 cell is still known by its form's columns
+    import openpyxl as xl
+    wb = xl.load_workbook(west)
+    wb.active["E2"] = wb.active["F2"] = None
+    wb.active["G3"] = "告知、督促方式"
+    wb.save(tmp_path / "无方案编号.xlsx")
+    proc = run_yibao("reconcile", str(tmp_path / "无方案编号.xlsx"), str(east), "--policy", "shili-2026", check_rc=2)
+    assert "是台账" in proc.stderr
