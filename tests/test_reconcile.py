@@ -402,3 +402,78 @@ def test_a_ledger_or_our_result_given_as_the_export_is_refused_not_reconciled(tm
     wb.save(tmp_path / "无方案编号.xlsx")
     proc = run_yibao("reconcile", str(tmp_path / "无方案编号.xlsx"), str(east), "--policy", "shili-2026", check_rc=2)
     assert "是台账" in proc.stderr
+
+
+def _picture_and_note(path: Path):
+    """The agent's own things in a ledger: a photo of the receipt and a note on a cell."""
+    import io
+    from openpyxl.comments import Comment
+    from openpyxl.drawing.image import Image
+    from PIL import Image as Pil
+    png = io.BytesIO()
+    Pil.new("RGB", (40, 20), (200, 30, 30)).save(png, format="PNG")
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    ws.add_image(Image(io.BytesIO(png.getvalue())), "H4")
+    ws["B6"].comment = Comment("本人外出，家属代缴", "王专干")
+    ws["E4"] = 300                      # 张一: typed 300, the export says 400
+    wb.save(path)
+
+
+def _members(path: Path, under: str) -> dict[str, bytes]:
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist() if n.startswith(under)}
+
+
+def test_fill_writes_only_empty_payment_cells_keeps_typed_ones_and_lists_differences(tmp_path):
+    """`--fill`: 赵四's empty 个人缴费/缴费日期 take the export's 400 and date; every typed cell
+    keeps its value (a differing one is listed on 台账与导出不一致); the ledger is backed up
+    first and keeps its picture and note; the export is not touched."""
+    east, west = ledgers(tmp_path)
+    _picture_and_note(east)
+    export = tax_csv(tmp_path / "缴费明细.csv")
+    before_export = digest(export)
+    before = openpyxl.load_workbook(east).active
+    typed_before = {(r, c): before.cell(r, c).value for r in range(4, 11) for c in (5, 6)
+                    if before.cell(r, c).value is not None}
+    media, notes = _members(east, "xl/media/"), _members(east, "xl/comments")
+    assert media and notes
+    east_bytes = east.read_bytes()
+
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026", "--fill")
+    line = proc.stdout.strip()
+    assert "已从导出填入1人的2个缴费单元格" in line and "台账与导出不一致" in line, line
+    assert digest(export) == before_export
+    backups = list(tmp_path.glob("东山村.备份-*.xlsx"))
+    assert len(backups) == 1 and backups[0].read_bytes() == east_bytes
+    ws = openpyxl.load_workbook(east).active
+    assert ws["E7"].value == 400 and ws["F7"].value == datetime.datetime(2025, 10, 16)   # 赵四, from the export
+    assert ws["F7"].number_format == "yyyy-mm-dd"
+    assert {k: ws.cell(*k).value for k in typed_before} == typed_before                   # typed cells as they were
+    assert _members(east, "xl/media/") == media and _members(east, "xl/comments") == notes
+    assert ws["B6"].comment.text.startswith("本人外出")
+    assert not list(tmp_path.glob("西山村.备份-*.xlsx"))          # 吴八's cells are all typed: nothing to write
+
+    out = tmp_path / "比对结果-缴费.xlsx"
+    filled = {(r[2], r[7], r[9]) for r in sheet_rows(out, "已从导出填入")}
+    assert filled == {("赵四", "个人缴费", 400), ("赵四", "缴费日期", "2025-10-16")}
+    differ = {(r[2], r[7]): (r[8], r[9]) for r in sheet_rows(out, "台账与导出不一致")}
+    assert differ == {("张一", "个人缴费"): ("300", 400),
+                      ("王三", "缴费日期"): ("2025-10-15", "2025-10-16"),   # 王三's amount: on 金额与应缴不符
+                      ("钱五", "缴费日期"): ("2025-10-15", "2025-10-17"),   # the first payment; the second is 重复缴费
+                      ("周七", "缴费日期"): ("2025-10-15", "2025-10-18"),
+                      ("吴八", "缴费日期"): ("2025-10-15", "2025-10-19")}
+
+    # again: what was filled is the export's already, nothing new to write, no second backup
+    again = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026", "--fill").stdout
+    assert "已从导出填入" not in again and len(list(tmp_path.glob("东山村.备份-*.xlsx"))) == 1
+
+
+def test_without_fill_no_ledger_is_written(tmp_path):
+    east, west = ledgers(tmp_path)
+    export = tax_csv(tmp_path / "缴费明细.csv")
+    before = {p: digest(p) for p in (east, west)}
+    run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    assert {p: digest(p) for p in (east, west)} == before and not list(tmp_path.glob("*备份*"))
+    assert "已从导出填入" not in openpyxl.load_workbook(tmp_path / "比对结果-缴费.xlsx").sheetnames
