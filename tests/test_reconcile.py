@@ -477,3 +477,29 @@ def test_without_fill_no_ledger_is_written(tmp_path):
     run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
     assert {p: digest(p) for p in (east, west)} == before and not list(tmp_path.glob("*备份*"))
     assert "已从导出填入" not in openpyxl.load_workbook(tmp_path / "比对结果-缴费.xlsx").sheetnames
+
+
+def test_the_ribbon_button_reconciles_the_live_ledger_with_the_ones_picked(tmp_path):
+    """reconcile.ribbon: the export asked for first, then other ledgers (may be none); the
+    live workbook is one of the ledgers; nothing is written into any ledger."""
+    from yibao.macros import book as books
+    from yibao.macros import reconcile
+    east, west = ledgers(tmp_path)
+    export = tax_csv(tmp_path / "缴费明细.csv")
+    answers = [None]
+    asked = []
+
+    def pick_files(title):
+        asked.append(title)
+        return answers.pop(0)
+
+    assert "未选择" in reconcile.ribbon(books.FileBook(east), east, pick_files)
+    before = {p: digest(p) for p in (export, east, west)}
+    answers[:] = [[str(export)], None]
+    alone = reconcile.ribbon(books.FileBook(east), east, pick_files)
+    assert "缴费导出" in asked[1] and "台账" in asked[2]
+    assert "台账7人" in alone and "各类合计相符" in alone            # 东山村 alone: 吴八 is one more to add
+    answers[:] = [[str(export)], [str(west), str(east)]]
+    both = reconcile.ribbon(books.FileBook(east), east, pick_files)
+    assert "台账9人" in both and "已缴费未登记台账1" in both
+    assert {p: digest(p) for p in (export, east, west)} == before

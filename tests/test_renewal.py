@@ -227,3 +227,28 @@ def test_a_person_gone_from_this_years_ledger_but_on_the_death_list_is_not_chase
     assert sorted(r[3] for r in body(wb["待核实"])) == ["冯十一", "陈九"]
     summary = {r[0]: r[1] for r in wb["汇总"].iter_rows(min_row=3, values_only=True) if r[0]}
     assert summary["去年台账合计"] == 12 and any(str(k).startswith("账平") for k in summary)
+
+
+def test_the_ribbon_button_asks_for_last_years_ledgers_and_reads_the_live_one(tmp_path):
+    """renewal.ribbon: the workbook the button is pressed in is this year's ledger (read as
+    the Book it is), the user picks last year's; cancelling the first question writes nothing."""
+    from yibao.macros import book as books
+    from yibao.macros import renewal
+    last, this = files(tmp_path)
+    asked = []
+
+    def pick(answers):
+        def pick_files(title):
+            asked.append(title)
+            return answers.pop(0)
+        return pick_files
+
+    live = books.FileBook(this[0])
+    assert "未选择" in renewal.ribbon(live, this[0], pick([None]))
+    assert not (tmp_path / "今年" / "续保催缴名单.xlsx").exists()
+    before = {p: digest(p) for p in last + this}
+    line = renewal.ribbon(live, this[0], pick([[str(p) for p in last], [str(this[1]), str(this[0])]]))
+    assert "去年" in asked[1] and "今年" in asked[2]
+    assert line.startswith("去年台账12人") and "各类合计相符" in line and "续保催缴名单.xlsx" in line
+    assert (tmp_path / "今年" / "续保催缴名单.xlsx").exists()
+    assert {p: digest(p) for p in last + this} == before
