@@ -416,15 +416,17 @@ def payment_cells(outcome: Outcome) -> tuple[list[Cell], list[Cell]]:
     """(cells to fill, typed cells that differ) for the ledgers' payment
     columns (pure). A person whose export row is their payment for the year
     (一致, 台账未记缴费, 金额与应缴不符; the first row of a 重复缴费; none with
-    a 退费冲减 row) fills the ledger's 个人缴费 and 缴费日期 where they are
+    a 退费冲减 row, none on two ledger rows) fills the ledger's 个人缴费 and 缴费日期 where they are
     empty; a typed value that differs from the export is kept and listed
     (the amount of a 金额与应缴不符 person is listed on its own sheet
     already), and so is a typed 未缴费原因 of a person the export says paid."""
     refunded = {p.id_no for p, c, _r, _n in outcome.export if c == REFUND}
+    # a person on two ledger rows: which row is right is the first question (validate lists it)
+    skip = refunded | {r.id_no for pair in outcome.duplicates for r in pair}
     fills: list[Cell] = []
     differ: list[Cell] = []
     for p, cat, rec, _note in outcome.export:
-        if rec is None or cat not in _FILLED_FROM or p.id_no in refunded or not rec.book:
+        if rec is None or cat not in _FILLED_FROM or p.id_no in skip or not rec.book:
             continue
         raw = rec.raw
         if "paid" in rec.columns and p.amount is not None and p.amount >= 0:

@@ -292,41 +292,61 @@ def test_an_export_continued_on_a_second_sheet_is_read_whole(tmp_path):
     assert [(r[2], r[6]) for r in added] == [("郑十", 4)] and "明细2" in added[0][10]
 
 
+def _flagged(out: Path, skip=()) -> list[tuple[str, str, str]]:
+    """(sheet, name, ID) of every row on the category sheets (after 比对汇总 and 分村统计)."""
+    wb = openpyxl.load_workbook(out, read_only=True)
+    return [(ws.title, r[2], str(r[3])) for ws in wb.worksheets[2:] if ws.title not in skip
+            for r in ws.iter_rows(min_row=4, values_only=True) if r[0] is not None]
+
+
 @pytest.mark.parametrize("seed", [2027, 11])
 def test_synth_town_every_planted_discrepancy_is_found_and_nothing_else(tmp_path, seed):
-    """The synthetic town's tax export (the examples' and the demo's): every
-    discrepancy the generator planted is on its category's sheet, found by
-    name and ID from the generator's own record, and no other person is."""
+    """The synthetic town's two exports (the examples' and the demo's): the tax bureau's
+    GBK CSV and the 医保信息平台's .xlsx with other column names. Every discrepancy the
+    generator planted in each is on its category's sheet, found by name and ID from the
+    generator's own record, and no other person is; with --fill, the cells written and
+    the typed cells kept are exactly the planted ones too."""
     from yibao import synth
     folder = tmp_path / "town"
     run_yibao("synth", "--persons", "1000", "--seed", str(seed), "-o", str(folder))
     export = folder / synth.EXPORT_FILE
+    platform = folder / synth.PLATFORM_FILE
     raw = export.read_bytes()
     text = raw.decode("gbk")                         # GBK, as the tax system saves it
     assert re.search(r',="430999\d{11}[\dX]",', text) and re.search(r",\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,", text)
+    head = [c.value for c in openpyxl.load_workbook(platform).active[2]]
+    assert {"人员编号", "证件号码", "险种类型", "实缴金额", "到账日期", "参保地行政区划"} <= set(head)
     ledgers = sorted((folder / "台账").glob("*.xlsx"))
-    before = {p: digest(p) for p in [export, *ledgers]}
-    out = tmp_path / "比对结果.xlsx"
-    proc = run_yibao("reconcile", str(export), *map(str, ledgers), "-o", str(out))
-    assert "各类合计相符" in proc.stdout
-    planted = synth.town(1000, seed).planted
-    wb = openpyxl.load_workbook(out, read_only=True)
-    flagged = []
-    for ws in wb.worksheets[2:]:                     # after 比对汇总 and 分村统计: one sheet per category found
-        for r in ws.iter_rows(min_row=4, values_only=True):
-            if r[0] is not None:
-                flagged.append((ws.title, r[2], str(r[3])))
-    assert sorted((c, n) for c, n, _i in flagged) == sorted((c, n) for c, n, _i in planted)
-    ids = {(c, n): i for c, n, i in planted}
-    for category, name, id_no in flagged:
-        if category != "台账身份证号有误":            # the ledger's wrong number is shown as typed
-            assert id_no == ids[category, name]
-    assert {p: digest(p) for p in before} == before
+    before = {p: digest(p) for p in [export, platform, *ledgers]}
+    data = synth.town(1000, seed)
     listed = (folder / "错误清单.md").read_text(encoding="utf-8")
-    for category, name, _i in planted:
-        assert f"“{name}”" in listed and f"比对：{category}" in listed.split("## 缴费导出与台账比对")[1]
-    # no ID in what the command printed
-    assert not re.search(r"\d{15}", proc.stdout + proc.stderr)
+    for given, planted, section, says in ((export, data.planted, "## 缴费导出与台账比对", "比对："),
+                                          (platform, data.platform_planted, "## 医保平台缴费明细与台账比对", "平台比对：")):
+        out = tmp_path / f"比对结果-{given.stem}.xlsx"
+        proc = run_yibao("reconcile", str(given), *map(str, ledgers), "-o", str(out))
+        assert "各类合计相符" in proc.stdout
+        flagged = _flagged(out)
+        assert sorted((c, n) for c, n, _i in flagged) == sorted((c, n) for c, n, _i in planted), given.name
+        ids = {(c, n): i for c, n, i in planted}
+        for category, name, id_no in flagged:
+            if category != "台账身份证号有误":            # the ledger's wrong number is shown as typed
+                assert id_no == ids[category, name]
+        part = listed.split(section)[1].split("\n## ")[0]
+        for category, name, _i in planted:
+            assert f"“{name}”" in part and f"{says}{category}" in part
+        # no ID in what the command printed
+        assert not re.search(r"\d{15}", proc.stdout + proc.stderr)
+    assert {p: digest(p) for p in before} == before
+    assert {c for c, _n, _i in data.platform_planted} >= {"退费冲减", "非居民医保", "证件号码无法识别",
+                                                          "台账已缴费导出无记录"}
+
+    # --fill on the tax export: the planted cells are written or listed, no other
+    proc = run_yibao("reconcile", str(export), *map(str, ledgers), "-o", str(tmp_path / "填入.xlsx"), "--fill")
+    assert "已从导出填入1人的2个缴费单元格" in proc.stdout and "2处手填与导出不同" in proc.stdout, proc.stdout
+    found = [(c, n, i) for c, n, i in _flagged(tmp_path / "填入.xlsx") if c in ("已从导出填入", "台账与导出不一致")]
+    assert sorted(found) == sorted(data.fill_planted)
+    assert digest(export) == before[export]
+    assert len(list((folder / "台账").glob("*.备份-*.xlsx"))) == 1      # the one ledger written was backed up
 
 
 def test_a_refund_row_is_a_refund_not_a_second_payment(tmp_path):
