@@ -983,27 +983,23 @@ def write(data: Town, folder: Path) -> list[Path]:
              "和方案都是虚构的。下面每一处错误都是故意放的，`yibao demo` 会把它们一一找出来。", "",
              "| 位置 | 错误 | yibao 怎么说 |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in data.mistakes]
-    if data.reconcile_mistakes:
-        lines += ["", "## 缴费导出与台账比对", "",
-                  f"`{EXPORT_FILE}` 是虚构的税务缴费明细（GBK编码，证件号码写成 =\"…\"，入库日期带时间），"
-                  "由台账上已缴费的人生成，再故意放了下面这些不一致；`yibao reconcile` 会逐一找出并归类，"
-                  "其余的人都比对一致。", "",
-                  "| 位置 | 不一致 | yibao 怎么说 |", "|---|---|---|"]
-        lines += [f"| {a} | {b} | {c} |" for a, b, c in data.reconcile_mistakes]
-    if data.platform_mistakes:
-        lines += ["", "## 医保平台缴费明细与台账比对", "",
-                  f"`{PLATFORM_FILE}` 是虚构的医保信息平台缴费明细（.xlsx，列名与税务明细不同：人员编号、证件号码、"
-                  "险种类型、实缴金额、到账日期、参保地行政区划），由同一批已缴费的人生成，另外故意放了下面这些不一致；"
-                  "`yibao reconcile` 逐一找出并归类，其余的人都比对一致。", "",
-                  "| 位置 | 不一致 | yibao 怎么说 |", "|---|---|---|"]
-        lines += [f"| {a} | {b} | {c} |" for a, b, c in data.platform_mistakes]
-    if data.renewal_mistakes:
-        lines += ["", "## 上年度台账与今年台账（续保催缴）", "",
-                  f"`{LAST_FOLDER}/` 是各村去年的台账（方案 {LAST_PLAN_ID}）：今年台账上的人（有身份类别或台账错误的除外）"
-                  "去年的缴费情况与今年相同，另外放了下面这些去年缴费、今年没有缴费的人；`yibao renewal` 只把他们列出来，"
-                  "该催缴的进催缴名单，今年已死亡、参加职工医保或在外地参保的列入“不需催缴”。", "",
-                  "| 位置 | 情况 | yibao 怎么说 |", "|---|---|---|"]
-        lines += [f"| {a} | {b} | {c} |" for a, b, c in data.renewal_mistakes]
+    sections = (
+        ("缴费导出与台账比对", "不一致", data.reconcile_mistakes,
+         f"`{EXPORT_FILE}` 是虚构的税务缴费明细（GBK编码，证件号码写成 =\"…\"，入库日期带时间），"
+         "由台账上已缴费的人生成，再故意放了下面这些不一致；`yibao reconcile` 会逐一找出并归类，其余的人都比对一致。"),
+        ("医保平台缴费明细与台账比对", "不一致", data.platform_mistakes,
+         f"`{PLATFORM_FILE}` 是虚构的医保信息平台缴费明细（.xlsx，列名与税务明细不同：人员编号、证件号码、"
+         "险种类型、实缴金额、到账日期、参保地行政区划），由同一批已缴费的人生成，另外故意放了下面这些不一致；"
+         "`yibao reconcile` 逐一找出并归类，其余的人都比对一致。"),
+        ("上年度台账与今年台账（续保催缴）", "情况", data.renewal_mistakes,
+         f"`{LAST_FOLDER}/` 是各村去年的台账（方案 {LAST_PLAN_ID}）：今年台账上的人（有身份类别或台账错误的除外）"
+         "去年的缴费情况与今年相同，另外放了下面这些去年缴费、今年没有缴费的人；`yibao renewal` 只把他们列出来，"
+         "该催缴的进催缴名单，今年已死亡、参加职工医保或在外地参保的列入“不需催缴”。"),
+    )
+    for title, what, rows, intro in sections:
+        if rows:
+            lines += ["", f"## {title}", "", intro, "", f"| 位置 | {what} | yibao 怎么说 |", "|---|---|---|"]
+            lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     path.parent.mkdir(parents=True, exist_ok=True)
     from yibao.atomic import write_atomic
     write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
