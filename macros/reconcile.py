@@ -631,9 +631,8 @@ def _our_result(grids: dict) -> bool:
 
 
 #: ledger columns no payment export has: the form's own (告知、督促方式, 参保人签字,
-#: 未缴费原因) and the computed ones our templates add
-_LEDGER_ONLY = frozenset({"notify", "signature", "unpaid_reason", "calc_payable", "calc_tier", "calc_subsidy",
-                          "calc_funding", "calc_benefit", "calc_check"})
+#: 未缴费原因) and our 校验 column; not 应缴金额 or 资助类别, which exports may carry
+_LEDGER_ONLY = frozenset({"notify", "signature", "unpaid_reason", "calc_check"})
 
 
 def _is_ledger(grids: dict) -> bool:

@@ -523,3 +523,16 @@ def test_the_ribbon_button_reconciles_the_live_ledger_with_the_ones_picked(tmp_p
     both = reconcile.ribbon(books.FileBook(east), east, pick_files)
     assert "台账9人" in both and "已缴费未登记台账1" in both
     assert {p: digest(p) for p in (export, east, west)} == before
+
+
+def test_an_export_with_columns_a_ledger_also_has_is_still_an_export():
+    """应缴金额, 资助类别 and 姓名/身份证号 are in exports too: only a 方案编号 cell or a column
+    only ledgers have (告知、督促方式, 参保人签字, 未缴费原因, 校验) makes a file a ledger."""
+    from yibao.macros import reconcile
+    from yibao.macros.book import BookError
+    head = ["姓名", "身份证号码", "资助类别", "应缴金额", "实缴金额", "缴费日期", "险种类型"]
+    export = {"明细": [head, ["张一", I["ok"], "", 400, 400, "2025-10-15", "城乡居民基本医疗保险"]]}
+    reconcile.refuse_as_export(Path("平台导出.xlsx"), export)          # no error
+    for ledger_only in ("告知、督促方式", "参保人签字*", "未缴费原因", "校验"):
+        with pytest.raises(BookError, match="是台账"):
+            reconcile.refuse_as_export(Path("台账.xlsx"), {"明细": [head + [ledger_only]]})
