@@ -1041,7 +1041,9 @@ def cmd_synth(args) -> int:
     written = write(data, folder)
     print(f"已生成虚构的{TOWN}：{len(data.members)}人、{len(VILLAGES)}个村（社区）、"
           f"{sum(1 for d in data.lists.values() if d)}个部门名单、{len(data.mistakes)}处故意放的错误、"
-          f"{len(data.reconcile_mistakes)}处缴费比对的不一致，"
+          f"{len(data.reconcile_mistakes) + len(data.platform_mistakes)}处缴费比对的不一致"
+          f"（税务明细{len(data.reconcile_mistakes)}处、医保平台明细{len(data.platform_mistakes)}处）、"
+          f"{len(data.renewal_mistakes)}个续保催缴要找出的人，"
           f"共{len(written)}个文件，在“{folder}”")
     return 0
 
