@@ -265,8 +265,10 @@ def test_the_result_prints_on_a4_readable_each_table_one_page_wide(tmp_path):
     more = [(f"补录{k}", make_id(f"1980{k % 12 + 1:02d}15", 101 + 2 * k, "430999"), "400.00",
              "2025-11-01 08:30:00", "示例县") for k in range(60)]
     export = tax_csv(tmp_path / "缴费明细.csv", PAID + more)
-    run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    # --fill: its 已从导出填入 and 台账与导出不一致 sheets print one page wide too
+    run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026", "--fill")
     out = tmp_path / "比对结果-缴费.xlsx"
+    assert {"已从导出填入", "台账与导出不一致"} <= set(openpyxl.load_workbook(out).sheetnames)
     doc = pdfcheck.read(pdfcheck.render([out], tmp_path / "pdf")[out])
     assert not pdfcheck.problems(doc, min_font=9.0)
     to_add = [p for p in doc.pages if re.search(r"补录\d", p.text)]
