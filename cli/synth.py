@@ -616,7 +616,7 @@ def _platform(rng, plan, members: list[Member], mistakes: list, used: set[str]):
     def row(m: Member, amount=None, insurance=INSURANCE, id_no=None, day=None):
         day = day or m.pay_date
         at = datetime.datetime.combine(day, datetime.time(rng.randint(8, 17), rng.randrange(60), rng.randrange(60)))
-        rows.append({"人员编号": f"{REGION}{rng.randrange(10 ** 9, 10 ** 10)}", "姓名": m.name, "证件类型": "居民身份证",
+        rows.append({"人员编号": f"{REGION}{rng.randrange(10 ** 13, 10 ** 14)}", "姓名": m.name, "证件类型": "居民身份证",
                      "证件号码": id_no or m.id_no, "险种类型": insurance, "缴费年度": str(year),
                      "实缴金额": m.paid_fen if amount is None else amount, "到账日期": at,
                      "参保地行政区划": plan.county})
