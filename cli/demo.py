@@ -10,6 +10,8 @@ commands run, and writes the submission pack::
     DIR/台账/<村>.xlsx          filled ledgers: computed columns refreshed, 校验报告 sheet, marked cells
     DIR/任务分配表.xlsx         任务分配, 进度通报 (with its chart) and 奖励测算 sheets
     DIR/缴费比对结果.xlsx       the ledgers reconciled with the tax bureau's payment export
+    DIR/缴费比对结果-医保平台.xlsx  … and with the 医保信息平台's export (other column names)
+    DIR/续保催缴名单.xlsx       last year's insured not yet enrolled this year (上年度台账 against 台账)
     DIR/未参保核查结果.xlsx     the household register against everyone enrolled: 未参保原因 per village
     DIR/汇总上报.xlsx, .pdf     the stamped summary (PDF where LibreOffice is installed)
     DIR/公示名单/<村>.xlsx      public notices, IDs masked
@@ -60,7 +62,7 @@ def _check_folder(folder: Path) -> None:
 
 def run(folder: Path, persons: int = 1000, pdf: bool = True, bar=None) -> list[tuple[str, Path]]:
     """Run the season into ``folder``; returns (what, path) for each result."""
-    from yibao.macros import dedupe, notice, progress, quota, reconcile, refresh, reward, summary, town, validate
+    from yibao.macros import dedupe, notice, progress, quota, reconcile, refresh, renewal, reward, summary, town, validate
 
     folder = Path(folder)
     _check_folder(folder)
@@ -86,7 +88,7 @@ def run(folder: Path, persons: int = 1000, pdf: bool = True, bar=None) -> list[t
     data = synth.town(persons)
     synth.write(data, source)
     villages = [v for v, _ in synth.VILLAGES]
-    made.append(("原始数据（各村台账、部门名单、任务表、税务缴费明细、户籍人口名单、错误清单）", source))
+    made.append(("原始数据（各村台账、上年度台账、部门名单、任务表、税务和医保平台缴费明细、户籍人口名单、异地参保登记表、错误清单）", source))
 
     tick("合并资助名单")
     lists = [source / "部门名单" / f"{d}.xlsx" for d in synth.DEPARTMENTS]
@@ -116,6 +118,15 @@ def run(folder: Path, persons: int = 1000, pdf: bool = True, bar=None) -> list[t
     compared = folder / "缴费比对结果.xlsx"
     line = reconcile.run(source / synth.EXPORT_FILE, [str(p) for p in ledgers], plan.id, compared, lists=side)
     made.append((f"缴费比对（税务缴费明细与台账）：{line}", compared))
+    compared = folder / "缴费比对结果-医保平台.xlsx"
+    line = reconcile.run(source / synth.PLATFORM_FILE, [str(p) for p in ledgers], plan.id, compared, lists=side)
+    made.append((f"缴费比对（医保平台缴费明细与台账）：{line}", compared))
+
+    tick("续保催缴")
+    chase = folder / "续保催缴名单.xlsx"
+    last = [str(source / synth.LAST_FOLDER / f"{v}.xlsx") for v in villages]
+    line = renewal.run(last, [str(p) for p in ledgers], plan.id, output=chase, lists=side)
+    made.append((f"续保催缴（上年度台账与今年台账）：{line}", chase))
 
     tick("未参保核查")
     from yibao.macros import uninsured
@@ -176,7 +187,7 @@ def cmd_demo(args) -> int:
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo", help="用虚构的示例镇演示一个征缴季的全部工作 / run a whole season on fictional data",
-        description=f"用虚构的{synth.TOWN}数据走一遍征缴季：合并资助名单、刷新和校验台账、缴费比对、未参保核查、任务分配、进度通报、"
+        description=f"用虚构的{synth.TOWN}数据走一遍征缴季：合并资助名单、刷新和校验台账、缴费比对、续保催缴、未参保核查、任务分配、进度通报、"
                     "奖励测算、汇总上报（含PDF）、公示名单，结果写入一个文件夹。"
                     " Runs the whole season for a fictional town and writes the submission pack.")
     p.add_argument("folder", nargs="?", default="示例镇-演示", help="结果文件夹（默认“示例镇-演示”） / output folder")

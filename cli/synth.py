@@ -21,6 +21,8 @@ Layout of the output folder::
     部门名单/死亡人员名单.xlsx, 部门名单/职工医保参保名单.xlsx
     任务分配表.xlsx           villages with population and last year's targets
     缴费导出/税务缴费明细.csv  the tax-style payment export: GBK, IDs as ="…", date-times
+    缴费导出/医保平台缴费明细.xlsx  the 医保信息平台's export: other column names, .xlsx
+    上年度台账/<村>.xlsx      last year's ledgers (plan shili-2025), for ``yibao renewal``
     错误清单.md               the deliberate mistakes and where they are
 
 The generation is pure (:func:`town`, returning plain data); only
@@ -39,7 +41,7 @@ from pathlib import Path
 from yibao.functions import engine, plan as plans
 from yibao.functions.values import yuan
 
-__all__ = ["PLAN_ID", "TOWN", "VILLAGES", "REGION", "Member", "Town", "fictional_id", "town", "write",
+__all__ = ["PLAN_ID", "LAST_PLAN_ID", "TOWN", "VILLAGES", "REGION", "Member", "Town", "fictional_id", "town", "write",
            "add_parser"]
 
 PLAN_ID = "shili-2026"
@@ -108,6 +110,18 @@ class Town:
     planted: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
     #: the same as lines of 错误清单.md: (where, what, what yibao says)
     reconcile_mistakes: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    #: what ``reconcile --fill`` lists besides ``planted``: (sheet, name, id_no), one per cell
+    #: (已从导出填入: each cell written; 台账与导出不一致: each typed cell kept)
+    fill_planted: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    #: the 医保信息平台 export's rows (column → value, amounts in fen), its planted and listed
+    platform: list[dict] = dataclasses.field(default_factory=list)
+    platform_planted: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    platform_mistakes: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    #: last year's ledgers: village → persons (under :data:`LAST_PLAN_ID`)
+    last_year: dict[str, list[Member]] = dataclasses.field(default_factory=dict)
+    #: what ``yibao renewal`` must list: (group, name, id_no), group as :mod:`yibao.macros.renewal` names it
+    renewal_planted: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    renewal_mistakes: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
 
 
 def fictional_id(rng: random.Random, born: datetime.date, used: set[str]) -> str:
@@ -264,8 +278,15 @@ def town(persons: int = 1000, seed: int = 2027) -> Town:
 
     lists, deceased, employee, mistakes = _place_mistakes(rng, plan, members, used)
     tasks, total = _tasks(rng, members)
-    payments, planted, listed = _payments(rng, plan, members, mistakes, used)
-    return Town(members, lists, deceased, employee, tasks, total, mistakes, payments, planted, listed)
+    # what follows draws from a generator of its own: the data above stays as it was
+    extra = random.Random(seed * 1009 + 14)
+    payments, planted, listed, fill_planted = _payments(rng, plan, members, mistakes, used, extra)
+    platform, platform_planted, platform_listed = _platform(extra, plan, members, mistakes, used)
+    taken = {i for _c, _n, i in planted + platform_planted}
+    last_year, renewal_planted, renewal_listed, dead = _last_year(extra, plan, members, mistakes, used, taken)
+    deceased += dead
+    return Town(members, lists, deceased, employee, tasks, total, mistakes, payments, planted, listed, fill_planted,
+                platform, platform_planted, platform_listed, last_year, renewal_planted, renewal_listed)
 
 
 def _list_row(m: Member, category: str, rng, certified_by: datetime.date) -> dict:
@@ -415,19 +436,14 @@ INSURANCE = "城乡居民基本医疗保险"
 ELSEWHERE_REGION = "邻县"
 
 
-def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str]):
-    """The tax bureau's export of who paid, built from the ledgers' paid rows,
-    with the reconciliation's discrepancies placed (each on its own person)
-    and listed; returns (rows, planted, listed).
-
-    Left out: persons who pay nothing themselves (fully subsidized: nothing
-    goes through the tax system) and persons whose ledger ID is wrong (the
-    export has their true number; the ledger's cannot be matched: planted
-    as 台账身份证号有误, from the ledger mistakes above)."""
-    year = plan.year_start.year
-    region = plan.county
+def _payers(plan, members: list[Member]):
+    """The ledgers' payers (each ID once) as any payment export lists them,
+    and the ledger's own mistakes as an export shows them: (payers, planted,
+    listed). Left out: persons who pay nothing themselves (fully subsidized:
+    nothing goes through the tax system) and persons whose ledger ID is wrong
+    (planted as 台账身份证号有误, from the ledger mistakes)."""
     planted: list[tuple[str, str, str]] = []
-    listed: list[tuple[str, str, str]] = []       # (where, what, what yibao says), for 错误清单.md
+    listed: list[tuple[str, str, str]] = []
     payers: list[Member] = []
     seen: set[str] = set()
     for m in members:
@@ -436,7 +452,7 @@ def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str]):
         seen.add(m.id_no)
         if m.id_cell != m.id_no:
             planted.append(("台账身份证号有误", m.name, m.id_no))
-            listed.append((f"台账/{m.village}.xlsx 姓名“{m.name}”", "台账身份证号有误（见上），税务明细里是正确号码，对不上",
+            listed.append((f"台账/{m.village}.xlsx 姓名“{m.name}”", "台账身份证号有误（见上），导出里是正确号码，对不上",
                              "比对：台账身份证号有误"))
             continue
         if not (m.pay_date and m.paid_fen):
@@ -448,21 +464,40 @@ def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str]):
                                                  m.event_date, m.employee))
         if not due.ok:
             planted.append(("台账未记缴费", m.name, m.id_no))
-            listed.append((f"台账/{m.village}.xlsx 姓名“{m.name}”", "缴费不在缴费期内（见上），台账不算已缴费，税务明细有缴费",
+            listed.append((f"台账/{m.village}.xlsx 姓名“{m.name}”", "缴费不在缴费期内（见上），台账不算已缴费，导出有缴费",
                              "比对：台账未记缴费"))
         elif due.payable != m.paid_fen:
             planted.append(("金额与应缴不符", m.name, m.id_no))
             listed.append((f"台账/{m.village}.xlsx 姓名“{m.name}”",
                              f"实缴金额{yuan(m.paid_fen)}元，应缴{yuan(due.payable)}元（见上）", "比对：金额与应缴不符"))
+    return payers, planted, listed
+
+
+def _plain(members: list[Member], payers: list[Member], mistakes: list, flagged: set[str]) -> dict[str, list[Member]]:
+    """village → the payers with none of the ledger's own mistakes, for the discrepancies placed in an export."""
+    named = {w.split("“")[-1].rstrip("”") for w, _a, _b in mistakes}
+    by_village: dict[str, list[Member]] = {v: [] for v, _ in VILLAGES}
+    for m in payers:
+        if m.enroll_type == "普通" and not m.identities and m.name not in named and m.relation != "户主" \
+                and m.id_no not in flagged:
+            by_village[m.village].append(m)
+    return by_village
+
+
+def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str], extra=None):
+    """The tax bureau's export of who paid, built from the ledgers' paid rows,
+    with the reconciliation's discrepancies placed (each on its own person)
+    and listed; returns (rows, planted, listed, fill_planted). ``extra``:
+    the generator of the discrepancies added after the first ones (a person
+    the ledger says did not pay; a date that differs), so the first stay."""
+    year = plan.year_start.year
+    region = plan.county
+    payers, planted, listed = _payers(plan, members)
+    listed = [(w, what.replace("导出里", "税务明细里").replace("导出有", "税务明细有"), says) for w, what, says in listed]
     # the persons with none of the ledger's own mistakes, for the discrepancies placed here
     flagged = {i for _c, _n, i in planted}
     named = {w.split("“")[-1].rstrip("”") for w, _a, _b in mistakes}
-    plain = [m for m in payers if m.enroll_type == "普通" and not m.identities and m.name not in named
-             and m.relation != "户主" and m.id_no not in flagged]
-    by_village: dict[str, list[Member]] = {}
-    for m in plain:
-        by_village.setdefault(m.village, []).append(m)
-    east, west, south, north = (by_village[v] for v, _ in VILLAGES)
+    east, west, south, north = _plain(members, payers, mistakes, flagged).values()
 
     def where(m: Member) -> str:
         return f"{EXPORT_FILE} 姓名“{m.name}”"
@@ -526,10 +561,182 @@ def _payments(rng, plan, members: list[Member], mistakes: list, used: set[str]):
     row(stand_in, region_=ELSEWHERE_REGION)
     listed.append((where(away), f"所属区划为“{ELSEWHERE_REGION}”（在外地参保缴费）", "比对：在外地缴费"))
     planted.append(("在外地缴费", away.name, away.id_no))
+    fill_planted: list[tuple[str, str, str]] = []
+    if extra is not None:
+        rng = extra             # row() draws its times from here on
+        # g. the ledger says 未缴费 (a reason typed, 个人缴费 and 缴费日期 empty), the export says paid
+        #    (paid on the phone app after the agent's visit): --fill writes both cells, lists the reason
+        said = next(m for m in members if m.unpaid_reason in ("外出联系不上", "本人不愿参保") and not m.identities
+                    and m.id_cell == m.id_no and m.id_no not in flagged and m.name not in named)
+        day = datetime.date(year - 1, 11, 20)
+        paid_later = dataclasses.replace(said, pay_date=day, paid_fen=engine.compute(
+            plan, engine.Person(said.id_no, (), day)).payable)
+        row(paid_later)
+        listed.append((f"台账/{said.village}.xlsx 姓名“{said.name}”",
+                       f"台账写未缴费（{said.unpaid_reason}），税务明细有缴费（手机缴费）",
+                       "比对：台账未记缴费；加 --fill 时填入个人缴费和缴费日期，未缴费原因列入“台账与导出不一致”"))
+        planted.append(("台账未记缴费", said.name, said.id_no))
+        fill_planted += [("已从导出填入", said.name, said.id_no)] * 2 + [("台账与导出不一致", said.name, said.id_no)]
+        # h. the export's date is not the ledger's (the agent wrote the day the cash was collected)
+        late = next(m for m in east[2:] + west[2:] if m.pay_date and m.pay_date.day < 25 and m.pay_date.month < 12)
+        rows[:] = [r for r in rows if r["证件号码"] != late.id_no]
+        row(late, day=late.pay_date + datetime.timedelta(days=4))
+        listed.append((where(late), f"入库日期比台账的缴费日期晚4天（台账{late.pay_date.isoformat()}）",
+                       "比对：一致；加 --fill 时列入“台账与导出不一致”（手填的日期保留）"))
+        fill_planted.append(("台账与导出不一致", late.name, late.id_no))
     rows.sort(key=lambda r: r["入库日期"])
     for i, r in enumerate(rows, 1):
         r["序号"] = i
+    return rows, planted, listed, fill_planted
+
+
+#: the 医保信息平台 export's columns (other names than the tax bureau's: headers.toml knows both)
+PLATFORM_COLUMNS = ("人员编号", "姓名", "证件类型", "证件号码", "险种类型", "缴费年度", "实缴金额", "到账日期",
+                    "参保地行政区划")
+PLATFORM_FILE = "缴费导出/医保平台缴费明细.xlsx"
+PENSION = "城乡居民基本养老保险"
+
+
+def _platform(rng, plan, members: list[Member], mistakes: list, used: set[str]):
+    """The 医保信息平台's export of the year's payments (an .xlsx: IDs as
+    text, amounts as numbers, date-times as dates), from the same payers as
+    the tax export, with discrepancies of its own placed and listed; returns
+    (rows, planted, listed)."""
+    year = plan.year_start.year
+    payers, planted, listed = _payers(plan, members)
+    listed = [(w.replace("台账/", "台账/"), what.replace("导出里", "平台明细里").replace("导出有", "平台明细有"),
+               says.replace("比对：", "平台比对：")) for w, what, says in listed]
+    flagged = {i for _c, _n, i in planted}
+    east, west, south, north = _plain(members, payers, mistakes, flagged).values()
+    rows: list[dict] = []
+
+    def where(name: str) -> str:
+        return f"{PLATFORM_FILE} 姓名“{name}”"
+
+    def row(m: Member, amount=None, insurance=INSURANCE, id_no=None, day=None):
+        day = day or m.pay_date
+        at = datetime.datetime.combine(day, datetime.time(rng.randint(8, 17), rng.randrange(60), rng.randrange(60)))
+        rows.append({"人员编号": f"{REGION}{rng.randrange(10 ** 13, 10 ** 14)}", "姓名": m.name, "证件类型": "居民身份证",
+                     "证件号码": id_no or m.id_no, "险种类型": insurance, "缴费年度": str(year),
+                     "实缴金额": m.paid_fen if amount is None else amount, "到账日期": at,
+                     "参保地行政区划": plan.county})
+
+    absent, refunded, pension = east[3], west[3], south[3]
+    for m in payers:
+        if m is not absent:
+            row(m)
+    # a. on the ledger as paid, not on the platform (西河村's east neighbour: 东山村)
+    listed.append((f"台账/{absent.village}.xlsx 姓名“{absent.name}”", "台账记已缴费，平台缴费明细里没有",
+                   "平台比对：台账已缴费导出无记录"))
+    planted.append(("台账已缴费导出无记录", absent.name, absent.id_no))
+    # b. paid, then refunded (a negative row of the same year)
+    row(refunded, amount=-refunded.paid_fen, day=refunded.pay_date + datetime.timedelta(days=9))
+    listed.append((where(refunded.name), f"缴费后又退费{yuan(refunded.paid_fen)}元（负数金额）", "平台比对：退费冲减"))
+    planted.append(("退费冲减", refunded.name, refunded.id_no))
+    # c. another insurance in the same export (the platform lists 养老 too)
+    row(pension, amount=20000, insurance=PENSION)
+    listed.append((where(pension.name), f"险种类型为“{PENSION}”，不是医保", "平台比对：非居民医保"))
+    planted.append(("非居民医保", pension.name, pension.id_no))
+    # d. an ID number typed wrong on the platform (wrong check digit), a person on no ledger
+    born = datetime.date(year - 41, 3, 9)
+    typo = Member("北坡社区", "", rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(2)), "", "", born)
+    typo.id_no = fictional_id(rng, born, used)
+    typo.pay_date, typo.paid_fen = datetime.date(year - 1, 10, 8), 40000
+    row(typo, id_no=_wrong_check_digit(typo.id_no))
+    listed.append((where(typo.name), "证件号码校验位错误", "平台比对：证件号码无法识别"))
+    planted.append(("证件号码无法识别", typo.name, _wrong_check_digit(typo.id_no)))
+    rows.sort(key=lambda r: r["到账日期"])
     return rows, planted, listed
+
+
+#: last year's plan (the same rules a year earlier): the 方案编号 of 上年度台账
+LAST_PLAN_ID = "shili-2025"
+LAST_FOLDER = "上年度台账"
+
+
+def _last_year(rng, plan, members: list[Member], mistakes: list, used: set[str], taken: set[str]):
+    """Last year's village ledgers (under :data:`LAST_PLAN_ID`) for ``yibao
+    renewal``: this year's persons with none of the ledgers' own mistakes and
+    no identity, each with last year's status the same as this year's (paid
+    a year earlier, or the same 未缴费原因), and the persons who paid last
+    year but not this year placed and listed; returns (village → persons,
+    planted, listed, rows for the death list)."""
+    last_plan = plans.load(LAST_PLAN_ID)
+    named = {w.split("“")[-1].rstrip("”") for w, _a, _b in mistakes}
+    ids = [m.id_no for m in members]
+    clean = [m for m in members if m.id_cell == m.id_no and not m.identities and m.enroll_type in ("", "普通")
+             and m.name not in named and m.id_no not in taken and ids.count(m.id_no) == 1]
+    planted: list[tuple[str, str, str]] = []
+    listed: list[tuple[str, str, str]] = []
+
+    def paid_last_year(m: Member) -> Member:
+        day = (m.pay_date.replace(year=m.pay_date.year - 1) if m.pay_date
+               else datetime.date(last_plan.year_start.year - 1, 10, rng.randint(1, 28)))
+        due = engine.compute(last_plan, engine.Person(m.id_no, (), day))
+        method = m.pay_method or rng.choice(PAY_METHODS)
+        return dataclasses.replace(m, identities=[], enroll_type="普通", event_date=None, employee=False,
+                                   pay_date=day, paid_fen=due.payable, unpaid_reason="", pay_method=method,
+                                   deposit_date=day if method == "现金" else None)
+
+    def where(m: Member) -> str:
+        return f"{LAST_FOLDER}/{m.village}.xlsx 姓名“{m.name}”"
+
+    chosen: dict[str, tuple[str, str]] = {}        # id → (group, why)
+    for village, _ in VILLAGES:
+        m = next(x for x in clean if x.village == village and x.unpaid_reason in ("外出联系不上", "本人不愿参保"))
+        chosen[m.id_no] = ("未续保（待催缴）", f"去年已缴费，今年台账未缴费（{m.unpaid_reason}）")
+    worker = next(x for x in clean if x.employee and x.id_no not in chosen)
+    chosen[worker.id_no] = ("不需催缴", "去年已缴费，今年已参加职工医保")
+    away = next(x for x in clean if x.unpaid_reason == "已在外地参保" and x.id_no not in chosen)
+    chosen[away.id_no] = ("不需催缴", "去年已缴费，今年已在外地参保")
+    people: dict[str, list[Member]] = {v: [] for v, _ in VILLAGES}
+    for m in clean:
+        if m.id_no in chosen:
+            people[m.village].append(paid_last_year(m))
+            group, why = chosen[m.id_no]
+            planted.append((group, m.name, m.id_no))
+            listed.append((where(m), why, f"续保：{group}"))
+        elif m.pay_date and m.paid_fen:
+            people[m.village].append(paid_last_year(m))
+        else:
+            people[m.village].append(dataclasses.replace(m, employee=False, event_date=None))
+    # on last year's ledger only: one who moved away without a word, one who died this autumn
+    dead_rows = []
+    for village, group, why in (("南岭村", "未续保（待催缴）", "去年已缴费，今年各村台账上都没有此人"),
+                                ("北坡社区", "不需催缴", "去年已缴费，今年已死亡（在死亡人员名单上），台账上已删去")):
+        born = datetime.date(last_plan.year_start.year - rng.randint(30, 70), rng.randint(1, 12), rng.randint(1, 28))
+        head = next(x for x in people[village] if x.relation == "户主")
+        gone = Member(village, head.family, head.name[0] + "".join(rng.choice(GIVEN) for _ in range(2)), "配偶", "", born)
+        gone.id_no = gone.id_cell = fictional_id(rng, born, used)
+        gone.gender_cell = gone.gender
+        gone = paid_last_year(gone)
+        at = people[village].index(head)
+        people[village].insert(at + 1, gone)
+        planted.append((group, gone.name, gone.id_no))
+        listed.append((where(gone), why, f"续保：{group}"))
+        if group == "不需催缴":
+            dead_rows.append({"姓名": gone.name, "身份证号": gone.id_no,
+                              "死亡日期": datetime.date(plan.year_start.year - 1, 11, 2)})
+    return people, planted, listed, dead_rows
+
+
+def _write_platform(rows: list[dict], path: Path) -> None:
+    """The platform's export as it downloads: one sheet, a title line, the
+    header, IDs and person numbers as text, amounts in yuan, date-times."""
+    import openpyxl
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "缴费明细"
+    ws.append([f"参保人员缴费明细查询（{TOWN}）"])
+    ws.append(list(PLATFORM_COLUMNS))
+    for r in rows:
+        ws.append([yuan(r[k]) if k == "实缴金额" else r[k] for k in PLATFORM_COLUMNS])
+        for c in (1, 4):
+            ws.cell(ws.max_row, c).data_type = "s"
+        ws.cell(ws.max_row, 8).number_format = "yyyy-mm-dd hh:mm:ss"
+    for c, width in zip("ABCDEFGHI", (16, 8, 10, 20, 22, 8, 9, 19, 12)):
+        ws.column_dimensions[c].width = width
+    _save(wb, path)
 
 
 def _tasks(rng, members: list[Member]):
@@ -760,6 +967,16 @@ def write(data: Town, folder: Path) -> list[Path]:
         path = folder / EXPORT_FILE
         _write_export(data.payments, path)
         written.append(path)
+    if data.platform:
+        path = folder / PLATFORM_FILE
+        _write_platform(data.platform, path)
+        written.append(path)
+    if data.last_year:
+        last_plan = plans.load(LAST_PLAN_ID)
+        for village, people in data.last_year.items():
+            path = folder / LAST_FOLDER / f"{village}.xlsx"
+            _save(_ledger(last_plan, village, people), path)
+            written.append(path)
     from . import synth_roster
     register = synth_roster.register(data)
     written += synth_roster.write(register, folder)
@@ -769,13 +986,23 @@ def write(data: Town, folder: Path) -> list[Path]:
              "和方案都是虚构的。下面每一处错误都是故意放的，`yibao demo` 会把它们一一找出来。", "",
              "| 位置 | 错误 | yibao 怎么说 |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in data.mistakes]
-    if data.reconcile_mistakes:
-        lines += ["", "## 缴费导出与台账比对", "",
-                  f"`{EXPORT_FILE}` 是虚构的税务缴费明细（GBK编码，证件号码写成 =\"…\"，入库日期带时间），"
-                  "由台账上已缴费的人生成，再故意放了下面这些不一致；`yibao reconcile` 会逐一找出并归类，"
-                  "其余的人都比对一致。", "",
-                  "| 位置 | 不一致 | yibao 怎么说 |", "|---|---|---|"]
-        lines += [f"| {a} | {b} | {c} |" for a, b, c in data.reconcile_mistakes]
+    sections = (
+        ("缴费导出与台账比对", "不一致", data.reconcile_mistakes,
+         f"`{EXPORT_FILE}` 是虚构的税务缴费明细（GBK编码，证件号码写成 =\"…\"，入库日期带时间），"
+         "由台账上已缴费的人生成，再故意放了下面这些不一致；`yibao reconcile` 会逐一找出并归类，其余的人都比对一致。"),
+        ("医保平台缴费明细与台账比对", "不一致", data.platform_mistakes,
+         f"`{PLATFORM_FILE}` 是虚构的医保信息平台缴费明细（.xlsx，列名与税务明细不同：人员编号、证件号码、"
+         "险种类型、实缴金额、到账日期、参保地行政区划），由同一批已缴费的人生成，另外故意放了下面这些不一致；"
+         "`yibao reconcile` 逐一找出并归类，其余的人都比对一致。"),
+        ("上年度台账与今年台账（续保催缴）", "情况", data.renewal_mistakes,
+         f"`{LAST_FOLDER}/` 是各村去年的台账（方案 {LAST_PLAN_ID}）：今年台账上的人（有身份类别或台账错误的除外）"
+         "去年的缴费情况与今年相同，另外放了下面这些去年缴费、今年没有缴费的人；`yibao renewal` 只把他们列出来，"
+         "该催缴的进催缴名单，今年已死亡、参加职工医保或在外地参保的列入“不需催缴”。"),
+    )
+    for title, what, rows, intro in sections:
+        if rows:
+            lines += ["", f"## {title}", "", intro, "", f"| 位置 | {what} | yibao 怎么说 |", "|---|---|---|"]
+            lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     lines += synth_roster.mistake_lines(register)
     path.parent.mkdir(parents=True, exist_ok=True)
     from yibao.atomic import write_atomic
@@ -818,7 +1045,9 @@ def cmd_synth(args) -> int:
     written = write(data, folder)
     print(f"已生成虚构的{TOWN}：{len(data.members)}人、{len(VILLAGES)}个村（社区）、"
           f"{sum(1 for d in data.lists.values() if d)}个部门名单、{len(data.mistakes)}处故意放的错误、"
-          f"{len(data.reconcile_mistakes)}处缴费比对的不一致，"
+          f"{len(data.reconcile_mistakes) + len(data.platform_mistakes)}处缴费比对的不一致"
+          f"（税务明细{len(data.reconcile_mistakes)}处、医保平台明细{len(data.platform_mistakes)}处）、"
+          f"{len(data.renewal_mistakes)}个续保催缴要找出的人，"
           f"共{len(written)}个文件，在“{folder}”")
     return 0
 

@@ -13,6 +13,8 @@
   bar chart, printed by LibreOffice.
 - ``validated-ledger.png``: the top of a demo ledger after 刷新 and 校验 (marked
   cells), and ``validation-report.png``: its 校验报告 sheet.
+- ``reconcile.png``: the 比对汇总 sheet of the demo's ``缴费比对结果.xlsx`` (the
+  ledgers against the tax export), printed by LibreOffice.
 - ``template-shili-2026-ledger.png``: the ledger template of the fictional plan
   (``yibao template new ledger --policy shili-2026``), printed like the pictures of
   ``docs/make_template_images.py``.
@@ -196,6 +198,12 @@ def _only_sheets(src: Path, dst: Path, keep: list[str], print_area: dict[str, st
     return dst
 
 
+def reconcile_picture(folder: Path, tmp: Path) -> Path:
+    """``reconcile.png``: the 比对汇总 page of a demo's 缴费比对结果.xlsx."""
+    summary = _only_sheets(folder / "缴费比对结果.xlsx", tmp / "缴费比对汇总.xlsx", ["比对汇总"])
+    return _pdf_page(_to_pdf(summary, tmp), 1, IMAGES / "reconcile.png", dpi=110)
+
+
 def main() -> int:
     try:
         import PIL  # noqa: F401
@@ -223,6 +231,8 @@ def main() -> int:
         print(_pdf_page(_to_pdf(ledger, tmp), 1, IMAGES / "validated-ledger.png", dpi=130))
         report = _only_sheets(folder / "台账" / "东山村.xlsx", tmp / "东山村校验报告.xlsx", ["校验报告"])
         print(_pdf_page(_to_pdf(report, tmp), 1, IMAGES / "validation-report.png", dpi=80))
+
+        print(reconcile_picture(folder, tmp))
 
         template = tmp / "template-shili-2026-ledger.xlsx"
         subprocess.run([sys.executable, "-m", "yibao", "template", "new", "ledger", "--policy", "shili-2026",

@@ -19,7 +19,8 @@ Pure core: :func:`read_payments` (grids → :class:`Payment` rows) and
 export row lands in exactly one category of :data:`EXPORT_CATEGORIES`, every
 ledger person in exactly one of :data:`LEDGER_CATEGORIES`; money is integer
 fen and the totals tie (:meth:`Outcome.ties`). The shell (:func:`run`) reads
-the files (never writes them) and writes a new workbook.
+the files and writes a new workbook; only with ``--fill`` does it write
+into the ledgers, their empty payment cells (:func:`payment_cells`).
 
 Plan clauses this serves: 001 五 (每月月初核对更新人员名单); 002 四(二)
 (缴费录入时必须核实); 002 五(三) (导出已参保人员数据明细).
@@ -43,10 +44,11 @@ from yibao.functions.values import BadValue, fen, yuan, yuan_text
 from . import book as books
 from . import town
 from .ledger import Record
-from .table import HEADER_NOISE, TableError, cell_date, cell_text, column_name, header_key, header_match, is_blank, synonyms
+from .table import HEADER_NOISE, TableError, cell_date, cell_text, column_name, header_key, is_blank, scan_header, synonyms
 
 __all__ = ["Payment", "ExportTable", "find_export", "read_payments", "classify", "Outcome", "sheets_of", "run",
-           "EXPORT_CATEGORIES", "LEDGER_CATEGORIES", "add_parser"]
+           "EXPORT_CATEGORIES", "LEDGER_CATEGORIES", "add_parser", "payment_cells", "Cell", "refuse_as_export",
+           "ribbon"]
 
 # ---------------------------------------------------------------- categories
 
@@ -143,36 +145,30 @@ def find_export(grids: dict[str, list[list[Any]]], named: dict[str, str] | None 
                 label: str = "导出文件", scan_rows: int = 30) -> ExportTable:
     """The payment table of an export: the first sheet and row (within
     ``scan_rows``) whose headers name an ID column, by ``[payment.*]``
-    synonyms or ``named`` (field → header text the user gave). Raises
+    synonyms or ``named`` (field → header text the user gave), through the
+    one header scanner (:func:`~yibao.macros.table.scan_header`). Raises
     :class:`~yibao.macros.table.TableError` listing the headers found and
     the names expected (one Chinese line)."""
-    named = {f: header_key(h) for f, h in (named or {}).items() if h}
-    fullest: list[str] = []
+    named = {f: h for f, h in (named or {}).items() if h}
+
+    def accept(fields, _row) -> bool:
+        return "id_no" in fields and (len(fields) >= 2 or "id_no" in named) and all(f in fields for f in named)
+
     for sheet, grid in grids.items():
-        for r, row in enumerate(grid[:scan_rows]):
+        found = scan_header(grid, "payment", accept, scan_rows=scan_rows, named=named)
+        if found is not None:
+            row, cells = found
             columns: dict[str, int] = {}
             headers: dict[str, str] = {}
-            texts = [cell_text(v) for v in row if not is_blank(v)]
-            if len(texts) > len(fullest):
-                fullest = texts
-            for c, value in enumerate(row, 1):
-                key = header_key(value)
-                if not key:
-                    continue
-                field = next((f for f, h in named.items() if h == key), None)
-                if field is None:
-                    found = header_match(value, "payment")
-                    field = found[0] if found and found[0] and found[0] not in named else None
-                if field and field not in columns:
-                    columns[field] = c
-                    headers[field] = cell_text(value)
-            if "id_no" in columns and (len(columns) >= 2 or "id_no" in named):
-                missing = [f for f in named if f not in columns]
-                if missing:
-                    continue
-                return ExportTable(sheet, r + 1, columns, headers)
+            for cell in cells:          # the first column of a field counts
+                columns.setdefault(cell.field, cell.column)
+                headers.setdefault(cell.field, cell.text)
+            return ExportTable(sheet, row + 1, columns, headers)
     # a file without a header shows its first data row: no ID number into a message
-    shown = "".join(f"“{_NUMBER.sub(_hide, t[:20])}”" for t in fullest[:15]) or "（空）"
+    rows = [row for grid in grids.values() for row in grid[:scan_rows]]
+    fullest = max(rows, key=lambda row: sum(not is_blank(v) for v in row), default=[])
+    texts = [cell_text(v) for v in fullest if not is_blank(v)]
+    shown = "".join(f"“{_NUMBER.sub(_hide, t[:20])}”" for t in texts[:15]) or "（空）"
     if named:
         wanted = "、".join(f"“{h}”" for h in named.values())
         raise TableError(f"{label}中找不到指定的列{wanted}；表头写的是：{shown}")
@@ -376,6 +372,84 @@ def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str,
     return Outcome(export, ledger, persons.duplicates, names)
 
 
+# ---------------------------------------------------------------- filling the ledgers (pure)
+
+#: the ledger's payment columns (``[ledger.payment]`` of functions/headers.toml)
+#: an export row fills, with the number format of a written cell
+FILL_FORMATS = {"paid": "0.00", "pay_date": "yyyy-mm-dd"}
+FILL_LABELS = {"paid": "个人缴费", "pay_date": "缴费日期", "unpaid_reason": "未缴费原因"}
+#: export categories whose row is this person's payment for the year
+_FILLED_FROM = (OK, LEDGER_UNPAID, AMOUNT)
+DIFF_SHEET = "台账与导出不一致"
+FILLED_SHEET = "已从导出填入"
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One payment cell of a ledger against the export: ``typed`` as the
+    ledger has it (None: empty, then ``value`` is written there), ``value``
+    the export's (yuan or a date), ``note`` why it is listed."""
+    payment: Payment
+    record: Record
+    field: str
+    typed: Any
+    value: Any
+    note: str = ""
+
+
+def _typed_fen(raw) -> int | None:
+    try:
+        return fen(raw)
+    except BadValue:
+        return None         # not an amount: validate reports it, not compared here
+
+
+def _typed_date(raw) -> datetime.date | None:
+    try:
+        day = cell_date(raw)
+    except BadValue:
+        return None
+    return day.date() if isinstance(day, datetime.datetime) else day
+
+
+def payment_cells(outcome: Outcome) -> tuple[list[Cell], list[Cell]]:
+    """(cells to fill, typed cells that differ) for the ledgers' payment
+    columns (pure). A person whose export row is their payment for the year
+    (一致, 台账未记缴费, 金额与应缴不符; the first row of a 重复缴费; none with
+    a 退费冲减 row, none on two ledger rows) fills the ledger's 个人缴费 and 缴费日期 where they are
+    empty; a typed value that differs from the export is kept and listed
+    (the amount of a 金额与应缴不符 person is listed on its own sheet
+    already), and so is a typed 未缴费原因 of a person the export says paid."""
+    refunded = {p.id_no for p, c, _r, _n in outcome.export if c == REFUND}
+    # a person on two ledger rows: which row is right is the first question (validate lists it)
+    skip = refunded | {r.id_no for pair in outcome.duplicates for r in pair}
+    fills: list[Cell] = []
+    differ: list[Cell] = []
+    for p, cat, rec, _note in outcome.export:
+        if rec is None or cat not in _FILLED_FROM or p.id_no in skip or not rec.book:
+            continue
+        raw = rec.raw
+        if "paid" in rec.columns and p.amount is not None and p.amount >= 0:
+            typed = raw.get("paid")
+            if is_blank(typed):
+                fills.append(Cell(p, rec, "paid", None, yuan(p.amount)))
+            elif cat != AMOUNT and _typed_fen(typed) not in (None, p.amount):
+                differ.append(Cell(p, rec, "paid", cell_text(typed), yuan(p.amount),
+                                   f"台账{yuan_text(_typed_fen(typed))}元，导出{yuan_text(p.amount)}元"))
+        if "pay_date" in rec.columns and p.pay_date is not None:
+            typed = raw.get("pay_date")
+            if is_blank(typed):
+                fills.append(Cell(p, rec, "pay_date", None, p.pay_date))
+            elif _typed_date(typed) not in (None, p.pay_date):
+                differ.append(Cell(p, rec, "pay_date", _typed_date(typed).isoformat(), p.pay_date,
+                                   f"台账{_typed_date(typed).isoformat()}，导出{p.pay_date.isoformat()}"))
+        reason = cell_text(raw.get("unpaid_reason")) if "unpaid_reason" in rec.columns else ""
+        if reason:
+            differ.append(Cell(p, rec, "unpaid_reason", reason, None,
+                               f"台账写未缴费原因“{reason}”，导出显示已缴费：核实后删去未缴费原因"))
+    return fills, differ
+
+
 # ---------------------------------------------------------------- result sheets
 
 DETAIL_HEADER = ["序号", "村（社区）", "姓名", "身份证号", "台账文件", "台账行", "导出行",
@@ -485,6 +559,36 @@ def sheets_of(outcome: Outcome, plan_name: str = "", export_name: str = "") -> l
     return sheets
 
 
+CELL_HEADER = ["序号", "村（社区）", "姓名", "身份证号", "台账文件", "台账行", "导出行", "栏目", "台账填写", "导出", "说明"]
+_CELL_WIDTHS = {1: 5, 2: 10, 3: 8, 4: 19, 5: 12, 6: 5, 7: 5, 8: 8, 9: 10, 10: 10, 11: 23}
+
+
+def _shown(value) -> Any:
+    return value.isoformat() if isinstance(value, datetime.date) else ("" if value is None else value)
+
+
+def cell_sheets(fills: list[Cell], differ: list[Cell], heading: str) -> list[books.OutSheet]:
+    """已从导出填入 (each cell written) and 台账与导出不一致 (each typed cell
+    kept though the export differs), by village and ledger row."""
+    out = []
+    for name, cells, action in (
+            (FILLED_SHEET, fills, "台账中这些缴费栏原为空，已按导出填入（原文件已备份）；请核对"),
+            (DIFF_SHEET, differ, "台账中手填的与导出不同，已保留未改：核对缴费凭证后改正有误的一方")):
+        if not cells:
+            continue
+        rows = [["", c.record.village or "（未填村名）", c.record.name, c.record.id_no, Path(c.record.book).name,
+                 c.record.row, c.payment.row, FILL_LABELS[c.field], _shown(c.typed), _shown(c.value), c.note]
+                for c in cells]
+        rows.sort(key=lambda r: (r[1], r[4], r[5], r[7]))
+        for i, row in enumerate(rows, 1):
+            row[0] = i
+        out.append(books.OutSheet(
+            name, [[f"{heading}：{name}（{len(rows)}）"], [f"处理：{action}。本表供内部核对，含完整身份证号，请勿张贴"],
+                   CELL_HEADER] + rows, title_rows=2, widths=dict(_CELL_WIDTHS),
+            merges=[f"A1:{column_name(len(CELL_HEADER))}1"]))
+    return out
+
+
 def tie_line(outcome: Outcome) -> str:
     """The sentence that says the counts and money tie (or that they do not)."""
     total = sum(p.amount or 0 for p, *_ in outcome.export)
@@ -526,14 +630,95 @@ def _our_result(grids: dict) -> bool:
     return "比对汇总" in grids and "分村统计" in grids
 
 
+#: ledger columns no payment export has: the form's own (告知、督促方式, 参保人签字,
+#: 未缴费原因) and our 校验 column; not 应缴金额 or 资助类别, which exports may carry
+_LEDGER_ONLY = frozenset({"notify", "signature", "unpaid_reason", "calc_check"})
+
+
+def _is_ledger(grids: dict) -> bool:
+    """A ledger (or a department's list in our template): a 方案编号 cell, or
+    a header row with a column only ledgers have (headers only: a
+    400,000-row export is not read twice)."""
+    from .ledger import plan_id_in
+    if plan_id_in(grids):
+        return True
+    return any(scan_header(grid, "ledger", lambda fields, _row: bool(fields & _LEDGER_ONLY)) is not None
+               for name, grid in grids.items() if not name.startswith("_yibao"))
+
+
+def refuse_as_export(path: Path, grids: dict) -> None:
+    """Raise :class:`~yibao.macros.book.BookError` (one Chinese line) when
+    the file given as the export is our own result workbook or a ledger:
+    its persons would be read as payments."""
+    if _our_result(grids):
+        raise books.BookError(f"“{path.name}”是缴费比对的结果工作簿，不是缴费导出：请把税务或医保信息平台"
+                              "导出的缴费明细放在第一个，台账放在后面")
+    if _is_ledger(grids):
+        raise books.BookError(f"“{path.name}”是台账，不是缴费导出：第一个文件应是税务或医保信息平台导出的"
+                              "缴费明细，各村台账放在它后面")
+
+
+def _ledger_sources(ledgers: list, skip: tuple[Path, ...], fill: bool, progress=None):
+    """(sources, books): the grids of each ledger as ``town.read_sources``
+    gives them, and the :class:`~yibao.macros.book.Book` of each when the
+    ledgers are to be filled (a path is opened for update; a Book, the
+    workbook a ribbon button was pressed in, is used as it is)."""
+    from yibao.atomic import without_backups
+    import sys
+    paths = [p for p in ledgers if isinstance(p, (str, Path))]
+    paths = [p for p in without_backups(paths, lambda text: print(text, file=sys.stderr))
+             if Path(p).resolve() not in skip]
+    given = [b for b in ledgers if not isinstance(b, (str, Path))]
+    if not fill:
+        return [(str(b.path), b.grids()) for b in given] + town.read_sources(paths, progress), {}
+    opened = given + [books.FileBook(p, for_update=True) for p in paths]
+    sources, by_path = [], {}
+    for i, book in enumerate(opened, 1):
+        sources.append((str(book.path), book.grids()))
+        by_path[str(book.path)] = book
+        if progress:
+            progress(i, len(opened))
+    return sources, by_path
+
+
+def write_cells(by_path: dict, fills: list[Cell]) -> tuple[int, int]:
+    """Write ``fills`` into their ledgers through each Book's
+    ``fill_computed`` (never over a typed value; an .xlsx patched in place
+    after a timestamped backup beside it), column by column; returns (cells
+    written, typed cells the book found and kept)."""
+    written = kept = 0
+    by_book: dict[str, dict[tuple[str, int], list[Cell]]] = {}
+    for cell in fills:
+        col = cell.record.columns[cell.field]
+        by_book.setdefault(cell.record.book, {}).setdefault((cell.record.sheet, col), []).append(cell)
+    for path, columns in by_book.items():      # every book takes its writes (or refuses: .xls) before any is saved
+        book = by_path[path]
+        for (sheet, col), cells in columns.items():
+            cells.sort(key=lambda c: c.record.row)
+            book.fill_computed(sheet, [c.record.row for c in cells], {col: [c.value for c in cells]},
+                               {col: FILL_FORMATS[cells[0].field]})
+    for path, columns in by_book.items():
+        stats = by_path[path].save() or {}
+        kept += stats.get("skipped", 0)
+        written += stats.get("written", sum(len(c) for c in columns.values()) - stats.get("skipped", 0))
+    return written, kept
+
+
 @books.gc_paused()
-def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Path | None = None,
-        named: dict[str, str] | None = None, region: str | None = None, lists=None, progress=None) -> str:
-    """Read ``export`` and the ``ledgers`` (both read only), classify, write
-    ``output`` (default 比对结果-缴费.xlsx beside the export); returns the
-    one Chinese line. Raises BookError/TableError with a Chinese message."""
+def run(export: Path, ledgers: list, plan_id: str | None = None, output: Path | None = None,
+        named: dict[str, str] | None = None, region: str | None = None, lists=None, progress=None,
+        fill: bool = False) -> str:
+    """Read ``export`` and the ``ledgers`` (paths, or Books: the live
+    workbook of a ribbon button), classify, write ``output`` (default
+    比对结果-缴费.xlsx beside the export); returns the one Chinese line.
+    The export is only read; the ledgers too, unless ``fill``: then each
+    ledger's empty 个人缴费/缴费日期 cells of persons the export shows paid
+    are filled from it (:func:`payment_cells`; typed values kept, their
+    differences listed on 台账与导出不一致). Raises BookError/TableError
+    with a Chinese message."""
     export = Path(export)
     grids = books.read_grid_any(export)
+    refuse_as_export(export, grids)
     table = find_export(grids, named, f"“{export.name}”")
     # an .xls export longer than 65,536 rows goes on in further sheets with the same header
     tables = [table]
@@ -554,8 +739,8 @@ def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Pa
     if output.resolve() == export.resolve():
         raise books.BookError(f"结果文件不能是导出文件本身：{output.name}")
     # a wildcard (*.xlsx) sweeps in the export and our previous result: their IDs are no ledger's persons
-    ledgers = [p for p in ledgers if Path(p).resolve() not in (output.resolve(), export.resolve())]
-    sources = [s for s in town.read_sources(ledgers, progress) if not _our_result(s[1])]
+    sources, by_path = _ledger_sources(ledgers, (output.resolve(), export.resolve()), fill, progress)
+    sources = [s for s in sources if not _our_result(s[1])]
     if not sources:
         raise books.BookError("请在导出文件后列出各村台账文件")
     first = sources[0][1]
@@ -573,8 +758,21 @@ def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Pa
                      f"未比对参保地；可用 --region 指定本地名称或区划代码")
         regions = ()
     outcome = classify(payments, persons, regions, plan.proxy_source)
-    books.write_new_workbook(output, sheets_of(outcome, plan.name, export.name))
-    line = summary_line(outcome, output)
+    sheets = sheets_of(outcome, plan.name, export.name)
+    filled = ""
+    if fill:
+        fills, differ = payment_cells(outcome)
+        written, kept = write_cells(by_path, fills)
+        heading = f"{plan.name} 缴费比对（{export.name}）"
+        sheets += cell_sheets(fills, differ, heading)
+        people = len({(c.record.book, c.record.row) for c in fills})
+        filled = (f"；已从导出填入{people}人的{written}个缴费单元格（原台账已备份）" if written else "；台账缴费栏无需填入")
+        if kept:
+            filled += f"，{kept}个单元格已有手填内容，未覆盖"
+        if differ:
+            filled += f"；{len(differ)}处手填与导出不同，已保留，见“{DIFF_SHEET}”"
+    books.write_new_workbook(output, sheets)
+    line = summary_line(outcome, output) + filled
     if "amount" not in table.columns:
         line += "；导出没有缴费金额列，未比对金额"
     return line + "".join(f"；{n}" for n in notes)
@@ -582,13 +780,32 @@ def run(export: Path, ledgers: list[str], plan_id: str | None = None, output: Pa
 
 def cmd_reconcile(args) -> int:
     named = {f: getattr(args, f"{f}_col") for f in NAMED_FIELDS if getattr(args, f"{f}_col", None)}
+    from yibao.atomic import release
     from ._bar import Bar
     bar = Bar("读取台账")
-    line = run(Path(args.export), list(args.ledgers), args.policy, args.output, named, args.region,
-               lists=town.side_lists(args), progress=bar)
-    bar.close()
+    try:
+        line = run(Path(args.export), list(args.ledgers), args.policy, args.output, named, args.region,
+                   lists=town.side_lists(args), progress=bar, fill=args.fill)
+    finally:
+        bar.close()
+        release()
     print(line)
     return 0
+
+
+def ribbon(live, workbook: Path, pick_files) -> str:
+    """The ribbon's 缴费比对 button: ``live`` the workbook it was pressed in
+    (a :class:`~yibao.macros.book.Book`, a ledger), ``workbook`` its path,
+    ``pick_files(title) -> list[str] | None`` asks for files. Asks for the
+    export, then for other villages' ledgers (may be none); reconciles them
+    with ``live`` (nothing written into any ledger) and writes
+    比对结果-缴费.xlsx beside the export. Returns the Chinese result line."""
+    picked = pick_files("选择缴费导出文件（税务或医保信息平台导出的缴费明细）")
+    if not picked:
+        return "未选择缴费导出文件，未比对"
+    others = pick_files("选择其他村的台账一起比对（可不选，只比对本台账）") or []
+    others = [p for p in others if Path(p).resolve() != Path(workbook).resolve()]
+    return run(Path(picked[0]), [live] + list(others))
 
 
 _LABELS = {"name": "姓名", "id_no": "证件号码", "amount": "缴费金额", "pay_date": "缴费日期", "region": "参保地",
@@ -600,7 +817,7 @@ def add_parser(sub):
         "reconcile", help="台账与缴费导出比对 / reconcile ledgers with a payment export",
         description="读入税务或医保信息平台导出的缴费名单（.csv/.txt/.xls/.xlsx，GBK或UTF-8均可），"
                     "按身份证号与各村台账逐人比对：已缴费未登记、台账已缴费导出无记录、金额与应缴不符、重复缴费、"
-                    "在外地缴费等，按村列出，写入新工作簿；导出文件和台账都不会被修改。"
+                    "在外地缴费等，按村列出，写入新工作簿；导出文件不会被修改，台账只在加 --fill 时填入空着的缴费栏（先备份）。"
                     " Matches a payment export with the ledgers by ID number; writes a new workbook.")
     p.add_argument("export", help="缴费导出文件 / payment export")
     p.add_argument("ledgers", nargs="+", help="各村台账文件（只读，可多个） / village ledgers (read only)")
@@ -610,6 +827,9 @@ def add_parser(sub):
     for field in NAMED_FIELDS:
         p.add_argument(f"--{field.replace('_no', '').replace('_', '-')}-col", dest=f"{field}_col",
                        metavar="列名", help=f"导出中“{_LABELS[field]}”列的列名（表头认不出时指定） / header of the {field} column")
+    p.add_argument("--fill", action="store_true",
+                   help="把导出的缴费金额、缴费日期填入台账中空着的缴费栏（先备份原台账；手填的不改，"
+                        "与导出不同的列在结果的“台账与导出不一致”表） / fill the ledgers' empty payment cells")
     from .validate import add_list_options
     add_list_options(p, roster=False)
     p.set_defaults(func=cmd_reconcile)

@@ -44,7 +44,7 @@ from . import town
 from .ledger import Record
 from .table import cell_text, column_name
 
-__all__ = ["Outcome", "classify", "deadline_of", "late_terms", "sheets_of", "run", "add_parser",
+__all__ = ["Outcome", "classify", "deadline_of", "late_terms", "sheets_of", "run", "add_parser", "ribbon",
            "GROUPS", "NOT_CHASED"]
 
 RENEWED = "已续保"
@@ -322,11 +322,15 @@ def absent_statuses(plan: plans.Plan, persons: list[Record], results: dict[str, 
     return out
 
 
-def _sources(paths: list[str], label: str, output: Path) -> list[tuple[str, dict]]:
-    paths = [p for p in paths if Path(p).resolve() != output.resolve()]
-    if not paths:
+def _sources(paths: list, label: str, output: Path) -> list[tuple[str, dict]]:
+    """The grids of ``paths`` (file paths, or a Book: the workbook a ribbon
+    button was pressed in), our own earlier result left out."""
+    given = [b for b in paths if not isinstance(b, (str, Path))]
+    paths = [p for p in paths if isinstance(p, (str, Path)) and Path(p).resolve() != output.resolve()]
+    if not paths and not given:
         raise books.BookError(f"请列出{label}的台账文件")
-    sources = [s for s in town.read_sources(paths) if not ("汇总" in s[1] and any(n.startswith("催缴-") for n in s[1]))]
+    read = [(str(b.path), b.grids()) for b in given] + town.read_sources(paths)
+    sources = [s for s in read if not ("汇总" in s[1] and any(n.startswith("催缴-") for n in s[1]))]
     if not sources:
         raise books.BookError(f"请列出{label}的台账文件")
     return sources
@@ -343,7 +347,8 @@ def run(last: list[str], this: list[str], policy: str | None = None, last_policy
         raise books.BookError("请用 --this 列出今年的台账文件")
     if not last and not last_export:
         raise books.BookError("请用 --last 列出去年的台账文件，或用 --last-export 给出去年的缴费导出")
-    output = Path(output) if output else Path(this[0]).with_name("续保催缴名单.xlsx")
+    first = this[0] if isinstance(this[0], (str, Path)) else this[0].path
+    output = Path(output) if output else Path(first).with_name("续保催缴名单.xlsx")
     if output.suffix.lower() != ".xlsx":
         raise books.BookError(f"结果文件应为.xlsx：{output.name}")
     exported = export_persons(Path(last_export)) if last_export else []
@@ -379,6 +384,21 @@ def cmd_renewal(args) -> int:
     print(run(list(args.last or ()), list(args.this), args.policy, args.last_policy, args.output,
               lists=town.side_lists(args), last_export=args.last_export))
     return 0
+
+
+def ribbon(live, workbook: Path, pick_files) -> str:
+    """The ribbon's 续保催缴 button: ``live`` the workbook it was pressed in
+    (a :class:`~yibao.macros.book.Book`, this year's ledger), ``workbook``
+    its path, ``pick_files(title) -> list[str] | None`` asks for files.
+    Asks for last year's ledgers, then for this year's other ledgers (may be
+    none); writes 续保催缴名单.xlsx beside ``workbook`` (no ledger is
+    written). Returns the Chinese result line."""
+    last = pick_files("选择去年的各村台账（可多选）")
+    if not last:
+        return "未选择去年的台账，未生成催缴名单"
+    others = pick_files("选择今年其他村的台账一起比对（可不选，只比对本台账）") or []
+    others = [p for p in others if Path(p).resolve() != Path(workbook).resolve()]
+    return run(list(last), [live] + list(others), output=Path(workbook).with_name("续保催缴名单.xlsx"))
 
 
 def add_parser(sub):

@@ -137,18 +137,26 @@ class HeaderCell:
 
 
 def scan_header(grid: list[list[Any]], kind: str, accept, year: int | None = None,
-                scan_rows: int = 30) -> tuple[int, list[HeaderCell]] | None:
+                scan_rows: int = 30, named: dict[str, str] | None = None) -> tuple[int, list[HeaderCell]] | None:
     """The first row within ``scan_rows`` whose matched headers
     (:func:`header_match`; the columns nobody reads left out) ``accept``
     takes (a callable given the set of fields and the row), as (0-based
     row, its :class:`HeaderCell` list); None when no row is accepted. For
     tables whose header row is the first that names what they need (the
-    task table); person tables use :func:`find_table`."""
+    task table, payment exports); person tables use :func:`find_table`.
+    ``named``: field → header text the user gave (``--id-col 号码``): that
+    header is the field, and no other header is taken for it."""
+    given = {header_key(h): f for f, h in (named or {}).items() if h}
     for r, row in enumerate(grid[:scan_rows]):
         cells = []
         for c, value in enumerate(row, 1):
+            if given:
+                field = given.get(header_key(value))
+                if field:
+                    cells.append(HeaderCell(c, field, None, cell_text(value)))
+                    continue
             found = header_match(value, kind, year)
-            if found and found[0]:
+            if found and found[0] and found[0] not in given.values():
                 cells.append(HeaderCell(c, found[0], found[1], cell_text(value)))
         if cells and accept({cell.field for cell in cells}, row):
             return r, cells

@@ -228,7 +228,7 @@ MESSAGES = [
      "错误：“东山村.xlsx”正被Excel或WPS打开，请先关闭再运行"),
     ("", "yibao validate 示例镇/台账/东山.xlsx", 2, "错误：找不到文件：示例镇/台账/东山.xlsx"),
     ("", f"yibao refresh {LEDGERS} --policy shili-2027", 2,
-     "错误：没有名为“shili-2027”的方案。现有方案：shili-2026、shuangshui-2025、xinqiao-2021、xxzhen-2020、zaozhuang-2022"),
+     "错误：没有名为“shili-2027”的方案。现有方案：shili-2025、shili-2026、shuangshui-2025、xinqiao-2021、xxzhen-2020、zaozhuang-2022"),
     ("yibao dedupe 示例镇/部门名单/民政.xlsx --policy shili-2026 -o 资助名单比对结果.xlsx",
      "yibao dedupe 示例镇/部门名单/民政.xlsx --policy shili-2026 -o 资助名单比对结果.xlsx", 2,
      "错误：资助名单比对结果.xlsx 已存在；要覆盖请加 --force（原文件会备份）"),
@@ -244,6 +244,8 @@ MESSAGES = [
      "（[work_fee]、[[reward]]、[deduction]），无需测算"),
     ("", "yibao quota 示例镇/任务分配表.xlsx --fix 东坡村=300 -o 分配.xlsx", 2,
      "错误：指定任务数的“东坡村”不在任务表中"),
+    ("", "yibao reconcile 示例镇/台账/东山村.xlsx 示例镇/台账/西河村.xlsx", 2,
+     "错误：“东山村.xlsx”是台账，不是缴费导出：第一个文件应是税务或医保信息平台导出的缴费明细，各村台账放在它后面"),
     ("cp 示例镇/台账/东山村.xlsx '示例镇/台账/东山村 - 副本.xlsx'",
      "yibao validate 示例镇/台账/东山村.xlsx '示例镇/台账/东山村 - 副本.xlsx'", 2,
      "错误：“东山村 - 副本.xlsx”是“东山村.xlsx”的副本（两个文件内容完全相同）：是否传入了同一台账的副本？"

@@ -265,8 +265,10 @@ def test_the_result_prints_on_a4_readable_each_table_one_page_wide(tmp_path):
     more = [(f"补录{k}", make_id(f"1980{k % 12 + 1:02d}15", 101 + 2 * k, "430999"), "400.00",
              "2025-11-01 08:30:00", "示例县") for k in range(60)]
     export = tax_csv(tmp_path / "缴费明细.csv", PAID + more)
-    run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    # --fill: its 已从导出填入 and 台账与导出不一致 sheets print one page wide too
+    run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026", "--fill")
     out = tmp_path / "比对结果-缴费.xlsx"
+    assert {"已从导出填入", "台账与导出不一致"} <= set(openpyxl.load_workbook(out).sheetnames)
     doc = pdfcheck.read(pdfcheck.render([out], tmp_path / "pdf")[out])
     assert not pdfcheck.problems(doc, min_font=9.0)
     to_add = [p for p in doc.pages if re.search(r"补录\d", p.text)]
@@ -292,41 +294,61 @@ def test_an_export_continued_on_a_second_sheet_is_read_whole(tmp_path):
     assert [(r[2], r[6]) for r in added] == [("郑十", 4)] and "明细2" in added[0][10]
 
 
+def _flagged(out: Path, skip=()) -> list[tuple[str, str, str]]:
+    """(sheet, name, ID) of every row on the category sheets (after 比对汇总 and 分村统计)."""
+    wb = openpyxl.load_workbook(out, read_only=True)
+    return [(ws.title, r[2], str(r[3])) for ws in wb.worksheets[2:] if ws.title not in skip
+            for r in ws.iter_rows(min_row=4, values_only=True) if r[0] is not None]
+
+
 @pytest.mark.parametrize("seed", [2027, 11])
 def test_synth_town_every_planted_discrepancy_is_found_and_nothing_else(tmp_path, seed):
-    """The synthetic town's tax export (the examples' and the demo's): every
-    discrepancy the generator planted is on its category's sheet, found by
-    name and ID from the generator's own record, and no other person is."""
+    """The synthetic town's two exports (the examples' and the demo's): the tax bureau's
+    GBK CSV and the 医保信息平台's .xlsx with other column names. Every discrepancy the
+    generator planted in each is on its category's sheet, found by name and ID from the
+    generator's own record, and no other person is; with --fill, the cells written and
+    the typed cells kept are exactly the planted ones too."""
     from yibao import synth
     folder = tmp_path / "town"
     run_yibao("synth", "--persons", "1000", "--seed", str(seed), "-o", str(folder))
     export = folder / synth.EXPORT_FILE
+    platform = folder / synth.PLATFORM_FILE
     raw = export.read_bytes()
     text = raw.decode("gbk")                         # GBK, as the tax system saves it
     assert re.search(r',="430999\d{11}[\dX]",', text) and re.search(r",\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,", text)
+    head = [c.value for c in openpyxl.load_workbook(platform).active[2]]
+    assert {"人员编号", "证件号码", "险种类型", "实缴金额", "到账日期", "参保地行政区划"} <= set(head)
     ledgers = sorted((folder / "台账").glob("*.xlsx"))
-    before = {p: digest(p) for p in [export, *ledgers]}
-    out = tmp_path / "比对结果.xlsx"
-    proc = run_yibao("reconcile", str(export), *map(str, ledgers), "-o", str(out))
-    assert "各类合计相符" in proc.stdout
-    planted = synth.town(1000, seed).planted
-    wb = openpyxl.load_workbook(out, read_only=True)
-    flagged = []
-    for ws in wb.worksheets[2:]:                     # after 比对汇总 and 分村统计: one sheet per category found
-        for r in ws.iter_rows(min_row=4, values_only=True):
-            if r[0] is not None:
-                flagged.append((ws.title, r[2], str(r[3])))
-    assert sorted((c, n) for c, n, _i in flagged) == sorted((c, n) for c, n, _i in planted)
-    ids = {(c, n): i for c, n, i in planted}
-    for category, name, id_no in flagged:
-        if category != "台账身份证号有误":            # the ledger's wrong number is shown as typed
-            assert id_no == ids[category, name]
-    assert {p: digest(p) for p in before} == before
+    before = {p: digest(p) for p in [export, platform, *ledgers]}
+    data = synth.town(1000, seed)
     listed = (folder / "错误清单.md").read_text(encoding="utf-8")
-    for category, name, _i in planted:
-        assert f"“{name}”" in listed and f"比对：{category}" in listed.split("## 缴费导出与台账比对")[1]
-    # no ID in what the command printed
-    assert not re.search(r"\d{15}", proc.stdout + proc.stderr)
+    for given, planted, section, says in ((export, data.planted, "## 缴费导出与台账比对", "比对："),
+                                          (platform, data.platform_planted, "## 医保平台缴费明细与台账比对", "平台比对：")):
+        out = tmp_path / f"比对结果-{given.stem}.xlsx"
+        proc = run_yibao("reconcile", str(given), *map(str, ledgers), "-o", str(out))
+        assert "各类合计相符" in proc.stdout
+        flagged = _flagged(out)
+        assert sorted((c, n) for c, n, _i in flagged) == sorted((c, n) for c, n, _i in planted), given.name
+        ids = {(c, n): i for c, n, i in planted}
+        for category, name, id_no in flagged:
+            if category != "台账身份证号有误":            # the ledger's wrong number is shown as typed
+                assert id_no == ids[category, name]
+        part = listed.split(section)[1].split("\n## ")[0]
+        for category, name, _i in planted:
+            assert f"“{name}”" in part and f"{says}{category}" in part
+        # no ID in what the command printed
+        assert not re.search(r"\d{15}", proc.stdout + proc.stderr)
+    assert {p: digest(p) for p in before} == before
+    assert {c for c, _n, _i in data.platform_planted} >= {"退费冲减", "非居民医保", "证件号码无法识别",
+                                                          "台账已缴费导出无记录"}
+
+    # --fill on the tax export: the planted cells are written or listed, no other
+    proc = run_yibao("reconcile", str(export), *map(str, ledgers), "-o", str(tmp_path / "填入.xlsx"), "--fill")
+    assert "已从导出填入1人的2个缴费单元格" in proc.stdout and "2处手填与导出不同" in proc.stdout, proc.stdout
+    found = [(c, n, i) for c, n, i in _flagged(tmp_path / "填入.xlsx") if c in ("已从导出填入", "台账与导出不一致")]
+    assert sorted(found) == sorted(data.fill_planted)
+    assert digest(export) == before[export]
+    assert len(list((folder / "台账").glob("*.备份-*.xlsx"))) == 1      # the one ledger written was backed up
 
 
 def test_a_refund_row_is_a_refund_not_a_second_payment(tmp_path):
@@ -375,3 +397,144 @@ def test_one_name_written_two_ways_is_not_a_name_mismatch(tmp_path):
     proc = run_yibao("reconcile", str(export), str(east), "--policy", "shili-2026")
     assert "1人姓名与台账不同" in proc.stdout, proc.stdout
     assert [r[2] for r in sheet_rows(export.with_name("比对结果-缴费.xlsx"), "姓名不一致")] == ["周七"]
+
+
+@pytest.mark.parametrize("first", ["ledger", "result"])
+def test_a_ledger_or_our_result_given_as_the_export_is_refused_not_reconciled(tmp_path, first):
+    """`yibao reconcile 东山村.xlsx 西山村.xlsx` (the export forgotten) or the last result
+    first: its persons would be read as payments. One Chinese line, exit 2, nothing written."""
+    east, west = ledgers(tmp_path)
+    export = platform_xlsx(tmp_path / "平台导出.xlsx")
+    if first == "result":
+        run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+        given = tmp_path / "比对结果-缴费.xlsx"
+    else:
+        given = east
+    before = {p: digest(p) for p in tmp_path.iterdir()}
+    proc = run_yibao("reconcile", str(given), str(west), "--policy", "shili-2026", check_rc=2)
+    err = proc.stderr.strip()
+    assert "\n" not in err and "Traceback" not in proc.stderr and "不是缴费导出" in err
+    assert ("是台账" if first == "ledger" else "结果工作簿") in err and given.name in err
+    assert {p: digest(p) for p in tmp_path.iterdir()} == before       # nothing written, nothing changed
+    # a ledger without the template's 方案编号 cell is still known by its form's columns
+    import openpyxl as xl
+    wb = xl.load_workbook(west)
+    wb.active["E2"] = wb.active["F2"] = None
+    wb.active["G3"] = "告知、督促方式"
+    wb.save(tmp_path / "无方案编号.xlsx")
+    proc = run_yibao("reconcile", str(tmp_path / "无方案编号.xlsx"), str(east), "--policy", "shili-2026", check_rc=2)
+    assert "是台账" in proc.stderr
+
+
+def _picture_and_note(path: Path):
+    """The agent's own things in a ledger: a photo of the receipt and a note on a cell."""
+    import io
+    from openpyxl.comments import Comment
+    from openpyxl.drawing.image import Image
+    from PIL import Image as Pil
+    png = io.BytesIO()
+    Pil.new("RGB", (40, 20), (200, 30, 30)).save(png, format="PNG")
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    ws.add_image(Image(io.BytesIO(png.getvalue())), "H4")
+    ws["B6"].comment = Comment("本人外出，家属代缴", "王专干")
+    ws["E4"] = 300                      # 张一: typed 300, the export says 400
+    wb.save(path)
+
+
+def _members(path: Path, under: str) -> dict[str, bytes]:
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist() if n.startswith(under)}
+
+
+def test_fill_writes_only_empty_payment_cells_keeps_typed_ones_and_lists_differences(tmp_path):
+    """`--fill`: 赵四's empty 个人缴费/缴费日期 take the export's 400 and date; every typed cell
+    keeps its value (a differing one is listed on 台账与导出不一致); the ledger is backed up
+    first and keeps its picture and note; the export is not touched."""
+    east, west = ledgers(tmp_path)
+    _picture_and_note(east)
+    export = tax_csv(tmp_path / "缴费明细.csv")
+    before_export = digest(export)
+    before = openpyxl.load_workbook(east).active
+    typed_before = {(r, c): before.cell(r, c).value for r in range(4, 11) for c in (5, 6)
+                    if before.cell(r, c).value is not None}
+    media, notes = _members(east, "xl/media/"), _members(east, "xl/comments")
+    assert media and notes
+    east_bytes = east.read_bytes()
+
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026", "--fill")
+    line = proc.stdout.strip()
+    assert "已从导出填入1人的2个缴费单元格" in line and "台账与导出不一致" in line, line
+    assert digest(export) == before_export
+    backups = list(tmp_path.glob("东山村.备份-*.xlsx"))
+    assert len(backups) == 1 and backups[0].read_bytes() == east_bytes
+    ws = openpyxl.load_workbook(east).active
+    assert ws["E7"].value == 400 and ws["F7"].value == datetime.datetime(2025, 10, 16)   # 赵四, from the export
+    assert ws["F7"].number_format == "yyyy-mm-dd"
+    assert {k: ws.cell(*k).value for k in typed_before} == typed_before                   # typed cells as they were
+    assert _members(east, "xl/media/") == media and _members(east, "xl/comments") == notes
+    assert ws["B6"].comment.text.startswith("本人外出")
+    assert not list(tmp_path.glob("西山村.备份-*.xlsx"))          # 吴八's cells are all typed: nothing to write
+
+    out = tmp_path / "比对结果-缴费.xlsx"
+    filled = {(r[2], r[7], r[9]) for r in sheet_rows(out, "已从导出填入")}
+    assert filled == {("赵四", "个人缴费", 400), ("赵四", "缴费日期", "2025-10-16")}
+    differ = {(r[2], r[7]): (r[8], r[9]) for r in sheet_rows(out, "台账与导出不一致")}
+    assert differ == {("张一", "个人缴费"): ("300", 400),
+                      ("王三", "缴费日期"): ("2025-10-15", "2025-10-16"),   # 王三's amount: on 金额与应缴不符
+                      ("钱五", "缴费日期"): ("2025-10-15", "2025-10-17"),   # the first payment; the second is 重复缴费
+                      ("周七", "缴费日期"): ("2025-10-15", "2025-10-18"),
+                      ("吴八", "缴费日期"): ("2025-10-15", "2025-10-19")}
+
+    # again: what was filled is the export's already, nothing new to write, no second backup
+    again = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026", "--fill").stdout
+    assert "已从导出填入" not in again and len(list(tmp_path.glob("东山村.备份-*.xlsx"))) == 1
+
+
+def test_without_fill_no_ledger_is_written(tmp_path):
+    east, west = ledgers(tmp_path)
+    export = tax_csv(tmp_path / "缴费明细.csv")
+    before = {p: digest(p) for p in (east, west)}
+    run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026")
+    assert {p: digest(p) for p in (east, west)} == before and not list(tmp_path.glob("*备份*"))
+    assert "已从导出填入" not in openpyxl.load_workbook(tmp_path / "比对结果-缴费.xlsx").sheetnames
+
+
+def test_the_ribbon_button_reconciles_the_live_ledger_with_the_ones_picked(tmp_path):
+    """reconcile.ribbon: the export asked for first, then other ledgers (may be none); the
+    live workbook is one of the ledgers; nothing is written into any ledger."""
+    from yibao.macros import book as books
+    from yibao.macros import reconcile
+    east, west = ledgers(tmp_path)
+    export = tax_csv(tmp_path / "缴费明细.csv")
+    answers = [None]
+    asked = []
+
+    def pick_files(title):
+        asked.append(title)
+        return answers.pop(0)
+
+    assert "未选择" in reconcile.ribbon(books.FileBook(east), east, pick_files)
+    before = {p: digest(p) for p in (export, east, west)}
+    answers[:] = [[str(export)], None]
+    alone = reconcile.ribbon(books.FileBook(east), east, pick_files)
+    assert "缴费导出" in asked[1] and "台账" in asked[2]
+    assert "台账7人" in alone and "各类合计相符" in alone            # 东山村 alone: 吴八 is one more to add
+    answers[:] = [[str(export)], [str(west), str(east)]]
+    both = reconcile.ribbon(books.FileBook(east), east, pick_files)
+    assert "台账9人" in both and "已缴费未登记台账1" in both
+    assert {p: digest(p) for p in (export, east, west)} == before
+
+
+def test_an_export_with_columns_a_ledger_also_has_is_still_an_export():
+    """应缴金额, 资助类别 and 姓名/身份证号 are in exports too: only a 方案编号 cell or a column
+    only ledgers have (告知、督促方式, 参保人签字, 未缴费原因, 校验) makes a file a ledger."""
+    from yibao.macros import reconcile
+    from yibao.macros.book import BookError
+    head = ["姓名", "身份证号码", "资助类别", "应缴金额", "实缴金额", "缴费日期", "险种类型"]
+    export = {"明细": [head, ["张一", I["ok"], "", 400, 400, "2025-10-15", "城乡居民基本医疗保险"]]}
+    reconcile.refuse_as_export(Path("平台导出.xlsx"), export)          # no error
+    for ledger_only in ("告知、督促方式", "参保人签字*", "未缴费原因", "校验"):
+        with pytest.raises(BookError, match="是台账"):
+            reconcile.refuse_as_export(Path("台账.xlsx"), {"明细": [head + [ledger_only]]})

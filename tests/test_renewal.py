@@ -227,3 +227,59 @@ def test_a_person_gone_from_this_years_ledger_but_on_the_death_list_is_not_chase
     assert sorted(r[3] for r in body(wb["待核实"])) == ["冯十一", "陈九"]
     summary = {r[0]: r[1] for r in wb["汇总"].iter_rows(min_row=3, values_only=True) if r[0]}
     assert summary["去年台账合计"] == 12 and any(str(k).startswith("账平") for k in summary)
+
+
+def test_the_ribbon_button_asks_for_last_years_ledgers_and_reads_the_live_one(tmp_path):
+    """renewal.ribbon: the workbook the button is pressed in is this year's ledger (read as
+    the Book it is), the user picks last year's; cancelling the first question writes nothing."""
+    from yibao.macros import book as books
+    from yibao.macros import renewal
+    last, this = files(tmp_path)
+    asked = []
+
+    def pick(answers):
+        def pick_files(title):
+            asked.append(title)
+            return answers.pop(0)
+        return pick_files
+
+    live = books.FileBook(this[0])
+    assert "未选择" in renewal.ribbon(live, this[0], pick([None]))
+    assert not (tmp_path / "今年" / "续保催缴名单.xlsx").exists()
+    before = {p: digest(p) for p in last + this}
+    line = renewal.ribbon(live, this[0], pick([[str(p) for p in last], [str(this[1]), str(this[0])]]))
+    assert "去年" in asked[1] and "今年" in asked[2]
+    assert line.startswith("去年台账12人") and "各类合计相符" in line and "续保催缴名单.xlsx" in line
+    assert (tmp_path / "今年" / "续保催缴名单.xlsx").exists()
+    assert {p: digest(p) for p in last + this} == before
+
+
+@pytest.mark.parametrize("seed", [2027, 11])
+def test_synth_town_last_years_ledgers_list_exactly_the_planted_persons(tmp_path, seed):
+    """The synthetic town's 上年度台账 (plan shili-2025, the examples' and the demo's)
+    against this year's ledgers and lists: the persons planted as paid last year and not
+    this year are listed, those to chase on the village chase sheets and those who died,
+    joined employee insurance or insured elsewhere on 不需催缴; no one else is."""
+    from yibao import synth
+    folder = tmp_path / "town"
+    run_yibao("synth", "--persons", "1000", "--seed", str(seed), "-o", str(folder))
+    last = sorted((folder / synth.LAST_FOLDER).glob("*.xlsx"))
+    this = sorted((folder / "台账").glob("*.xlsx"))
+    assert len(last) == 4
+    before = {p: digest(p) for p in last + this}
+    out = tmp_path / "续保.xlsx"
+    lists = folder / "部门名单"
+    proc = run_yibao("renewal", "--last", *map(str, last), "--this", *map(str, this), "-o", str(out),
+                     "--deceased", str(lists / "死亡人员名单.xlsx"), "--employee", str(lists / "职工医保参保名单.xlsx"))
+    assert "各类合计相符" in proc.stdout and {p: digest(p) for p in before} == before
+    wb = openpyxl.load_workbook(out)
+    listed = [("未续保（待催缴）", r[2]) for ws in wb.worksheets if ws.title.startswith("催缴-") for r in body(ws)]
+    listed += [("不需催缴", r[3]) for r in body(wb["不需催缴"])]
+    assert "待核实" not in wb.sheetnames
+    planted = synth.town(1000, seed).renewal_planted
+    assert sorted(listed) == sorted((g, n) for g, n, _i in planted)
+    assert {r[7] for r in body(wb["不需催缴"])} == {"已死亡", "职工医保", "异地参保"}
+    assert len([g for g, _n, _i in planted if g == "未续保（待催缴）"]) == 5
+    mistakes = (folder / "错误清单.md").read_text(encoding="utf-8").split("## 上年度台账与今年台账")[1]
+    for group, name, _i in planted:
+        assert f"“{name}”" in mistakes and f"续保：{group}" in mistakes
