@@ -184,6 +184,14 @@ def register(data, seed: int = 2027) -> Register:
             host = next(m for m in people if m.village == "东山村" and m.relation == "户主")
             extra.append(synth.Member("东山村", host.family, name, "其他", id_no, born))
             expected[id_no] = "参保"      # with the export; without it 原因不明
+    # d. a ledger person written as not paid whom the export shows paid (缴费比对: 台账未记缴费)
+    for category, name, id_no in data.planted:
+        if category == "台账未记缴费" and id_no in ledger_ids:
+            member = next(m for m in data.members if m.id_no == id_no)
+            if _natural(member, dead_ids) != "参保":
+                expected[id_no] = "参保"  # with the export; without it what the ledger says
+                mistakes.append((f"台账/{member.village}.xlsx 姓名“{name}”",
+                                 "台账写未缴费，缴费导出有本县缴费（见上）", "未参保核查：参保（按缴费导出）"))
 
     members = [m for m in people if m is not gone] + extra
     order = {v: i for i, (v, _w) in enumerate(synth.VILLAGES)}

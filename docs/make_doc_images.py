@@ -114,6 +114,32 @@ def _icon(d, kind: str, x: int, y: int, s: int, colour) -> None:
         for k, h in enumerate((.45, .7, .3, .55)):
             d.rectangle([x + s * (.16 + .19 * k), y + s * (.88 - h), x + s * (.29 + .19 * k), y + s * .88],
                         fill=[(68, 114, 196), (237, 125, 49), (165, 165, 165), (255, 192, 0)][k])
+    elif kind == "CompareAndMergeWorkbooks":       # two sheets side by side
+        for k, dx in enumerate((.08, .42)):
+            d.rectangle([x + s * dx, y + s * (.1 + .15 * k), x + s * (dx + .48), y + s * (.8 + .15 * k)],
+                        outline=ink, width=w, fill=paper)
+            for j in range(3):
+                yy = y + s * (.3 + .15 * k + .15 * j)
+                d.line([x + s * (dx + .1), yy, x + s * (dx + .38), yy], fill=ink, width=w)
+    elif kind == "FindDialogExcel":                 # a magnifier
+        d.ellipse([x + s * .12, y + s * .08, x + s * .62, y + s * .58], outline=ink, width=w * 2, fill=paper)
+        d.line([x + s * .55, y + s * .52, x + s * .9, y + s * .9], fill=ink, width=w * 3)
+    elif kind == "ReviewHighlightChanges":          # a list with one line marked
+        d.rectangle([x + s * .15, y + s * .08, x + s * .85, y + s * .92], outline=ink, width=w, fill=paper)
+        d.rectangle([x + s * .22, y + s * .42, x + s * .78, y + s * .56], fill=(255, 199, 206))
+        for j in range(5):
+            yy = y + s * (.2 + .15 * j)
+            d.line([x + s * .25, yy, x + s * .75, yy], fill=ink, width=w)
+    elif kind in ("SplitCells", "Consolidate"):     # one sheet ↔ several
+        big = [x + s * .05, y + s * .25, x + s * .45, y + s * .75]
+        d.rectangle(big, outline=ink, width=w, fill=paper)
+        for j in range(3):
+            d.rectangle([x + s * .65, y + s * (.05 + .32 * j), x + s * .95, y + s * (.3 + .32 * j)],
+                        outline=ink, width=w, fill=paper)
+        a, b = (x + s * .48, x + s * .62) if kind == "SplitCells" else (x + s * .62, x + s * .48)
+        d.line([a, y + s * .5, b, y + s * .5], fill=ink, width=w * 2)
+        tip = -1 if kind == "Consolidate" else 1
+        d.polygon([(b, y + s * .5), (b - tip * s * .07, y + s * .43), (b - tip * s * .07, y + s * .57)], fill=ink)
     else:
         d.rectangle([x + s * .15, y + s * .15, x + s * .85, y + s * .85], outline=ink, width=w)
 
@@ -198,6 +224,27 @@ def _only_sheets(src: Path, dst: Path, keep: list[str], print_area: dict[str, st
     return dst
 
 
+def compare_pictures(folder: Path, tmp: Path) -> list[Path]:
+    """The 比对 group's results in a demo folder: ``renewal.png`` (one village's
+    催缴 sheet), ``uninsured.png`` (the 未参保原因汇总), ``split.png`` (a village's
+    核实表 made by ``yibao split`` from the 缴费比对结果)."""
+    import openpyxl
+    out = []
+    chase = folder / "续保催缴名单.xlsx"
+    first = next(n for n in openpyxl.load_workbook(chase, read_only=True).sheetnames if n.startswith("催缴-"))
+    out.append(_pdf_page(_to_pdf(_only_sheets(chase, tmp / "催缴.xlsx", [first]), tmp), 1,
+                         IMAGES / "renewal.png", dpi=110))
+    unins = next(folder.glob("未参保*.xlsx"))
+    out.append(_pdf_page(_to_pdf(_only_sheets(unins, tmp / "未参保原因汇总.xlsx", ["未参保原因汇总"]), tmp), 1,
+                         IMAGES / "uninsured.png", dpi=110))
+    shutil.copyfile(folder / "缴费比对结果.xlsx", tmp / "缴费比对结果.xlsx")
+    subprocess.run([sys.executable, "-m", "yibao", "split", str(tmp / "缴费比对结果.xlsx"), "--by", "村"],
+                   check=True, capture_output=True)
+    village = tmp / "缴费比对结果-分村" / "东山村.xlsx"
+    out.append(_pdf_page(_to_pdf(village, tmp), 1, IMAGES / "split.png", dpi=110))
+    return out
+
+
 def reconcile_picture(folder: Path, tmp: Path) -> Path:
     """``reconcile.png``: the 比对汇总 page of a demo's 缴费比对结果.xlsx."""
     summary = _only_sheets(folder / "缴费比对结果.xlsx", tmp / "缴费比对汇总.xlsx", ["比对汇总"])
@@ -233,6 +280,8 @@ def main() -> int:
         print(_pdf_page(_to_pdf(report, tmp), 1, IMAGES / "validation-report.png", dpi=80))
 
         print(reconcile_picture(folder, tmp))
+        for picture in compare_pictures(folder, tmp):
+            print(picture)
 
         template = tmp / "template-shili-2026-ledger.xlsx"
         subprocess.run([sys.executable, "-m", "yibao", "template", "new", "ledger", "--policy", "shili-2026",
