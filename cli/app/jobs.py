@@ -109,9 +109,10 @@ class Runner:
         self._lock = threading.Lock()
 
     def start(self, action: str, label: str, argv: list[str], files: list[Path],
-              after: Callable[[Job], dict] | None = None) -> Job:
+              after: Callable[[Job], dict] | None = None, out: Path | None = None) -> Job:
         """Run ``yibao <argv>`` in a thread; ``files`` are the inputs no
-        other job may use meanwhile. ``after(job)`` adds to the result."""
+        other job may use meanwhile, ``out`` the folder of its new files.
+        ``after(job)`` adds to the result."""
         from yibao.cli import UserError
         install_streams()
         keys = [Path(f).resolve() for f in files]
@@ -142,6 +143,7 @@ class Runner:
                 job.err.append(f"错误：程序内部错误，请把这一行报告给开发人员：{type(exc).__name__}: {exc}\n")
             finally:
                 _local.job = None
+                _release(keys, out)
                 job.state = "done" if job.code == 0 else "failed"
                 with self._lock:
                     for k in keys:
@@ -152,3 +154,13 @@ class Runner:
 
     def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
+
+
+def _release(files: list[Path], out: Path | None):
+    """Give up the yibao locks (``.~yibao-lock.…#``) the command took on its
+    files: a command line run drops them when its process ends, the app's
+    process goes on, and another program or command may want the file next."""
+    from yibao import atomic
+    written = [p for p in out.rglob("*") if p.is_file()] if out and out.is_dir() else []
+    for path in list(files) + written:
+        atomic.release(path)

@@ -24,7 +24,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from flask import Flask, Response, abort, jsonify, render_template, request, send_file
+from flask import Flask, Response, abort, g, jsonify, render_template, request, send_file
 
 from . import HOST
 from .actions import READABLE, Action, actions as read_actions, argv as build_argv, expand
@@ -91,6 +91,7 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
                  or request.cookies.get(TOKEN_COOKIE) or "")
         if not secrets.compare_digest(given.encode(), token.encode()):
             return _json_error("拒绝访问：缺少或错误的访问码；请用“yibao app”打开的网址", 403)
+        g.token_ok = True
         origin = request.headers.get("Origin")
         if origin and origin.lower() not in {f"http://{h}" for h in hosts}:
             return _json_error("拒绝访问：请求来自别的网站", 403)
@@ -104,7 +105,7 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
         response.headers["Content-Security-Policy"] = (
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "connect-src 'self'; frame-ancestors 'none'")
-        if request.args.get("token") and request.path == "/":
+        if g.get("token_ok") and request.args.get("token") and request.path == "/":
             response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict", path="/")
         return response
 
@@ -227,7 +228,7 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
         before = {p: _stamp(p) for p in inputs}
         try:
             job = runner.start(action.id, action.label, argv, inputs,
-                               after=lambda job: _after(job, action, out, before, results))
+                               after=lambda job: _after(job, action, out, before, results), out=out)
         except UserError as exc:
             return _json_error(str(exc), 409)
         return jsonify(job.to_json())

@@ -99,7 +99,7 @@ function fileWidget(action, f) {
   const chips = el("ul", { class: "chips" });
   const drop = el("div", { class: "drop", "data-dest": f.dest });
   const render = () => {
-    chips.replaceChildren(...items.map((it, i) => el("li", { title: it.path }, it.kind === "dir" ? `📁 ${it.name}` : it.name,
+    chips.replaceChildren(...items.map((it, i) => el("li", { title: it.path }, it.kind === "dir" ? el("span", { class: "tag" }, "文件夹") : null, it.name,
       el("button", { type: "button", title: "去掉", onclick: () => { items.splice(i, 1); render(); } }, "×"))));
     drop._items = items;
     state.memory[key] = items;
@@ -256,20 +256,30 @@ function simpleTable(rows) {
     el("tbody", {}, body.map((r) => el("tr", {}, r.map((c) => el("td", {}, c))))));
 }
 
+const SHOWN = 15;
+const SEVERITY = { "错误": 0, "警告": 1, "提示": 2 };
+
 function findingsTable(f) {
   if (!f.total) return el("p", { class: "hint" }, "没有发现问题。");
-  const sev = f.header.indexOf("严重程度"), ref = f.header.indexOf("单元格"), sheet = f.header.indexOf("工作表");
-  const rows = f.rows.map((r) => el("tr", {}, el("td", {}, r.book), r.cells.map((c, i) => {
-    if (i === ref) {
-      return el("td", {}, el("a", { href: "#", title: `用Excel或WPS打开“${r.book}”，转到${r.cells[sheet]}!${c}`,
-        onclick: (e) => { e.preventDefault(); openFile(r.path); } }, `${r.cells[sheet]}!${c}`));
-    }
-    return el("td", { class: i === sev ? `sev-${c}` : null }, cellText(c));
-  })));
+  const col = (name) => f.header.indexOf(name);
+  const sev = col("严重程度"), ref = col("单元格"), sheet = col("工作表"), name = col("姓名"), msg = col("问题");
+  const rows = f.rows.slice().sort((a, b) => (SEVERITY[a.cells[sev]] ?? 3) - (SEVERITY[b.cells[sev]] ?? 3));
+  const line = (r, i) => el("tr", { hidden: i >= SHOWN },
+    el("td", {}, r.book),
+    el("td", { class: "ref" }, el("a", { href: "#", title: `用Excel或WPS打开“${r.book}”，到“${r.cells[sheet]}”工作表的${r.cells[ref]}单元格`,
+      onclick: (e) => { e.preventDefault(); openFile(r.path); } }, `${r.cells[sheet]}!${r.cells[ref]}`)),
+    el("td", { class: "nowrap" }, cellText(r.cells[name])),
+    el("td", { class: `nowrap sev-${r.cells[sev]}` }, cellText(r.cells[sev])),
+    el("td", {}, cellText(r.cells[msg])));
+  const body = el("tbody", {}, rows.map(line));
+  const all = f.total > f.rows.length ? `，这里列出前${f.rows.length}处，全部见台账中的“${f.sheet}”工作表` : "";
+  const more = rows.length > SHOWN ? el("button", { type: "button", class: "small show-all", onclick: (e) => {
+    body.querySelectorAll("tr[hidden]").forEach((tr) => { tr.hidden = false; }); e.target.remove(); } },
+    `显示全部${rows.length}处`) : null;
   return el("div", {},
-    el("h4", {}, `发现的问题（${f.total}处${f.total > f.rows.length ? `，这里列出前${f.rows.length}处，全部见台账中的“${f.sheet}”工作表` : ""}）`),
-    el("table", { class: "findings" }, el("thead", {}, el("tr", {}, el("th", {}, "文件"), f.header.map((h) => el("th", {}, h)))),
-      el("tbody", {}, rows)));
+    el("h4", {}, `发现的问题（${f.total}处，错误在前${all}）；点单元格地址用Excel或WPS打开台账`),
+    el("table", { class: "findings" }, el("thead", {}, el("tr", {}, ["文件", "位置", "姓名", "严重程度", "问题"].map((h) => el("th", {}, h)))),
+      body), more);
 }
 
 function filesList(job) {
@@ -310,11 +320,11 @@ async function browse(path) {
   state.browseUp = r.up;
   document.getElementById("browse-up").disabled = !r.up;
   document.getElementById("browse-path").textContent = r.path;
-  document.getElementById("browse-list").replaceChildren(...r.entries.map((it) => el("li", { class: it.kind,
+  document.getElementById("browse-list").replaceChildren(...r.entries.map((it) => el("li", { class: it.kind, title: it.path,
     onclick: () => {
       if (it.kind === "dir") browse(it.path);
       else { state.browseAdd([{ path: it.path, name: it.name, kind: "file" }]); document.getElementById("browser").close(); }
-    } }, it.name)));
+    } }, it.kind === "dir" ? el("span", { class: "tag" }, "文件夹") : null, it.name)));
 }
 
 document.addEventListener("DOMContentLoaded", start);
