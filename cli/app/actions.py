@@ -146,12 +146,15 @@ def default_name(action: Action, values: dict) -> str:
 
 def expand(paths: list[Path]) -> list[Path]:
     """Files given as folders become the folder's spreadsheets (sorted), as
-    ``台账/*.xlsx`` would on the command line; Office's lock files (~$…) skipped."""
+    ``台账/*.xlsx`` would on the command line, less the backups the commands
+    leave beside a file and the lock files of open workbooks (which the
+    commands would skip with a note)."""
+    from yibao.atomic import is_backup, is_lock_file
     out = []
     for p in paths:
         if p.is_dir():
             out += sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in READABLE
-                          and not q.name.startswith(("~$", ".~")))
+                          and not is_backup(q) and not is_lock_file(q) and not q.name.startswith("."))
         else:
             out.append(p)
     return out

@@ -42,6 +42,13 @@ class Refused(Exception):
 
 
 def _json_error(text: str, status: int):
+    """The refusal as JSON for the page's scripts, as a readable Chinese page
+    for someone who typed the address into a browser."""
+    if not request.path.startswith("/api/") and request.accept_mimetypes.accept_html:
+        from html import escape
+        return Response(f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>医保征缴助手</title>'
+                        f'<p>{escape(text)}</p></html>', status=status,
+                        content_type="text/html; charset=utf-8")
     response = jsonify({"error": text})
     response.status_code = status
     return response
@@ -54,6 +61,7 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
     holds 上传/ and 结果/."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = max_upload_mb * 1024 * 1024
+    app.json.ensure_ascii = False
     workdir = Path(workdir).expanduser().resolve()
     uploads, results = workdir / "上传", workdir / "结果"
     roots = [workdir] + [Path(f).expanduser().resolve() for f in folders]

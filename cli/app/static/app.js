@@ -48,7 +48,8 @@ async function start() {
 // ------------------------------------------------------------ forms
 function memoryKey(action, field) {
   if (["ledgers", "this", "others"].includes(field.dest) || (field.dest === "files" && field.label.startsWith("台账"))) return "ledgers";
-  if (["deceased", "employee", "lists", "roster"].includes(field.dest)) return field.dest;
+  // the same list in another action's form (dedupe's lists are the departments' subsidy lists: its own)
+  if (["deceased", "employee", "roster"].includes(field.dest) || (field.dest === "lists" && action.id !== "dedupe")) return field.dest;
   return `${action.id}.${field.dest}`;
 }
 
@@ -69,7 +70,9 @@ function showForm(id) {
       || (action.id === "new_ledger" && f.dest === "village") ? main : more).push(widget);
   }
   form.append(...main);
-  if (more.length) form.append(el("details", {}, el("summary", {}, "更多选项"), ...more));
+  // a remembered file in a further option is shown, never sent unseen
+  const filled = more.some((w) => w.querySelector(".chips li"));
+  if (more.length) form.append(el("details", { open: filled }, el("summary", {}, "更多选项"), ...more));
   if (action.plan_required) form.append(el("p", { class: "hint" }, "此项要先在上方“选择方案”中选定方案。"));
   form.append(el("div", { class: "form-error", id: "form-error", role: "alert" }));
   form.append(el("button", { type: "submit", class: "go", id: "go" }, `开始${action.label}`));
