@@ -278,6 +278,8 @@ def test_shortcut_script_finds_the_real_desktop():
     assert "'医保征缴助手.lnk'" in text and "WScript.Shell" in text
     assert r"$s.TargetPath = 'C:\Users\张三\AppData\Local\Programs\Python\Python312\python.exe'" in text
     assert "$s.Arguments = '-m yibao app'" in text
+    with_folder = shortcut.script("python.exe", [Path("/d/医保 练习")])
+    assert f"$s.Arguments = '-m yibao app \"{Path('/d/医保 练习')}\"'" in with_folder
     # a quote in a user name cannot end the string
     assert "'C:\\Users\\O''Brien\\python.exe'" in shortcut.script("C:\\Users\\O'Brien\\python.exe")
     cmd = shortcut.command(text)

@@ -41,15 +41,15 @@ def _free_port() -> int:
 
 def cmd_app(args) -> int:
     from yibao.cli import UserError
-    if args.shortcut:
-        from . import shortcut
-        print(shortcut.make())
-        return 0
-    workdir = Path(args.workdir).expanduser() if args.workdir else default_workdir()
-    folders = [Path(f).expanduser() for f in args.folders]
+    folders = [Path(f).expanduser().resolve() for f in args.folders]
     for folder in folders:
         if not folder.is_dir():
             raise UserError(f"“{folder}”不是一个文件夹")
+    if args.shortcut:
+        from . import shortcut
+        print(shortcut.make(folders))
+        return 0
+    workdir = Path(args.workdir).expanduser() if args.workdir else default_workdir()
     port = args.port or _free_port()
     token = secrets.token_urlsafe(24)
     from .server import create_app, serve

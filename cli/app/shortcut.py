@@ -24,9 +24,15 @@ def _quote(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def script(python: str, name: str = NAME) -> str:
+def arguments(folders=()) -> str:
+    """The shortcut's arguments: ``-m yibao app`` and the folders the page
+    may use besides the user's home, each in double quotes (Windows' rule)."""
+    return " ".join(["-m", "yibao", "app", *(f'"{Path(f)}"' for f in folders)])
+
+
+def script(python: str, folders=(), name: str = NAME) -> str:
     """The PowerShell that writes ``<Desktop>\\<name>.lnk`` running
-    ``python -m yibao app`` and prints the shortcut's path."""
+    ``python -m yibao app [folders]`` and prints the shortcut's path."""
     return "\n".join([
         "$ErrorActionPreference = 'Stop'",
         "$desktop = [Environment]::GetFolderPath('Desktop')",
@@ -34,7 +40,7 @@ def script(python: str, name: str = NAME) -> str:
         "$shell = New-Object -ComObject WScript.Shell",
         "$s = $shell.CreateShortcut($link)",
         f"$s.TargetPath = {_quote(python)}",
-        "$s.Arguments = '-m yibao app'",
+        f"$s.Arguments = {_quote(arguments(folders))}",
         "$s.WorkingDirectory = [Environment]::GetFolderPath('UserProfile')",
         f"$s.Description = {_quote(name + '：城乡居民医保参保征缴（在浏览器中使用）')}",
         f"$s.IconLocation = {_quote(python + ',0')}",
@@ -60,14 +66,14 @@ def python_for_shortcut() -> str:
     return str(exe)
 
 
-def make() -> str:
+def make(folders=()) -> str:
     """Write the shortcut; return the Chinese line to print. Raises
     UserError on a system other than Windows or when PowerShell fails."""
     from yibao.cli import UserError
     if sys.platform != "win32":
         raise UserError("桌面快捷方式只用于Windows；在这台电脑上请直接运行：yibao app")
     try:
-        done = subprocess.run(command(script(python_for_shortcut())), capture_output=True, timeout=60)
+        done = subprocess.run(command(script(python_for_shortcut(), folders)), capture_output=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as exc:
         raise UserError(f"未能创建桌面快捷方式：无法运行PowerShell（{exc}）") from None
     if done.returncode != 0:

@@ -119,7 +119,7 @@ function fileWidget(action, f) {
     onchange: (e) => upload([...e.target.files].map((file) => [file, file.name]), add, drop) });
   const pickDir = el("input", { type: "file", hidden: true, class: "pick-folder", webkitdirectory: true,
     onchange: (e) => upload([...e.target.files].map((file) => [file, file.webkitRelativePath || file.name]), add, drop) });
-  const pathInput = el("input", { type: "text", class: "path", placeholder: "或粘贴完整路径，如 D:\\台账\\东山村.xlsx" });
+  const pathInput = el("input", { type: "text", class: "path", placeholder: "或粘贴路径，如 D:\\台账\\东山村.xlsx" });
   const addPath = async () => {
     const text = pathInput.value.trim();
     if (!text) return;
@@ -136,8 +136,8 @@ function fileWidget(action, f) {
       el("button", { type: "button", onclick: () => pick.click() }, "选择文件"),
       f.kind === "files" ? el("button", { type: "button", onclick: () => pickDir.click() }, "选择文件夹") : null,
       el("button", { type: "button", onclick: () => openBrowser(add, f.kind) }, "浏览本机文件"),
-      el("span", {}, f.kind === "files" ? "也可以把文件或文件夹拖到这里" : "也可以把文件拖到这里")),
-    el("div", { class: "tools" }, pathInput, el("button", { type: "button", class: "add-path", onclick: addPath }, "添加")),
+      pathInput, el("button", { type: "button", class: "add-path", onclick: addPath }, "添加"),
+      el("span", {}, f.kind === "files" ? "或把文件、文件夹拖到这里" : "或把文件拖到这里")),
     pick, pickDir, chips);
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
@@ -268,7 +268,7 @@ function findingsTable(f) {
   const sev = col("严重程度"), ref = col("单元格"), sheet = col("工作表"), name = col("姓名"), msg = col("问题");
   const rows = f.rows.slice().sort((a, b) => (SEVERITY[a.cells[sev]] ?? 3) - (SEVERITY[b.cells[sev]] ?? 3));
   const line = (r, i) => el("tr", { hidden: i >= SHOWN },
-    el("td", {}, r.book),
+    el("td", { class: "nowrap" }, r.book),
     el("td", { class: "ref" }, el("a", { href: "#", title: `用Excel或WPS打开“${r.book}”，到“${r.cells[sheet]}”工作表的${r.cells[ref]}单元格`,
       onclick: (e) => { e.preventDefault(); openFile(r.path); } }, `${r.cells[sheet]}!${r.cells[ref]}`)),
     el("td", { class: "nowrap" }, cellText(r.cells[name])),
