@@ -304,6 +304,26 @@ def test_two_actions_at_once(page, town):
     assert all(f.startswith("西河村") for f in second.locator("table.findings tbody tr td:first-child").all_inner_texts())
 
 
+def test_drag_and_drop_a_ledger(page, town):
+    """A ledger dragged into the box is copied into the app's own folder, byte for byte."""
+    import base64
+    ledger = town / "示例镇" / "台账" / "南岭村.xlsx"
+    page.click("#buttons button[data-action=refresh]")
+    box = page.locator("#form .field[data-dest=files]")
+    while box.locator(".chips li button").count():
+        box.locator(".chips li button").first.click()
+    box.locator(".drop").evaluate("""(drop, data) => {
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], "南岭村.xlsx"));
+        drop.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }""", base64.b64encode(ledger.read_bytes()).decode("ascii"))
+    box.locator(".chips li").first.wait_for()
+    assert box.locator(".chips li").inner_text().startswith("南岭村.xlsx")
+    copies = sorted((town / "助手" / "上传").rglob("南岭村.xlsx"), key=lambda p: p.stat().st_mtime)
+    assert copies and copies[-1].read_bytes() == ledger.read_bytes()
+
+
 def test_nothing_leaves_the_machine(page, server):
     assert page.requested and all(u.startswith(server + "/") for u in page.requested)
 

@@ -52,16 +52,25 @@ def cmd_app(args) -> int:
     workdir = Path(args.workdir).expanduser() if args.workdir else default_workdir()
     port = args.port or _free_port()
     token = secrets.token_urlsafe(24)
-    from .server import create_app, serve
+    from .server import create_app, make_server
     app = create_app(token=token, port=port, workdir=workdir, folders=folders,
                      max_upload_mb=args.max_upload_mb)
+    try:
+        server = make_server(app, port)
+    except OSError as exc:
+        raise UserError(f"无法在本机端口{port}上启动（{exc.strerror or exc}）；请换一个端口，或不写 --port") from None
     url = f"http://{HOST}:{port}/?token={token}"
     print(f"医保征缴助手已启动：{url}\n请在浏览器中使用；用完关闭本窗口（或按 Ctrl+C）即可退出。"
           f"结果文件保存在“{workdir / '结果'}”。")
     sys.stdout.flush()
     if not args.no_browser:
         threading.Timer(0.8, webbrowser.open, args=(url,)).start()
-    serve(app, port)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        print("医保征缴助手已退出")
+    finally:
+        server.close()
     return 0
 
 

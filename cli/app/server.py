@@ -234,8 +234,10 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
         if any(f.kind == "output" for f in action.fields) and "--output" in argv:
             out.mkdir(parents=True, exist_ok=True)
         before = {p: _stamp(p) for p in inputs}
+        first = next((values[f.dest] for f in action.fields if f.kind in ("file", "files") and values.get(f.dest)), [])
+        names = "、".join(Path(p).name for p in first[:3]) + (f"等{len(first)}个文件" if len(first) > 3 else "")
         try:
-            job = runner.start(action.id, action.label, argv, inputs,
+            job = runner.start(action.id, f"{action.label}：{names}" if names else action.label, argv, inputs,
                                after=lambda job: _after(job, action, out, before, results), out=out)
         except UserError as exc:
             return _json_error(str(exc), 409)
@@ -386,12 +388,3 @@ def make_server(app: Flask, port: int):
     from waitress import create_server
     return create_server(app, host=HOST, port=port, threads=8, ident="yibao")
 
-
-def serve(app: Flask, port: int):
-    server = make_server(app, port)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
