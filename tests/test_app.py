@@ -292,3 +292,19 @@ def test_shortcut_elsewhere_is_a_chinese_line(capsys, monkeypatch):
     monkeypatch.setattr("sys.platform", "linux")
     assert main(["app", "--shortcut"]) == 2
     assert capsys.readouterr().err.strip() == "错误：桌面快捷方式只用于Windows；在这台电脑上请直接运行：yibao app"
+
+
+def test_progress_bar_of_the_command_reaches_the_page(tmp_path):
+    """The command line's Bar (drawn only on a terminal) feeds the page's progress bar."""
+    import shutil
+    from yibao.app.jobs import Runner
+    ledger = tmp_path / "东山村.xlsx"
+    shutil.copyfile(Path(__file__).resolve().parent.parent / "examples" / "示例镇" / "台账" / "东山村.xlsx", ledger)
+    job = Runner().start("validate", "校验", ["validate", str(ledger)], [ledger])
+    for _ in range(600):
+        if job.state != "running":
+            break
+        time.sleep(0.1)
+    assert job.code == 0, job.line()
+    assert job.stage == "校验" and job.progress == 1.0
+    assert job.line().startswith("共检查") and "\r" not in "".join(job.out + job.err)
