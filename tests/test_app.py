@@ -308,3 +308,20 @@ def test_progress_bar_of_the_command_reaches_the_page(tmp_path):
     assert job.code == 0, job.line()
     assert job.stage == "校验" and job.progress == 1.0
     assert job.line().startswith("共检查") and "\r" not in "".join(job.out + job.err)
+
+
+def test_folder_given_as_the_command_takes_it(client, folders):
+    """--lists takes a folder itself (dept lists in it are skipped with a note);
+    the ledgers box lists a folder's workbooks, as 台账/*.xlsx would, less backups."""
+    lists = folders["mine"] / "部门名单"
+    lists.mkdir()
+    (lists / "死亡人员名单.xlsx").write_bytes(b"x")
+    ledgers = folders["mine"] / "台账"
+    ledgers.mkdir()
+    for name in ("东山村.xlsx", "西河村.xlsx", "东山村.备份-20261123-101500.xlsx", "~$西河村.xlsx", "说明.docx"):
+        (ledgers / name).write_bytes(b"x")
+    job = post(client, "/api/run", json={"action": "validate", "values": {"files": [str(ledgers)], "lists": [str(lists)]}})
+    import shlex
+    command = shlex.split(wait(client, job.get_json())["command"])
+    assert command == ["yibao", "validate", "--lists", str(lists), "--",
+                       str(ledgers / "东山村.xlsx"), str(ledgers / "西河村.xlsx")]

@@ -41,6 +41,7 @@ class Field:
     multiple: bool
     repeat: bool = False    # an append option: the option written before each file
     inplace: bool = False   # an -o the command may go without: it then writes into the input workbook
+    folders: bool = False   # the command takes a folder here as it is (else the page lists its files)
     fixed: str | None = None
 
     def to_json(self) -> dict:
@@ -107,6 +108,7 @@ def _fields(parser: argparse.ArgumentParser, fixed: dict[str, str]) -> list[Fiel
         out.append(Field(a.dest, _chinese(a.help) or a.dest, kind, option,
                          a.nargs not in ("*", "?") if positional else bool(a.required), multiple,
                          isinstance(a, argparse._AppendAction), kind == "output" and "默认写入" in (a.help or ""),
+                         kind in ("file", "files") and "文件夹" in (a.help or "") + (a.metavar or ""),
                          fixed.get(a.dest)))
     return out
 

@@ -53,8 +53,16 @@ class Job:
                 "code": self.code, "line": self.line() if self.state != "running" else "",
                 "output": "".join(self.out), "notes": [x for x in "".join(self.err).splitlines()
                                                         if x.strip() and "\r" not in x],
-                "progress": self.progress, "stage": self.stage,
+                "progress": self.progress, "stage": self.stage, "command": command_line(self.argv),
                 "seconds": round(time.monotonic() - self.started), **self.result}
+
+
+def command_line(argv: list[str]) -> str:
+    """The command a user would type for ``argv`` (quoted for this system's shell)."""
+    import shlex
+    import subprocess
+    words = ["yibao", *argv]
+    return subprocess.list2cmdline(words) if sys.platform == "win32" else shlex.join(words)
 
 
 class _Stream:

@@ -213,12 +213,14 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
         for f in action.fields:
             if f.kind in ("file", "files") and values.get(f.dest):
                 given = values[f.dest] if isinstance(values[f.dest], list) else [values[f.dest]]
-                paths = expand([allowed(str(v)) for v in given])
+                paths = [allowed(str(v)) for v in given]
+                if not f.folders:       # a folder where the command takes files: its files, as 台账/*.xlsx would
+                    paths = expand(paths)
                 missing = [p for p in paths if not p.exists()]
                 if missing:
                     return _json_error(f"找不到文件“{missing[0]}”", 400)
                 values[f.dest] = [str(p) for p in paths]
-                inputs += paths
+                inputs += expand(paths)
         plan = (body.get("plan") or "").strip() or None
         with lock:
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

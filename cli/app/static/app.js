@@ -244,7 +244,9 @@ function showJob(card, job) {
     const notes = (job.notes || []).filter((n) => n !== job.line);
     if (notes.length) parts.push(el("div", { class: "notes" }, notes.join("\n")));
     const more = (job.output || "").trim().split("\n").filter((x) => x.trim() && x !== job.line);
-    if (more.length) parts.push(el("details", {}, el("summary", {}, "详细输出"), el("pre", { class: "notes" }, more.join("\n"))));
+    parts.push(el("details", { class: "more" }, el("summary", {}, "详细输出和对应的命令"),
+      more.length ? el("pre", { class: "notes" }, more.join("\n")) : null,
+      el("p", { class: "hint" }, "在命令提示符里运行这条命令，结果相同："), el("pre", { class: "notes command" }, job.command)));
     if (job.findings) parts.push(findingsTable(job.findings));
     if (job.chart) parts.push(el("h4", {}, "进度通报图"), el("img", { class: "chart", src: fileUrl(job.chart), alt: "进度通报条形图" }));
     else if (job.progress_table) parts.push(el("h4", {}, "进度通报"), simpleTable(job.progress_table));
