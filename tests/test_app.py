@@ -325,3 +325,24 @@ def test_folder_given_as_the_command_takes_it(client, folders):
     command = shlex.split(wait(client, job.get_json())["command"])
     assert command == ["yibao", "validate", "--lists", str(lists), "--",
                        str(ledgers / "东山村.xlsx"), str(ledgers / "西河村.xlsx")]
+
+
+def test_page_assets_ship_in_the_wheel():
+    """Every file the page loads is package data (no Node build, no CDN)."""
+    import fnmatch
+    try:
+        import tomllib
+    except ImportError:
+        import tomli as tomllib
+    root = Path(__file__).resolve().parent.parent
+    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert "yibao.app" in data["packages"]
+    globs = data["package-data"]["yibao.app"]
+    app = root / "cli" / "app"
+    assets = [p.relative_to(app).as_posix() for p in app.rglob("*") if p.is_file()
+              and p.suffix not in (".py", ".pyc")]
+    assert {"static/app.js", "static/app.css", "templates/index.html"} <= set(assets)
+    for asset in assets:
+        assert any(fnmatch.fnmatch(asset, g) for g in globs), asset
+    page = (app / "templates" / "index.html").read_text(encoding="utf-8") + (app / "static" / "app.js").read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page and "//cdn" not in page

@@ -305,9 +305,12 @@ def test_two_actions_at_once(page, town):
 
 
 def test_drag_and_drop_a_ledger(page, town):
-    """A ledger dragged into the box is copied into the app's own folder, byte for byte."""
+    """A ledger dragged into the box is copied into the app's own folder, byte
+    for byte; 刷新 then updates that copy, never the file it came from."""
     import base64
-    ledger = town / "示例镇" / "台账" / "南岭村.xlsx"
+    ledger = town / "未刷新" / "南岭村.xlsx"
+    ledger.parent.mkdir()
+    shutil.copyfile(DOCS_PICTURE.parents[2] / "examples" / "示例镇" / "台账" / "南岭村.xlsx", ledger)
     page.click("#buttons button[data-action=refresh]")
     box = page.locator("#form .field[data-dest=files]")
     while box.locator(".chips li button").count():
@@ -322,6 +325,15 @@ def test_drag_and_drop_a_ledger(page, town):
     assert box.locator(".chips li").inner_text().startswith("南岭村.xlsx")
     copies = sorted((town / "助手" / "上传").rglob("南岭村.xlsx"), key=lambda p: p.stat().st_mtime)
     assert copies and copies[-1].read_bytes() == ledger.read_bytes()
+    original = ledger.read_bytes()
+    n = page.locator("#jobs .job").count()
+    page.click("#go")
+    page.locator("#jobs .job").nth(n).wait_for()
+    card = finish(page, page.locator("#jobs .job").first)
+    ok(card)
+    assert files_of(card) == ["南岭村.xlsx"]
+    assert "上传的副本已更新，您电脑上的原文件没有改动" in card.locator(".files").inner_text()
+    assert ledger.read_bytes() == original
 
 
 def test_nothing_leaves_the_machine(page, server):

@@ -240,7 +240,7 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
         names = "、".join(Path(p).name for p in first[:3]) + (f"等{len(first)}个文件" if len(first) > 3 else "")
         try:
             job = runner.start(action.id, f"{action.label}：{names}" if names else action.label, argv, inputs,
-                               after=lambda job: _after(job, action, out, before, results), out=out)
+                               after=lambda job: _after(job, action, out, before, results, uploads), out=out)
         except UserError as exc:
             return _json_error(str(exc), 409)
         return jsonify(job.to_json())
@@ -284,7 +284,7 @@ def _stamp(path: Path):
         return None
 
 
-def _after(job: Job, action: Action, out: Path, before: dict, results: Path) -> dict:
+def _after(job: Job, action: Action, out: Path, before: dict, results: Path, uploads: Path) -> dict:
     """What the page shows beyond the line: the files written (new ones in
     the results folder, the user's files the action changed in place), the
     validation findings, the progress chart."""
@@ -293,7 +293,8 @@ def _after(job: Job, action: Action, out: Path, before: dict, results: Path) -> 
     if out.is_dir() and not made:
         shutil.rmtree(out, ignore_errors=True)      # nothing written: no empty folder left behind
     # an -o given as a path the command wrote beside (e.g. a PDF next to the .xlsx) is in `made` too
-    files = [{"path": str(p), "name": p.name, "changed": p in written} for p in written + made]
+    files = [{"path": str(p), "name": p.name, "changed": p in written, "uploaded": uploads in p.parents}
+             for p in written + made]
     shown: dict = {"files": files, "folder": str(out) if made else ""}
     if job.code != 0:
         return shown

@@ -290,7 +290,8 @@ function findingsTable(f) {
 function filesList(job) {
   return el("div", {}, el("h4", {}, "结果文件"),
     el("ul", { class: "files" }, job.files.map((f) => el("li", {},
-      el("strong", {}, f.name), f.changed ? "（原文件已更新，修改前的版本已备份在同一文件夹）" : "",
+      el("strong", {}, f.name), !f.changed ? "" : f.uploaded ? "（上传的副本已更新，您电脑上的原文件没有改动；要保留结果请“另存为”）"
+        : "（原文件已更新，修改前的版本已备份在同一文件夹）",
       el("a", { href: "#", class: "open", onclick: (e) => { e.preventDefault(); openFile(f.path); } }, "打开"),
       el("a", { href: fileUrl(f.path, true), download: f.name, class: "save" }, "另存为")))),
     job.folder ? el("p", { class: "hint" }, "保存在：", el("code", {}, job.folder)) : null);
