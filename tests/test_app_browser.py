@@ -336,6 +336,36 @@ def test_drag_and_drop_a_ledger(page, town):
     assert ledger.read_bytes() == original
 
 
+def test_browse_this_computer(page, town):
+    """浏览本机文件: folders the page may use, a click on a ledger picks it; no way above them."""
+    page.click("#buttons button[data-action=notice]")
+    box = page.locator("#form .field[data-dest=file]")
+    box.get_by_role("button", name="浏览本机文件").click()
+    dialog = page.locator("#browser")
+    dialog.locator("li.dir", has_text="台账").click()
+    page.locator("#browse-path", has_text=re.compile(r"台账$")).wait_for()
+    assert page.locator("#browse-up").is_enabled()
+    dialog.locator("li.file", has_text="东山村.xlsx").click()
+    dialog.wait_for(state="hidden")
+    assert box.locator(".chips li").inner_text().startswith("东山村.xlsx")
+    box.get_by_role("button", name="浏览本机文件").click()          # opens where it was
+    assert page.locator("#browse-path").inner_text().endswith("台账")
+    page.click("#browse-up")
+    page.locator("#browse-path", has_text=re.compile(r"示例镇$")).wait_for()
+    assert page.locator("#browse-path").inner_text() == str(town / "示例镇")
+    assert page.locator("#browse-up").is_disabled()                 # the top of what the page may use
+    dialog.get_by_role("button", name="关闭").click()
+
+
+def test_reload_keeps_the_results(page):
+    def shown():
+        return list(zip(page.locator("#jobs .job h3").all_inner_texts(), page.locator("#jobs .job .line").all_inner_texts()))
+    before = shown()
+    page.reload()
+    page.locator("#jobs .job").nth(len(before) - 1).wait_for()
+    assert shown() == before and len(before) > 10
+
+
 def test_nothing_leaves_the_machine(page, server):
     assert page.requested and all(u.startswith(server + "/") for u in page.requested)
 

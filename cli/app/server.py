@@ -67,6 +67,8 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
     roots = [workdir] + [Path(f).expanduser().resolve() for f in folders]
     if home:
         roots.append(Path.home().resolve())
+    # where 浏览本机文件 opens: the first folder given to `yibao app`, else the home folder
+    start = roots[1] if len(roots) > 1 else roots[0]
     hosts = {f"{HOST}:{port}", f"localhost:{port}"}
     runner = Runner()
     state = {"actions": None}
@@ -83,7 +85,7 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
             raise Refused("路径为空")
         path = Path(str(text).strip().strip('"')).expanduser()
         if not path.is_absolute():
-            raise Refused(f"请给出完整路径（如 {roots[-1] / '台账.xlsx'}），而不是“{text}”")
+            raise Refused(f"请给出完整路径（如 {start / '台账.xlsx'}），而不是“{text}”")
         path = path.resolve()
         if not any(path == r or r in path.parents for r in roots):
             raise Refused(f"“{path}”不在允许使用的文件夹中（{'、'.join(str(r) for r in roots)}）；"
@@ -150,11 +152,11 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
         return jsonify({"version": __version__, "plans": listed,
                         "actions": [a.to_json() for a in all_actions().values()],
                         "roots": [str(r) for r in roots], "results": str(results),
-                        "start": str(roots[-1]), "max_upload_mb": max_upload_mb})
+                        "start": str(start), "max_upload_mb": max_upload_mb})
 
     @app.get("/api/browse")
     def api_browse():
-        folder = allowed(request.args.get("path") or str(roots[-1]))
+        folder = allowed(request.args.get("path") or str(start))
         if folder.is_file():
             return jsonify({"path": str(folder), "kind": "file", "name": folder.name})
         if not folder.is_dir():

@@ -43,6 +43,8 @@ async function start() {
     buttons.append(el("button", { type: "button", "data-action": a.id, title: a.help, onclick: () => showForm(a.id) }, a.label));
   }
   setupBrowser();
+  // a reloaded page shows what this run of the app has done and is doing
+  for (const job of await api("/api/jobs")) addJob(job, false);
 }
 
 // ------------------------------------------------------------ forms
@@ -212,13 +214,13 @@ async function run(action) {
   } catch (e) { setError(e.message); } finally { go.disabled = false; }
 }
 
-function addJob(job) {
+function addJob(job, scroll = true) {
   document.getElementById("jobs-card").hidden = false;
   const card = el("div", { class: "job", id: `job-${job.id}`, "data-state": job.state });
   document.getElementById("jobs").prepend(card);
   showJob(card, job);
-  card.scrollIntoView({ behavior: "smooth", block: "nearest" });
-  poll(card, job.id);
+  if (scroll) card.scrollIntoView({ behavior: "smooth", block: "nearest" });
+  if (job.state === "running") poll(card, job.id);
 }
 
 function poll(card, id) {
