@@ -238,9 +238,12 @@ function showJob(card, job) {
   card.dataset.state = job.state;
   const parts = [el("h3", {}, `${job.label}`, job.state === "running" ? `（进行中，${job.seconds}秒）` : "")];
   if (job.state === "running") {
-    const bar = el("div", { class: job.progress == null ? "bar indeterminate" : "bar" }, el("div", {}));
-    if (job.progress != null) bar.firstChild.style.width = `${Math.round(job.progress * 100)}%`;
-    parts.push(bar, el("div", { class: "notes" }, job.stage || "正在处理，请稍候……"));
+    // the command's own bar while it counts (e.g. 读取台账 3/4); after it, work that is not counted
+    const counted = job.progress != null && job.progress < 1;
+    const bar = el("div", { class: counted ? "bar" : "bar indeterminate" }, el("div", {}));
+    if (counted) bar.firstChild.style.width = `${Math.round(job.progress * 100)}%`;
+    parts.push(bar, el("div", { class: "notes" }, counted ? `${job.stage} ${Math.round(job.progress * 100)}%`
+      : job.stage ? `${job.stage}完成，正在处理，请稍候……` : "正在处理，请稍候……"));
   } else {
     parts.push(el("div", { class: `line ${job.code === 0 ? "ok" : "bad"}`, role: "status" }, job.line));
     const notes = (job.notes || []).filter((n) => n !== job.line);
