@@ -186,7 +186,7 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
             return _json_error("没有收到文件", 400)
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
         batch = uploads / stamp
-        saved, tops = [], []
+        tops = []
         for i, f in enumerate(files):
             rel = names[i] if i < len(names) and names[i] else f.filename or f"文件{i + 1}"
             parts = [_UNSAFE.sub("_", p).strip() for p in rel.replace("\\", "/").split("/")]
@@ -196,7 +196,6 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
             target = batch.joinpath(*parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             f.save(target)
-            saved.append(target)
             top = batch / parts[0]
             if top not in tops:
                 tops.append(top)
@@ -224,19 +223,19 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
                 values[f.dest] = [str(p) for p in paths]
                 inputs += expand(paths)
         plan = (body.get("plan") or "").strip() or None
-        with lock:
+        with lock:     # this job's own results folder (removed again if nothing is written into it)
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = results / f"{stamp}-{action.label}"
             n = 2
             while out.exists():
                 out = results / f"{stamp}-{action.label}-{n}"
                 n += 1
+            out.mkdir(parents=True)
         try:
             argv = build_argv(action, values, plan, out)
         except UserError as exc:
+            out.rmdir()
             return _json_error(str(exc), 400)
-        if any(f.kind == "output" for f in action.fields) and "--output" in argv:
-            out.mkdir(parents=True, exist_ok=True)
         before = {p: _stamp(p) for p in inputs}
         first = next((values[f.dest] for f in action.fields if f.kind in ("file", "files") and values.get(f.dest)), [])
         names = "、".join(Path(p).name for p in first[:3]) + (f"等{len(first)}个文件" if len(first) > 3 else "")
@@ -244,6 +243,7 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
             job = runner.start(action.id, f"{action.label}：{names}" if names else action.label, argv, inputs,
                                after=lambda job: _after(job, action, out, before, results, uploads), out=out)
         except UserError as exc:
+            out.rmdir()
             return _json_error(str(exc), 409)
         return jsonify(job.to_json())
 
