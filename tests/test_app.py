@@ -7,6 +7,7 @@ import base64
 import http.client
 import io
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -346,3 +347,30 @@ def test_page_assets_ship_in_the_wheel():
         assert any(fnmatch.fnmatch(asset, g) for g in globs), asset
     page = (app / "templates" / "index.html").read_text(encoding="utf-8") + (app / "static" / "app.js").read_text(encoding="utf-8")
     assert "http://" not in page and "https://" not in page and "//cdn" not in page
+
+
+def test_yibao_app_command_serves_the_page(tmp_path, user_home):
+    """`yibao app` as a user starts it: one line with the address (127.0.0.1
+    and a token), the page behind it, nothing without the token."""
+    import os
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+    env = dict(os.environ, YIBAO_HOME=str(user_home), PYTHONIOENCODING="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "yibao", "app", str(tmp_path), "--no-browser",
+                             "--workdir", str(tmp_path / "助手")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, encoding="utf-8", env=env)
+    try:
+        first = proc.stdout.readline()
+        m = re.search(r"医保征缴助手已启动：(http://127\.0\.0\.1:(\d+)/\?token=([\w-]{20,}))", first)
+        assert m, first + proc.stderr.read() if proc.poll() is not None else first
+        url, port = m.group(1), m.group(2)
+        with urllib.request.urlopen(url, timeout=10) as r:
+            assert r.status == 200 and "医保征缴助手" in r.read().decode("utf-8")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10)
+        assert refused.value.code == 403
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
