@@ -42,6 +42,7 @@ class Field:
     repeat: bool = False    # an append option: the option written before each file
     inplace: bool = False   # an -o the command may go without: it then writes into the input workbook
     folders: bool = False   # the command takes a folder here as it is (else the page lists its files)
+    choices: list | None = None
     fixed: str | None = None
 
     def to_json(self) -> dict:
@@ -97,18 +98,21 @@ def _fields(parser: argparse.ArgumentParser, fixed: dict[str, str]) -> list[Fiel
             kind = "flag"
         elif a.dest == OUTPUT:
             kind = "output"
-        elif positional or a.dest in FILE_OPTIONS:
-            kind = "files" if multiple else "file"
-        elif a.dest == "date":
-            kind = "date"
         elif a.type is int:
             kind = "int"
+        elif a.dest == "date":
+            kind = "date"
+        elif a.choices:
+            kind = "text"
+        elif positional or a.dest in FILE_OPTIONS:
+            kind = "files" if multiple else "file"
         else:
             kind = "text"
         out.append(Field(a.dest, _chinese(a.help) or a.dest, kind, option,
                          a.nargs not in ("*", "?") if positional else bool(a.required), multiple,
                          isinstance(a, argparse._AppendAction), kind == "output" and "默认写入" in (a.help or ""),
                          kind in ("file", "files") and "文件夹" in (a.help or "") + (a.metavar or ""),
+                         [str(c) for c in a.choices] if a.choices and kind == "text" else None,
                          fixed.get(a.dest)))
     return out
 

@@ -89,6 +89,8 @@ function fieldWidget(action, f) {
     box.replaceChildren(el("label", {}, el("input", { type: "checkbox", name: f.dest }), " ", f.label));
   } else if (f.kind === "file" || f.kind === "files") {
     box.append(fileWidget(action, f));
+  } else if (f.choices) {
+    box.append(el("select", { name: f.dest }, el("option", { value: "" }, "（默认）"), f.choices.map((c) => el("option", { value: c }, c))));
   } else {
     const type = f.kind === "int" ? "number" : f.kind === "date" ? "date" : "text";
     const placeholder = f.kind === "output" ? (f.inplace ? "不填：结果写进原工作簿（先备份）" : "不填：用默认文件名，存入结果文件夹") : "";
@@ -197,7 +199,7 @@ function formValues(action) {
     const dest = box.dataset.dest, kind = box.dataset.kind;
     if (kind === "file" || kind === "files") values[dest] = (box.querySelector(".drop")._items || []).map((i) => i.path);
     else if (kind === "flag") values[dest] = box.querySelector("input").checked;
-    else values[dest] = box.querySelector("input").value;
+    else values[dest] = box.querySelector("input, select").value;
   }
   return values;
 }
