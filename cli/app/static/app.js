@@ -93,7 +93,8 @@ function fieldWidget(action, f) {
     box.append(el("select", { name: f.dest }, el("option", { value: "" }, "（默认）"), f.choices.map((c) => el("option", { value: c }, c))));
   } else {
     const type = f.kind === "int" ? "number" : f.kind === "date" ? "date" : "text";
-    const placeholder = f.kind === "output" ? (f.inplace ? "不填：结果写进原工作簿（先备份）" : "不填：用默认文件名，存入结果文件夹") : "";
+    const placeholder = f.kind === "output" ? (f.inplace ? "不填：结果写进原工作簿（先备份）" : "不填：用默认文件名，存入结果文件夹")
+      : f.repeat ? "可填多个，用；隔开" : "";
     box.append(el("input", { type, name: f.dest, placeholder }));
     if (f.kind === "output") box.append(el("div", { class: "hint" }, "只写文件名；文件存入助手的结果文件夹。"));
   }
