@@ -432,6 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_synth(sub)
     from yibao.demo import add_parser as add_demo
     add_demo(sub)
+    from yibao.app import add_parser as add_app
+    add_app(sub)
     return parser
 
 
