@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import platform
 import random
 import shutil
 import sys
@@ -154,6 +155,7 @@ def report(rows: int, ledgers: int, persons: int, repeat: int, cache: Path) -> s
     export, paths, placed = files(rows, ledgers, persons, cache)
     size_export = export.stat().st_size / 1e6
     size_ledgers = sum(p.stat().st_size for p in paths) / 1e6
+    before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "比对结果-缴费.xlsx"
         runs: dict[str, list[dict]] = {"floor": [], "reconcile": []}
@@ -171,11 +173,15 @@ def report(rows: int, ledgers: int, persons: int, repeat: int, cache: Path) -> s
         return " ".join(f"{w:.2f}" for w in r["walls"])
     line = rec["out"].strip().splitlines()[-1]
     text = [
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}; "
+        f"measured {datetime.date.today().isoformat()}.",
+        "",
         f"Export: {rows:,} rows, tax-style GBK CSV (IDs as =\"…\", 入库日期 with times; {size_export:.1f} MB). "
         f"Ledgers: {ledgers} villages x {persons // ledgers:,} rows = {persons:,} persons "
         f"(002 台账 layout, {size_ledgers:.1f} MB .xlsx in all). "
         f"Each step run {repeat} times, interleaved; the best run counts, every run is listed. "
-        f"Load average at the end of the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min, 2 cores).",
+        f"Machine load (1/5/15-minute load average): {before[0]:.1f} / {before[1]:.1f} / {before[2]:.1f} before, "
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} after (above {os.cpu_count()}: other jobs waiting for a core).",
         "",
         "| step | wall s (best) | x floor | peak RSS MB | every run, s |",
         "|---|---:|---:|---:|---|",
