@@ -81,7 +81,9 @@ def dedupe(policy: str, output: str, lists: list[str]) -> dict:
 
 
 def reconcile(export: str, output: str, ledgers: list[str]) -> dict:
-    """The steps of ``reconcile.run`` (one export sheet, no side lists)."""
+    """The steps of ``reconcile.run`` (one export sheet, no side lists),
+    one after the other: the command reads the ledgers on a second thread
+    while it parses the export."""
     clock = Clock()
     from yibao.macros import book as books, reconcile, town
     clock("start (interpreter, imports)")
