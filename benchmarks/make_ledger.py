@@ -21,24 +21,29 @@ SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨"
 
 
 def make(path: Path, rows: int, seed: int = 5, policy: str = "xinqiao-2021", formulas: bool = False,
-         template: bool = False):
+         template: bool = False, village: str = "示例村", identities: list[str] = IDENTITIES,
+         people: list | None = None):
     """``formulas``: a native check-digit formula in 校验 (for LibreOffice);
     ``template``: our ledger template's formulas in every computed cell, as a
-    ledger made from it has them, with ~1% of 应缴 typed over by hand."""
+    ledger made from it has them, with ~1% of 应缴 typed over by hand;
+    ``village``: the 填报单位 line's village; ``identities``: drawn from for
+    身份类别 ("" for none); ``people``: gets (true ID number, name, PAYABLE
+    fen or None, pay date) for every row (the ID as written may have a wrong
+    check digit), for an export of who paid."""
     rng = random.Random(seed)
     plan = plans.load(policy)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("台账")
     ws.append(["衡山县2021年度城乡居民医保参保缴费台账"])
-    ws.append(["填报单位：新桥镇 示例村", None, None, None, None, None, "方案编号", policy])
+    ws.append([f"填报单位：新桥镇 {village}", None, None, None, None, None, "方案编号", policy])
     ws.append(HEADER)
     start = datetime.date(2020, 9, 20)
     for i in range(rows):
         born = datetime.date(rng.randrange(1930, 2020), rng.randrange(1, 13), rng.randrange(1, 29))
-        number = fictional_id(rng, born)
+        number = true_number = fictional_id(rng, born)
         if rng.random() < 0.002:
             number = number[:-1] + ("0" if number[-1] != "0" else "1")
-        identity = rng.choice(IDENTITIES)
+        identity = rng.choice(identities)
         pay = start + datetime.timedelta(days=rng.randrange(0, 100))
         # mistakes at the rates staff make them: ~1% late deposits, ~1% wrong amounts
         deposit = pay + datetime.timedelta(days=rng.choices([0, 1, 5], weights=[90, 9, 1])[0])
@@ -50,7 +55,10 @@ def make(path: Path, rows: int, seed: int = 5, policy: str = "xinqiao-2021", for
         if rng.random() < 0.003:
             gender = "女" if gender == "男" else "男"
         r = i + 4
-        row = [i + 1, f"{i // 4:06d}", rng.choice(SURNAMES) + "某", "户主" if i % 4 == 0 else "子女", gender,
+        name = rng.choice(SURNAMES) + "某"
+        if people is not None:
+            people.append((true_number, name, result.payable if result.ok else None, pay))
+        row = [i + 1, f"{i // 4:06d}", name, "户主" if i % 4 == 0 else "子女", gender,
                number, "上门告知", paid, None, None, identity, pay.isoformat(), deposit.isoformat()]
         if formulas:
             # the native check a WPS / LibreOffice user leans on (no add-in)

@@ -5,6 +5,7 @@ this is a breakdown for docs/performance.md, not a second implementation.
 
     python benchmarks/phases.py validate|refresh LEDGER.xlsx
     python benchmarks/phases.py dedupe POLICY OUT.xlsx LIST.xlsx...
+    python benchmarks/phases.py reconcile EXPORT OUT.xlsx LEDGER.xlsx...
 
 Prints one JSON object: step → seconds.
 """
@@ -79,8 +80,40 @@ def dedupe(policy: str, output: str, lists: list[str]) -> dict:
     return clock.steps
 
 
+def reconcile(export: str, output: str, ledgers: list[str]) -> dict:
+    """The steps of ``reconcile.run`` (one export sheet, no side lists),
+    one after the other: the command reads the ledgers on a second thread
+    while it parses the export."""
+    clock = Clock()
+    from yibao.macros import book as books, reconcile, town
+    clock("start (interpreter, imports)")
+    gc.disable()
+    grids = books.read_grid_any(Path(export))
+    clock("read export (decode, split)")
+    table = reconcile.find_export(grids)
+    payments = reconcile.read_payments(grids[table.sheet], table)
+    clock("export rows (ID, amount, date)")
+    sources = town.read_sources(ledgers)
+    clock("read ledgers (python-calamine)")
+    first = sources[0][1]
+    plan = town.resolve_plan(None, first, sources[1:])
+    records, _notes = town.ledger_records(plan, sources)
+    clock("ledger records, engine, status")
+    persons = town.unique_persons(records)
+    regions = reconcile._regions(plan, None) if "region" in table.columns else ()
+    outcome = reconcile.classify(payments, persons, regions, plan.proxy_source)
+    clock("each person once, classify")
+    sheets = reconcile.sheets_of(outcome, plan.name, Path(export).name)
+    clock("result sheets")
+    books.write_new_workbook(Path(output), sheets)
+    clock("write result workbook")
+    return clock.steps
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "dedupe":
+    if sys.argv[1] == "reconcile":
+        print(json.dumps(reconcile(sys.argv[2], sys.argv[3], sys.argv[4:]), ensure_ascii=False))
+    elif sys.argv[1] == "dedupe":
         print(json.dumps(dedupe(sys.argv[2], sys.argv[3], sys.argv[4:]), ensure_ascii=False))
     else:
         print(json.dumps(ledger_action(sys.argv[1], sys.argv[2]), ensure_ascii=False))

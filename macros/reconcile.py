@@ -94,7 +94,7 @@ NAMED_FIELDS = ("name", "id_no", "amount", "pay_date", "region", "village", "ins
 
 # ---------------------------------------------------------------- reading the export
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)      # slots: a county's export has 400,000 rows
 class Payment:
     """One export row. ``id_no`` compact 18 digits ("" when unreadable,
     then ``id_error`` says why and ``id_text`` is the number as written);
@@ -193,6 +193,12 @@ def _header_again(raw_id, raw_amount) -> bool:
     return False
 
 
+#: a date with a valid time of day as exports write it (2025-10-15 09:31:27): the
+#: date is the date part's (:func:`yibao.functions.values.to_date` reads and drops a valid time)
+_CLOCK = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
+_DAY = re.compile(r"[0-9]{4}([-/])[0-9]{2}\1[0-9]{2}")
+
+
 def read_payments(grid: list[list[Any]], table: ExportTable, today: datetime.date | None = None,
                   sheet: str = "") -> list[Payment]:
     """Every data row below the header as a :class:`Payment` (pure): blank
@@ -200,42 +206,68 @@ def read_payments(grid: list[list[Any]], table: ExportTable, today: datetime.dat
     why its ID or amount could not be read."""
     today = today or datetime.date.today()
     cols = table.columns
+    # a county's export has 400,000 rows (benchmarks/bench_reconcile.py): the columns looked up once,
+    # the amounts and dates an export repeats read once each
+    at = {f: cols[f] - 1 for f in cols}
+    i_id, i_name, i_amount, i_day = (at.get(f, -1) for f in ("id_no", "name", "amount", "pay_date"))
+    others = [at.get(f, -1) for f in ("insurance", "period", "region", "village", "proxy_type")]
+    amounts: dict[str, tuple[int | None, str]] = {}
+    days: dict[str, datetime.date | None] = {}
 
-    def get(row, field):
-        c = cols.get(field)
-        return row[c - 1] if c and c - 1 < len(row) else None
+    def amount_of(raw) -> tuple[int | None, str]:
+        if is_blank(raw):
+            return None, ""
+        try:
+            return fen(raw), ""
+        except BadValue as exc:
+            return None, str(exc)
+
+    def day_of(raw):
+        try:
+            return cell_date(raw)
+        except BadValue:
+            return None
 
     out = []
     for r in range(table.header_row, len(grid)):
         row = grid[r]
-        if all(is_blank(v) for v in row):
-            continue
-        raw_id = get(row, "id_no")
-        if is_blank(raw_id) and (_footer(row) or is_blank(get(row, "name"))):
-            continue
-        if _header_again(raw_id, get(row, "amount")):
+        n = len(row)
+        raw_id = row[i_id] if 0 <= i_id < n else None
+        if is_blank(raw_id):
+            if all(is_blank(v) for v in row):
+                continue
+            if _footer(row) or is_blank(row[i_name] if 0 <= i_name < n else None):
+                continue
+        raw_amount = row[i_amount] if 0 <= i_amount < n else None
+        id_text = cell_text(raw_id) if not isinstance(raw_id, float) else f"{raw_id:.5E}"
+        if not (raw_id.__class__ is str and id_text[:1] in "0123456789" and id_text) \
+                and _header_again(raw_id, raw_amount):
             continue
         id_no = id_error = ""
-        id_text = cell_text(raw_id) if not isinstance(raw_id, float) else f"{raw_id:.5E}"
         try:
             id_no = idno.parse(id_of(raw_id), today)[0]
         except (idno.InvalidID, BadValue) as exc:
             id_error = str(exc)
-        amount, amount_error = None, ""
-        raw_amount = get(row, "amount")
-        if not is_blank(raw_amount):
-            try:
-                amount = fen(raw_amount)
-            except BadValue as exc:
-                amount_error = str(exc)
-        try:
-            day = cell_date(get(row, "pay_date"))
-        except BadValue:
-            day = None
-        out.append(Payment(r + 1, cell_text(get(row, "name")), id_no, id_text, id_error, amount, amount_error,
-                           day, cell_text(get(row, "insurance")), cell_text(get(row, "period")),
-                           cell_text(get(row, "region")), cell_text(get(row, "village")),
-                           cell_text(get(row, "proxy_type")), sheet))
+        if raw_amount.__class__ is str:
+            found = amounts.get(raw_amount)
+            if found is None:
+                found = amounts[raw_amount] = amount_of(raw_amount)
+            amount, amount_error = found
+        else:
+            amount, amount_error = amount_of(raw_amount)
+        raw_day = row[i_day] if 0 <= i_day < n else None
+        if raw_day.__class__ is str:
+            key = raw_day[:10] if len(raw_day) == 19 and raw_day[10] == " " and _CLOCK.fullmatch(raw_day, 11) \
+                and _DAY.fullmatch(raw_day, 0, 10) else raw_day
+            day = days.get(key, days)
+            if day is days:
+                day = days[key] = day_of(key)
+        else:
+            day = day_of(raw_day)
+        name = cell_text(row[i_name]) if 0 <= i_name < n else ""
+        insurance, period, region, village, proxy_type = [cell_text(row[i]) if 0 <= i < n else "" for i in others]
+        out.append(Payment(r + 1, name, id_no, id_text, id_error, amount, amount_error,
+                           day, insurance, period, region, village, proxy_type, sheet))
     return out
 
 
@@ -254,21 +286,41 @@ class Outcome:
     duplicates: list[tuple[Record, Record]]
     names: list[tuple[Payment, Record]]
 
+    def _tally(self) -> tuple[dict[str, int], dict[str, int], dict[str, int], int]:
+        """(export rows, ledger persons, export fen) per category and the
+        export's total fen, counted in one pass over the lists (a county's
+        export has 400,000 rows, and the sheets ask for each category) and
+        counted again when the lists have grown since."""
+        key = (len(self.export), len(self.ledger))
+        cached = self.__dict__.get("_tallied")
+        if cached is None or cached[0] != key:
+            rows: dict[str, int] = {}
+            money: dict[str, int] = {}
+            total = 0
+            for p, c, _r, _n in self.export:
+                rows[c] = rows.get(c, 0) + 1
+                money[c] = money.get(c, 0) + (p.amount or 0)
+                total += p.amount or 0
+            persons: dict[str, int] = {}
+            for _r, c in self.ledger:
+                persons[c] = persons.get(c, 0) + 1
+            cached = self.__dict__["_tallied"] = (key, (rows, persons, money, total))
+        return cached[1]
+
     def count(self, category: str) -> int:
-        return sum(c == category for _p, c, _r, _n in self.export) + sum(c == category for _r, c in self.ledger)
+        rows, persons, _money, _total = self._tally()
+        return rows.get(category, 0) + persons.get(category, 0)
 
     def money(self, category: str) -> int:
-        return sum(p.amount or 0 for p, c, _r, _n in self.export if c == category)
+        return self._tally()[2].get(category, 0)
 
     def ties(self) -> bool:
         """Every export row and ledger person counted once, money to the fen."""
-        rows = sum(sum(c == k for _p, c, _r, _n in self.export) for k in EXPORT_CATEGORIES)
-        persons = sum(sum(c == k for _r, c in self.ledger) for k in LEDGER_CATEGORIES)
-        total = sum(p.amount or 0 for p, *_ in self.export)
-        return (rows == len(self.export) and persons == len(self.ledger)
-                and sum(self.money(k) for k in EXPORT_CATEGORIES) == total
-                and sum(c == IN_EXPORT for _r, c in self.ledger)
-                == sum(c in (OK, AMOUNT, LEDGER_UNPAID) for _p, c, _r, _n in self.export))
+        rows, persons, money, total = self._tally()
+        return (sum(rows.get(k, 0) for k in EXPORT_CATEGORIES) == len(self.export)
+                and sum(persons.get(k, 0) for k in LEDGER_CATEGORIES) == len(self.ledger)
+                and sum(money.get(k, 0) for k in EXPORT_CATEGORIES) == total
+                and persons.get(IN_EXPORT, 0) == sum(rows.get(k, 0) for k in (OK, AMOUNT, LEDGER_UNPAID)))
 
 
 def _medical(insurance: str) -> bool:
@@ -317,6 +369,7 @@ def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str,
     matched: set[str] = set()
     export: list[tuple[Payment, str, Record | None, str]] = []
     names: list[tuple[Payment, Record]] = []
+    regions_seen: dict[str, bool] = {}      # an export names a few regions on every row
     for p in payments:
         rec = by_id.get(p.id_no) if p.id_no else None
         if not p.id_no:
@@ -325,7 +378,10 @@ def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str,
         if not _medical(p.insurance):
             export.append((p, OTHER_ITEM, rec, f"险种“{p.insurance}”"))
             continue
-        if not _ours(p.region, regions):
+        ours = regions_seen.get(p.region)
+        if ours is None:
+            ours = regions_seen[p.region] = _ours(p.region, regions)
+        if not ours:
             export.append((p, ELSEWHERE, rec, f"参保地“{p.region}”"))
             continue
         key = (p.id_no, p.period)
@@ -342,7 +398,7 @@ def classify(payments: list[Payment], persons: town.Persons, regions: tuple[str,
             export.append((p, TO_ADD, None, ""))
             continue
         matched.add(p.id_no)
-        if p.name and rec.name and name_key(p.name) != name_key(rec.name):
+        if p.name and rec.name and p.name != rec.name and name_key(p.name) != name_key(rec.name):
             names.append((p, rec))
         expected = expected_fen(rec, proxy_source)
         if p.amount_error:          # an amount that cannot be read is not taken as agreeing
@@ -658,19 +714,33 @@ def refuse_as_export(path: Path, grids: dict) -> None:
                               "缴费明细，各村台账放在它后面")
 
 
-def _ledger_sources(ledgers: list, skip: tuple[Path, ...], fill: bool, progress=None):
-    """(sources, books): the grids of each ledger as ``town.read_sources``
-    gives them, and the :class:`~yibao.macros.book.Book` of each when the
-    ledgers are to be filled (a path is opened for update; a Book, the
-    workbook a ribbon button was pressed in, is used as it is)."""
+def _split_ledgers(ledgers: list, skip: tuple[Path, ...]) -> tuple[list, list]:
+    """(paths, books): the ledger files given (our backups and ``skip`` left
+    out, each backup said on stderr) and the Books given (a ribbon button's
+    live workbook)."""
     from yibao.atomic import without_backups
     import sys
     paths = [p for p in ledgers if isinstance(p, (str, Path))]
     paths = [p for p in without_backups(paths, lambda text: print(text, file=sys.stderr))
              if Path(p).resolve() not in skip]
-    given = [b for b in ledgers if not isinstance(b, (str, Path))]
-    if not fill:
-        return [(str(b.path), b.grids()) for b in given] + town.read_sources(paths, progress), {}
+    return paths, [b for b in ledgers if not isinstance(b, (str, Path))]
+
+
+def _read_ahead(ledgers: list, skip: tuple[Path, ...], progress=None):
+    """Start reading the ledger files on another thread
+    (:func:`yibao.macros.town.read_sources_ahead`); returns the function
+    that gives their sources, the given Books' first."""
+    paths, given = _split_ledgers(ledgers, skip)
+    pending = town.read_sources_ahead(paths, progress) if paths else list
+    return lambda: [(str(b.path), b.grids()) for b in given] + pending()
+
+
+def _ledger_sources(ledgers: list, skip: tuple[Path, ...], progress=None):
+    """(sources, books) of ledgers to be filled: the grids of each ledger as
+    ``town.read_sources`` gives them, and the
+    :class:`~yibao.macros.book.Book` of each (a path is opened for update; a
+    Book, the workbook a ribbon button was pressed in, is used as it is)."""
+    paths, given = _split_ledgers(ledgers, skip)
     opened = given + [books.FileBook(p, for_update=True) for p in paths]
     sources, by_path = [], {}
     for i, book in enumerate(opened, 1):
@@ -717,6 +787,12 @@ def run(export: Path, ledgers: list, plan_id: str | None = None, output: Path | 
     differences listed on 台账与导出不一致). Raises BookError/TableError
     with a Chinese message."""
     export = Path(export)
+    output = Path(output) if output else export.with_name("比对结果-缴费.xlsx")
+    # a wildcard (*.xlsx) sweeps in the export and our previous result: their IDs are no ledger's persons
+    skip = (output.resolve(), export.resolve())
+    # the ledgers are read on the second core while the export is parsed (issue 14: 400,000 rows each);
+    # with --fill they are opened for update afterwards, once the export has been accepted
+    reading = None if fill else _read_ahead(ledgers, skip, progress)
     grids = books.read_grid_any(export)
     refuse_as_export(export, grids)
     table = find_export(grids, named, f"“{export.name}”")
@@ -731,15 +807,17 @@ def run(export: Path, ledgers: list, plan_id: str | None = None, output: Path | 
             tables.append(more)
     several = len(tables) > 1
     payments = [p for t in tables for p in read_payments(grids[t.sheet], t, sheet=t.sheet if several else "")]
+    del grids       # a county's export: 400,000 rows of cells, not kept while the ledgers are read (peak memory)
     if not payments:
         raise books.BookError(f"“{export.name}”表头下没有缴费记录")
     if not ledgers:
         raise books.BookError("请在导出文件后列出各村台账文件")
-    output = Path(output) if output else export.with_name("比对结果-缴费.xlsx")
     if output.resolve() == export.resolve():
         raise books.BookError(f"结果文件不能是导出文件本身：{output.name}")
-    # a wildcard (*.xlsx) sweeps in the export and our previous result: their IDs are no ledger's persons
-    sources, by_path = _ledger_sources(ledgers, (output.resolve(), export.resolve()), fill, progress)
+    if reading is not None:
+        sources, by_path = reading(), {}
+    else:
+        sources, by_path = _ledger_sources(ledgers, skip, progress)
     sources = [s for s in sources if not _our_result(s[1])]
     if not sources:
         raise books.BookError("请在导出文件后列出各村台账文件")

@@ -289,6 +289,33 @@ def read_sources(paths: list[str], progress=None) -> list[tuple[str, dict]]:
     return out
 
 
+def read_sources_ahead(paths: list[str], progress=None):
+    """:func:`read_sources` started on a background thread, for a command
+    with other work to do meanwhile (reconcile parses its export): calamine
+    parses a sheet without holding the GIL, so the reading takes the second
+    core. Returns a function that waits for the reading and returns what
+    :func:`read_sources` returns, or raises what it raised (a daemon
+    thread: a command that fails first does not wait for it)."""
+    import threading
+    box: dict[str, Any] = {}
+
+    def work():
+        try:
+            box["sources"] = read_sources(paths, progress)
+        except BaseException as exc:        # re-raised in the caller's thread, where it would have been
+            box["error"] = exc
+
+    thread = threading.Thread(target=work, name="yibao-ledgers", daemon=True)
+    thread.start()
+
+    def result() -> list[tuple[str, dict]]:
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["sources"]
+    return result
+
+
 def warning_text(warnings: list[str], shown: int = 2) -> str:
     """The warnings for a command's one line: the first few, and how many more."""
     if not warnings:

@@ -538,3 +538,30 @@ def test_an_export_with_columns_a_ledger_also_has_is_still_an_export():
     for ledger_only in ("告知、督促方式", "参保人签字*", "未缴费原因", "校验"):
         with pytest.raises(BookError, match="是台账"):
             reconcile.refuse_as_export(Path("台账.xlsx"), {"明细": [head + [ledger_only]]})
+
+
+def test_pay_dates_and_amounts_read_once_each_read_as_in_any_other_row():
+    """An export repeats its amounts and dates down 400,000 rows and
+    read_payments reads each once (benchmarks/bench_reconcile.py); a date
+    with a time of day is the date of its date part only when the time
+    exists, and a repeated amount that cannot be read is reported on every row."""
+    from yibao.functions.values import BadValue, to_date
+    from yibao.macros import reconcile
+    header = ["姓名", "证件号码", "实缴金额", "入库日期"]
+    dates = ["2025-10-15 09:31:27", "2025/10/16 23:59:59", "2025-10-17 24:00:00", "2025-10-18 09:61:00",
+             "2025-02-30 09:00:00", "2025-10-19T09:00:00", "2025年10月20日 9时31分", "2025-10-15 09:31:27", " ", ""]
+    amounts = ["400.00", "四百", "400.00", "四百", "200", "", "400.00", "四百", "400.00", "1e3"]
+    grid = [header] + [["张一", I["ok"], a, d] for a, d in zip(amounts, dates)]
+    table = reconcile.find_export({"明细": grid})
+    payments = reconcile.read_payments(grid, table)
+
+    def expected(text):
+        try:
+            return to_date(text) if text.strip() else None
+        except BadValue:
+            return None
+    assert [p.pay_date for p in payments] == [expected(d) for d in dates]
+    assert [p.pay_date for p in payments][:5] == [datetime.date(2025, 10, 15), datetime.date(2025, 10, 16),
+                                                 None, None, None]
+    assert [p.amount for p in payments] == [40000, None, 40000, None, 20000, None, 40000, None, 40000, 100000]
+    assert [bool(p.amount_error) for p in payments] == [a == "四百" for a in amounts]
