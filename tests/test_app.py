@@ -328,6 +328,77 @@ def test_folder_given_as_the_command_takes_it(client, folders):
                        str(ledgers / "东山村.xlsx"), str(ledgers / "西河村.xlsx")]
 
 
+def _village_list(path: Path) -> Path:
+    """A small list with a 村 column (fictional people), as 分村下发 takes."""
+    import datetime
+    import random
+    import openpyxl
+    from yibao.synth import fictional_id
+    rng, used = random.Random(15), set()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "催缴名单"
+    ws.append(["村", "姓名", "身份证号"])
+    for village, name in (("东山村", "张三"), ("东山村", "李四"), ("西河村", "王五")):
+        ws.append([village, name, fictional_id(rng, datetime.date(1980, 1, 1), used)])
+    wb.save(path)
+    return path
+
+
+def test_split_writes_into_the_results_folder_only(client, folders):
+    """分村下发's --out is a folder: the page never lets it name one outside
+    the results folder, and the village workbooks are listed to download."""
+    listed = _village_list(folders["mine"] / "催缴名单.xlsx")
+    outside = folders["outside"] / "分村"
+    for out in (str(outside), "../../别处/分村", ""):
+        job = post(client, "/api/run", json={"action": "split", "values": {"list": [str(listed)], "out": out}})
+        assert job.status_code == 200, job.get_json()
+        done = wait(client, job.get_json())
+        assert done["state"] == "done", done["line"]
+        names = sorted(f["name"] for f in done["files"])
+        assert names == ["东山村.xlsx", "西河村.xlsx"], (out, done["line"])
+        results = (folders["work"] / "结果").resolve()
+        assert all(results in Path(f["path"]).parents for f in done["files"])
+    assert not folders["outside"].exists()
+    assert sorted(p.name for p in folders["mine"].iterdir()) == ["催缴名单.xlsx"]
+
+
+def test_every_file_an_action_reads_is_a_checked_file(client, folders):
+    """应参未参's payment export and 异地参保登记表 are file boxes like the rest:
+    a path outside the allowed folders is refused, not passed on unchecked;
+    and an option with two spellings (--deaths, --deceased) is one box."""
+    page = app_actions.actions()
+    kinds = {f.dest: f.kind for f in page["uninsured"].fields}
+    assert kinds["export"] == "file" and kinds["elsewhere"] == "files"
+    for action in page.values():
+        dests = [f.dest for f in action.fields]
+        assert len(dests) == len(set(dests)), (action.id, dests)
+    roster = folders["mine"] / "户籍人口名单.xlsx"
+    roster.write_bytes(b"x")
+    for dest in ("export", "elsewhere"):
+        r = post(client, "/api/run", json={"action": "uninsured", "values": {
+            "roster": [str(roster)], "ledgers": [str(roster)], dest: ["/etc/passwd"]}})
+        assert r.status_code == 403 and "不在允许使用的文件夹中" in r.get_json()["error"]
+
+
+def test_pdf_printed_beside_the_workbook_is_listed(client, folders):
+    """汇总上报 without a file name writes into the task workbook and prints
+    its PDF beside it: the page lists the PDF to open or save (and no backup)."""
+    import shutil
+    if not shutil.which("soffice"):
+        pytest.skip("LibreOffice is not installed")
+    example = Path(__file__).resolve().parent.parent / "examples" / "示例镇"
+    town = folders["mine"] / "示例镇"
+    shutil.copytree(example / "台账", town / "台账")
+    shutil.copy2(example / "任务分配表.xlsx", town)
+    job = post(client, "/api/run", json={"action": "summary", "values": {
+        "file": [str(town / "任务分配表.xlsx")], "ledgers": [str(town / "台账")]}})
+    done = wait(client, job.get_json())
+    assert done["state"] == "done", done["line"]
+    assert [f["name"] for f in done["files"]] == ["任务分配表.xlsx", "任务分配表-汇总上报.pdf"]
+    assert [f["changed"] for f in done["files"]] == [True, False]
+
+
 def test_page_assets_ship_in_the_wheel():
     """Every file the page loads is package data (no Node build, no CDN)."""
     import fnmatch

@@ -237,11 +237,12 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
             out.rmdir()
             return _json_error(str(exc), 400)
         before = {p: _stamp(p) for p in inputs}
+        beside = {p.parent: _names(p.parent) for p in inputs}   # a PDF a command prints beside its workbook
         first = next((values[f.dest] for f in action.fields if f.kind in ("file", "files") and values.get(f.dest)), [])
         names = "、".join(Path(p).name for p in first[:3]) + (f"等{len(first)}个文件" if len(first) > 3 else "")
         try:
             job = runner.start(action.id, f"{action.label}：{names}" if names else action.label, argv, inputs,
-                               after=lambda job: _after(job, action, out, before, results, uploads), out=out)
+                               after=lambda job: _after(job, action, out, before, results, uploads, beside), out=out)
         except UserError as exc:
             out.rmdir()
             return _json_error(str(exc), 409)
@@ -286,17 +287,34 @@ def _stamp(path: Path):
         return None
 
 
-def _after(job: Job, action: Action, out: Path, before: dict, results: Path, uploads: Path) -> dict:
+def _names(folder: Path) -> dict[str, tuple | None]:
+    """The files of ``folder`` and their stamps (what changed there during a job)."""
+    try:
+        return {n: _stamp(folder / n) for n in os.listdir(folder)}
+    except OSError:
+        return {}
+
+
+def _after(job: Job, action: Action, out: Path, before: dict, results: Path, uploads: Path,
+           beside: dict | None = None) -> dict:
     """What the page shows beyond the line: the files written (new ones in
-    the results folder, the user's files the action changed in place), the
-    validation findings, the progress chart."""
+    the results folder, the user's files the action changed in place and
+    the new files it put beside them, as 汇总上报's PDF), the validation
+    findings, the progress chart."""
+    from yibao.atomic import is_backup, is_lock_file
     written = [p for p, s in before.items() if _stamp(p) != s and p.exists()]
+    printed = []        # new or rewritten beside an input and named after it (任务分配表-汇总上报.pdf)
+    for folder, names in (beside or {}).items():
+        stems = tuple(p.stem for p in before if p.parent == folder)
+        printed += sorted(folder / n for n, s in _names(folder).items()
+                          if names.get(n) != s and n.startswith(stems) and (folder / n) not in before
+                          and (folder / n).is_file() and not is_backup(folder / n) and not is_lock_file(folder / n))
     made = sorted(p for p in out.rglob("*") if p.is_file()) if out.is_dir() else []
     if out.is_dir() and not made:
         shutil.rmtree(out, ignore_errors=True)      # nothing written: no empty folder left behind
     # an -o given as a path the command wrote beside (e.g. a PDF next to the .xlsx) is in `made` too
     files = [{"path": str(p), "name": p.name, "changed": p in written, "uploaded": uploads in p.parents}
-             for p in written + made]
+             for p in written + printed + made]
     shown: dict = {"files": files, "folder": str(out) if made else ""}
     if job.code != 0:
         return shown

@@ -94,9 +94,10 @@ function fieldWidget(action, f) {
   } else {
     const type = f.kind === "int" ? "number" : f.kind === "date" ? "date" : "text";
     const placeholder = f.kind === "output" ? (f.inplace ? "不填：结果写进原工作簿（先备份）" : "不填：用默认文件名，存入结果文件夹")
-      : f.repeat ? "可填多个，用；隔开" : "";
+      : f.kind === "outdir" ? "不填：用默认文件夹名，存入结果文件夹" : f.repeat ? "可填多个，用；隔开" : "";
     box.append(el("input", { type, name: f.dest, placeholder }));
     if (f.kind === "output") box.append(el("div", { class: "hint" }, "只写文件名；文件存入助手的结果文件夹。"));
+    if (f.kind === "outdir") box.append(el("div", { class: "hint" }, "只写文件夹名；文件夹建在助手的结果文件夹里。"));
   }
   return box;
 }
