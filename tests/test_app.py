@@ -399,6 +399,33 @@ def test_pdf_printed_beside_the_workbook_is_listed(client, folders):
     assert [f["changed"] for f in done["files"]] == [True, False]
 
 
+def test_plan_is_one_of_the_listed_plans(client, folders):
+    """The plan box offers the plans `yibao policy list` shows; a request
+    naming a file instead (the command would read it as a plan) is refused."""
+    outside = folders["outside"]
+    outside.mkdir()
+    (outside / "方案.toml").write_text("id = 'x'\n", encoding="utf-8")
+    for plan in ("../../etc/passwd", str(outside / "方案.toml")):
+        r = post(client, "/api/run", json={"action": "new_ledger", "plan": plan, "values": {"village": "东山村"}})
+        assert r.status_code == 400 and r.get_json()["error"].startswith("没有这个方案"), plan
+    assert not (folders["work"] / "结果").exists() or not any((folders["work"] / "结果").iterdir())
+    r = post(client, "/api/run", json={"action": "new_ledger", "plan": "shili-2026", "values": {"village": "东山村"}})
+    assert wait(client, r.get_json())["state"] == "done"
+
+
+@pytest.mark.parametrize("body", [{"action": ["validate"]}, {"action": "validate", "values": [1, 2]}, [1],
+                                  {"action": "new_ledger", "plan": ["shili-2026"]}])
+def test_malformed_request_is_a_chinese_line(client, body):
+    r = post(client, "/api/run", json=body)
+    assert r.status_code == 400 and re.fullmatch(r"[^A-Za-z]+", r.get_json()["error"]), r.get_json()
+
+
+def test_unknown_address_is_a_chinese_line(client):
+    r = get(client, "/api/jobs/999")
+    text = r.get_json()["error"]
+    assert r.status_code == 404 and re.fullmatch(r"[^A-Za-z]+", text.replace("yibao app", "")), text
+
+
 def test_page_assets_ship_in_the_wheel():
     """Every file the page loads is package data (no Node build, no CDN)."""
     import fnmatch

@@ -131,7 +131,9 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
     def internal(exc):
         from werkzeug.exceptions import HTTPException
         if isinstance(exc, HTTPException):
-            return _json_error(exc.description or exc.name, exc.code or 500)
+            chinese = {404: "找不到这个网址（或这项操作已不在本次运行中）；请用“yibao app”打开的网址",
+                       405: "不支持这种请求"}
+            return _json_error(chinese.get(exc.code, exc.description or exc.name), exc.code or 500)
         return _json_error(f"程序内部错误，请把这一行报告给开发人员：{type(exc).__name__}: {exc}", 500)
 
     @app.get("/")
@@ -206,9 +208,17 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
     def api_run():
         from yibao.cli import UserError
         body = request.get_json(silent=True) or {}
+        if not isinstance(body, dict) or not isinstance(body.get("values") or {}, dict) \
+                or not isinstance(body.get("action") or "", str) or not isinstance(body.get("plan") or "", str):
+            return _json_error("请求的格式不对；请刷新页面后再试", 400)
         action = all_actions().get(body.get("action", ""))
         if action is None:
             return _json_error("没有这个操作", 400)
+        plan = (body.get("plan") or "").strip() or None
+        if plan is not None:        # a plan the list offers, never a file the command would read as one
+            from yibao.functions import plan as plans
+            if plan not in {pid for pid, _path, _origin in plans.list_plans()}:
+                return _json_error(f"没有这个方案：“{plan}”；请在页面上方的列表中选择", 400)
         values = dict(body.get("values") or {})
         inputs: list[Path] = []
         for f in action.fields:
@@ -222,7 +232,6 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
                     return _json_error(f"找不到文件“{missing[0]}”", 400)
                 values[f.dest] = [str(p) for p in paths]
                 inputs += expand(paths)
-        plan = (body.get("plan") or "").strip() or None
         with lock:     # this job's own results folder (removed again if nothing is written into it)
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = results / f"{stamp}-{action.label}"
