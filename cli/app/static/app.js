@@ -50,8 +50,11 @@ async function start() {
 // ------------------------------------------------------------ forms
 function memoryKey(action, field) {
   if (["ledgers", "this", "others"].includes(field.dest) || (field.dest === "files" && field.label.startsWith("台账"))) return "ledgers";
-  // the same list in another action's form (dedupe's lists are the departments' subsidy lists: its own)
-  if (["deceased", "employee", "roster"].includes(field.dest) || (field.dest === "lists" && action.id !== "dedupe")) return field.dest;
+  // the same list in another action's form (dedupe's lists are the departments' subsidy lists: its own;
+  // 应参未参's roster is the household register, not the merged subsidy list: the help tells them apart)
+  if (["deceased", "employee", "roster"].includes(field.dest) || (field.dest === "lists" && action.id !== "dedupe")) {
+    return `${field.dest}|${field.label}`;
+  }
   return `${action.id}.${field.dest}`;
 }
 
