@@ -212,6 +212,15 @@ def test_output_into_the_results_folder():
     assert "--output" not in argv
 
 
+def test_output_labels_do_not_promise_the_commands_default_place():
+    """缴费比对's -o says "默认导出文件旁…" on the command line; the page writes into
+    its results folder, so its label does not say otherwise."""
+    for action in app_actions.actions().values():
+        for f in action.fields:
+            if f.kind == "outdir" or f.kind == "output" and not f.inplace:
+                assert "旁" not in f.label and "默认" not in f.label, (action.id, f.label)
+
+
 def test_missing_inputs_in_chinese(client):
     r = post(client, "/api/run", json={"action": "validate", "values": {}})
     assert r.status_code == 400 and r.get_json()["error"].startswith("请先选择：台账文件")

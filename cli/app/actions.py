@@ -116,7 +116,11 @@ def _fields(parser: argparse.ArgumentParser, fixed: dict[str, str]) -> list[Fiel
             kind = "files" if multiple else "file"
         else:
             kind = "text"
-        out.append(Field(a.dest, _chinese(a.help) or a.dest, kind, option,
+        label = _chinese(a.help) or a.dest
+        if kind == "outdir" or kind == "output" and "默认写入" not in (a.help or ""):
+            # the command's default place (beside a file, the working folder) is not where the page writes
+            label = re.sub(r"[（(]默认[^）)]*[）)]", "", label).strip() or label
+        out.append(Field(a.dest, label, kind, option,
                          a.nargs not in ("*", "?") if positional else bool(a.required), multiple,
                          isinstance(a, argparse._AppendAction), kind == "output" and "默认写入" in (a.help or ""),
                          kind in ("file", "files") and "文件夹" in (a.help or "") + (a.metavar or ""),
