@@ -145,6 +145,16 @@ def test_upload_stays_in_the_apps_folder(client, folders):
     assert not (folders["work"].parent / "逃出去.xlsx").exists()
 
 
+def test_upload_that_cannot_be_saved_is_a_chinese_line(client, folders):
+    """A name the disk will not take (300 bytes: too long for a file name) is
+    one Chinese line naming the file, not an internal error."""
+    long_name = "东山村" * 30 + ".xlsx"
+    r = post(client, "/api/upload", content_type="multipart/form-data",
+             data={"file": [(io.BytesIO(b"a"), long_name)], "relpath": [long_name]})
+    assert r.status_code == 400, r.get_json()
+    assert r.get_json()["error"].startswith("无法保存上传的文件") and "内部错误" not in r.get_json()["error"]
+
+
 def test_paths_outside_the_allowed_folders_refused(client, folders):
     folders["outside"].mkdir()
     secret = folders["outside"] / "别人的台账.xlsx"

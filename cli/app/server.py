@@ -196,8 +196,13 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
             if not parts:
                 parts = [f"文件{i + 1}"]
             target = batch.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            f.save(target)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                f.save(target)
+            except OSError as exc:
+                shutil.rmtree(batch, ignore_errors=True)
+                return _json_error(f"无法保存上传的文件“{parts[-1][:40]}”（{exc.strerror or exc}）："
+                                   f"文件名太长或磁盘已满时请改短文件名、清理磁盘后再试", 400)
             top = batch / parts[0]
             if top not in tops:
                 tops.append(top)
