@@ -155,6 +155,22 @@ def test_upload_that_cannot_be_saved_is_a_chinese_line(client, folders):
     assert r.get_json()["error"].startswith("无法保存上传的文件") and "内部错误" not in r.get_json()["error"]
 
 
+def test_open_starts_only_workbooks_pdfs_and_folders(client, folders, monkeypatch):
+    """打开 hands the file to the system (os.startfile on Windows): a workbook,
+    a PDF, a picture or a folder; never a program or script in the user's folders."""
+    from yibao.app import server
+    opened = []
+    monkeypatch.setattr(server, "_open_with_system", opened.append)
+    for name in ("setup.exe", "run.bat", "x.vbs", "link.lnk"):
+        (folders["mine"] / name).write_bytes(b"MZ")
+        r = post(client, "/api/open", json={"path": str(folders["mine"] / name)})
+        assert r.status_code == 403 and "只能打开" in r.get_json()["error"], name
+    (folders["mine"] / "东山村.xlsx").write_bytes(b"x")
+    for path in (folders["mine"] / "东山村.xlsx", folders["mine"]):
+        assert post(client, "/api/open", json={"path": str(path)}).status_code == 200
+    assert opened == [(folders["mine"] / "东山村.xlsx").resolve(), folders["mine"].resolve()]
+
+
 def test_paths_outside_the_allowed_folders_refused(client, folders):
     folders["outside"].mkdir()
     secret = folders["outside"] / "别人的台账.xlsx"

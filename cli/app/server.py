@@ -34,6 +34,8 @@ MAX_UPLOAD_MB = 200
 TOKEN_COOKIE = "yibao_token"
 #: what a finding table shows at most (the sheet has them all)
 MAX_FINDINGS = 500
+#: what 打开 hands to the system besides the spreadsheets (never a program: os.startfile would run it)
+OPENABLE = (".pdf", ".png", ".jpg", ".toml")
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"|?*\\]')
 
 
@@ -287,6 +289,8 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
         path = allowed(body.get("path", ""))
         if not path.exists():
             return _json_error(f"找不到“{path}”", 404)
+        if path.is_file() and path.suffix.lower() not in READABLE + OPENABLE:
+            raise Refused(f"只能打开表格、PDF、图片和文件夹，不能打开“{path.name}”")
         _open_with_system(path)
         return jsonify({"ok": True})
 
