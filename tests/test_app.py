@@ -145,6 +145,32 @@ def test_upload_stays_in_the_apps_folder(client, folders):
     assert not (folders["work"].parent / "逃出去.xlsx").exists()
 
 
+def test_upload_that_cannot_be_saved_is_a_chinese_line(client, folders):
+    """A name the disk will not take (300 bytes: too long for a file name) is
+    one Chinese line naming the file, not an internal error."""
+    long_name = "东山村" * 30 + ".xlsx"
+    r = post(client, "/api/upload", content_type="multipart/form-data",
+             data={"file": [(io.BytesIO(b"a"), long_name)], "relpath": [long_name]})
+    assert r.status_code == 400, r.get_json()
+    assert r.get_json()["error"].startswith("无法保存上传的文件") and "内部错误" not in r.get_json()["error"]
+
+
+def test_open_starts_only_workbooks_pdfs_and_folders(client, folders, monkeypatch):
+    """打开 hands the file to the system (os.startfile on Windows): a workbook,
+    a PDF, a picture or a folder; never a program or script in the user's folders."""
+    from yibao.app import server
+    opened = []
+    monkeypatch.setattr(server, "_open_with_system", opened.append)
+    for name in ("setup.exe", "run.bat", "x.vbs", "link.lnk"):
+        (folders["mine"] / name).write_bytes(b"MZ")
+        r = post(client, "/api/open", json={"path": str(folders["mine"] / name)})
+        assert r.status_code == 403 and "只能打开" in r.get_json()["error"], name
+    (folders["mine"] / "东山村.xlsx").write_bytes(b"x")
+    for path in (folders["mine"] / "东山村.xlsx", folders["mine"]):
+        assert post(client, "/api/open", json={"path": str(path)}).status_code == 200
+    assert opened == [(folders["mine"] / "东山村.xlsx").resolve(), folders["mine"].resolve()]
+
+
 def test_paths_outside_the_allowed_folders_refused(client, folders):
     folders["outside"].mkdir()
     secret = folders["outside"] / "别人的台账.xlsx"
@@ -210,6 +236,15 @@ def test_output_into_the_results_folder():
     # 进度通报 without a name writes its sheet into the task workbook, as the command does
     argv = app_actions.argv(page["progress"], {"file": ["/d/t.xlsx"], "ledgers": []}, None, Path("/结果"))
     assert "--output" not in argv
+
+
+def test_output_labels_do_not_promise_the_commands_default_place():
+    """缴费比对's -o says "默认导出文件旁…" on the command line; the page writes into
+    its results folder, so its label does not say otherwise."""
+    for action in app_actions.actions().values():
+        for f in action.fields:
+            if f.kind == "outdir" or f.kind == "output" and not f.inplace:
+                assert "旁" not in f.label and "默认" not in f.label, (action.id, f.label)
 
 
 def test_missing_inputs_in_chinese(client):
@@ -326,6 +361,104 @@ def test_folder_given_as_the_command_takes_it(client, folders):
     command = shlex.split(wait(client, job.get_json())["command"])
     assert command == ["yibao", "validate", "--lists", str(lists), "--",
                        str(ledgers / "东山村.xlsx"), str(ledgers / "西河村.xlsx")]
+
+
+def _village_list(path: Path) -> Path:
+    """A small list with a 村 column (fictional people), as 分村下发 takes."""
+    import datetime
+    import random
+    import openpyxl
+    from yibao.synth import fictional_id
+    rng, used = random.Random(15), set()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "催缴名单"
+    ws.append(["村", "姓名", "身份证号"])
+    for village, name in (("东山村", "张三"), ("东山村", "李四"), ("西河村", "王五")):
+        ws.append([village, name, fictional_id(rng, datetime.date(1980, 1, 1), used)])
+    wb.save(path)
+    return path
+
+
+def test_split_writes_into_the_results_folder_only(client, folders):
+    """分村下发's --out is a folder: the page never lets it name one outside
+    the results folder, and the village workbooks are listed to download."""
+    listed = _village_list(folders["mine"] / "催缴名单.xlsx")
+    outside = folders["outside"] / "分村"
+    for out in (str(outside), "../../别处/分村", ""):
+        job = post(client, "/api/run", json={"action": "split", "values": {"list": [str(listed)], "out": out}})
+        assert job.status_code == 200, job.get_json()
+        done = wait(client, job.get_json())
+        assert done["state"] == "done", done["line"]
+        names = sorted(f["name"] for f in done["files"])
+        assert names == ["东山村.xlsx", "西河村.xlsx"], (out, done["line"])
+        results = (folders["work"] / "结果").resolve()
+        assert all(results in Path(f["path"]).parents for f in done["files"])
+    assert not folders["outside"].exists()
+    assert sorted(p.name for p in folders["mine"].iterdir()) == ["催缴名单.xlsx"]
+
+
+def test_every_file_an_action_reads_is_a_checked_file(client, folders):
+    """应参未参's payment export and 异地参保登记表 are file boxes like the rest:
+    a path outside the allowed folders is refused, not passed on unchecked;
+    and an option with two spellings (--deaths, --deceased) is one box."""
+    page = app_actions.actions()
+    kinds = {f.dest: f.kind for f in page["uninsured"].fields}
+    assert kinds["export"] == "file" and kinds["elsewhere"] == "files"
+    for action in page.values():
+        dests = [f.dest for f in action.fields]
+        assert len(dests) == len(set(dests)), (action.id, dests)
+    roster = folders["mine"] / "户籍人口名单.xlsx"
+    roster.write_bytes(b"x")
+    for dest in ("export", "elsewhere"):
+        r = post(client, "/api/run", json={"action": "uninsured", "values": {
+            "roster": [str(roster)], "ledgers": [str(roster)], dest: ["/etc/passwd"]}})
+        assert r.status_code == 403 and "不在允许使用的文件夹中" in r.get_json()["error"]
+
+
+def test_pdf_printed_beside_the_workbook_is_listed(client, folders):
+    """汇总上报 without a file name writes into the task workbook and prints
+    its PDF beside it: the page lists the PDF to open or save (and no backup)."""
+    import shutil
+    if not shutil.which("soffice"):
+        pytest.skip("LibreOffice is not installed")
+    example = Path(__file__).resolve().parent.parent / "examples" / "示例镇"
+    town = folders["mine"] / "示例镇"
+    shutil.copytree(example / "台账", town / "台账")
+    shutil.copy2(example / "任务分配表.xlsx", town)
+    job = post(client, "/api/run", json={"action": "summary", "values": {
+        "file": [str(town / "任务分配表.xlsx")], "ledgers": [str(town / "台账")]}})
+    done = wait(client, job.get_json())
+    assert done["state"] == "done", done["line"]
+    assert [f["name"] for f in done["files"]] == ["任务分配表.xlsx", "任务分配表-汇总上报.pdf"]
+    assert [f["changed"] for f in done["files"]] == [True, False]
+
+
+def test_plan_is_one_of_the_listed_plans(client, folders):
+    """The plan box offers the plans `yibao policy list` shows; a request
+    naming a file instead (the command would read it as a plan) is refused."""
+    outside = folders["outside"]
+    outside.mkdir()
+    (outside / "方案.toml").write_text("id = 'x'\n", encoding="utf-8")
+    for plan in ("../../etc/passwd", str(outside / "方案.toml")):
+        r = post(client, "/api/run", json={"action": "new_ledger", "plan": plan, "values": {"village": "东山村"}})
+        assert r.status_code == 400 and r.get_json()["error"].startswith("没有这个方案"), plan
+    assert not (folders["work"] / "结果").exists() or not any((folders["work"] / "结果").iterdir())
+    r = post(client, "/api/run", json={"action": "new_ledger", "plan": "shili-2026", "values": {"village": "东山村"}})
+    assert wait(client, r.get_json())["state"] == "done"
+
+
+@pytest.mark.parametrize("body", [{"action": ["validate"]}, {"action": "validate", "values": [1, 2]}, [1],
+                                  {"action": "new_ledger", "plan": ["shili-2026"]}])
+def test_malformed_request_is_a_chinese_line(client, body):
+    r = post(client, "/api/run", json=body)
+    assert r.status_code == 400 and re.fullmatch(r"[^A-Za-z]+", r.get_json()["error"]), r.get_json()
+
+
+def test_unknown_address_is_a_chinese_line(client):
+    r = get(client, "/api/jobs/999")
+    text = r.get_json()["error"]
+    assert r.status_code == 404 and re.fullmatch(r"[^A-Za-z]+", text.replace("yibao app", "")), text
 
 
 def test_page_assets_ship_in_the_wheel():

@@ -210,6 +210,55 @@ def test_reconcile(page, town):
     assert files_of(card) == ["缴费比对结果.xlsx"]
 
 
+def test_reconcile_platform_export(page, town):
+    card = act(page, "reconcile", files={"export": [town / "示例镇" / "缴费导出" / "医保平台缴费明细.xlsx"],
+                                         "ledgers": [town / "示例镇" / "台账"]})
+    ok(card)
+    assert line(card).startswith("比对导出") and "各类合计相符" in line(card)
+    assert files_of(card) == ["缴费比对结果.xlsx"]
+
+
+def test_renewal(page, town):
+    card = act(page, "renewal", files={"last": [town / "示例镇" / "上年度台账"], "this": [town / "示例镇" / "台账"]})
+    ok(card)
+    assert line(card).startswith("去年台账") and "未续保（待催缴）" in line(card)
+    assert files_of(card) == ["续保催缴结果.xlsx"]
+
+
+def test_uninsured_and_its_register_stays_its_own(page, town):
+    """应参未参 from the page; the 户籍人口名单 picked for it is not offered to
+    公示名单 as its 合并后的资助名单 (both options are called --roster)."""
+    example = DOCS_PICTURE.parents[2] / "examples" / "示例镇"
+    for folder in ("户籍人口", "异地参保"):
+        if not (town / "示例镇" / folder).exists():
+            shutil.copytree(example / folder, town / "示例镇" / folder)
+    register = town / "示例镇" / "户籍人口" / "户籍人口名单.xlsx"
+    card = act(page, "uninsured", files={"roster": [register], "ledgers": [town / "示例镇" / "台账"],
+                                         "elsewhere": [town / "示例镇" / "异地参保" / "异地参保登记表.xlsx"]})
+    ok(card)
+    assert line(card).startswith("户籍名单") and "应参未参" in line(card)
+    assert files_of(card) == ["应参未参结果.xlsx"]
+    page.click("#buttons button[data-action=notice]")
+    assert "户籍人口名单" not in " ".join(page.locator("#form .field[data-dest=roster] .chips li").all_inner_texts())
+
+
+def test_split_and_gather(page, town):
+    """分村下发 of the reconciliation result: each village's workbook is listed
+    to download, all in the results folder; 收回汇总 of them ties to the split."""
+    listed = next(p for p in results(town) if p.name == "缴费比对结果.xlsx")
+    card = act(page, "split", files={"list": [listed]})
+    ok(card)
+    assert "个村的核实表" in line(card) and "与原表相符" in line(card)
+    made = files_of(card)
+    assert "东山村.xlsx" in made and len(made) >= 4
+    split = [p for p in results(town) if p.name in made and p.parent.name.endswith("-分村")]
+    assert len(split) == len(made) and not (listed.parent / f"{listed.stem}-分村").exists()
+    card = act(page, "gather", files={"returned": [split[0].parent]})
+    ok(card)
+    assert "与拆分时相符" in line(card)
+    assert files_of(card) == ["收回汇总结果.xlsx"]
+
+
 def test_quota(page, town):
     card = act(page, "quota", files={"file": [town / "示例镇" / "任务分配表.xlsx"]})
     ok(card)
@@ -342,7 +391,7 @@ def test_browse_this_computer(page, town):
     box = page.locator("#form .field[data-dest=file]")
     box.get_by_role("button", name="浏览本机文件").click()
     dialog = page.locator("#browser")
-    dialog.locator("li.dir", has_text="台账").click()
+    dialog.locator(f'li.dir[title="{town / "示例镇" / "台账"}"]').click()     # not 上年度台账
     page.locator("#browse-path", has_text=re.compile(r"台账$")).wait_for()
     assert page.locator("#browse-up").is_enabled()
     dialog.locator("li.file", has_text="东山村.xlsx").click()

@@ -24,7 +24,11 @@ SEASON = ["new_ledger", "dedupe", "refresh", "validate", "reconcile", "quota", "
 #: labels for commands the ribbon has no button for (else the help's first words)
 LABELS = {"reconcile": "缴费比对", "renewal": "续保催缴"}
 #: options whose values are files (besides every positional argument)
-FILE_OPTIONS = {"deceased", "employee", "roster", "lists", "others", "last", "this", "last_export"}
+FILE_OPTIONS = {"deceased", "employee", "roster", "lists", "others", "last", "this", "last_export", "export",
+                "elsewhere"}
+#: the folder a command writes several files into (split's --out): a name in the app's results folder,
+#: by default the command's own "名单名-分村"
+FOLDER_OUTPUTS = {"out": "{stem}-分村"}
 #: options the page sets itself: the plan (chosen once at the top) and the output (results folder)
 PLAN, OUTPUT = "policy", "output"
 #: file kinds an action reads, for the file pickers
@@ -35,7 +39,7 @@ READABLE = (".xlsx", ".xlsm", ".xls", ".csv", ".txt", ".et")
 class Field:
     dest: str
     label: str              # Chinese help, as the command line gives it
-    kind: str               # files | file | flag | text | int | output
+    kind: str               # files | file | flag | text | int | output | outdir
     option: str | None      # the option string, None for positional
     required: bool
     multiple: bool
@@ -89,6 +93,8 @@ def _fields(parser: argparse.ArgumentParser, fixed: dict[str, str]) -> list[Fiel
     for a in parser._actions:
         if isinstance(a, (argparse._HelpAction, argparse._VersionAction)) or a.dest == PLAN:
             continue
+        if any(f.dest == a.dest for f in out):
+            continue                    # a second spelling of an option (--deaths for --deceased): one box
         positional = not a.option_strings
         option = None if positional else max(a.option_strings, key=len)
         multiple = a.nargs in ("+", "*") or isinstance(a, argparse._AppendAction)
@@ -98,6 +104,8 @@ def _fields(parser: argparse.ArgumentParser, fixed: dict[str, str]) -> list[Fiel
             kind = "flag"
         elif a.dest == OUTPUT:
             kind = "output"
+        elif a.dest in FOLDER_OUTPUTS:
+            kind = "outdir"
         elif a.type is int:
             kind = "int"
         elif a.dest == "date":
@@ -108,7 +116,11 @@ def _fields(parser: argparse.ArgumentParser, fixed: dict[str, str]) -> list[Fiel
             kind = "files" if multiple else "file"
         else:
             kind = "text"
-        out.append(Field(a.dest, _chinese(a.help) or a.dest, kind, option,
+        label = _chinese(a.help) or a.dest
+        if kind == "outdir" or kind == "output" and "默认写入" not in (a.help or ""):
+            # the command's default place (beside a file, the working folder) is not where the page writes
+            label = re.sub(r"[（(]默认[^）)]*[）)]", "", label).strip() or label
+        out.append(Field(a.dest, label, kind, option,
                          a.nargs not in ("*", "?") if positional else bool(a.required), multiple,
                          isinstance(a, argparse._AppendAction), kind == "output" and "默认写入" in (a.help or ""),
                          kind in ("file", "files") and "文件夹" in (a.help or "") + (a.metavar or ""),
@@ -191,6 +203,14 @@ def argv(action: Action, values: dict, plan: str | None, output_folder: Path) ->
                 if not name.lower().endswith((".xlsx", ".xlsm")):
                     name += ".xlsx"
                 options += [f.option, str(output_folder / name)]
+            continue
+        if f.kind == "outdir":        # never a folder the page names: a folder in the results folder
+            name = Path(str(value or "").strip()).name
+            if name in ("", ".", ".."):
+                first = next((values[g.dest] for g in action.fields if g.kind in ("file", "files") and values.get(g.dest)),
+                             [])
+                name = FOLDER_OUTPUTS[f.dest].format(stem=Path(str(first[0])).stem if first else action.label)
+            options += [f.option, str(output_folder / name)]
             continue
         if f.kind in ("files", "file"):
             items = [str(v) for v in (value or [])]

@@ -34,6 +34,8 @@ MAX_UPLOAD_MB = 200
 TOKEN_COOKIE = "yibao_token"
 #: what a finding table shows at most (the sheet has them all)
 MAX_FINDINGS = 500
+#: what 打开 hands to the system besides the spreadsheets (never a program: os.startfile would run it)
+OPENABLE = (".pdf", ".png", ".jpg", ".toml")
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"|?*\\]')
 
 
@@ -131,7 +133,9 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
     def internal(exc):
         from werkzeug.exceptions import HTTPException
         if isinstance(exc, HTTPException):
-            return _json_error(exc.description or exc.name, exc.code or 500)
+            chinese = {404: "找不到这个网址（或这项操作已不在本次运行中）；请用“yibao app”打开的网址",
+                       405: "不支持这种请求"}
+            return _json_error(chinese.get(exc.code, exc.description or exc.name), exc.code or 500)
         return _json_error(f"程序内部错误，请把这一行报告给开发人员：{type(exc).__name__}: {exc}", 500)
 
     @app.get("/")
@@ -194,8 +198,13 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
             if not parts:
                 parts = [f"文件{i + 1}"]
             target = batch.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            f.save(target)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                f.save(target)
+            except OSError as exc:
+                shutil.rmtree(batch, ignore_errors=True)
+                return _json_error(f"无法保存上传的文件“{parts[-1][:40]}”（{exc.strerror or exc}）："
+                                   f"文件名太长或磁盘已满时请改短文件名、清理磁盘后再试", 400)
             top = batch / parts[0]
             if top not in tops:
                 tops.append(top)
@@ -206,9 +215,17 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
     def api_run():
         from yibao.cli import UserError
         body = request.get_json(silent=True) or {}
+        if not isinstance(body, dict) or not isinstance(body.get("values") or {}, dict) \
+                or not isinstance(body.get("action") or "", str) or not isinstance(body.get("plan") or "", str):
+            return _json_error("请求的格式不对；请刷新页面后再试", 400)
         action = all_actions().get(body.get("action", ""))
         if action is None:
             return _json_error("没有这个操作", 400)
+        plan = (body.get("plan") or "").strip() or None
+        if plan is not None:        # a plan the list offers, never a file the command would read as one
+            from yibao.functions import plan as plans
+            if plan not in {pid for pid, _path, _origin in plans.list_plans()}:
+                return _json_error(f"没有这个方案：“{plan}”；请在页面上方的列表中选择", 400)
         values = dict(body.get("values") or {})
         inputs: list[Path] = []
         for f in action.fields:
@@ -222,7 +239,6 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
                     return _json_error(f"找不到文件“{missing[0]}”", 400)
                 values[f.dest] = [str(p) for p in paths]
                 inputs += expand(paths)
-        plan = (body.get("plan") or "").strip() or None
         with lock:     # this job's own results folder (removed again if nothing is written into it)
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = results / f"{stamp}-{action.label}"
@@ -237,11 +253,12 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
             out.rmdir()
             return _json_error(str(exc), 400)
         before = {p: _stamp(p) for p in inputs}
+        beside = {p.parent: _names(p.parent) for p in inputs}   # a PDF a command prints beside its workbook
         first = next((values[f.dest] for f in action.fields if f.kind in ("file", "files") and values.get(f.dest)), [])
         names = "、".join(Path(p).name for p in first[:3]) + (f"等{len(first)}个文件" if len(first) > 3 else "")
         try:
             job = runner.start(action.id, f"{action.label}：{names}" if names else action.label, argv, inputs,
-                               after=lambda job: _after(job, action, out, before, results, uploads), out=out)
+                               after=lambda job: _after(job, action, out, before, results, uploads, beside), out=out)
         except UserError as exc:
             out.rmdir()
             return _json_error(str(exc), 409)
@@ -272,6 +289,8 @@ def create_app(token: str, port: int, workdir: Path, folders: list[Path] = (), h
         path = allowed(body.get("path", ""))
         if not path.exists():
             return _json_error(f"找不到“{path}”", 404)
+        if path.is_file() and path.suffix.lower() not in READABLE + OPENABLE:
+            raise Refused(f"只能打开表格、PDF、图片和文件夹，不能打开“{path.name}”")
         _open_with_system(path)
         return jsonify({"ok": True})
 
@@ -286,17 +305,34 @@ def _stamp(path: Path):
         return None
 
 
-def _after(job: Job, action: Action, out: Path, before: dict, results: Path, uploads: Path) -> dict:
+def _names(folder: Path) -> dict[str, tuple | None]:
+    """The files of ``folder`` and their stamps (what changed there during a job)."""
+    try:
+        return {n: _stamp(folder / n) for n in os.listdir(folder)}
+    except OSError:
+        return {}
+
+
+def _after(job: Job, action: Action, out: Path, before: dict, results: Path, uploads: Path,
+           beside: dict | None = None) -> dict:
     """What the page shows beyond the line: the files written (new ones in
-    the results folder, the user's files the action changed in place), the
-    validation findings, the progress chart."""
+    the results folder, the user's files the action changed in place and
+    the new files it put beside them, as 汇总上报's PDF), the validation
+    findings, the progress chart."""
+    from yibao.atomic import is_backup, is_lock_file
     written = [p for p, s in before.items() if _stamp(p) != s and p.exists()]
+    printed = []        # new or rewritten beside an input and named after it (任务分配表-汇总上报.pdf)
+    for folder, names in (beside or {}).items():
+        stems = tuple(p.stem for p in before if p.parent == folder)
+        printed += sorted(folder / n for n, s in _names(folder).items()
+                          if names.get(n) != s and n.startswith(stems) and (folder / n) not in before
+                          and (folder / n).is_file() and not is_backup(folder / n) and not is_lock_file(folder / n))
     made = sorted(p for p in out.rglob("*") if p.is_file()) if out.is_dir() else []
     if out.is_dir() and not made:
         shutil.rmtree(out, ignore_errors=True)      # nothing written: no empty folder left behind
     # an -o given as a path the command wrote beside (e.g. a PDF next to the .xlsx) is in `made` too
     files = [{"path": str(p), "name": p.name, "changed": p in written, "uploaded": uploads in p.parents}
-             for p in written + made]
+             for p in written + printed + made]
     shown: dict = {"files": files, "folder": str(out) if made else ""}
     if job.code != 0:
         return shown

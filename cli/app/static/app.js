@@ -50,8 +50,11 @@ async function start() {
 // ------------------------------------------------------------ forms
 function memoryKey(action, field) {
   if (["ledgers", "this", "others"].includes(field.dest) || (field.dest === "files" && field.label.startsWith("台账"))) return "ledgers";
-  // the same list in another action's form (dedupe's lists are the departments' subsidy lists: its own)
-  if (["deceased", "employee", "roster"].includes(field.dest) || (field.dest === "lists" && action.id !== "dedupe")) return field.dest;
+  // the same list in another action's form (dedupe's lists are the departments' subsidy lists: its own;
+  // 应参未参's roster is the household register, not the merged subsidy list: the help tells them apart)
+  if (["deceased", "employee", "roster"].includes(field.dest) || (field.dest === "lists" && action.id !== "dedupe")) {
+    return `${field.dest}|${field.label}`;
+  }
   return `${action.id}.${field.dest}`;
 }
 
@@ -94,9 +97,10 @@ function fieldWidget(action, f) {
   } else {
     const type = f.kind === "int" ? "number" : f.kind === "date" ? "date" : "text";
     const placeholder = f.kind === "output" ? (f.inplace ? "不填：结果写进原工作簿（先备份）" : "不填：用默认文件名，存入结果文件夹")
-      : f.repeat ? "可填多个，用；隔开" : "";
+      : f.kind === "outdir" ? "不填：用默认文件夹名，存入结果文件夹" : f.repeat ? "可填多个，用；隔开" : "";
     box.append(el("input", { type, name: f.dest, placeholder }));
     if (f.kind === "output") box.append(el("div", { class: "hint" }, "只写文件名；文件存入助手的结果文件夹。"));
+    if (f.kind === "outdir") box.append(el("div", { class: "hint" }, "只写文件夹名；文件夹建在助手的结果文件夹里。"));
   }
   return box;
 }
