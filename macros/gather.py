@@ -288,6 +288,13 @@ def gather(paths: list[Path], output: Path | None = None) -> str:
             conflicts.append(["村里新增的行", ret.sent.village, ret.path.name, sheet, row, who, "", "", texts])
         for sheet, col in ret.deleted_columns:
             conflicts.append(["系统列被删除", ret.sent.village, ret.path.name, sheet, None, "", col, "", "整列不在交回的文件中"])
+    first_file: dict[str, Path] = {}
+    for ret in returns:             # one village's file twice (often renamed for a village that sent nothing)
+        seen = first_file.setdefault(ret.sent.village, ret.path)
+        if seen != ret.path:
+            renamed = f"，文件名却是“{ret.path.stem}”" if ret.path.stem != ret.sent.village else ""
+            conflicts.append(["同一村交回多份", ret.sent.village, ret.path.name, "", None, "", "", "",
+                              f"与“{seen.name}”都是{ret.sent.village}的核实表{renamed}"])
     missing_villages = [v for v in counts if v not in returned_villages]
     for v in missing_villages:
         conflicts.append([NOT_BACK, v, "", "", None, "", "", "", f"拆分时{counts[v]}行"])
