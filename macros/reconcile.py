@@ -739,11 +739,12 @@ def run(export: Path, ledgers: list, plan_id: str | None = None, output: Path | 
     if output.resolve() == export.resolve():
         raise books.BookError(f"结果文件不能是导出文件本身：{output.name}")
     # a wildcard (*.xlsx) sweeps in the export and our previous result: their IDs are no ledger's persons
-    sources, by_path = _ledger_sources(ledgers, (export.resolve(),), fill, progress)
+    for p in ledgers:       # our previous result under the output's name is passed over; a ledger is never written over
+        if isinstance(p, (str, Path)) and Path(p).resolve() == output.resolve() \
+                and not _our_result(books.read_grid_any(Path(p))):
+            raise books.BookError(f"结果文件不能是台账本身：{output.name}；请用 -o 另写一个文件名")
+    sources, by_path = _ledger_sources(ledgers, (output.resolve(), export.resolve()), fill, progress)
     sources = [s for s in sources if not _our_result(s[1])]
-    if any(Path(path).resolve() == output.resolve() for path, _grids in sources):
-        # a previous result under that name is passed over above; a ledger is never written over
-        raise books.BookError(f"结果文件不能是台账本身：{output.name}；请用 -o 另写一个文件名")
     if not sources:
         raise books.BookError("请在导出文件后列出各村台账文件")
     first = sources[0][1]
@@ -785,6 +786,7 @@ def cmd_reconcile(args) -> int:
     named = {f: getattr(args, f"{f}_col") for f in NAMED_FIELDS if getattr(args, f"{f}_col", None)}
     from yibao.atomic import release
     from ._bar import Bar
+    town.refuse_output_over(args.output, args.export, args.deceased, args.employee, args.lists)
     bar = Bar("读取台账")
     try:
         line = run(Path(args.export), list(args.ledgers), args.policy, args.output, named, args.region,

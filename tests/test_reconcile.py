@@ -570,3 +570,18 @@ def test_an_output_named_as_one_of_the_ledgers_is_refused_not_written_over_it(tm
     assert proc.stderr.count("\n") == 1 and "台账" in proc.stderr and "东山村.xlsx" in proc.stderr
     assert {p: digest(p) for p in (export, east, west)} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["东山村.xlsx", "西山村.xlsx", "缴费明细.csv"])
+
+
+def test_an_output_named_as_the_death_list_is_refused_not_written_over_it(tmp_path):
+    east, west = ledgers(tmp_path)
+    export = tax_csv(tmp_path / "缴费明细.csv")
+    deaths = tmp_path / "死亡人员名单.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "身份证号", "死亡日期"])
+    wb.active.append(["孙六", I["quiet"], "2025-08-01"])
+    wb.save(deaths)
+    before = digest(deaths)
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026",
+                     "--deceased", str(deaths), "-o", str(deaths), check_rc=2)
+    assert proc.stderr.count("\n") == 1 and "死亡人员名单.xlsx" in proc.stderr
+    assert digest(deaths) == before and not [p for p in tmp_path.iterdir() if "备份" in p.name]

@@ -283,3 +283,32 @@ def test_synth_town_last_years_ledgers_list_exactly_the_planted_persons(tmp_path
     mistakes = (folder / "错误清单.md").read_text(encoding="utf-8").split("## 上年度台账与今年台账")[1]
     for group, name, _i in planted:
         assert f"“{name}”" in mistakes and f"续保：{group}" in mistakes
+
+
+@pytest.mark.parametrize("which", ["this", "last"])
+def test_an_output_named_as_one_of_the_ledgers_is_refused_not_written_over_it(tmp_path, which):
+    """`-o 今年/东山村.xlsx`: that ledger was left out of the comparison (its persons all chased)
+    and replaced by the chase list. It is refused, nothing written."""
+    last, this = files(tmp_path)
+    before = {p: digest(p) for p in last + this}
+    target = (this if which == "this" else last)[0]
+    proc = run_yibao("renewal", "--last", *map(str, last), "--this", *map(str, this), "--policy", "shili-2026",
+                     "-o", str(target), check_rc=2)
+    assert proc.stderr.count("\n") == 1 and "台账" in proc.stderr and "东山村.xlsx" in proc.stderr
+    assert {p: digest(p) for p in last + this} == before
+    assert not [p for d in ("去年", "今年") for p in (tmp_path / d).iterdir() if "备份" in p.name]
+
+
+def test_last_years_payment_export_given_as_a_ledger_is_refused_pointing_to_last_export(tmp_path):
+    """`--last 去年缴费明细.csv --last-policy …`: the export was read as a ledger, its payers called
+    去年未参保 and never chased. It is refused with the option to use instead."""
+    _last, this = files(tmp_path)
+    lines = ["序号,缴费人姓名,缴费人证件号码,征收品目,实缴金额,入库日期,所属区划"]
+    lines += [f'1,张一,="{I["renewed"]}",城乡居民基本医疗保险,400.00,2024-10-15 09:00:00,示例县',
+              f'2,李二,="{I["moved_out"]}",城乡居民基本医疗保险,400.00,2024-10-16 09:00:00,示例县']
+    export = tmp_path / "去年缴费明细.csv"
+    export.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+    proc = run_yibao("renewal", "--last", str(export), "--this", *map(str, this), "--policy", "shili-2026",
+                     "--last-policy", "shili-2025", "-o", str(tmp_path / "续保.xlsx"), check_rc=2)
+    assert proc.stderr.count("\n") == 1 and "缴费导出" in proc.stderr and "--last-export" in proc.stderr
+    assert not (tmp_path / "续保.xlsx").exists()
