@@ -310,11 +310,15 @@ def column_name(column: int) -> str:
     return letters
 
 
+#: a run of digits as long as an ID or phone number: never into a message
+_DIGITS = re.compile(r"\d{6,}[\dXx]*")
+
+
 def _texts_seen(rows: list[list[Any]], limit: int = 12) -> str:
     """The texts of the fullest of ``rows``, for a message: “A”“B”…"""
     fullest = max(rows, key=lambda row: sum(not is_blank(v) for v in row), default=[])
-    texts = [cell_text(v) for v in fullest if not is_blank(v)]
-    shown = "".join(f"“{t[:20]}”" for t in texts[:limit])
+    texts = [_DIGITS.sub(lambda m: "*" * len(m.group(0)), cell_text(v)) for v in fullest if not is_blank(v)]
+    shown = "".join(f"“{t[:20]}”" for t in texts[:limit])   # an ID or phone number shown as ****
     return shown + ("等" if len(texts) > limit else "")
 
 
