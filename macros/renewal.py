@@ -327,6 +327,21 @@ def _our_result(grids: dict) -> bool:
     return "汇总" in grids and any(n.startswith("催缴-") for n in grids)
 
 
+def _payment_export(grids: dict) -> bool:
+    """A tax or platform payment export (not a ledger, and columns only
+    exports have: 险种, 所属期, 所属区划, 人员编号): read as a ledger its
+    payers would all be 去年未参保."""
+    from .reconcile import _is_ledger, find_export
+    from .table import TableError
+    if _is_ledger(grids):
+        return False
+    try:
+        table = find_export(grids)
+    except TableError:
+        return False
+    return any(f in table.columns for f in ("insurance", "period", "region", "person_no"))
+
+
 def _sources(paths: list, label: str, output: Path) -> list[tuple[str, dict]]:
     """The grids of ``paths`` (file paths, or a Book: the workbook a ribbon
     button was pressed in), our own earlier result left out."""
@@ -340,6 +355,9 @@ def _sources(paths: list, label: str, output: Path) -> list[tuple[str, dict]]:
         raise books.BookError(f"请列出{label}的台账文件")
     read = [(str(b.path), b.grids()) for b in given] + town.read_sources(paths)
     sources = [s for s in read if not _our_result(s[1])]
+    for path, grids in sources:
+        if _payment_export(grids):
+            raise books.BookError(f"“{Path(path).name}”是缴费导出，不是{label}的台账：去年的缴费导出请用 --last-export 给出")
     if not sources:
         raise books.BookError(f"请列出{label}的台账文件")
     return sources
