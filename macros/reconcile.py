@@ -744,7 +744,7 @@ def run(export: Path, ledgers: list, plan_id: str | None = None, output: Path | 
                 and not _our_result(books.read_grid_any(Path(p))):
             raise books.BookError(f"结果文件不能是台账本身：{output.name}；请用 -o 另写一个文件名")
     sources, by_path = _ledger_sources(ledgers, (output.resolve(), export.resolve()), fill, progress)
-    sources = [s for s in sources if not _our_result(s[1])]
+    sources = [s for s in sources if not town.comparison_result(s[1])]
     if not sources:
         raise books.BookError("请在导出文件后列出各村台账文件")
     first = sources[0][1]

@@ -354,7 +354,7 @@ def _sources(paths: list, label: str, output: Path) -> list[tuple[str, dict]]:
     if not paths and not given:
         raise books.BookError(f"请列出{label}的台账文件")
     read = [(str(b.path), b.grids()) for b in given] + town.read_sources(paths)
-    sources = [s for s in read if not _our_result(s[1])]
+    sources = [s for s in read if not town.comparison_result(s[1])]
     for path, grids in sources:
         if _payment_export(grids):
             raise books.BookError(f"“{Path(path).name}”是缴费导出，不是{label}的台账：去年的缴费导出请用 --last-export 给出")

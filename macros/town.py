@@ -330,6 +330,14 @@ def add_common_arguments(p, result_sheet: str, ledgers: bool = True):
         add_list_options(p, roster=False)
 
 
+def comparison_result(grids: dict) -> bool:
+    """A workbook one of the town comparisons wrote: 缴费比对 (比对汇总 and
+    分村统计), 续保催缴 (汇总 and 催缴-村 sheets) or 未参保核查 (未参保原因汇总).
+    Never a ledger: passed over when a wildcard (``台账/*.xlsx``) sweeps one in."""
+    return (("比对汇总" in grids and "分村统计" in grids) or "未参保原因汇总" in grids
+            or ("汇总" in grids and any(n.startswith("催缴-") for n in grids)))
+
+
 def refuse_output_over(output, *inputs) -> None:
     """Raise BookError when the result file ``output`` (a path given with
     -o; None: the command's default name) is one of the ``inputs`` (paths,

@@ -667,7 +667,7 @@ def run(roster, ledgers: list, plan_id: str | None = None, output: Path | None =
             raise books.BookError(f"结果文件不能是台账本身：{output.name}；请用 -o 另写一个文件名")
     paths = [p for p in paths if Path(p).resolve() not in (output.resolve(), Path(label).resolve())]
     sources = [p for p in ledgers if isinstance(p, tuple)] + town.read_sources(paths, progress)
-    sources = [s for s in sources if "未参保原因汇总" not in s[1]]
+    sources = [s for s in sources if not town.comparison_result(s[1])]
     if not sources:
         raise books.BookError("请在户籍人口名单后列出各村台账文件")
     from .lists import refuse_lists_as_ledgers

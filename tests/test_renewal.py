@@ -312,3 +312,26 @@ def test_last_years_payment_export_given_as_a_ledger_is_refused_pointing_to_last
                      "--last-policy", "shili-2025", "-o", str(tmp_path / "续保.xlsx"), check_rc=2)
     assert proc.stderr.count("\n") == 1 and "缴费导出" in proc.stderr and "--last-export" in proc.stderr
     assert not (tmp_path / "续保.xlsx").exists()
+
+
+def test_the_chase_list_left_beside_the_ledgers_is_passed_over_by_the_next_commands_wildcard(tmp_path):
+    """renewal writes 续保催缴名单.xlsx beside this year's ledgers by default; the next
+    `yibao reconcile 导出.csv 今年/*.xlsx` and `yibao uninsured 户籍.xlsx 今年/*.xlsx` stopped with
+    “看起来是一份人员名单”."""
+    last, this = files(tmp_path)
+    run_yibao("renewal", "--last", *map(str, last), "--this", *map(str, this), "--policy", "shili-2026")
+    swept = sorted((tmp_path / "今年").glob("*.xlsx"))
+    assert "续保催缴名单.xlsx" in [p.name for p in swept]
+    export = tmp_path / "导出.csv"
+    export.write_bytes(("姓名,证件号码,实缴金额,缴费日期\r\n"
+                        f'张一,="{I["renewed"]}",400.00,2025-10-15\r\n').encode("gbk"))
+    line = run_yibao("reconcile", str(export), *map(str, swept), "--policy", "shili-2026",
+                     "-o", str(tmp_path / "比对.xlsx")).stdout
+    assert "台账9人" in line and "各类合计相符" in line
+    register = tmp_path / "户籍.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["户号", "姓名", "与户主关系", "身份证号", "村（居）"])
+    wb.active.append(["D01", "张一", "户主", I["renewed"], "东山村"])
+    wb.save(register)
+    line = run_yibao("uninsured", str(register), *map(str, swept), "--policy", "shili-2026").stdout
+    assert "户籍名单1行：参保1" in line
