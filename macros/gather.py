@@ -143,6 +143,8 @@ def read_returned(path: Path, grids: dict, sent: Sent, owners: dict[str, str]) -
             continue
         hr = _header_row(grid)
         if hr is None:
+            if name in by_title:        # a list sheet whose 核实结果 header was retyped or deleted
+                deleted.append((name, RESULT))
             continue
         cols = _columns(grid[hr])
         kc = cols.get((KEY, 1))
@@ -175,7 +177,9 @@ def read_returned(path: Path, grids: dict, sent: Sent, owners: dict[str, str]) -
         if not any(v[0] == no for v in sent.rows.values()) or title not in grids:
             continue
         hr = _header_row(grids[title])
-        cols = _columns(grids[title][hr]) if hr is not None else {}
+        if hr is None:                  # said above: its 核实结果 column is gone
+            continue
+        cols = _columns(grids[title][hr])
         for h in _keyed(headers):
             if h[0] and h not in cols:
                 deleted.append((title, h[0]))
