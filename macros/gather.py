@@ -143,6 +143,8 @@ def read_returned(path: Path, grids: dict, sent: Sent, owners: dict[str, str]) -
             continue
         hr = _header_row(grid)
         if hr is None:
+            if name in by_title:        # a list sheet whose 核实结果 header was retyped or deleted
+                deleted.append((name, RESULT))
             continue
         cols = _columns(grid[hr])
         kc = cols.get((KEY, 1))
@@ -175,7 +177,9 @@ def read_returned(path: Path, grids: dict, sent: Sent, owners: dict[str, str]) -
         if not any(v[0] == no for v in sent.rows.values()) or title not in grids:
             continue
         hr = _header_row(grids[title])
-        cols = _columns(grids[title][hr]) if hr is not None else {}
+        if hr is None:                  # said above: its 核实结果 column is gone
+            continue
+        cols = _columns(grids[title][hr])
         for h in _keyed(headers):
             if h[0] and h not in cols:
                 deleted.append((title, h[0]))
@@ -288,6 +292,13 @@ def gather(paths: list[Path], output: Path | None = None) -> str:
             conflicts.append(["村里新增的行", ret.sent.village, ret.path.name, sheet, row, who, "", "", texts])
         for sheet, col in ret.deleted_columns:
             conflicts.append(["系统列被删除", ret.sent.village, ret.path.name, sheet, None, "", col, "", "整列不在交回的文件中"])
+    first_file: dict[str, Path] = {}
+    for ret in returns:             # one village's file twice (often renamed for a village that sent nothing)
+        seen = first_file.setdefault(ret.sent.village, ret.path)
+        if seen != ret.path:
+            renamed = f"，文件名却是“{ret.path.stem}”" if ret.path.stem != ret.sent.village else ""
+            conflicts.append(["同一村交回多份", ret.sent.village, ret.path.name, "", None, "", "", "",
+                              f"与“{seen.name}”都是{ret.sent.village}的核实表{renamed}"])
     missing_villages = [v for v in counts if v not in returned_villages]
     for v in missing_villages:
         conflicts.append([NOT_BACK, v, "", "", None, "", "", "", f"拆分时{counts[v]}行"])

@@ -814,11 +814,16 @@ def run(export: Path, ledgers: list, plan_id: str | None = None, output: Path | 
         raise books.BookError("请在导出文件后列出各村台账文件")
     if output.resolve() == export.resolve():
         raise books.BookError(f"结果文件不能是导出文件本身：{output.name}")
+    for p in ledgers:       # our previous result under the output's name is passed over; a ledger is never written over
+        if isinstance(p, (str, Path)) and Path(p).resolve() == output.resolve() \
+                and not _our_result(books.read_grid_any(Path(p))):
+            raise books.BookError(f"结果文件不能是台账本身：{output.name}；请用 -o 另写一个文件名")
     if reading is not None:
         sources, by_path = reading(), {}
     else:
         sources, by_path = _ledger_sources(ledgers, skip, progress)
-    sources = [s for s in sources if not _our_result(s[1])]
+    # a wildcard (*.xlsx) sweeps in our previous results (this command's, renewal's, uninsured's)
+    sources = [s for s in sources if not town.comparison_result(s[1])]
     if not sources:
         raise books.BookError("请在导出文件后列出各村台账文件")
     first = sources[0][1]
@@ -860,6 +865,7 @@ def cmd_reconcile(args) -> int:
     named = {f: getattr(args, f"{f}_col") for f in NAMED_FIELDS if getattr(args, f"{f}_col", None)}
     from yibao.atomic import release
     from ._bar import Bar
+    town.refuse_output_over(args.output, args.export, args.deceased, args.employee, args.lists)
     bar = Bar("读取台账")
     try:
         line = run(Path(args.export), list(args.ledgers), args.policy, args.output, named, args.region,

@@ -322,15 +322,42 @@ def absent_statuses(plan: plans.Plan, persons: list[Record], results: dict[str, 
     return out
 
 
+def _our_result(grids: dict) -> bool:
+    """A chase list this command wrote (its 汇总 and 催缴- sheets)."""
+    return "汇总" in grids and any(n.startswith("催缴-") for n in grids)
+
+
+def _payment_export(grids: dict) -> bool:
+    """A tax or platform payment export (not a ledger, and columns only
+    exports have: 险种, 所属期, 所属区划, 人员编号): read as a ledger its
+    payers would all be 去年未参保."""
+    from .reconcile import _is_ledger, find_export
+    from .table import TableError
+    if _is_ledger(grids):
+        return False
+    try:
+        table = find_export(grids)
+    except TableError:
+        return False
+    return any(f in table.columns for f in ("insurance", "period", "region", "person_no"))
+
+
 def _sources(paths: list, label: str, output: Path) -> list[tuple[str, dict]]:
     """The grids of ``paths`` (file paths, or a Book: the workbook a ribbon
     button was pressed in), our own earlier result left out."""
     given = [b for b in paths if not isinstance(b, (str, Path))]
-    paths = [p for p in paths if isinstance(p, (str, Path)) and Path(p).resolve() != output.resolve()]
+    paths = [p for p in paths if isinstance(p, (str, Path))]
+    for p in paths:         # our earlier result under the output's name is passed over; a ledger is never written over
+        if Path(p).resolve() == output.resolve() and not _our_result(books.read_grid_any(Path(p))):
+            raise books.BookError(f"结果文件不能是台账本身：{output.name}；请用 -o 另写一个文件名")
+    paths = [p for p in paths if Path(p).resolve() != output.resolve()]
     if not paths and not given:
         raise books.BookError(f"请列出{label}的台账文件")
     read = [(str(b.path), b.grids()) for b in given] + town.read_sources(paths)
-    sources = [s for s in read if not ("汇总" in s[1] and any(n.startswith("催缴-") for n in s[1]))]
+    sources = [s for s in read if not town.comparison_result(s[1])]
+    for path, grids in sources:
+        if _payment_export(grids):
+            raise books.BookError(f"“{Path(path).name}”是缴费导出，不是{label}的台账：去年的缴费导出请用 --last-export 给出")
     if not sources:
         raise books.BookError(f"请列出{label}的台账文件")
     return sources
@@ -381,6 +408,7 @@ def run(last: list[str], this: list[str], policy: str | None = None, last_policy
 
 
 def cmd_renewal(args) -> int:
+    town.refuse_output_over(args.output, args.last_export, args.deceased, args.employee, args.lists)
     print(run(list(args.last or ()), list(args.this), args.policy, args.last_policy, args.output,
               lists=town.side_lists(args), last_export=args.last_export))
     return 0

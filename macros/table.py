@@ -36,6 +36,10 @@ __all__ = ["FIELDS", "synonyms", "word_rules", "header_match", "HeaderCell", "sc
 #: required cells, punctuation, line breaks
 HEADER_NOISE = re.compile(f"[\\s{INVISIBLE}★☆*＊、,，.。:：()（）\\[\\]【】/\\\\\\-—_'\"“”]")
 
+#: a unit in brackets after a header (“实缴金额（元）”, “缴费金额(元)”): the field is the same.
+#: Only 元: a header in 万元 counts something else and stays unknown.
+_UNIT = re.compile(r"[(（]\s*元\s*[)）](?=[\s★☆*＊]*$)")
+
 
 @functools.lru_cache(maxsize=None)
 def synonyms(kind: str = "ledger") -> dict[str, tuple[str, ...]]:
@@ -164,7 +168,7 @@ def scan_header(grid: list[list[Any]], kind: str, accept, year: int | None = Non
 
 
 def _norm(header: str) -> str:
-    return HEADER_NOISE.sub("", unicodedata.normalize("NFKC", header))
+    return HEADER_NOISE.sub("", _UNIT.sub("", unicodedata.normalize("NFKC", header)))
 
 
 #: canonical field → header texts it goes by, from functions/headers.toml
@@ -245,7 +249,7 @@ def header_key(value) -> str:
     >>> header_key('村（社区）★'), header_key('合 计')
     ('村社区', '合计')
     """
-    return HEADER_NOISE.sub("", unicodedata.normalize("NFKC", cell_text(value)))
+    return HEADER_NOISE.sub("", _UNIT.sub("", unicodedata.normalize("NFKC", cell_text(value))))
 
 
 def find_table(sheet: str, grid: list[list[Any]], required=("id_no",), scan_rows: int = 30,
@@ -306,11 +310,15 @@ def column_name(column: int) -> str:
     return letters
 
 
+#: a run of digits as long as an ID or phone number: never into a message
+_DIGITS = re.compile(r"\d{6,}[\dXx]*")
+
+
 def _texts_seen(rows: list[list[Any]], limit: int = 12) -> str:
     """The texts of the fullest of ``rows``, for a message: “A”“B”…"""
     fullest = max(rows, key=lambda row: sum(not is_blank(v) for v in row), default=[])
-    texts = [cell_text(v) for v in fullest if not is_blank(v)]
-    shown = "".join(f"“{t[:20]}”" for t in texts[:limit])
+    texts = [_DIGITS.sub(lambda m: "*" * len(m.group(0)), cell_text(v)) for v in fullest if not is_blank(v)]
+    shown = "".join(f"“{t[:20]}”" for t in texts[:limit])   # an ID or phone number shown as ****
     return shown + ("等" if len(texts) > limit else "")
 
 

@@ -357,6 +357,29 @@ def add_common_arguments(p, result_sheet: str, ledgers: bool = True):
         add_list_options(p, roster=False)
 
 
+def comparison_result(grids: dict) -> bool:
+    """A workbook one of the town comparisons wrote: 缴费比对 (比对汇总 and
+    分村统计), 续保催缴 (汇总 and 催缴-村 sheets) or 未参保核查 (未参保原因汇总).
+    Never a ledger: passed over when a wildcard (``台账/*.xlsx``) sweeps one in."""
+    return (("比对汇总" in grids and "分村统计" in grids) or "未参保原因汇总" in grids
+            or ("汇总" in grids and any(n.startswith("催缴-") for n in grids)))
+
+
+def refuse_output_over(output, *inputs) -> None:
+    """Raise BookError when the result file ``output`` (a path given with
+    -o; None: the command's default name) is one of the ``inputs`` (paths,
+    lists of paths or None; a folder: the files in it), so that no list the
+    command reads is written over by its result."""
+    if not output:
+        return
+    target = Path(output).resolve()
+    for given in inputs:
+        for p in ([given] if isinstance(given, (str, Path)) else list(given or ())):
+            p = Path(p).resolve()
+            if p == target or (p.is_dir() and target.parent == p and target.exists()):
+                raise books.BookError(f"结果文件不能是输入的文件本身：{Path(output).name}；请用 -o 另写一个文件名")
+
+
 def side_lists(args):
     """The death, employee and roster lists a town command was given
     (--deceased, --employee, --lists), read as validate reads them, so that

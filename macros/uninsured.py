@@ -83,7 +83,7 @@ from yibao.functions.values import BadValue
 from . import book as books
 from . import town
 from .ledger import Record
-from .table import (AmbiguousColumns, TableError, cell_text, column_name, find_table, header_match, is_blank)
+from .table import (AmbiguousColumns, TableError, cell_text, column_name, find_table, header_match)
 
 __all__ = ["Resident", "Entry", "Outcome", "Evidence", "read_register", "find_register", "read_elsewhere",
            "newborn_windows", "classify", "sheets_of", "run", "ribbon", "add_parser", "CATEGORIES", "EXEMPT",
@@ -662,9 +662,12 @@ def run(roster, ledgers: list, plan_id: str | None = None, output: Path | None =
         raise books.BookError(f"结果文件不能是户籍名单本身：{output.name}")
     residents = read_register(grids, f"“{shown}”")
     paths = [p for p in ledgers if not isinstance(p, tuple)]
+    for p in paths:         # our earlier result under the output's name is passed over; a ledger is never written over
+        if Path(p).resolve() == output.resolve() and "未参保原因汇总" not in books.read_grid_any(Path(p)):
+            raise books.BookError(f"结果文件不能是台账本身：{output.name}；请用 -o 另写一个文件名")
     paths = [p for p in paths if Path(p).resolve() not in (output.resolve(), Path(label).resolve())]
     sources = [p for p in ledgers if isinstance(p, tuple)] + town.read_sources(paths, progress)
-    sources = [s for s in sources if "未参保原因汇总" not in s[1]]
+    sources = [s for s in sources if not town.comparison_result(s[1])]
     if not sources:
         raise books.BookError("请在户籍人口名单后列出各村台账文件")
     from .lists import refuse_lists_as_ledgers
@@ -735,6 +738,7 @@ def ribbon(live: books.Book, workbook: Path, pick_files: Callable[[str], list[st
 
 def cmd_uninsured(args) -> int:
     from ._bar import Bar
+    town.refuse_output_over(args.output, args.export, args.elsewhere, args.deceased, args.employee, args.lists)
     bar = Bar("读取台账")
     line = run(Path(args.roster), list(args.ledgers), args.policy, args.output, args.export,
                lists=town.side_lists(args), elsewhere=list(args.elsewhere or ()), progress=bar)

@@ -565,3 +565,50 @@ def test_pay_dates_and_amounts_read_once_each_read_as_in_any_other_row():
                                                  None, None, None]
     assert [p.amount for p in payments] == [40000, None, 40000, None, 20000, None, 40000, None, 40000, 100000]
     assert [bool(p.amount_error) for p in payments] == [a == "四百" for a in amounts]
+
+
+def test_headers_with_a_yuan_unit_and_other_export_names_are_read_not_skipped(tmp_path):
+    """Exports often head money “实缴金额（元）” and times “缴款时间”: the amounts are compared,
+    not dropped with “导出没有缴费金额列”."""
+    east, west = ledgers(tmp_path)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["人员姓名", "公民身份号码", "缴费金额（元）", "缴款时间", "参保地区"])
+    for name, id_no, amount, when, region in PAID:
+        ws.append([name, id_no, float(amount), datetime.datetime.fromisoformat(when), region])
+        ws.cell(ws.max_row, 2).data_type = "s"
+    export = tmp_path / "导出.xlsx"
+    wb.save(export)
+    out = tmp_path / "结果.xlsx"
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026", "-o", str(out))
+    assert "未比对金额" not in proc.stdout and f"金额合计{TOTAL}元" in proc.stdout
+    assert {r[2] for r in sheet_rows(out, "金额与应缴不符")} == {"王三"}
+    assert sheet_rows(out, "重复缴费")[0][9] == "2025-10-20"        # the pay date read from 缴款时间
+
+
+def test_an_output_named_as_one_of_the_ledgers_is_refused_not_written_over_it(tmp_path):
+    """`-o 东山村.xlsx` with 东山村.xlsx among the ledgers: that ledger was left out of the
+    comparison and replaced by the result. It is refused, nothing written."""
+    east, west = ledgers(tmp_path)
+    export = tax_csv(tmp_path / "缴费明细.csv")
+    before = {p: digest(p) for p in (export, east, west)}
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026", "-o", str(east),
+                     check_rc=2)
+    assert proc.stderr.count("\n") == 1 and "台账" in proc.stderr and "东山村.xlsx" in proc.stderr
+    assert {p: digest(p) for p in (export, east, west)} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["东山村.xlsx", "西山村.xlsx", "缴费明细.csv"])
+
+
+def test_an_output_named_as_the_death_list_is_refused_not_written_over_it(tmp_path):
+    east, west = ledgers(tmp_path)
+    export = tax_csv(tmp_path / "缴费明细.csv")
+    deaths = tmp_path / "死亡人员名单.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "身份证号", "死亡日期"])
+    wb.active.append(["孙六", I["quiet"], "2025-08-01"])
+    wb.save(deaths)
+    before = digest(deaths)
+    proc = run_yibao("reconcile", str(export), str(east), str(west), "--policy", "shili-2026",
+                     "--deceased", str(deaths), "-o", str(deaths), check_rc=2)
+    assert proc.stderr.count("\n") == 1 and "死亡人员名单.xlsx" in proc.stderr
+    assert digest(deaths) == before and not [p for p in tmp_path.iterdir() if "备份" in p.name]

@@ -283,3 +283,55 @@ def test_synth_town_last_years_ledgers_list_exactly_the_planted_persons(tmp_path
     mistakes = (folder / "错误清单.md").read_text(encoding="utf-8").split("## 上年度台账与今年台账")[1]
     for group, name, _i in planted:
         assert f"“{name}”" in mistakes and f"续保：{group}" in mistakes
+
+
+@pytest.mark.parametrize("which", ["this", "last"])
+def test_an_output_named_as_one_of_the_ledgers_is_refused_not_written_over_it(tmp_path, which):
+    """`-o 今年/东山村.xlsx`: that ledger was left out of the comparison (its persons all chased)
+    and replaced by the chase list. It is refused, nothing written."""
+    last, this = files(tmp_path)
+    before = {p: digest(p) for p in last + this}
+    target = (this if which == "this" else last)[0]
+    proc = run_yibao("renewal", "--last", *map(str, last), "--this", *map(str, this), "--policy", "shili-2026",
+                     "-o", str(target), check_rc=2)
+    assert proc.stderr.count("\n") == 1 and "台账" in proc.stderr and "东山村.xlsx" in proc.stderr
+    assert {p: digest(p) for p in last + this} == before
+    assert not [p for d in ("去年", "今年") for p in (tmp_path / d).iterdir() if "备份" in p.name]
+
+
+def test_last_years_payment_export_given_as_a_ledger_is_refused_pointing_to_last_export(tmp_path):
+    """`--last 去年缴费明细.csv --last-policy …`: the export was read as a ledger, its payers called
+    去年未参保 and never chased. It is refused with the option to use instead."""
+    _last, this = files(tmp_path)
+    lines = ["序号,缴费人姓名,缴费人证件号码,征收品目,实缴金额,入库日期,所属区划"]
+    lines += [f'1,张一,="{I["renewed"]}",城乡居民基本医疗保险,400.00,2024-10-15 09:00:00,示例县',
+              f'2,李二,="{I["moved_out"]}",城乡居民基本医疗保险,400.00,2024-10-16 09:00:00,示例县']
+    export = tmp_path / "去年缴费明细.csv"
+    export.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+    proc = run_yibao("renewal", "--last", str(export), "--this", *map(str, this), "--policy", "shili-2026",
+                     "--last-policy", "shili-2025", "-o", str(tmp_path / "续保.xlsx"), check_rc=2)
+    assert proc.stderr.count("\n") == 1 and "缴费导出" in proc.stderr and "--last-export" in proc.stderr
+    assert not (tmp_path / "续保.xlsx").exists()
+
+
+def test_the_chase_list_left_beside_the_ledgers_is_passed_over_by_the_next_commands_wildcard(tmp_path):
+    """renewal writes 续保催缴名单.xlsx beside this year's ledgers by default; the next
+    `yibao reconcile 导出.csv 今年/*.xlsx` and `yibao uninsured 户籍.xlsx 今年/*.xlsx` stopped with
+    “看起来是一份人员名单”."""
+    last, this = files(tmp_path)
+    run_yibao("renewal", "--last", *map(str, last), "--this", *map(str, this), "--policy", "shili-2026")
+    swept = sorted((tmp_path / "今年").glob("*.xlsx"))
+    assert "续保催缴名单.xlsx" in [p.name for p in swept]
+    export = tmp_path / "导出.csv"
+    export.write_bytes(("姓名,证件号码,实缴金额,缴费日期\r\n"
+                        f'张一,="{I["renewed"]}",400.00,2025-10-15\r\n').encode("gbk"))
+    line = run_yibao("reconcile", str(export), *map(str, swept), "--policy", "shili-2026",
+                     "-o", str(tmp_path / "比对.xlsx")).stdout
+    assert "台账9人" in line and "各类合计相符" in line
+    register = tmp_path / "户籍.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["户号", "姓名", "与户主关系", "身份证号", "村（居）"])
+    wb.active.append(["D01", "张一", "户主", I["renewed"], "东山村"])
+    wb.save(register)
+    line = run_yibao("uninsured", str(register), *map(str, swept), "--policy", "shili-2026").stdout
+    assert "户籍名单1行：参保1" in line

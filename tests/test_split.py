@@ -388,3 +388,40 @@ def test_docstring_examples():
     import doctest
     from yibao.macros import gather, split
     assert doctest.testmod(split).failed == 0 and doctest.testmod(gather).failed == 0
+
+
+def test_a_village_file_sent_back_twice_under_another_villages_name_is_a_conflict(tmp_path):
+    """西河村 mailed 东山村's file (renamed 西河村.xlsx) instead of its own: the merge says so,
+    not only “西河村未交回” beside a file named 西河村.xlsx."""
+    src = tmp_path / "名单.xlsx"
+    plain_list(src)
+    run_yibao("split", str(src))
+    out = tmp_path / "名单-分村"
+    fill(out / "东山村.xlsx", {"东1": "已缴费"})
+    shutil.copy(out / "东山村.xlsx", out / "西河村.xlsx")
+    line = run_yibao("gather", str(out / "东山村.xlsx"), str(out / "西河村.xlsx")).stdout
+    assert "西河村未交回（3行）" in line and "冲突2处" in line
+    wb = openpyxl.load_workbook(tmp_path / "名单-核实汇总.xlsx")
+    conflicts = list(wb["冲突"].iter_rows(min_row=3, values_only=True))
+    twice = [r for r in conflicts if r[0] == "同一村交回多份"]
+    assert [(r[1], r[2]) for r in twice] == [("东山村", "西河村.xlsx")]
+    assert "东山村.xlsx" in twice[0][8] and "西河村" in twice[0][8]
+
+
+def test_a_renamed_result_header_is_said_not_only_every_row_missing(tmp_path):
+    """A village unprotected its sheet and retyped the 核实结果 header: its rows cannot be read,
+    and the 冲突 sheet names the column gone, not only each row as deleted."""
+    src = tmp_path / "名单.xlsx"
+    plain_list(src)
+    run_yibao("split", str(src))
+    out = tmp_path / "名单-分村"
+    wb = openpyxl.load_workbook(out / "西河村.xlsx")
+    ws = wb.worksheets[0]
+    hr, header, _body = rows_of(ws)
+    ws.cell(hr, header.index("核实结果") + 1).value = "结果"
+    wb.save(out / "西河村.xlsx")
+    line = run_yibao("gather", str(out / "东山村.xlsx"), str(out / "西河村.xlsx")).stdout
+    assert "回传中缺失3行" in line and "合计8行，与拆分时相符" in line
+    wb = openpyxl.load_workbook(tmp_path / "名单-核实汇总.xlsx")
+    conflicts = list(wb["冲突"].iter_rows(min_row=3, values_only=True))
+    assert [(r[1], r[2], r[6]) for r in conflicts if r[0] == "系统列被删除"] == [("西河村", "西河村.xlsx", "核实结果")]

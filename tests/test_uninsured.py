@@ -306,3 +306,25 @@ def test_the_workbook_prints_on_a4_readable_with_its_header_on_every_page(tmp_pa
     assert len(doc.pages) == 6                  # summary, two villages, 不在户籍名单, 姓名不一致, 重复行: one page each
     villages = [page for page in doc.pages if "未参保人员" in page.text]
     assert len(villages) == 2 and all("说明" in page.text for page in villages)   # every column on the page
+
+
+@pytest.mark.parametrize("target", ["employee", "deaths", "form", "east"])
+def test_an_output_named_as_one_of_the_inputs_is_refused_not_written_over_it(tmp_path, target):
+    """`-o 职工医保参保名单.xlsx` (or a ledger, the 附件4 form): the list was read, then replaced by
+    the result. It is refused, nothing written."""
+    f = files(tmp_path)
+    before = {p: digest(p) for p in f.values()}
+    proc = run_all(f, "--policy", "shili-2026", "-o", str(f[target]), check_rc=2)
+    assert proc.stderr.count("\n") == 1 and "结果文件不能是" in proc.stderr and f[target].name in proc.stderr
+    assert {p: digest(p) for p in f.values()} == before
+    assert not [p for p in tmp_path.iterdir() if "备份" in p.name or "未参保原因" in p.name]
+
+
+def test_a_register_without_a_header_is_refused_without_printing_its_ids(tmp_path):
+    """The message quotes the first row to show what the file holds: not the ID numbers or phones in it."""
+    f = files(tmp_path)
+    bare = tmp_path / "户籍.csv"
+    bare.write_text(f"张一,{I['paid']},东山村,13912345678\n李五,{I['soldier']},东山村,\n", encoding="utf-8")
+    proc = run_yibao("uninsured", str(bare), str(f["east"]), check_rc=2)
+    assert proc.stderr.count("\n") == 1 and "找不到表头" in proc.stderr and "“张一”" in proc.stderr
+    assert I["paid"] not in proc.stderr and "13912345678" not in proc.stderr and "4309" not in proc.stderr
