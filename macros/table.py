@@ -328,8 +328,8 @@ def _data_rows(grid: list[list[Any]], first: int, columns: dict[str, int]) -> li
     last = {}
     for r in range(first, len(grid)):
         raw = grid[r]
-        for lead in raw:                 # the first non-blank cell; none: a blank row
-            if not is_blank(lead):
+        for lead in raw:                 # the first non-blank cell (is_blank inline); none: a blank row
+            if lead is not None and (not isinstance(lead, str) or lead.strip()):
                 break
         else:
             continue
