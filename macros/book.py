@@ -601,9 +601,13 @@ def _delimited_grid(path: Path, text: str) -> dict[str, list[list[Any]]]:
     """Comma- or tab-separated text (the delimiter the first line uses most)."""
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = "\t" if first.count("\t") >= max(first.count(","), 1) else ","
-    # (4.4 million cells in a county's export: only those starting =" go through the pattern)
-    rows = [[cell if cell[:2] != '="' else _unwrap(cell) for cell in row]
-            for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    # (4.4 million cells in a county's export: only those starting with = go through the
+    # pattern, in place in the reader's fresh lists; half the time of building new ones)
+    for row in rows:
+        for i, cell in enumerate(row):
+            if cell[:1] == "=":
+                row[i] = _unwrap(cell)
     return {path.stem: rows}
 
 

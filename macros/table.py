@@ -343,10 +343,11 @@ def _data_rows(grid: list[list[Any]], first: int, columns: dict[str, int]) -> li
         if id_blank and (not has_name or is_blank(values["name"])):
             continue   # page totals, signature lines, notes
         for field in fill_down:
-            if is_blank(values[field]):
+            value = values[field]
+            if value is None or (isinstance(value, str) and not value.strip()):     # is_blank inline
                 values[field] = last.get(field)
             else:
-                last[field] = values[field]
+                last[field] = value
         rows.append(Row(r + 1, values))
     return rows
 
