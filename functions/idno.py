@@ -118,6 +118,8 @@ class DamagedByExcel(InvalidID, _stdnum_exc.InvalidFormat):
 
 
 _CHECK_CHARS = frozenset("0123456789X")
+#: the check character of each MOD 11-2 value (10 is X)
+_CHECK_DIGIT = "0123456789X"
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 
 
@@ -152,6 +154,19 @@ def _looks_damaged(raw, digits: str) -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def _birth(yyyymmdd: str) -> datetime.date:
+    # a ledger's persons share some 30,000 birthdays: each read once (errors are not kept)
+    born = _BIRTHS.get(yyyymmdd)
+    if born is None:
+        born = _read_birth(yyyymmdd)
+        if len(_BIRTHS) < 65536:
+            _BIRTHS[yyyymmdd] = born
+    return born
+
+
+_BIRTHS: dict[str, datetime.date] = {}
+
+
+def _read_birth(yyyymmdd: str) -> datetime.date:
     try:
         born = datetime.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
     except ValueError:
@@ -182,15 +197,16 @@ def validate(number, today: datetime.date | None = None) -> str:
 def parse(number, today: datetime.date | None = None) -> tuple[str, datetime.date]:
     """(compact number, birth date) of a valid number; raises like :func:`validate`."""
     if (type(number) is str and len(number) == 18 and number.isascii()
-            and number[:17].isdigit() and number[17] in _CHECK_CHARS):
+            and (body := number[:17]).isdigit() and number[17] in _CHECK_CHARS):
         digits = number          # fast path: already clean, as in most ledgers
     else:
         digits = _clean_for_validate(number)
+        body = digits[:17]
     born = _birth(digits[6:14])
     if born > (today or datetime.date.today()):
         raise InvalidBirthDate(f"身份证号中的出生日期{born.isoformat()}晚于今天")
-    check = (1 - 2 * int(digits[:17], 13)) % 11      # ISO 7064 MOD 11-2, as stdnum's calc_check_digit
-    if digits[17] != ("X" if check == 10 else str(check)):
+    check = (1 - 2 * int(body, 13)) % 11      # ISO 7064 MOD 11-2, as stdnum's calc_check_digit
+    if digits[17] != _CHECK_DIGIT[check]:
         if _looks_damaged(number, digits):
             raise DamagedByExcel()
         raise InvalidChecksum()

@@ -48,7 +48,7 @@ from .text import clean
 from .values import BadValue, to_date
 
 __all__ = ["FIELDS", "LABELS", "CellError", "VALUE_ERROR", "ERROR_CODES", "cell_error", "error_message", "flag", "date_of",
-           "identities_of", "enroll_type_of", "id_of", "person", "person_from_json"]
+           "identities_of", "enroll_type_of", "id_of", "person", "PersonReader", "person_from_json"]
 
 #: the fields of a person row, in the order the person functions take them
 #: (and the input keys of a ``yibao calc`` line)
@@ -245,6 +245,37 @@ def person(id_no, identities=None, pay_date=None, enroll_type=None, event_date=N
         date_of(event_date, LABELS["event_date"]),
         flag(employee_insured),
     )
+
+
+class PersonReader:
+    """:func:`person` for the rows of one batch (a ledger), same results and
+    errors, with the fields other than the ID number read once per distinct
+    set of cell values: a ledger repeats its identities, pay dates, types and
+    flags down 100,000 rows, so only the ID is read on most rows."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self):
+        # (values and their types) → Person fields after id_no; typed keys: True == 1 but is no date
+        self._seen: dict[tuple, tuple] = {}
+
+    def __call__(self, id_no, identities=None, pay_date=None, enroll_type=None, event_date=None,
+                 employee_insured=None, household_type=None) -> Person:
+        key = (identities, pay_date, enroll_type, event_date, employee_insured, household_type,
+               identities.__class__, pay_date.__class__, enroll_type.__class__, event_date.__class__,
+               employee_insured.__class__, household_type.__class__)
+        try:
+            rest = self._seen.get(key)
+        except TypeError:           # unhashable (a list of identities): read it as it is
+            rest = None
+            key = None
+        if rest is not None:
+            # these fields read cleanly before, so only the ID can raise, as person() would
+            return Person(id_of(id_no), *rest)
+        found = person(id_no, identities, pay_date, enroll_type, event_date, employee_insured, household_type)
+        if key is not None and len(self._seen) < 65536:
+            self._seen[key] = tuple(found[1:])
+        return found
 
 
 def person_from_json(row) -> Person:

@@ -177,6 +177,8 @@ _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # speed (a leading optional namespace prefix made them 6 times slower)
 _ROW_REF = re.compile(rb"row\b[^>]*?\sr=\"(\d{1,9})\"")
 _WIDE_REF = re.compile(rb"r=\"([A-Z]{2,4})(\d{1,9})\"")
+#: in every formula tag (<f>, <f t="shared" …>, <x:f>): found by a fast scan for its "f"
+_FORMULA_HINT = re.compile(rb"f[ >]")
 
 
 def _column_number(letters: bytes) -> int:
@@ -215,12 +217,15 @@ def _sheet_extent(stream, path: Path, limit: int) -> tuple[int, int, int, bool, 
         if size > limit:
             raise _too_big(path, f"解压后超过{limit >> 20}MB")
         data = tail + chunk
-        if not formula:
+        # (one scan for the rare "f>"/"f " first: a 100,000-row sheet has no formula, and four
+        # exact scans for none cost a tenth of reading its cells)
+        if not formula and _FORMULA_HINT.search(data):
             formula = b"<f>" in data or b"<f " in data or b":f>" in data or b":f " in data
         if not errors:
             errors = b't="e"' in data
-        for m in _ROW_REF.finditer(data):
-            max_row = max(max_row, int(m.group(1)))
+        rows = _ROW_REF.findall(data)
+        if rows:
+            max_row = max(max_row, max(map(int, rows)))
         for m in _WIDE_REF.finditer(data):
             max_col = max(max_col, _column_number(m.group(1)))
             max_row = max(max_row, int(m.group(2)))
@@ -596,7 +601,13 @@ def _delimited_grid(path: Path, text: str) -> dict[str, list[list[Any]]]:
     """Comma- or tab-separated text (the delimiter the first line uses most)."""
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = "\t" if first.count("\t") >= max(first.count(","), 1) else ","
-    rows = [[_unwrap(cell) for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    # (4.4 million cells in a county's export: only those starting with = go through the
+    # pattern, in place in the reader's fresh lists; half the time of building new ones)
+    for row in rows:
+        for i, cell in enumerate(row):
+            if cell[:1] == "=":
+                row[i] = _unwrap(cell)
     return {path.stem: rows}
 
 

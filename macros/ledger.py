@@ -125,7 +125,8 @@ class _Memo(dict):
         return value
 
 
-def _record(table: Table, row: Row, today: datetime.date, fen_of: _Memo) -> Record:
+def _record(table: Table, row: Row, today: datetime.date, fen_of: _Memo,
+            person_of: reading.PersonReader) -> Record:
     v = row.values
     get = v.get
     rec = Record(table.sheet, row.number, table.columns, v,
@@ -148,7 +149,7 @@ def _record(table: Table, row: Row, today: datetime.date, fen_of: _Memo) -> Reco
             rec.paid_error = str(exc)
     try:
         # the one reading of a row, as =PAYABLE() and `yibao calc` read it (issue 12 item 8)
-        rec.person = reading.person(rec.id_no, get("identities"), get("pay_date"), get("enroll_type"),
+        rec.person = person_of(rec.id_no, get("identities"), get("pay_date"), get("enroll_type"),
                                     get("event_date"), get("employee_insured"), get("household_type"))
     except BadValue as exc:
         rec.input_error = str(exc)
@@ -158,7 +159,8 @@ def _record(table: Table, row: Row, today: datetime.date, fen_of: _Memo) -> Reco
 def records_of(tables: Iterable[Table]) -> list[Record]:
     today = datetime.date.today()
     fen_of = _Memo(fen)
-    return [_record(t, row, today, fen_of) for t in tables for row in t.rows]
+    person_of = reading.PersonReader()
+    return [_record(t, row, today, fen_of, person_of) for t in tables for row in t.rows]
 
 
 def compute_records(plan: plans.Plan, records: list[Record], today: datetime.date | None = None,

@@ -336,8 +336,8 @@ def _data_rows(grid: list[list[Any]], first: int, columns: dict[str, int]) -> li
     last = {}
     for r in range(first, len(grid)):
         raw = grid[r]
-        for lead in raw:                 # the first non-blank cell; none: a blank row
-            if not is_blank(lead):
+        for lead in raw:                 # the first non-blank cell (is_blank inline); none: a blank row
+            if lead is not None and (not isinstance(lead, str) or lead.strip()):
                 break
         else:
             continue
@@ -351,10 +351,11 @@ def _data_rows(grid: list[list[Any]], first: int, columns: dict[str, int]) -> li
         if id_blank and (not has_name or is_blank(values["name"])):
             continue   # page totals, signature lines, notes
         for field in fill_down:
-            if is_blank(values[field]):
+            value = values[field]
+            if value is None or (isinstance(value, str) and not value.strip()):     # is_blank inline
                 values[field] = last.get(field)
             else:
-                last[field] = values[field]
+                last[field] = value
         rows.append(Row(r + 1, values))
     return rows
 

@@ -91,3 +91,35 @@ def test_cell_error_is_an_excel_error_value_with_its_reason():
     assert pickle.loads(pickle.dumps(err)).reason == err.reason
     with pytest.raises(ValueError):
         reading.CellError("#OOPS")
+
+
+def test_a_ledger_reads_each_row_as_person_does():
+    """A ledger's rows go through PersonReader, which reads the cells after
+    the ID once per distinct set: every row, repeated or not, must come out
+    as person() makes it, and a bad cell must raise on every row it is in
+    (a 是否参加职工医保 of 1 and of True mean 是; a date of 45945 and of
+    45945.0 are one day)."""
+    read = reading.PersonReader()
+    other = make_id("19900202", 12)
+    rows = [(ID, "低保户", DAY, None, None, "√", None),
+            (other, "低保户", DAY, None, None, "√", None),
+            (other, "低保户", DAY, None, None, 1, None),
+            (ID, "特困人员", 45945, "新生儿", "2025-10-01", True, "五保户"),
+            (other, "特困人员", 45945.0, "新生儿", "2025-10-01", True, "五保户"),
+            ("#N/A", "低保户", DAY, None, None, "√", None),
+            (ID, ["低保户", "边缘户"], DAY, None, None, None, None)]
+    for row in rows + rows:
+        try:
+            expected = reading.person(*row)
+        except BadValue as exc:
+            with pytest.raises(BadValue, match=str(exc)):
+                read(*row)
+            continue
+        assert read(*row) == expected
+    for _ in range(2):      # a bad date raises on every row it is in, not only the first
+        with pytest.raises(BadValue, match="2025-13-45"):
+            read(other, "低保户", "2025-13-45", None, None, None, None)
+    # True == 1, but a 身份类别 of True is refused where 1 is read as text
+    assert read(ID, 1).identities == reading.person(ID, 1).identities
+    with pytest.raises(BadValue, match="身份类别"):
+        read(ID, True)
