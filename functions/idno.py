@@ -154,16 +154,8 @@ def _looks_damaged(raw, digits: str) -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def _birth(yyyymmdd: str) -> datetime.date:
-    # a ledger's persons share some 30,000 birthdays: each read once (errors are not kept)
-    born = _BIRTHS.get(yyyymmdd)
-    if born is None:
-        born = _read_birth(yyyymmdd)
-        if len(_BIRTHS) < 65536:
-            _BIRTHS[yyyymmdd] = born
-    return born
-
-
-_BIRTHS: dict[str, datetime.date] = {}
+    # a ledger's persons share some 30,000 birthdays: each read once (lru_cache keeps no errors)
+    return _read_birth(yyyymmdd)
 
 
 def _read_birth(yyyymmdd: str) -> datetime.date:
